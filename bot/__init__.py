@@ -1,0 +1,1 @@
+"""The application: CLI, scheduler, delivery, web server and the wiring between them."""

@@ -1,0 +1,1 @@
+"""The domain: papers, fetching, scoring, summaries, store, digests, commands. No chat-platform imports."""

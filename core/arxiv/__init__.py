@@ -1,0 +1,1 @@
+"""Reading arXiv: the daily announcement feed and the export API."""

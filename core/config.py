@@ -1,0 +1,184 @@
+"""Settings: config.json (non-secret defaults) validated with pydantic, secrets read from the environment."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_CONFIG_PATH = Path("config.json")
+CONFIG_ENV = "ARXIV_DIGEST_CONFIG"
+
+
+class ConfigError(Exception):
+    """config.json (or the environment) holds a value we cannot use; the message names it."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArxivSettings(_Section):
+    feed_url: str = "https://rss.arxiv.org/rss/"
+    api_url: str = "https://export.arxiv.org/api/query"
+    user_agent: str = "arxiv-digest/0.1 (+https://github.com/arxiv-digest/arxiv-digest)"
+    min_interval_seconds: float = Field(3.0, ge=0)
+    timeout_seconds: float = Field(30.0, gt=0)
+    max_retries: int = Field(4, ge=0, le=10)
+    max_retry_after_seconds: float = Field(300.0, ge=0)
+    announcement_timezone: str = "America/New_York"
+    holidays: tuple[dt.date, ...] = ()
+
+
+class KeywordSetting(_Section):
+    term: str = Field(min_length=1, max_length=64)
+    weight: float = Field(1.0, gt=0, le=10)
+
+
+class DefaultsSettings(_Section):
+    """What a new chat (and the static README digest) starts from."""
+
+    categories: tuple[str, ...] = ("cs.AI", "cs.CL", "cs.DC", "cs.LG")
+    keywords: tuple[KeywordSetting, ...] = ()
+    exclude: tuple[str, ...] = ("survey", "review", "tutorial")
+    authors: tuple[str, ...] = ()
+    max_papers: int = Field(30, ge=1, le=200)
+    min_score: float = Field(2.5, ge=0)
+    crosslists: bool = True
+    timezone: str = "UTC"
+    delivery_time: dt.time = dt.time(8, 0)
+    language: str = "en"
+    summaries: bool = True
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _plain_terms(cls, value: object) -> object:
+        """Allow "LLM" as shorthand for {"term": "LLM"}."""
+        if isinstance(value, (list, tuple)):
+            return [{"term": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+
+class ScoringSettings(_Section):
+    title_bonus: float = Field(2.0, ge=0)
+    author_points: float = Field(5.0, ge=0)
+
+
+class SummarySettings(_Section):
+    enabled: bool = True
+    model: str = "qwen-long"
+    base_url: str = "https://dashscope.aliyuncs.com/compatible-mode/v1"
+    api_key_env: str = "DASHSCOPE_API_KEY"
+    temperature: float = Field(0.3, ge=0, le=2)
+    max_output_tokens: int = Field(1500, ge=64, le=32000)
+    concurrency: int = Field(4, ge=1, le=64)
+    timeout_seconds: float = Field(120.0, gt=0)
+    max_retries: int = Field(3, ge=0, le=10)
+    top_n: int = Field(15, ge=0, le=200)
+    language: str = "en"
+    source: Literal["abstract", "fulltext"] = "abstract"
+    fulltext_token_budget: int = Field(12000, ge=500)
+    cache_dir: str = ".cache/fulltext"
+    price_per_million_prompt_tokens: float = Field(0.0, ge=0)
+    price_per_million_completion_tokens: float = Field(0.0, ge=0)
+
+
+class TelegramSettings(_Section):
+    api_base_url: str = "https://api.telegram.org/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_path: str = "/telegram/webhook"
+    public_url: str = ""
+
+
+class DiscordSettings(_Section):
+    api_base_url: str = "https://discord.com/api/v10"
+    gateway_url: str = ""
+
+
+class SlackSettings(_Section):
+    api_base_url: str = "https://slack.com/api/"
+    mode: Literal["http", "socket"] = "http"
+    settings_change: Literal["admins", "admins_or_configurer", "anyone"] = "admins_or_configurer"
+
+
+class WebSettings(_Section):
+    host: str = "0.0.0.0"
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str = "http://localhost:8000"
+
+
+class SchedulerSettings(_Section):
+    tick_seconds: float = Field(60.0, gt=0)
+    catch_up_days: int = Field(5, ge=0, le=30)
+
+
+class Settings(_Section):
+    database: str = "arxiv-digest.db"
+    arxiv: ArxivSettings = ArxivSettings()
+    defaults: DefaultsSettings = DefaultsSettings()
+    scoring: ScoringSettings = ScoringSettings()
+    summaries: SummarySettings = SummarySettings()
+    telegram: TelegramSettings = TelegramSettings()
+    discord: DiscordSettings = DiscordSettings()
+    slack: SlackSettings = SlackSettings()
+    web: WebSettings = WebSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from exc
+    return name
+
+
+def _describe(error: ValidationError) -> str:
+    """One line per bad value: the dotted key, what was there, what is wrong."""
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        given = problem.get("input")
+        shown = json.dumps(given, default=str)[:80] if not isinstance(given, dict) else "{...}"
+        lines.append(f"  {key} = {shown}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def parse_settings(raw: dict, source: str = "config.json") -> Settings:
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source} has invalid settings:\n{_describe(exc)}") from None
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read config.json (or $ARXIV_DIGEST_CONFIG); a missing file means the embedded defaults."""
+    config_path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+    if not config_path.exists():
+        if path is not None:
+            raise ConfigError(f"config file {config_path} does not exist")
+        return Settings()
+    try:
+        raw = json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{config_path} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {config_path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_path} must hold a JSON object at the top level")
+    return parse_settings(raw, str(config_path))
+
+
+def secret(name: str) -> str | None:
+    """A secret from the environment, or None when unset or blank. Never logged."""
+    value = os.environ.get(name, "").strip()
+    return value or None

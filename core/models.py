@@ -1,0 +1,203 @@
+"""The domain's data: frozen dataclasses that cross every boundary (store, scoring, adapters)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
+CHAT_KINDS = ("private", "group", "channel")
+ABS_URL = "https://arxiv.org/abs/{}"
+PDF_URL = "https://arxiv.org/pdf/{}"
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One arXiv paper as announced on one day (latest known version)."""
+
+    arxiv_id: str  # without version: "2601.14942" or "hep-th/0601001"
+    version: int
+    title: str
+    authors: tuple[str, ...]
+    abstract: str
+    categories: tuple[str, ...]
+    primary_category: str
+    announce_type: str = "new"
+    announced: dt.date | None = None
+    published: dt.date | None = None
+    comment: str = ""
+    journal_ref: str = ""
+    doi: str = ""
+
+    @property
+    def versioned_id(self) -> str:
+        return f"{self.arxiv_id}v{self.version}"
+
+    @property
+    def abs_url(self) -> str:
+        return ABS_URL.format(self.arxiv_id)
+
+    @property
+    def pdf_url(self) -> str:
+        return PDF_URL.format(self.versioned_id)
+
+    @property
+    def is_crosslist(self) -> bool:
+        return self.announce_type in ("cross", "replace-cross")
+
+    @property
+    def is_replacement(self) -> bool:
+        return self.announce_type in ("replace", "replace-cross")
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A subscribed term (word or phrase) and how much a match is worth."""
+
+    term: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Everything scoring needs to know about one subscriber (a chat, or the config defaults)."""
+
+    subscriber: str
+    keywords: tuple[Keyword, ...]
+    excludes: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()  # empty: every category
+    authors: tuple[str, ...] = ()
+    crosslists: bool = True
+    replacements: bool = False
+    min_score: float = 0.0
+    max_papers: int = 30
+
+
+@dataclass(frozen=True)
+class KeywordMatch:
+    """Why a paper scored: which subscribed term matched, and where."""
+
+    term: str
+    in_title: bool
+    in_abstract: bool
+    points: float
+
+
+@dataclass(frozen=True)
+class ScoredPaper:
+    paper: Paper
+    score: float
+    matches: tuple[KeywordMatch, ...] = ()
+    matched_authors: tuple[str, ...] = ()
+
+    @property
+    def matched_terms(self) -> tuple[str, ...]:
+        return tuple(m.term for m in self.matches)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """An LLM (or extractive fallback) summary, cached per paper version, model, language and prompt."""
+
+    arxiv_id: str
+    version: int
+    model: str
+    language: str
+    prompt_version: str
+    source_kind: str  # "abstract" | "fulltext"
+    text: str
+    is_fallback: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One subscriber's selection for one announcement day, ready to render anywhere."""
+
+    announcement_day: dt.date
+    papers: tuple[ScoredPaper, ...]
+    categories: tuple[str, ...]
+    keywords: tuple[Keyword, ...]
+    considered: int  # papers announced that day in the watched categories
+    generated_at: dt.datetime
+    summaries: dict[str, Summary] = field(default_factory=dict)  # by arxiv_id
+
+    def summary_for(self, paper: Paper) -> Summary | None:
+        return self.summaries.get(paper.arxiv_id)
+
+
+@dataclass(frozen=True)
+class ChatRef:
+    """A chat's identity: the platform and the platform's own id for it."""
+
+    platform: str  # "telegram" | "discord" | "slack" | "console"
+    chat_id: str
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """A chat's stored preferences; new chats start from config.json's defaults."""
+
+    ref: ChatRef
+    title: str = ""
+    kind: str = "private"
+    active: bool = True
+    paused: bool = False
+    timezone: str = "UTC"
+    delivery_time: dt.time = dt.time(8, 0)
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # ISO weekday - 1: Monday is 0
+    max_papers: int = 30
+    min_score: float = 2.5
+    summaries: bool = True
+    language: str = "en"
+    crosslists: bool = True
+    keywords: tuple[Keyword, ...] = ()
+    excludes: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    feed_token: str = ""
+
+    def subscription(self) -> Subscription:
+        return Subscription(
+            subscriber=f"{self.ref.platform}:{self.ref.chat_id}",
+            keywords=self.keywords,
+            excludes=self.excludes,
+            categories=self.categories,
+            authors=self.authors,
+            crosslists=self.crosslists,
+            min_score=self.min_score,
+            max_papers=self.max_papers,
+        )
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one fetch of an announcement feed produced."""
+
+    categories: tuple[str, ...]
+    announcement_day: dt.date | None  # None when the feed announced nothing
+    papers: tuple[Paper, ...]
+    status: str  # "ok" | "empty" | "failed"
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who typed a command where; the adapter decides whether they may change settings."""
+
+    chat: ChatRef
+    user_id: str
+    can_change_settings: bool
+    chat_title: str = ""
+    chat_kind: str = "private"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The core's answer to a command, in plain text; adapters format and escape it."""
+
+    text: str
+    ok: bool = True
+    digest: Digest | None = None  # set by the `digest` command
+    ephemeral: bool = True  # only the caller needs to see it (where the platform allows)

@@ -1,0 +1,1 @@
+"""Renderers of digests: Markdown pages, feeds, and the shared splitting helpers."""

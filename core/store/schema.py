@@ -1,0 +1,131 @@
+"""The database schema as numbered migrations (sqlite-utils Migrations): append, never edit an applied one."""
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("arxiv_digest")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["papers"].create(
+        {
+            "arxiv_id": str,
+            "version": int,
+            "title": str,
+            "authors": str,  # JSON list
+            "abstract": str,
+            "categories": str,  # JSON list
+            "primary_category": str,
+            "comment": str,
+            "journal_ref": str,
+            "doi": str,
+            "published": str,  # ISO date of v1
+            "first_announced": str,  # ISO date
+            "updated_at": str,
+        },
+        pk="arxiv_id",
+        not_null={"version", "title", "abstract", "primary_category"},
+    )
+    # One row per paper per announcement day: the day's mailing, exactly.
+    db["announcements"].create(
+        {"announced": str, "arxiv_id": str, "version": int, "announce_type": str},
+        pk=("announced", "arxiv_id"),
+        foreign_keys=[("arxiv_id", "papers", "arxiv_id")],
+    )
+    db["announcements"].create_index(["arxiv_id"])
+    db["fetch_log"].create(
+        {
+            "id": int,
+            "source": str,  # "feed" | "api"
+            "categories": str,  # "cs.AI+cs.LG"
+            "announced": str,  # ISO date or NULL when nothing was announced
+            "status": str,  # ok | empty | failed
+            "count": int,
+            "error": str,
+            "fetched_at": str,
+        },
+        pk="id",
+    )
+    db["fetch_log"].create_index(["status", "announced"])
+    db["chats"].create(
+        {
+            "id": int,
+            "platform": str,
+            "chat_id": str,
+            "title": str,
+            "kind": str,
+            "active": int,
+            "paused": int,
+            "timezone": str,
+            "delivery_time": str,  # HH:MM local
+            "days": str,  # JSON list of weekday numbers, Monday = 0
+            "max_papers": int,
+            "min_score": float,
+            "summaries": int,
+            "language": str,
+            "crosslists": int,
+            "feed_token": str,
+            "configured_by": str,  # platform user id of whoever first changed settings
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["chats"].create_index(["platform", "chat_id"], unique=True)
+    db["chats"].create_index(["feed_token"])
+    # keywords, excludes, authors and categories of a chat: one row each.
+    db["chat_terms"].create(
+        {"chat": int, "kind": str, "term": str, "weight": float, "position": int},
+        pk=("chat", "kind", "term"),
+        foreign_keys=[("chat", "chats", "id")],
+    )
+    # Which chat got which digest day; a row exists once the day's digest was planned.
+    db["chat_days"].create(
+        {"chat": int, "announced": str, "status": str, "planned_at": str, "finished_at": str},
+        pk=("chat", "announced"),
+        foreign_keys=[("chat", "chats", "id")],
+    )
+    # The outbox: one row per (chat, paper), written pending before sending, marked sent after.
+    db["deliveries"].create(
+        {
+            "chat": int,
+            "arxiv_id": str,
+            "version": int,
+            "announced": str,
+            "position": int,
+            "score": float,
+            "status": str,  # pending | sent | failed
+            "message_id": str,
+            "attempts": int,
+            "error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk=("chat", "arxiv_id"),
+        foreign_keys=[("chat", "chats", "id")],
+    )
+    db["deliveries"].create_index(["status", "chat"])
+    db["deliveries"].create_index(["chat", "announced"])
+    db["summaries"].create(
+        {
+            "arxiv_id": str,
+            "version": int,
+            "model": str,
+            "language": str,
+            "prompt_version": str,
+            "source_kind": str,
+            "text": str,
+            "is_fallback": int,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "seconds": float,
+            "created_at": str,
+        },
+        pk=("arxiv_id", "version", "model", "language", "prompt_version", "source_kind"),
+    )
+    db["feedback"].create(
+        {"chat": int, "arxiv_id": str, "user_id": str, "vote": int, "at": str},
+        pk=("chat", "arxiv_id", "user_id"),
+    )

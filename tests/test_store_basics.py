@@ -1,0 +1,51 @@
+"""The store opens, migrates once, and stores an announcement day idempotently."""
+from __future__ import annotations
+
+import datetime as dt
+
+from core.models import Paper
+from core.store import Store
+
+DAY = dt.date(2026, 9, 24)
+
+
+def _paper(arxiv_id: str = "2609.26811", version: int = 1, title: str = "Spectral Updates") -> Paper:
+    return Paper(
+        arxiv_id=arxiv_id,
+        version=version,
+        title=title,
+        authors=("Fabien Polly",),
+        abstract="Local learning trains each layer.",
+        categories=("cs.LG", "cs.AI"),
+        primary_category="cs.LG",
+        announce_type="new",
+    )
+
+
+def test_migrations_apply_once_and_wal_is_on(tmp_path):
+    first = Store(tmp_path / "a.db")
+    first.close()
+    again = Store(tmp_path / "a.db")
+    assert again.applied_migrations() == ["m001_initial"]
+    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again.close()
+
+
+def test_same_day_twice_stores_one_copy(store):
+    store.store_announcement(DAY, [_paper(), _paper("2609.26820")])
+    store.store_announcement(DAY, [_paper(), _paper("2609.26820")])
+    assert store.count_papers() == 2
+    assert [p.arxiv_id for p in store.papers_announced(DAY)] == ["2609.26811", "2609.26820"]
+
+
+def test_newer_version_replaces_metadata_older_does_not(store):
+    store.store_announcement(DAY, [_paper(version=2, title="v2 title")])
+    store.store_announcement(DAY + dt.timedelta(days=1), [_paper(version=1, title="v1 title")])
+    assert store.papers_by_id(["2609.26811"])["2609.26811"].title == "v2 title"
+
+
+def test_category_filter_and_types_survive_round_trip(store):
+    store.store_announcement(DAY, [_paper()])
+    (paper,) = store.papers_announced(DAY, ["cs.AI"])
+    assert paper.categories == ("cs.LG", "cs.AI") and paper.announced == DAY
+    assert store.papers_announced(DAY, ["math.CO"]) == []
