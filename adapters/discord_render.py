@@ -1,0 +1,163 @@
+"""Digests and command replies as Discord messages: one embed per paper, batched within Discord's limits."""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from discord.utils import escape_markdown
+
+from adapters.base import OutgoingMessage
+from core.models import ChatSettings, Digest, ScoredPaper
+from core.render.chunks import cut_text, split_blocks
+
+# Discord's own limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+CONTENT_LIMIT = 2000
+EMBEDS_PER_MESSAGE = 10
+EMBED_TOTAL_LIMIT = 6000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+
+# Our budgets, well inside Discord's, so that several papers share a message and one embed can
+# never exceed the 6000 a message allows: 256 + 2500 + 3 * 300 + 60 + 200 stays far below it.
+SUMMARY_BUDGET = 2500
+ABSTRACT_BUDGET = 600
+AUTHORS_BUDGET = 300
+TERMS_BUDGET = 300
+PLAIN_LINE_BUDGET = 190
+ARXIV_RED = 0xB31B1B
+
+
+@dataclass(frozen=True)
+class DiscordMessage:
+    """A message body as Discord's API takes it: text content and embed objects."""
+
+    content: str
+    embeds: tuple[Mapping[str, Any], ...] = ()
+
+
+def embed_length(embed: Mapping[str, Any]) -> int:
+    """Characters Discord counts towards a message's 6000: title, description, fields, footer, author."""
+    return len(embed_counted_text(embed))
+
+
+def embed_counted_text(embed: Mapping[str, Any]) -> str:
+    """The embed's counted characters as one string, so `split_blocks` can measure batches with len."""
+    parts = [embed.get("title") or "", embed.get("description") or ""]
+    for embed_field in embed.get("fields") or ():
+        parts += [embed_field["name"], embed_field["value"]]
+    parts.append((embed.get("footer") or {}).get("text") or "")
+    parts.append((embed.get("author") or {}).get("name") or "")
+    return "".join(parts)
+
+
+def cut_markdown(text: str, limit: int) -> str:
+    """Cut Markdown to `limit` characters at a line end when one is near, never leaving bold half open."""
+    if len(text) <= limit:
+        return text
+    ellipsis = "\n…"
+    head = text[: limit - len(ellipsis)]
+    line_end = head.rfind("\n")
+    if line_end > limit // 2:
+        cut = head[:line_end].rstrip() + ellipsis
+    else:
+        cut = cut_text(text, limit)
+    if cut.count("**") % 2:
+        # A bold span opened before the cut would swallow the rest of the embed: drop the marker.
+        at = cut.rfind("**")
+        cut = cut[:at] + cut[at + 2 :]
+    return cut
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _paper_body(scored: ScoredPaper, digest: Digest, settings: ChatSettings) -> tuple[str, str]:
+    """The embed description (summary, else abstract excerpt) and a footer note saying which."""
+    summary = digest.summary_for(scored.paper) if settings.summaries else None
+    if summary is not None and summary.text.strip():
+        source = "extractive summary" if summary.is_fallback else f"AI summary ({summary.model})"
+        return cut_markdown(summary.text.strip(), SUMMARY_BUDGET), source
+    abstract = escape_markdown(_one_line(scored.paper.abstract))
+    return cut_text(abstract, ABSTRACT_BUDGET) or "(no abstract)", "abstract"
+
+
+def paper_embed(scored: ScoredPaper, digest: Digest, settings: ChatSettings) -> dict[str, Any]:
+    """One paper as an embed: linked title, authors, categories, why it matched, score, summary or abstract."""
+    paper = scored.paper
+    description, source = _paper_body(scored, digest, settings)
+    categories = [f"{paper.primary_category} (primary)"] + [c for c in paper.categories if c != paper.primary_category]
+    fields = [
+        {"name": "Authors", "value": cut_text(escape_markdown(", ".join(paper.authors)), AUTHORS_BUDGET) or "unknown", "inline": False},
+        {"name": "Categories", "value": cut_text(", ".join(categories), TERMS_BUDGET), "inline": True},
+        {"name": "Score", "value": f"{scored.score:.1f}", "inline": True},
+    ]
+    why = [*scored.matched_terms, *scored.matched_authors]
+    if why:
+        fields.insert(2, {"name": "Matched", "value": cut_text(escape_markdown(", ".join(why)), TERMS_BUDGET), "inline": True})
+    fields.append({"name": "Links", "value": f"[abstract]({paper.abs_url}) · [PDF]({paper.pdf_url})", "inline": True})
+    return {
+        "title": cut_text(_one_line(paper.title), TITLE_LIMIT),
+        "url": paper.abs_url,
+        "description": description,
+        "color": ARXIV_RED,
+        "fields": fields,
+        "footer": {"text": f"arXiv:{paper.versioned_id} · {paper.announce_type} · {source}"},
+    }
+
+
+def digest_header(digest: Digest) -> str:
+    """The line above the embeds: which day, how many papers, from what."""
+    day = digest.announcement_day.strftime("%a %d %b %Y")
+    categories = ", ".join(digest.categories) or "all categories"
+    if not digest.papers:
+        text = f"**arXiv digest, {day}**: none of the {digest.considered} papers announced in {categories} matched your keywords."
+    else:
+        count = len(digest.papers)
+        text = f"**arXiv digest, {day}**: {count} paper{'s' if count != 1 else ''} picked from {digest.considered} announced in {categories}."
+    return cut_text(text, CONTENT_LIMIT)
+
+
+def _plain_line(scored: ScoredPaper) -> str:
+    paper = scored.paper
+    return cut_text(f"{_one_line(paper.title)} ({scored.score:.1f}) {paper.abs_url}", PLAIN_LINE_BUDGET)
+
+
+def render_digest(digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
+    """The digest as as few messages as Discord's limits allow; the header rides on the first."""
+    header = digest_header(digest)
+    if not digest.papers:
+        return [OutgoingMessage((), DiscordMessage(header), header)]
+    embeds = [paper_embed(scored, digest, settings) for scored in digest.papers]
+    chunks = split_blocks(
+        [embed_counted_text(embed) for embed in embeds],
+        EMBED_TOTAL_LIMIT,
+        separator="",
+        max_blocks=EMBEDS_PER_MESSAGE,
+    )
+    messages = []
+    for number, chunk in enumerate(chunks):
+        content = header if number == 0 else ""
+        papers = [digest.papers[index] for index in chunk.indices]
+        plain = "\n".join(([header] if content else []) + [_plain_line(scored) for scored in papers])
+        messages.append(
+            OutgoingMessage(
+                paper_ids=tuple(scored.paper.arxiv_id for scored in papers),
+                payload=DiscordMessage(content, tuple(embeds[index] for index in chunk.indices)),
+                plain_text=cut_text(plain, CONTENT_LIMIT),
+            )
+        )
+    return messages
+
+
+def text_chunks(text: str) -> list[str]:
+    """A command reply split at line ends into messages of at most 2000 characters."""
+    if not text.strip():
+        return ["(no reply)"]
+    lines = [cut_text(line, CONTENT_LIMIT) for line in text.splitlines()]
+    return [chunk.text for chunk in split_blocks(lines, CONTENT_LIMIT, separator="\n")]
+

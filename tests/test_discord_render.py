@@ -1,0 +1,119 @@
+"""Discord digest rendering: one embed per paper, every message within Discord's limits, few messages."""
+from __future__ import annotations
+
+import dataclasses
+
+from adapters import discord_render as render
+from core.models import ChatRef, ChatSettings
+from tests.fakes.discord import fixture_digest, fixture_papers, message_problem
+
+SETTINGS = ChatSettings(ref=ChatRef("discord", "111"))
+
+
+def long_summary() -> str:
+    """A four-section Markdown summary longer than the embed budget, built from a real abstract."""
+    abstract = fixture_papers(1)[0].abstract
+    sections = ["Contributions", "Method and setup", "Results", "Conclusions and limits"]
+    return "\n\n".join(f"**{name}**\n- {abstract}" for name in sections)
+
+
+def body(message) -> dict:
+    return {"content": message.payload.content, "embeds": list(message.payload.embeds)}
+
+
+def test_25_papers_with_long_summaries_fit_every_limit_in_few_messages() -> None:
+    digest = fixture_digest(25, summary_text=long_summary())
+    messages = render.render_digest(digest, SETTINGS)
+    for message in messages:
+        assert message_problem(body(message)) is None
+        assert len(message.payload.embeds) <= render.EMBEDS_PER_MESSAGE
+        assert sum(render.embed_length(e) for e in message.payload.embeds) <= render.EMBED_TOTAL_LIMIT
+        assert len(message.plain_text) <= render.CONTENT_LIMIT
+    assert_every_paper_once_in_as_few_messages(digest, messages)
+
+
+def assert_every_paper_once_in_as_few_messages(digest, messages) -> None:
+    sent_ids = [paper_id for message in messages for paper_id in message.paper_ids]
+    assert sent_ids == [scored.paper.arxiv_id for scored in digest.papers]
+    # Greedy batching: no message could have taken the next message's first embed as well.
+    for first, second in zip(messages, messages[1:]):
+        together = [*first.payload.embeds, second.payload.embeds[0]]
+        assert len(together) > render.EMBEDS_PER_MESSAGE or sum(map(render.embed_length, together)) > render.EMBED_TOTAL_LIMIT
+
+
+def test_abstract_digest_packs_several_papers_per_message() -> None:
+    digest = fixture_digest(25)
+    messages = render.render_digest(digest, SETTINGS)
+    assert [len(m.paper_ids) for m in messages] == [7, 7, 7, 4]
+    assert_every_paper_once_in_as_few_messages(digest, messages)
+    assert messages[0].payload.content.startswith("**arXiv digest, Thu 24 Sep 2026**: 25 papers")
+    assert all(m.payload.content == "" for m in messages[1:])
+
+
+def test_embed_shows_link_authors_categories_matches_and_score() -> None:
+    digest = fixture_digest(1)
+    paper = digest.papers[0].paper
+    embed = render.render_digest(digest, SETTINGS)[0].payload.embeds[0]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert embed["url"] == paper.abs_url
+    assert embed["title"] == paper.title
+    assert "Bal" in fields["Authors"]
+    assert fields["Categories"].startswith(f"{paper.primary_category} (primary)")
+    assert fields["Matched"] == "quantum"
+    assert fields["Score"] == "10.0"
+    assert paper.pdf_url in fields["Links"]
+    assert embed["description"].startswith(paper.abstract[:40])
+
+
+def test_overlong_summary_is_cut_at_a_line_end_with_bold_balanced() -> None:
+    summary = long_summary()
+    embed = render.render_digest(fixture_digest(1, summary_text=summary), SETTINGS)[0].payload.embeds[0]
+    description = embed["description"]
+    assert len(summary) > render.SUMMARY_BUDGET >= len(description)
+    assert description.endswith("\n…")
+    assert description.count("**") % 2 == 0
+    assert "AI summary (qwen-long)" in embed["footer"]["text"]
+
+
+def test_summaries_off_shows_the_abstract() -> None:
+    settings = dataclasses.replace(SETTINGS, summaries=False)
+    embed = render.render_digest(fixture_digest(1, summary_text="**Contributions** x"), settings)[0].payload.embeds[0]
+    assert "abstract" in embed["footer"]["text"]
+    assert "Contributions" not in embed["description"]
+
+
+def test_huge_author_list_and_title_are_cut() -> None:
+    digest = fixture_digest(1)
+    scored = digest.papers[0]
+    paper = dataclasses.replace(scored.paper, title="Scaling " * 60, authors=tuple(f"Author Number{i}" for i in range(500)))
+    digest = dataclasses.replace(digest, papers=(dataclasses.replace(scored, paper=paper),))
+    message = render.render_digest(digest, SETTINGS)[0]
+    embed = message.payload.embeds[0]
+    assert len(embed["title"]) <= render.TITLE_LIMIT and embed["title"].endswith("…")
+    assert len(embed["fields"][0]["value"]) <= render.AUTHORS_BUDGET
+    assert message_problem(body(message)) is None
+
+
+def test_markdown_in_titles_is_escaped() -> None:
+    digest = fixture_digest(1)
+    scored = digest.papers[0]
+    paper = dataclasses.replace(scored.paper, abstract="A *bold* claim about __init__ and `code`")
+    digest = dataclasses.replace(digest, papers=(dataclasses.replace(scored, paper=paper),))
+    embed = render.render_digest(digest, SETTINGS)[0].payload.embeds[0]
+    assert embed["description"] == r"A \*bold\* claim about \_\_init\_\_ and \`code\`"
+
+
+def test_empty_digest_says_so_in_one_message() -> None:
+    digest = dataclasses.replace(fixture_digest(1), papers=())
+    messages = render.render_digest(digest, SETTINGS)
+    assert len(messages) == 1 and messages[0].paper_ids == ()
+    assert "none of the 200 papers" in messages[0].payload.content
+
+
+def test_long_reply_text_is_split_at_line_ends() -> None:
+    text = "\n".join(f"line {i} " + "x" * 90 for i in range(60))
+    chunks = render.text_chunks(text)
+    assert len(chunks) == 3
+    assert all(len(chunk) <= render.CONTENT_LIMIT for chunk in chunks)
+    assert "\n".join(chunks) == text
+    assert render.text_chunks("  ") == ["(no reply)"]
