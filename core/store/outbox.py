@@ -1,6 +1,273 @@
-"""The delivery outbox: per (chat, paper) rows written pending before sending, marked sent after."""
+"""The delivery outbox: per (chat, paper) rows written pending before sending, marked sent after.
+
+Two tables: `deliveries` (one row per chat and paper: a paper reaches a chat at most once) and
+`chat_days` (one row per chat and announcement day once that day's digest was planned, so the
+scheduler never plans a day twice and knows which digests a restart must resume).
+
+A later version of an already delivered paper, announced as a replacement and selected again, is
+an update: its row is re-planned with the new version and day (status back to pending), and the
+digest shows it with the paper's `replace` announce type. The row then records the newest
+version the chat received.
+"""
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.models import ChatRef, ScoredPaper
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from core.store.db import Store
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+
+DAY_PLANNED = "planned"  # rows written, nothing sent yet
+DAY_SENDING = "sending"  # the digest's header went out; papers follow
+DAY_DONE = "done"
+DAY_EMPTY = "empty"  # nothing matched (or everything was already delivered): nothing to send
+DAY_PAUSED = "paused"  # the chat was paused when the day became due: skipped for good
+DAY_FAILED = "failed"  # the chat is gone, or delivery was given up
+OPEN_DAY_STATUSES = (DAY_PLANNED, DAY_SENDING)
+
+_CHAT_PK = "(SELECT id FROM chats WHERE platform = ? AND chat_id = ?)"
+
+
+@dataclass(frozen=True)
+class PlannedPaper:
+    """One outbox row still to send (or just planned), in digest order."""
+
+    arxiv_id: str
+    version: int
+    position: int
+    score: float
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class OpenDay:
+    """A chat's digest for one announcement day that was planned but not finished."""
+
+    chat: ChatRef
+    announcement_day: dt.date
+    header_sent: bool
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    papers_sent: int
+    papers_pending: int
+    papers_failed: int
+    digests_delivered: int
+    last_digest_day: dt.date | None
+
+
+def _ref_args(ref: ChatRef) -> list[str]:
+    return [ref.platform, ref.chat_id]
+
+
+def _chat_pk(db: "Database", ref: ChatRef) -> int:
+    row = db.execute("SELECT id FROM chats WHERE platform = ? AND chat_id = ?", _ref_args(ref)).fetchone()
+    if row is None:
+        raise KeyError(f"unknown chat {ref.platform}:{ref.chat_id}")
+    return int(row[0])
+
+
+def _planned(rows: Iterable[tuple]) -> list[PlannedPaper]:
+    return [PlannedPaper(arxiv_id, int(version), int(position), float(score), int(attempts or 0))
+            for arxiv_id, version, position, score, attempts in rows]
 
 
 class DeliveryQueries:
-    """Mixin of Store."""
+    """Mixin of Store: deliveries and chat_days."""
+
+    def plan_digest(self: "Store", ref: ChatRef, day: dt.date, papers: Sequence[ScoredPaper]) -> list[PlannedPaper]:
+        """Write the day's digest as pending rows (one transaction) and return what is to be sent.
+
+        Idempotent: when the day was planned before, nothing changes and the still pending rows
+        come back. Papers the chat already received (same or newer version) or has pending from
+        another day are left out; a day with nothing left is recorded as empty.
+        """
+        now = self.now_iso()
+        with self.transaction() as db:
+            chat = _chat_pk(db, ref)
+            if db.execute(
+                "SELECT 1 FROM chat_days WHERE chat = ? AND announced = ?", [chat, day.isoformat()]
+            ).fetchone():
+                return self._pending_rows(db, chat, day)
+            planned = 0
+            for position, scored in enumerate(papers):
+                paper = scored.paper
+                existing = db.execute(
+                    "SELECT version, status FROM deliveries WHERE chat = ? AND arxiv_id = ?", [chat, paper.arxiv_id]
+                ).fetchone()
+                if existing is not None and existing[1] != FAILED and (
+                    existing[1] == PENDING or existing[0] >= paper.version
+                ):
+                    continue
+                db.execute(
+                    "INSERT OR REPLACE INTO deliveries (chat, arxiv_id, version, announced, position, score, "
+                    "status, message_id, attempts, error, created_at, sent_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, '', ?, NULL)",
+                    [chat, paper.arxiv_id, paper.version, day.isoformat(), position, scored.score, PENDING, now],
+                )
+                planned += 1
+            db.execute(
+                "INSERT INTO chat_days (chat, announced, status, planned_at, finished_at) VALUES (?, ?, ?, ?, ?)",
+                [chat, day.isoformat(), DAY_PLANNED if planned else DAY_EMPTY, now, None if planned else now],
+            )
+            return self._pending_rows(db, chat, day)
+
+    def skip_digest_day(self: "Store", ref: ChatRef, day: dt.date, status: str = DAY_PAUSED) -> None:
+        """Record that this chat will not get this day's digest (e.g. it was paused), unless already planned."""
+        now = self.now_iso()
+        with self.transaction() as db:
+            db.execute(
+                f"INSERT OR IGNORE INTO chat_days (chat, announced, status, planned_at, finished_at) "
+                f"VALUES ({_CHAT_PK}, ?, ?, ?, ?)",
+                [*_ref_args(ref), day.isoformat(), status, now, now],
+            )
+
+    def _pending_rows(self: "Store", db: "Database", chat: int, day: dt.date) -> list[PlannedPaper]:
+        return _planned(
+            db.execute(
+                "SELECT arxiv_id, version, position, score, attempts FROM deliveries "
+                "WHERE chat = ? AND announced = ? AND status = ? ORDER BY position, arxiv_id",
+                [chat, day.isoformat(), PENDING],
+            ).fetchall()
+        )
+
+    def pending_papers(self: "Store", ref: ChatRef, day: dt.date) -> list[PlannedPaper]:
+        with self.transaction() as db:
+            return self._pending_rows(db, _chat_pk(db, ref), day)
+
+    def open_digest_days(self: "Store") -> list[OpenDay]:
+        """Planned but unfinished digests of active chats, oldest day first: what a restart resumes."""
+        marks = ", ".join("?" for _ in OPEN_DAY_STATUSES)
+        rows = self.db.execute(
+            "SELECT c.platform, c.chat_id, d.announced, d.status FROM chat_days d JOIN chats c ON c.id = d.chat "
+            f"WHERE d.status IN ({marks}) AND c.active = 1 ORDER BY d.announced, c.id",
+            list(OPEN_DAY_STATUSES),
+        ).fetchall()
+        return [
+            OpenDay(ChatRef(platform, chat_id), dt.date.fromisoformat(day), status == DAY_SENDING)
+            for platform, chat_id, day, status in rows
+        ]
+
+    def digest_day_status(self: "Store", ref: ChatRef, day: dt.date) -> str | None:
+        row = self.db.execute(
+            f"SELECT status FROM chat_days WHERE chat = {_CHAT_PK} AND announced = ?", [*_ref_args(ref), day.isoformat()]
+        ).fetchone()
+        return row[0] if row else None
+
+    def last_digest_days(self: "Store") -> dict[ChatRef, dt.date]:
+        """Each chat's newest announcement day with a chat_days row (planned, sent or skipped)."""
+        rows = self.db.execute(
+            "SELECT c.platform, c.chat_id, MAX(d.announced) FROM chat_days d JOIN chats c ON c.id = d.chat "
+            "GROUP BY d.chat"
+        ).fetchall()
+        return {ChatRef(platform, chat_id): dt.date.fromisoformat(day) for platform, chat_id, day in rows}
+
+    def mark_header_sent(self: "Store", ref: ChatRef, day: dt.date) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE chat_days SET status = ? WHERE chat = ? AND announced = ? AND status = ?",
+                [DAY_SENDING, _chat_pk(db, ref), day.isoformat(), DAY_PLANNED],
+            )
+
+    def mark_sent(self: "Store", ref: ChatRef, arxiv_ids: Sequence[str], message_id: str) -> None:
+        """The platform confirmed the message carrying these papers."""
+        now = self.now_iso()
+        with self.transaction() as db:
+            chat = _chat_pk(db, ref)
+            db.conn.executemany(
+                "UPDATE deliveries SET status = ?, message_id = ?, sent_at = ?, error = '' "
+                "WHERE chat = ? AND arxiv_id = ? AND status = ?",
+                [(SENT, message_id, now, chat, arxiv_id, PENDING) for arxiv_id in arxiv_ids],
+            )
+
+    def note_failed_attempt(self: "Store", ref: ChatRef, arxiv_ids: Sequence[str], error: str) -> int:
+        """A transient failure: the rows stay pending with one more attempt; returns the highest count."""
+        with self.transaction() as db:
+            chat = _chat_pk(db, ref)
+            db.conn.executemany(
+                "UPDATE deliveries SET attempts = attempts + 1, error = ? WHERE chat = ? AND arxiv_id = ? AND status = ?",
+                [(error[:500], chat, arxiv_id, PENDING) for arxiv_id in arxiv_ids],
+            )
+            marks = ", ".join("?" for _ in arxiv_ids)
+            row = db.execute(
+                f"SELECT MAX(attempts) FROM deliveries WHERE chat = ? AND arxiv_id IN ({marks})", [chat, *arxiv_ids]
+            ).fetchone()
+        return int(row[0] or 0) if arxiv_ids else 0
+
+    def mark_failed(self: "Store", ref: ChatRef, arxiv_ids: Sequence[str], error: str) -> None:
+        with self.transaction() as db:
+            chat = _chat_pk(db, ref)
+            db.conn.executemany(
+                "UPDATE deliveries SET status = ?, error = ? WHERE chat = ? AND arxiv_id = ? AND status = ?",
+                [(FAILED, error[:500], chat, arxiv_id, PENDING) for arxiv_id in arxiv_ids],
+            )
+
+    def finish_digest_day(self: "Store", ref: ChatRef, day: dt.date, status: str = DAY_DONE) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE chat_days SET status = ?, finished_at = ? WHERE chat = ? AND announced = ?",
+                [status, self.now_iso(), _chat_pk(db, ref), day.isoformat()],
+            )
+
+    def give_up_deliveries(self: "Store", ref: ChatRef, error: str, day: dt.date | None = None) -> None:
+        """Pending rows fail and open days close as failed: for one day, or for the whole chat (it is gone)."""
+        now = self.now_iso()
+        marks = ", ".join("?" for _ in OPEN_DAY_STATUSES)
+        day_filter, day_args = ("AND announced = ?", [day.isoformat()]) if day else ("", [])
+        with self.transaction() as db:
+            chat = _chat_pk(db, ref)
+            db.execute(
+                f"UPDATE deliveries SET status = ?, error = ? WHERE chat = ? AND status = ? {day_filter}",
+                [FAILED, error[:500], chat, PENDING, *day_args],
+            )
+            db.execute(
+                f"UPDATE chat_days SET status = ?, finished_at = ? WHERE chat = ? AND status IN ({marks}) {day_filter}",
+                [DAY_FAILED, now, chat, *OPEN_DAY_STATUSES, *day_args],
+            )
+
+    def delivered_ids(self: "Store", ref: ChatRef) -> set[str]:
+        """Papers this chat received or has pending: never to be planned again (unless updated)."""
+        rows = self.db.execute(
+            f"SELECT arxiv_id FROM deliveries WHERE chat = {_CHAT_PK} AND status != ?", [*_ref_args(ref), FAILED]
+        ).fetchall()
+        return {arxiv_id for (arxiv_id,) in rows}
+
+    def delivered_on_day(self: "Store", day: dt.date) -> dict[ChatRef, set[str]]:
+        """For every chat, which of this announcement day's papers it already received or has pending."""
+        rows = self.db.execute(
+            "SELECT c.platform, c.chat_id, d.arxiv_id FROM announcements a "
+            "JOIN deliveries d ON d.arxiv_id = a.arxiv_id JOIN chats c ON c.id = d.chat "
+            "WHERE a.announced = ? AND d.status != ?",
+            [day.isoformat(), FAILED],
+        ).fetchall()
+        delivered: dict[ChatRef, set[str]] = {}
+        for platform, chat_id, arxiv_id in rows:
+            delivered.setdefault(ChatRef(platform, chat_id), set()).add(arxiv_id)
+        return delivered
+
+    def delivery_stats(self: "Store", ref: ChatRef | None = None) -> DeliveryStats:
+        """Counts for one chat, or for every chat when ref is None."""
+        where, args = (f"WHERE chat = {_CHAT_PK}", _ref_args(ref)) if ref else ("", [])
+        counts = dict(self.db.execute(f"SELECT status, COUNT(*) FROM deliveries {where} GROUP BY status", args).fetchall())
+        digests, last_day = self.db.execute(
+            f"SELECT COUNT(*), MAX(announced) FROM chat_days {where} {'AND' if ref else 'WHERE'} status = ?",
+            [*args, DAY_DONE],
+        ).fetchone()
+        return DeliveryStats(
+            papers_sent=counts.get(SENT, 0),
+            papers_pending=counts.get(PENDING, 0),
+            papers_failed=counts.get(FAILED, 0),
+            digests_delivered=int(digests or 0),
+            last_digest_day=dt.date.fromisoformat(last_day) if last_day else None,
+        )

@@ -1,0 +1,179 @@
+"""Sending one chat's planned digest through its Adapter, with the outbox making every step resumable.
+
+Order of events per message: the rows are already pending (written by `Store.plan_digest`), the
+adapter sends, and only the platform's confirmation marks the message's papers sent. A crash
+between the two re-sends that one message on restart (at-least-once at the very boundary, the
+best a platform without idempotency keys allows); everything confirmed is never sent again.
+Header messages (no papers, before the first paper) are tracked in the day's status, so a
+resumed digest does not repeat them; a footer (no papers, after the last) is sent once the papers
+are out, and the day is closed right after.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from adapters.base import Adapter, ChatGone, DeliveryError, FormattingRejected, OutgoingMessage
+from core.models import ChatRef, ChatSettings, Digest
+from core.store import Store
+from core.store.outbox import DAY_DONE, OPEN_DAY_STATUSES
+
+log = logging.getLogger(__name__)
+
+INLINE_RETRY_MAX_SECONDS = 5.0  # a retry_after this short is waited out in place (per-chat flood limits)
+INLINE_RETRY_ATTEMPTS = 3
+BACKOFF_BASE_SECONDS = 30.0  # later transient failures of one digest wait 30 s, 60 s, 120 s, ...
+BACKOFF_MAX_SECONDS = 3600.0
+MAX_DELIVERY_FAILURES = 8  # consecutive deferred attempts of one digest before its papers are given up
+
+DELIVERED = "delivered"
+DEFERRED = "deferred"
+CHAT_GONE = "chat_gone"
+GAVE_UP = "gave_up"
+STOPPED = "stopped"
+NOTHING_TO_SEND = "nothing_to_send"
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    chat: ChatRef
+    announcement_day: dt.date
+    outcome: str
+    messages_sent: int = 0
+    papers_sent: int = 0
+    retry_at: dt.datetime | None = None
+    error: str = ""
+
+
+def _is_short_wait(error: BaseException) -> bool:
+    """Only plain transient errors with a short retry_after are retried in place."""
+    return (
+        isinstance(error, DeliveryError)
+        and not isinstance(error, (ChatGone, FormattingRejected))
+        and error.retry_after is not None
+        and error.retry_after <= INLINE_RETRY_MAX_SECONDS
+    )
+
+
+def _wait_retry_after(state: RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome else None
+    return float(getattr(error, "retry_after", 0.0) or 0.0)
+
+
+def backoff_seconds(failures: int, retry_after: float | None) -> float:
+    """How long a deferred digest waits: exponential in its failures, never less than the platform asked."""
+    exponential = min(BACKOFF_BASE_SECONDS * 2 ** max(failures - 1, 0), BACKOFF_MAX_SECONDS)
+    return max(exponential, retry_after or 0.0)
+
+
+class DigestSender:
+    """Delivers planned digests; remembers (in memory) which digests are backing off after failures."""
+
+    def __init__(self, store: Store, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.store = store
+        self.clock = clock or store.now
+        self._failures: dict[tuple[ChatRef, dt.date], int] = {}
+        self._retry_at: dict[tuple[ChatRef, dt.date], dt.datetime] = {}
+
+    def ready(self, chat: ChatRef, day: dt.date, now: dt.datetime) -> bool:
+        """False while this digest is backing off after a transient failure."""
+        retry_at = self._retry_at.get((chat, day))
+        return retry_at is None or now >= retry_at
+
+    async def deliver(
+        self, adapter: Adapter, chat: ChatSettings, digest: Digest, stop: asyncio.Event | None = None
+    ) -> DeliveryResult:
+        """Send whatever of this planned digest is still pending; never raises for platform errors."""
+        ref, day = chat.ref, digest.announcement_day
+        status = self.store.digest_day_status(ref, day)
+        if status not in OPEN_DAY_STATUSES:
+            return DeliveryResult(ref, day, NOTHING_TO_SEND)
+        pending = {row.arxiv_id for row in self.store.pending_papers(ref, day)}
+        digest = dataclasses.replace(digest, papers=tuple(p for p in digest.papers if p.paper.arxiv_id in pending))
+        if not digest.papers:
+            # Everything was confirmed before a restart; a footer, if any, is not worth a duplicate risk.
+            self.store.finish_digest_day(ref, day, DAY_DONE)
+            return DeliveryResult(ref, day, DELIVERED)
+        messages = adapter.render_digest(digest, chat)
+        paper_indices = [index for index, message in enumerate(messages) if message.paper_ids]
+        first_paper = paper_indices[0] if paper_indices else len(messages)
+        header_sent = status != OPEN_DAY_STATUSES[0]
+        sent_messages = sent_papers = 0
+        for index, message in enumerate(messages):
+            if stop is not None and stop.is_set():
+                return DeliveryResult(ref, day, STOPPED, sent_messages, sent_papers)
+            is_header = index < first_paper
+            if is_header and header_sent:
+                continue
+            try:
+                message_id = await self._send(adapter, ref, message)
+            except ChatGone as error:
+                log.warning("chat %s:%s is gone (%s): deactivating it", ref.platform, ref.chat_id, error)
+                self.store.set_active(ref, False)
+                self.store.give_up_deliveries(ref, f"chat gone: {error}")
+                self._forget(ref, day)
+                return DeliveryResult(ref, day, CHAT_GONE, sent_messages, sent_papers, error=str(error))
+            except FormattingRejected as error:
+                log.warning("chat %s:%s rejected message %d even as plain text: %s", ref.platform, ref.chat_id, index, error)
+                self.store.mark_failed(ref, message.paper_ids, f"rejected: {error}")
+                continue
+            except DeliveryError as error:
+                return self._defer(ref, day, message, error, sent_messages, sent_papers)
+            sent_messages += 1
+            if message.paper_ids:
+                self.store.mark_sent(ref, message.paper_ids, message_id)
+                sent_papers += len(message.paper_ids)
+            elif is_header and index == first_paper - 1:
+                self.store.mark_header_sent(ref, day)
+        self.store.finish_digest_day(ref, day, DAY_DONE)
+        self._forget(ref, day)
+        return DeliveryResult(ref, day, DELIVERED, sent_messages, sent_papers)
+
+    async def _send(self, adapter: Adapter, ref: ChatRef, message: OutgoingMessage) -> str:
+        """Send, waiting out short retry_after answers; on a formatting rejection re-send once as plain text."""
+        try:
+            return await self._send_retrying(adapter, ref, message, plain=False)
+        except FormattingRejected as error:
+            log.info("chat %s:%s rejected formatting (%s): re-sending as plain text", ref.platform, ref.chat_id, error)
+            return await self._send_retrying(adapter, ref, message, plain=True)
+
+    @staticmethod
+    async def _send_retrying(adapter: Adapter, ref: ChatRef, message: OutgoingMessage, *, plain: bool) -> str:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(_is_short_wait),
+            wait=_wait_retry_after,
+            stop=stop_after_attempt(INLINE_RETRY_ATTEMPTS),
+            reraise=True,
+        ):
+            with attempt:
+                return await adapter.send(ref, message, plain=plain)
+        raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    def _defer(
+        self, ref: ChatRef, day: dt.date, message: OutgoingMessage, error: DeliveryError, messages: int, papers: int
+    ) -> DeliveryResult:
+        key = (ref, day)
+        failures = self._failures.get(key, 0) + 1
+        if message.paper_ids:
+            self.store.note_failed_attempt(ref, message.paper_ids, str(error))
+        if failures >= MAX_DELIVERY_FAILURES:
+            log.error("giving up digest %s for %s:%s after %d failures: %s", day, ref.platform, ref.chat_id, failures, error)
+            self.store.give_up_deliveries(ref, f"gave up: {error}", day)
+            self._forget(ref, day)
+            return DeliveryResult(ref, day, GAVE_UP, messages, papers, error=str(error))
+        retry_at = self.clock() + dt.timedelta(seconds=backoff_seconds(failures, error.retry_after))
+        self._failures[key] = failures
+        self._retry_at[key] = retry_at
+        log.warning("digest %s for %s:%s deferred until %s: %s", day, ref.platform, ref.chat_id, retry_at, error)
+        return DeliveryResult(ref, day, DEFERRED, messages, papers, retry_at=retry_at, error=str(error))
+
+    def _forget(self, ref: ChatRef, day: dt.date) -> None:
+        self._failures.pop((ref, day), None)
+        self._retry_at.pop((ref, day), None)
+

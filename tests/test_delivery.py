@@ -1,0 +1,124 @@
+"""Delivering a planned digest: every confirmed message marks its papers sent; errors back off, deactivate or go plain."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from adapters.base import ChatGone, DeliveryError, FormattingRejected
+from bot.delivery import (
+    CHAT_GONE,
+    DEFERRED,
+    DELIVERED,
+    GAVE_UP,
+    MAX_DELIVERY_FAILURES,
+    NOTHING_TO_SEND,
+    STOPPED,
+    DigestSender,
+    backoff_seconds,
+)
+from core.store.outbox import DAY_DONE, DAY_FAILED, DAY_SENDING
+from tests.delivery_support import RecordingAdapter, make_digest, make_paper, new_chat
+
+DAY = dt.date(2026, 9, 24)
+IDS = [f"2609.0000{n}" for n in range(1, 6)]
+
+
+def _planned(store, chat_id="1"):
+    chat = new_chat(store, chat_id)
+    digest = make_digest(DAY, [make_paper(arxiv_id) for arxiv_id in IDS])
+    store.plan_digest(chat.ref, DAY, digest.papers)
+    return chat, digest
+
+
+async def test_digest_goes_out_once_with_header_papers_and_footer(store):
+    chat, digest = _planned(store)
+    adapter, sender = RecordingAdapter(), DigestSender(store)
+    result = await sender.deliver(adapter, chat, digest)
+    assert (result.outcome, result.messages_sent, result.papers_sent) == (DELIVERED, 5, 5)
+    assert [m.text for m in adapter.sent][0].startswith("<b>header") and "footer" in adapter.sent[-1].text
+    assert adapter.papers_sent_to("1") == IDS
+    assert store.delivery_stats(chat.ref).papers_sent == 5 and store.digest_day_status(chat.ref, DAY) == DAY_DONE
+    again = await sender.deliver(adapter, chat, digest)
+    assert again.outcome == NOTHING_TO_SEND and len(adapter.sent) == 5
+
+
+async def test_resume_skips_the_header_and_confirmed_papers(store):
+    chat, digest = _planned(store)
+    store.mark_header_sent(chat.ref, DAY)
+    store.mark_sent(chat.ref, IDS[:2], "earlier")
+    adapter = RecordingAdapter()
+    result = await DigestSender(store).deliver(adapter, chat, digest)
+    assert result.outcome == DELIVERED
+    assert adapter.papers_sent_to("1") == IDS[2:]
+    assert not any(m.text.startswith("<b>header") for m in adapter.sent)
+
+
+async def test_short_retry_after_is_waited_out_in_place(store):
+    chat, digest = _planned(store)
+    adapter = RecordingAdapter(failures={2: DeliveryError("flood", retry_after=0.01), 3: DeliveryError("flood", 0.01)})
+    result = await DigestSender(store).deliver(adapter, chat, digest)
+    assert result.outcome == DELIVERED and adapter.papers_sent_to("1") == IDS
+
+
+async def test_long_retry_after_defers_and_resumes_without_duplicates(store):
+    chat, digest = _planned(store)
+    now = store.now()
+    adapter = RecordingAdapter(failures={3: DeliveryError("rate limited", retry_after=120)})
+    sender = DigestSender(store)
+    first = await sender.deliver(adapter, chat, digest)
+    assert first.outcome == DEFERRED and first.retry_at == now + dt.timedelta(seconds=120)
+    assert not sender.ready(chat.ref, DAY, now + dt.timedelta(seconds=119))
+    assert sender.ready(chat.ref, DAY, now + dt.timedelta(seconds=120))
+    assert store.digest_day_status(chat.ref, DAY) == DAY_SENDING
+    assert [row.attempts for row in store.pending_papers(chat.ref, DAY)][:2] == [1, 1]
+    second = await sender.deliver(adapter, chat, digest)
+    assert second.outcome == DELIVERED
+    assert adapter.papers_sent_to("1") == IDS
+    assert sum(m.text.startswith("<b>header") for m in adapter.sent) == 1
+
+
+async def test_transient_errors_back_off_then_give_up(store):
+    chat, digest = _planned(store)
+    failures = {n: DeliveryError("timeout") for n in range(2, 2 + MAX_DELIVERY_FAILURES)}
+    adapter, sender = RecordingAdapter(failures=failures), DigestSender(store)
+    outcomes = [(await sender.deliver(adapter, chat, digest)).outcome for _ in range(MAX_DELIVERY_FAILURES)]
+    assert outcomes == [DEFERRED] * (MAX_DELIVERY_FAILURES - 1) + [GAVE_UP]
+    assert store.digest_day_status(chat.ref, DAY) == DAY_FAILED
+    assert store.delivery_stats(chat.ref).papers_failed == 5
+    assert backoff_seconds(1, None) == 30 and backoff_seconds(3, None) == 120 and backoff_seconds(1, 500) == 500
+
+
+async def test_chat_gone_deactivates_and_stops(store):
+    chat, digest = _planned(store)
+    adapter = RecordingAdapter(failures={3: ChatGone("bot was blocked by the user")})
+    result = await DigestSender(store).deliver(adapter, chat, digest)
+    assert result.outcome == CHAT_GONE and len(adapter.sent) == 2
+    assert store.get_chat(chat.ref).active is False
+    assert store.digest_day_status(chat.ref, DAY) == DAY_FAILED
+    stats = store.delivery_stats(chat.ref)
+    assert (stats.papers_sent, stats.papers_failed, stats.papers_pending) == (2, 3, 0)
+
+
+async def test_formatting_rejected_is_resent_once_as_plain_text(store):
+    chat, digest = _planned(store)
+    adapter = RecordingAdapter(failures={2: FormattingRejected("can't parse entities")})
+    result = await DigestSender(store).deliver(adapter, chat, digest)
+    assert result.outcome == DELIVERED
+    plain = [m for m in adapter.sent if m.plain]
+    assert [m.text for m in plain] == [" ".join(IDS[:2])] and adapter.papers_sent_to("1") == IDS
+
+
+async def test_formatting_rejected_twice_fails_only_that_message(store):
+    chat, digest = _planned(store)
+    adapter = RecordingAdapter(failures={2: FormattingRejected("bad"), 3: FormattingRejected("still bad")})
+    result = await DigestSender(store).deliver(adapter, chat, digest)
+    assert result.outcome == DELIVERED and adapter.papers_sent_to("1") == IDS[2:]
+    assert store.delivery_stats(chat.ref).papers_failed == 2
+
+
+async def test_stop_leaves_the_rest_pending(store):
+    chat, digest = _planned(store)
+    stop = asyncio.Event()
+    stop.set()
+    result = await DigestSender(store).deliver(RecordingAdapter(), chat, digest, stop)
+    assert result.outcome == STOPPED and len(store.pending_papers(chat.ref, DAY)) == 5
