@@ -1,0 +1,102 @@
+"""When a chat's digest for an announcement day is due: pure time arithmetic over zoneinfo, no I/O.
+
+A chat gets announcement day D's digest at the first moment, on or after D's feed is out
+(00:30 US Eastern on D), at which its local clock shows its delivery time. So a chat in UTC+14
+receives Monday's mailing on Tuesday morning local time, one in UTC-10 on Monday morning, and
+daylight-saving switches move the UTC instant, never the local one. `ChatSettings.days` lists the
+weekdays (Monday = 0) of the announcement days the chat wants.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from zoneinfo import ZoneInfo
+
+from core.arxiv.calendar import (
+    ARXIV_TIMEZONE,
+    FEED_READY,
+    current_announcement_day,
+    is_announcement_day,
+    next_announcement_day,
+)
+from core.models import ChatSettings
+
+UTC = dt.timezone.utc
+MAX_DAYS_AHEAD = 21  # next_delivery looks this many announcement days ahead before answering None
+
+
+def feed_ready_at(day: dt.date, arxiv_timezone: str = ARXIV_TIMEZONE) -> dt.datetime:
+    """The UTC instant the announcement feed dated `day` is reliably out."""
+    return dt.datetime.combine(day, FEED_READY, tzinfo=ZoneInfo(arxiv_timezone)).astimezone(UTC)
+
+
+def local_moment(date: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """A local wall-clock time as a UTC instant; a time skipped by a DST switch maps to just after it."""
+    return dt.datetime.combine(date, at, tzinfo=zone).astimezone(UTC)
+
+
+def delivery_moment(chat: ChatSettings, day: dt.date, arxiv_timezone: str = ARXIV_TIMEZONE) -> dt.datetime:
+    """The UTC instant the chat's digest for announcement day `day` becomes due."""
+    zone = ZoneInfo(chat.timezone)
+    ready = feed_ready_at(day, arxiv_timezone)
+    local_date = ready.astimezone(zone).date()
+    moment = local_moment(local_date, chat.delivery_time, zone)
+    if moment < ready:
+        moment = local_moment(local_date + dt.timedelta(days=1), chat.delivery_time, zone)
+    return moment
+
+
+def recent_announcement_days(current: dt.date, count: int, holidays: Collection[dt.date] = ()) -> list[dt.date]:
+    """The `count` announcement days ending with `current`, oldest first."""
+    days = [current]
+    day = current
+    while len(days) < count:
+        day -= dt.timedelta(days=1)
+        if is_announcement_day(day, holidays):
+            days.insert(0, day)
+    return days
+
+
+def due_days(
+    chat: ChatSettings,
+    now: dt.datetime,
+    last_planned: dt.date | None,
+    *,
+    catch_up_days: int,
+    holidays: Collection[dt.date] = (),
+    arxiv_timezone: str = ARXIV_TIMEZONE,
+) -> list[dt.date]:
+    """Announcement days whose digest this chat should get now, oldest first.
+
+    A chat never served before starts with the current day. Otherwise every day after the last
+    one it was served (or skipped) counts, as far back as `catch_up_days` before the current one:
+    after downtime the missed mailings arrive instead of vanishing.
+    """
+    current = current_announcement_day(now, holidays, arxiv_timezone)
+    window = [current] if last_planned is None else recent_announcement_days(current, catch_up_days + 1, holidays)
+    return [
+        day
+        for day in window
+        if (last_planned is None or day > last_planned)
+        and day.weekday() in chat.days
+        and delivery_moment(chat, day, arxiv_timezone) <= now
+    ]
+
+
+def next_delivery(
+    chat: ChatSettings,
+    now: dt.datetime,
+    planned_days: Collection[dt.date],
+    *,
+    holidays: Collection[dt.date] = (),
+    arxiv_timezone: str = ARXIV_TIMEZONE,
+) -> dt.datetime | None:
+    """When the chat's next digest goes out (now, if one is due); None when it gets none."""
+    if not chat.active or chat.paused or not chat.days:
+        return None
+    day = current_announcement_day(now, holidays, arxiv_timezone)
+    for _ in range(MAX_DAYS_AHEAD):
+        if day not in planned_days and day.weekday() in chat.days:
+            return max(delivery_moment(chat, day, arxiv_timezone), now)
+        day = next_announcement_day(day, holidays)
+    return None
