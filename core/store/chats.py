@@ -1,6 +1,336 @@
 """Chats, their settings and their terms (keywords, excludes, authors, categories)."""
 from __future__ import annotations
 
+import datetime as dt
+import json
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from core.models import ChatRef, ChatSettings, Keyword
+
+if TYPE_CHECKING:
+    from core.config import DefaultsSettings
+    from core.store.db import Store
+
+TERM_KINDS = ("keyword", "exclude", "author", "category")
+FEED_TOKEN_BYTES = 24  # 32 URL-safe characters: unguessable, still fits a URL comfortably
+
+# ChatSettings field -> how it is written to its chats column.
+_COLUMN_WRITERS: dict[str, Any] = {
+    "title": str,
+    "kind": str,
+    "active": int,
+    "paused": int,
+    "timezone": str,
+    "delivery_time": lambda value: value.strftime("%H:%M"),
+    "days": lambda value: json.dumps(sorted(set(value))),
+    "max_papers": int,
+    "min_score": float,
+    "summaries": int,
+    "language": str,
+    "crosslists": int,
+}
+
+
+class ChatNotFound(LookupError):
+    """No chat is stored under this reference."""
+
+
+class TooManyTerms(ValueError):
+    """Adding these terms would take a chat past its limit for that kind; nothing was written."""
+
+    def __init__(self, kind: str, current: int, adding: int, limit: int) -> None:
+        super().__init__(f"{kind}: {current} stored + {adding} new > limit {limit}")
+        self.kind = kind
+        self.current = current
+        self.adding = adding
+        self.limit = limit
+
+
+def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float]]) -> ChatSettings:
+    """Rebuild ChatSettings from a chats row and its (kind, term, weight) rows in position order."""
+    by_kind: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for kind, term, weight in terms:
+        by_kind[kind].append((term, weight))
+    hours, minutes = (int(part) for part in row["delivery_time"].split(":"))
+    return ChatSettings(
+        ref=ChatRef(row["platform"], row["chat_id"]),
+        title=row["title"] or "",
+        kind=row["kind"] or "private",
+        active=bool(row["active"]),
+        paused=bool(row["paused"]),
+        timezone=row["timezone"],
+        delivery_time=dt.time(hours, minutes),
+        days=tuple(json.loads(row["days"] or "[]")),
+        max_papers=int(row["max_papers"]),
+        min_score=float(row["min_score"]),
+        summaries=bool(row["summaries"]),
+        language=row["language"],
+        crosslists=bool(row["crosslists"]),
+        keywords=tuple(Keyword(term, weight) for term, weight in by_kind["keyword"]),
+        excludes=tuple(term for term, _ in by_kind["exclude"]),
+        categories=tuple(term for term, _ in by_kind["category"]),
+        authors=tuple(term for term, _ in by_kind["author"]),
+        feed_token=row["feed_token"] or "",
+    )
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(FEED_TOKEN_BYTES)
+
+
+def _fold(term: str) -> str:
+    """Terms are unique per chat ignoring case: `LLM` and `llm` are one keyword."""
+    return term.casefold()
+
 
 class ChatQueries:
-    """Mixin of Store."""
+    """Mixin of Store: chats and chat_terms."""
+
+    def _chat_row(self: "Store", ref: ChatRef) -> dict[str, Any] | None:
+        rows = list(
+            self.db.query("SELECT * FROM chats WHERE platform = ? AND chat_id = ?", [ref.platform, ref.chat_id])
+        )
+        return rows[0] if rows else None
+
+    def _chat_pk(self: "Store", ref: ChatRef) -> int:
+        row = self.db.execute(
+            "SELECT id FROM chats WHERE platform = ? AND chat_id = ?", [ref.platform, ref.chat_id]
+        ).fetchone()
+        if row is None:
+            raise ChatNotFound(f"no chat {ref.platform}:{ref.chat_id}")
+        return int(row[0])
+
+    def _chat_terms(self: "Store", chat_pks: Sequence[int]) -> dict[int, list[tuple[str, str, float]]]:
+        terms: dict[int, list[tuple[str, str, float]]] = defaultdict(list)
+        for start in range(0, len(chat_pks), 500):
+            chunk = list(chat_pks[start : start + 500])
+            marks = ", ".join("?" for _ in chunk)
+            rows = self.db.execute(
+                f"SELECT chat, kind, term, weight FROM chat_terms WHERE chat IN ({marks}) ORDER BY chat, position, term",
+                chunk,
+            ).fetchall()
+            for chat, kind, term, weight in rows:
+                terms[chat].append((kind, term, weight))
+        return terms
+
+    def _settings_for_rows(self: "Store", rows: Sequence[dict[str, Any]]) -> list[ChatSettings]:
+        terms = self._chat_terms([row["id"] for row in rows])
+        return [_settings_from(row, terms.get(row["id"], [])) for row in rows]
+
+    def get_chat(self: "Store", ref: ChatRef) -> ChatSettings | None:
+        row = self._chat_row(ref)
+        return self._settings_for_rows([row])[0] if row else None
+
+    def require_chat(self: "Store", ref: ChatRef) -> ChatSettings:
+        chat = self.get_chat(ref)
+        if chat is None:
+            raise ChatNotFound(f"no chat {ref.platform}:{ref.chat_id}")
+        return chat
+
+    def get_or_create_chat(
+        self: "Store", ref: ChatRef, defaults: "DefaultsSettings", title: str = "", kind: str = "private"
+    ) -> ChatSettings:
+        """The chat's settings, creating it from config defaults (with a fresh feed token) when new."""
+        existing = self.get_chat(ref)
+        if existing is not None:
+            return existing
+        now = self.now_iso()
+        with self.transaction() as db:
+            if self._chat_row(ref) is None:
+                db["chats"].insert(
+                    {
+                        "platform": ref.platform,
+                        "chat_id": ref.chat_id,
+                        "title": title,
+                        "kind": kind,
+                        "active": 1,
+                        "paused": 0,
+                        "timezone": defaults.timezone,
+                        "delivery_time": defaults.delivery_time.strftime("%H:%M"),
+                        "days": json.dumps([0, 1, 2, 3, 4]),
+                        "max_papers": defaults.max_papers,
+                        "min_score": defaults.min_score,
+                        "summaries": int(defaults.summaries),
+                        "language": defaults.language,
+                        "crosslists": int(defaults.crosslists),
+                        "feed_token": new_feed_token(),
+                        "configured_by": "",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+                pk = self._chat_pk(ref)
+                starting_terms = {
+                    "keyword": [(k.term, k.weight) for k in defaults.keywords],
+                    "exclude": [(term, 1.0) for term in defaults.exclude],
+                    "author": [(term, 1.0) for term in defaults.authors],
+                    "category": [(term, 1.0) for term in defaults.categories],
+                }
+                for term_kind, entries in starting_terms.items():
+                    self._write_terms(pk, term_kind, entries)
+        return self.require_chat(ref)
+
+    def chat_by_feed_token(self: "Store", token: str) -> ChatSettings | None:
+        if not token:
+            return None
+        rows = list(self.db.query("SELECT * FROM chats WHERE feed_token = ?", [token]))
+        return self._settings_for_rows(rows)[0] if rows else None
+
+    def active_chats(self: "Store", include_paused: bool = False) -> list[ChatSettings]:
+        """Chats the bot is still in; paused ones (no deliveries wanted) only when asked."""
+        sql = "SELECT * FROM chats WHERE active = 1" + ("" if include_paused else " AND paused = 0")
+        return self._settings_for_rows(list(self.db.query(sql + " ORDER BY id")))
+
+    def count_chats(self: "Store") -> int:
+        return self.db["chats"].count
+
+    def update_chat(self: "Store", ref: ChatRef, **changes: Any) -> ChatSettings:
+        """Change stored settings (ChatSettings field names) in one transaction; returns the result."""
+        unknown = set(changes) - set(_COLUMN_WRITERS)
+        if unknown:
+            raise ValueError(f"not a stored chat setting: {', '.join(sorted(unknown))}")
+        columns = {name: _COLUMN_WRITERS[name](value) for name, value in changes.items()}
+        columns["updated_at"] = self.now_iso()
+        with self.transaction() as db:
+            db["chats"].update(self._chat_pk(ref), columns)
+        return self.require_chat(ref)
+
+    def set_active(self: "Store", ref: ChatRef, active: bool) -> None:
+        self.update_chat(ref, active=active)
+
+    def move_chat(self: "Store", old: ChatRef, new: ChatRef) -> None:
+        """Give a chat a new identity (Telegram group -> supergroup), keeping its settings and history.
+
+        A chat already stored under the new id (created by a command typed there before the move
+        was seen) has only defaults and no history worth keeping, so the moved chat replaces it.
+        """
+        with self.transaction() as db:
+            pk = self._chat_pk(old)
+            target = self._chat_row(new)
+            if target is not None:
+                for table in ("chat_terms", "chat_days", "deliveries", "feedback"):
+                    db.execute(f"DELETE FROM {table} WHERE chat = ?", [target["id"]])
+                db.execute("DELETE FROM chats WHERE id = ?", [target["id"]])
+            db["chats"].update(pk, {"platform": new.platform, "chat_id": new.chat_id, "updated_at": self.now_iso()})
+
+    def reset_feed_token(self: "Store", ref: ChatRef) -> str:
+        """Revoke the chat's feed token and store a new one; the old URL stops working at once."""
+        token = new_feed_token()
+        with self.transaction() as db:
+            db["chats"].update(self._chat_pk(ref), {"feed_token": token, "updated_at": self.now_iso()})
+        return token
+
+    def note_configurer(self: "Store", ref: ChatRef, user_id: str) -> None:
+        """Remember who first changed the chat's settings (Slack lets that person keep configuring)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE chats SET configured_by = ? WHERE platform = ? AND chat_id = ? AND configured_by = ''",
+                [user_id, ref.platform, ref.chat_id],
+            )
+
+    def chat_configurer(self: "Store", ref: ChatRef) -> str:
+        row = self.db.execute(
+            "SELECT configured_by FROM chats WHERE platform = ? AND chat_id = ?", [ref.platform, ref.chat_id]
+        ).fetchone()
+        return (row[0] or "") if row else ""
+
+    def _write_terms(self: "Store", chat_pk: int, kind: str, entries: Iterable[tuple[str, float]]) -> None:
+        """Append terms after the chat's existing ones of that kind, replacing same-term rows (any case)."""
+        rows = self.db.execute(
+            "SELECT term, position FROM chat_terms WHERE chat = ? AND kind = ?", [chat_pk, kind]
+        ).fetchall()
+        stored = {_fold(term): term for term, _ in rows}
+        position = max((row[1] for row in rows), default=-1)
+        for term, weight in entries:
+            old_term = stored.get(_fold(term))
+            if old_term is not None:
+                self.db.execute(
+                    "UPDATE chat_terms SET term = ?, weight = ? WHERE chat = ? AND kind = ? AND term = ?",
+                    [term, weight, chat_pk, kind, old_term],
+                )
+            else:
+                position += 1
+                self.db["chat_terms"].insert(
+                    {"chat": chat_pk, "kind": kind, "term": term, "weight": weight, "position": position}
+                )
+            stored[_fold(term)] = term
+
+    def _check_kind(self: "Store", kind: str) -> None:
+        if kind not in TERM_KINDS:
+            raise ValueError(f"unknown term kind {kind!r}; expected one of {', '.join(TERM_KINDS)}")
+
+    def add_terms(
+        self: "Store",
+        ref: ChatRef,
+        kind: str,
+        entries: Sequence[tuple[str, float]],
+        limit: int | None = None,
+    ) -> tuple[list[str], list[str]]:
+        """Add (term, weight) pairs atomically; returns (added, updated) terms.
+
+        A term already stored (ignoring case) is updated, not duplicated. When the new terms would
+        take the chat past `limit`, raises TooManyTerms and writes nothing.
+        """
+        self._check_kind(kind)
+        with self.transaction():
+            pk = self._chat_pk(ref)
+            stored = {_fold(term) for (term,) in self.db.execute(
+                "SELECT term FROM chat_terms WHERE chat = ? AND kind = ?", [pk, kind]
+            ).fetchall()}
+            unique = list({_fold(term): (term, weight) for term, weight in entries}.values())
+            added = [term for term, _ in unique if _fold(term) not in stored]
+            updated = [term for term, _ in unique if _fold(term) in stored]
+            if limit is not None and len(stored) + len(added) > limit:
+                raise TooManyTerms(kind, len(stored), len(added), limit)
+            self._write_terms(pk, kind, unique)
+            self.db["chats"].update(pk, {"updated_at": self.now_iso()})
+        return added, updated
+
+    def remove_terms(self: "Store", ref: ChatRef, kind: str, terms: Iterable[str]) -> list[str]:
+        """Remove terms (ignoring case) atomically; returns the stored spellings that were removed."""
+        self._check_kind(kind)
+        wanted = {_fold(term) for term in terms}
+        with self.transaction() as db:
+            pk = self._chat_pk(ref)
+            stored = [term for (term,) in db.execute(
+                "SELECT term FROM chat_terms WHERE chat = ? AND kind = ? ORDER BY position", [pk, kind]
+            ).fetchall()]
+            removed = [term for term in stored if _fold(term) in wanted]
+            for term in removed:
+                db.execute("DELETE FROM chat_terms WHERE chat = ? AND kind = ? AND term = ?", [pk, kind, term])
+            db["chats"].update(pk, {"updated_at": self.now_iso()})
+        return removed
+
+    def replace_terms(self: "Store", ref: ChatRef, kind: str, entries: Sequence[tuple[str, float]]) -> None:
+        """Make the chat's terms of this kind exactly `entries`, in that order, atomically."""
+        self._check_kind(kind)
+        with self.transaction() as db:
+            pk = self._chat_pk(ref)
+            db.execute("DELETE FROM chat_terms WHERE chat = ? AND kind = ?", [pk, kind])
+            self._write_terms(pk, kind, entries)
+            db["chats"].update(pk, {"updated_at": self.now_iso()})
+
+    def delivered_paper_ids(self: "Store", ref: ChatRef) -> list[str]:
+        """Arxiv ids of papers sent to the chat, newest announcement first (for `stats`)."""
+        row = self._chat_row(ref)
+        if row is None:
+            return []
+        rows = self.db.execute(
+            "SELECT arxiv_id FROM deliveries WHERE chat = ? AND status = 'sent' ORDER BY announced DESC, position",
+            [row["id"]],
+        ).fetchall()
+        return [arxiv_id for (arxiv_id,) in rows]
+
+    def delivered_days(self: "Store", ref: ChatRef) -> list[dt.date]:
+        """Announcement days of which the chat received at least one paper, newest first."""
+        row = self._chat_row(ref)
+        if row is None:
+            return []
+        rows = self.db.execute(
+            "SELECT DISTINCT announced FROM deliveries WHERE chat = ? AND status = 'sent' ORDER BY announced DESC",
+            [row["id"]],
+        ).fetchall()
+        return [dt.date.fromisoformat(day) for (day,) in rows if day]

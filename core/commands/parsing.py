@@ -1,0 +1,177 @@
+"""Turning command text into validated values: names, term lists with weights, switches, numbers, times, zones."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+import zoneinfo
+from dataclasses import dataclass
+from functools import lru_cache
+
+MAX_COMMAND_LENGTH = 1000  # characters in one command, arguments included
+MAX_KEYWORD_LENGTH = 64  # characters in one keyword, exclude word or author name
+MAX_KEYWORD_WEIGHT = 10.0  # same bound as config.json's keyword weights
+MIN_KEYWORD_WEIGHT = 0.1
+
+# Phones turn " into typographic quotes; each of these opens a phrase closed by its partner.
+_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb", "\u300c": "\u300d"}
+_SWITCH_WORDS = {"on": True, "yes": True, "true": True, "1": True, "off": False, "no": False, "false": False, "0": False}
+_CLOCK = re.compile(r"(\d{1,2})[:.h](\d{2})")
+_UNPRINTABLE = ("Cc", "Cf", "Cs", "Co", "Cn")  # control, format, surrogate, private use, unassigned
+
+
+class CommandError(Exception):
+    """The command cannot be done as typed; the message is the whole (one-line) answer to the user."""
+
+
+@dataclass(frozen=True)
+class RawTerm:
+    """One item of a term list as typed: its text and the weight written after `:`, if any."""
+
+    text: str
+    weight: str | None = None
+
+
+def split_command(text: str) -> tuple[str, str]:
+    """`/Subscribe@arxivbot llm, rl` -> ("subscribe", "llm, rl"); the name is lower-cased."""
+    parts = text.strip().removeprefix("/").split(None, 1)
+    if not parts:
+        return "", ""
+    name = parts[0].split("@", 1)[0].casefold()
+    return name, parts[1].strip() if len(parts) > 1 else ""
+
+
+def split_terms(args: str, spaces_separate: bool = True) -> list[RawTerm]:
+    """Split a term list: commas separate items; without commas, spaces do (when allowed).
+
+    Quotes keep a phrase together (`"large language model":2`); a `:NUMBER` written outside
+    quotes at the end of an item is its weight.
+    """
+    closing: str | None = None
+    has_comma = _has_unquoted_comma(args)
+    items: list[RawTerm] = []
+    text: list[str] = []
+    weight: list[str] | None = None  # characters after the last unquoted ':'
+
+    def flush() -> None:
+        nonlocal text, weight
+        term = "".join(text)
+        if term.strip() or weight is not None:
+            items.append(RawTerm(term, "".join(weight) if weight is not None else None))
+        text, weight = [], None
+
+    for character in args:
+        if closing is not None:
+            if character == closing:
+                closing = None
+            else:
+                (weight if weight is not None else text).append(character)
+        elif character in _QUOTES:
+            closing = _QUOTES[character]
+        elif character == "," or (character.isspace() and not has_comma and spaces_separate):
+            flush()
+        elif character == ":":
+            if weight is not None:
+                text.extend([":", *weight])
+            weight = []
+        else:
+            (weight if weight is not None else text).append(character)
+    if closing is not None:
+        raise CommandError("A quote is not closed: put the phrase between two quotes.")
+    flush()
+    return items
+
+
+def _has_unquoted_comma(args: str) -> bool:
+    closing: str | None = None
+    for character in args:
+        if closing is not None:
+            closing = None if character == closing else closing
+        elif character in _QUOTES:
+            closing = _QUOTES[character]
+        elif character == ",":
+            return True
+    return False
+
+
+def clean_term(text: str, what: str = "keyword") -> str:
+    """A term as stored: Unicode-normalized, single-spaced, printable, within MAX_KEYWORD_LENGTH."""
+    term = " ".join(unicodedata.normalize("NFKC", text).split())
+    if not term:
+        raise CommandError(f"An empty {what} cannot be used.")
+    if any(unicodedata.category(character) in _UNPRINTABLE for character in term):
+        raise CommandError(f"The {what} {term!r} contains characters that cannot be printed.")
+    if len(term) > MAX_KEYWORD_LENGTH:
+        raise CommandError(f"A {what} can be at most {MAX_KEYWORD_LENGTH} characters long ({len(term)} given).")
+    return term
+
+
+def parse_weight(text: str | None) -> float:
+    if text is None:
+        return 1.0
+    weight = parse_number(text, "weight", MIN_KEYWORD_WEIGHT, MAX_KEYWORD_WEIGHT)
+    return round(weight, 2)
+
+
+def parse_number(text: str, what: str, low: float, high: float) -> float:
+    try:
+        value = float(text.strip().replace(",", "."))
+    except ValueError:
+        raise CommandError(f"The {what} must be a number from {low:g} to {high:g}, not {text.strip()[:20]!r}.") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise CommandError(f"The {what} must be from {low:g} to {high:g} ({text.strip()[:20]} given).")
+    return value
+
+
+def parse_whole_number(text: str, what: str, low: int, high: int) -> int:
+    stripped = text.strip()
+    if not re.fullmatch(r"[+]?\d{1,9}", stripped):
+        raise CommandError(f"The {what} must be a whole number from {low} to {high}, not {stripped[:20]!r}.")
+    value = int(stripped)
+    if not low <= value <= high:
+        raise CommandError(f"The {what} must be from {low} to {high} ({value} given).")
+    return value
+
+
+def parse_keywords(args: str) -> list[tuple[str, float]]:
+    """`llm, "large language model":2` -> [("llm", 1.0), ("large language model", 2.0)]."""
+    return [(clean_term(raw.text), parse_weight(raw.weight)) for raw in split_terms(args)]
+
+
+def parse_plain_terms(args: str, what: str, spaces_separate: bool = True) -> list[str]:
+    """Terms that carry no weight (excludes, authors): a `:2` suffix is refused, not silently dropped."""
+    terms = []
+    for raw in split_terms(args, spaces_separate):
+        if raw.weight is not None:
+            raise CommandError(f"A {what} has no weight: leave out the ':{raw.weight.strip()[:10]}'.")
+        terms.append(clean_term(raw.text, what))
+    return terms
+
+
+def parse_switch(text: str, what: str) -> bool:
+    try:
+        return _SWITCH_WORDS[text.strip().casefold()]
+    except KeyError:
+        raise CommandError(f"Say \"{what} on\" or \"{what} off\".") from None
+
+
+def parse_clock(text: str) -> dt.time | None:
+    """`8:30`, `08:30`, `8.30` or `8h30` -> 08:30; None when the text is not a clock time."""
+    match = _CLOCK.fullmatch(text.strip())
+    if match is None:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if hours > 23 or minutes > 59:
+        raise CommandError(f"{text.strip()} is not a time of day: use HH:MM from 00:00 to 23:59.")
+    return dt.time(hours, minutes)
+
+
+@lru_cache(maxsize=1)
+def _zones_by_folded_name() -> dict[str, str]:
+    return {name.casefold(): name for name in zoneinfo.available_timezones()}
+
+
+def resolve_timezone(text: str) -> str | None:
+    """The IANA zone's official spelling (`europe/berlin` -> `Europe/Berlin`), or None if unknown."""
+    return _zones_by_folded_name().get(text.strip().casefold())

@@ -1,0 +1,61 @@
+"""The entry point adapters call: text in, Reply out, for every platform; it never raises."""
+from __future__ import annotations
+
+import difflib
+import logging
+
+from core.commands.parsing import MAX_COMMAND_LENGTH, CommandError, split_command
+from core.commands.registry import CommandServices, Invocation, handler_for, registered_specs, spec_for
+from core.config import Settings
+from core.models import CommandContext, Reply
+from core.store import Store
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong on our side while doing that. Please try again later."
+
+
+class CommandProcessor:
+    """Parses a command, loads (or creates) the chat, runs the handler and turns refusals into replies."""
+
+    def __init__(self, store: Store, settings: Settings, services: CommandServices) -> None:
+        self.store = store
+        self.settings = settings
+        self.services = services
+
+    async def handle(self, context: CommandContext, text: str) -> Reply:
+        """Answer one command (without its leading slash); bad input gets a one-line hint, never an exception."""
+        name = ""
+        try:
+            if len(text) > MAX_COMMAND_LENGTH:
+                raise CommandError(f"That command is too long: at most {MAX_COMMAND_LENGTH} characters, please.")
+            name, args = split_command(text)
+            return await self._run(context, name, args)
+        except CommandError as refusal:
+            return Reply(str(refusal), ok=False)
+        except Exception:
+            log.exception(
+                "command %r failed in chat %s:%s (user %s)",
+                name[:40], context.chat.platform, context.chat.chat_id, context.user_id,
+            )
+            return Reply(APOLOGY, ok=False)
+
+    async def _run(self, context: CommandContext, name: str, args: str) -> Reply:
+        spec = spec_for(name)
+        handler = handler_for(name)
+        if spec is None or handler is None:
+            raise CommandError(_unknown_command_hint(name))
+        chat = self.store.get_or_create_chat(
+            context.chat, self.settings.defaults, title=context.chat_title, kind=context.chat_kind
+        )
+        call = Invocation(spec, context, args, chat, self.store, self.settings, self.services)
+        return await handler(call)
+
+
+def _unknown_command_hint(name: str) -> str:
+    if not name:
+        return 'Type a command, for example "help".'
+    shown = name if name.isprintable() and len(name) <= 32 else name[:32].encode("unicode_escape").decode("ascii")
+    close = difflib.get_close_matches(name, [spec.name for spec in registered_specs()], n=1)
+    suggestion = f' Did you mean "{close[0]}"?' if close else ""
+    return f'Unknown command "{shown}".{suggestion} Send "help" for the list.'

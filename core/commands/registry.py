@@ -1,0 +1,106 @@
+"""The command registry: each command declared once with `@command`, and what handlers are given and may use."""
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.commands.parsing import CommandError
+from core.config import Settings
+from core.models import ChatSettings, CommandContext, Digest, Paper, Reply
+from core.store import Store
+
+NOT_ALLOWED = "Only the chat's admins can change its settings; anyone can read them."
+
+
+class CommandServices(Protocol):
+    """What commands need beyond the store; bot/ implements it with the fetcher, scoring and scheduler."""
+
+    async def digest_now(self, chat: ChatSettings) -> Digest:
+        """The chat's digest of the current announcement day, built now (fetching if needed)."""
+
+    async def search(self, query: str, limit: int) -> list[Paper]:
+        """Top matches of the arXiv export API for a free-text query."""
+
+    def next_delivery(self, chat: ChatSettings) -> dt.datetime | None:
+        """When the chat's next digest is due (aware), or None when nothing is scheduled."""
+
+    def feed_url(self, chat: ChatSettings) -> str:
+        """The chat's personal RSS feed URL (contains its feed token)."""
+
+    def arxiv_status(self) -> str:
+        """One line about arXiv access: fine, throttled until ..., or failing since ..."""
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One command as users see it: help, the Telegram menu, Discord slash commands and the README come from it."""
+
+    name: str
+    usage: str
+    summary: str
+    changes_settings: bool
+    details: str = ""
+
+    @property
+    def takes_arguments(self) -> bool:
+        return self.usage != self.name
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One command being run: who asked where, the arguments, the chat's settings, and the services."""
+
+    spec: CommandSpec
+    context: CommandContext
+    args: str
+    chat: ChatSettings
+    store: Store
+    settings: Settings
+    services: CommandServices
+
+    def require_permission(self) -> None:
+        """Call before changing anything: refuses senders the adapter says may not change settings."""
+        if not self.context.can_change_settings:
+            raise CommandError(NOT_ALLOWED)
+        self.store.note_configurer(self.chat.ref, self.context.user_id)
+
+    def usage_error(self, problem: str = "") -> CommandError:
+        prefix = f"{problem} " if problem else ""
+        return CommandError(f"{prefix}Usage: {self.spec.usage}")
+
+
+Handler = Callable[[Invocation], Awaitable[Reply]]
+
+_specs: dict[str, CommandSpec] = {}
+_handlers: dict[str, Handler] = {}
+
+
+def command(name: str, usage: str = "", changes_settings: bool = False) -> Callable[[Handler], Handler]:
+    """Register a handler; its docstring's first line is the summary, the rest the `help NAME` details."""
+
+    def register(handler: Handler) -> Handler:
+        if name in _specs:
+            raise ValueError(f"command {name!r} is declared twice")
+        summary, _, details = (inspect.getdoc(handler) or "").partition("\n")
+        if not summary:
+            raise ValueError(f"command {name!r} needs a docstring: its first line is the help summary")
+        _specs[name] = CommandSpec(name, usage or name, summary.strip(), changes_settings, details.strip())
+        _handlers[name] = handler
+        return handler
+
+    return register
+
+
+def registered_specs() -> tuple[CommandSpec, ...]:
+    return tuple(_specs.values())
+
+
+def handler_for(name: str) -> Handler | None:
+    return _handlers.get(name)
+
+
+def spec_for(name: str) -> CommandSpec | None:
+    return _specs.get(name)
