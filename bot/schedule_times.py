@@ -60,7 +60,8 @@ def recent_announcement_days(current: dt.date, count: int, holidays: Collection[
 def due_days(
     chat: ChatSettings,
     now: dt.datetime,
-    last_planned: dt.date | None,
+    first_planned: dt.date | None,
+    planned: Collection[dt.date] = (),
     *,
     catch_up_days: int,
     holidays: Collection[dt.date] = (),
@@ -68,16 +69,18 @@ def due_days(
 ) -> list[dt.date]:
     """Announcement days whose digest this chat should get now, oldest first.
 
-    A chat never served before starts with the current day. Otherwise every day after the last
-    one it was served (or skipped) counts, as far back as `catch_up_days` before the current one:
-    after downtime the missed mailings arrive instead of vanishing.
+    A chat never served before (`first_planned` None) starts with the current day. Otherwise
+    every day since its first digest without a plan of its own counts, as far back as
+    `catch_up_days` before the current one: after downtime (or a day arXiv failed to serve) the
+    missed mailings arrive instead of vanishing.
     """
     current = current_announcement_day(now, holidays, arxiv_timezone)
-    window = [current] if last_planned is None else recent_announcement_days(current, catch_up_days + 1, holidays)
+    window = [current] if first_planned is None else recent_announcement_days(current, catch_up_days + 1, holidays)
     return [
         day
         for day in window
-        if (last_planned is None or day > last_planned)
+        if (first_planned is None or day >= first_planned)
+        and day not in planned
         and day.weekday() in chat.days
         and delivery_moment(chat, day, arxiv_timezone) <= now
     ]

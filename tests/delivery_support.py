@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class RecordingAdapter:
     replies: list[tuple[ChatRef, Reply]] = field(default_factory=list)
     calls: int = 0
     handler: CommandHandler | None = None
+    rendered: list[Digest] = field(default_factory=list)
 
     async def start(self, handle_command: CommandHandler) -> None:
         self.handler = handle_command
@@ -80,6 +82,7 @@ class RecordingAdapter:
         self.handler = None
 
     def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
+        self.rendered.append(digest)
         day = digest.announcement_day.isoformat()
         ids = [scored.paper.arxiv_id for scored in digest.papers]
         header = f"header {day}: {len(ids)} papers"
@@ -122,3 +125,45 @@ class RecordingAdapter:
 
     def papers_sent_to(self, chat_id: str) -> list[str]:
         return [arxiv_id for message in self.sent if message.chat.chat_id == chat_id for arxiv_id in message.paper_ids]
+
+
+SCHEDULER_FIXTURES = Path(__file__).parent / "fixtures" / "scheduler"
+
+
+def fixture_papers(name: str) -> list[Paper]:
+    """Real cs.CV announcements (see fixtures/scheduler/SOURCES.md) as Papers; replacements count as v2."""
+    data = json.loads((SCHEDULER_FIXTURES / f"cs-cv-{name}.json").read_text(encoding="utf-8"))
+    return [
+        Paper(
+            arxiv_id=row["arxiv_id"],
+            version=2 if row["announce_type"].startswith("replace") else 1,
+            title=row["title"],
+            authors=tuple(row["authors"]),
+            abstract=row["abstract"],
+            categories=tuple(row["categories"]),
+            primary_category=row["primary_category"],
+            announce_type=row["announce_type"],
+            comment=row.get("comment") or "",
+        )
+        for row in data["papers"]
+    ]
+
+
+def store_feed(store: Store, day: dt.date, papers: Sequence[Paper], categories: Sequence[str] = ("cs.CV",)) -> None:
+    """What a successful fetch of the day's feed leaves behind: the papers and an ok fetch_log row."""
+    store.store_announcement(day, papers)
+    store.record_fetch("feed", categories, day, "ok", len(papers))
+
+
+class FakeClock:
+    """The one time source of a test: starts where told, moves only when the test moves it."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> dt.datetime:
+        return self.current
+
+    def set(self, moment: dt.datetime) -> dt.datetime:
+        self.current = moment
+        return moment

@@ -84,7 +84,8 @@ def test_delivered_on_day_and_skipped_days(store):
     store.skip_digest_day(second.ref, DAY)
     assert store.delivered_on_day(DAY) == {first.ref: {"2609.00001"}}
     assert store.digest_day_status(second.ref, DAY) == DAY_PAUSED
-    assert store.last_digest_days() == {first.ref: DAY, second.ref: DAY}
+    assert store.digest_days(DAY) == {first.ref: (DAY, {DAY}), second.ref: (DAY, {DAY})}
+    assert store.digest_days(NEXT_DAY) == {first.ref: (DAY, set()), second.ref: (DAY, set())}
     store.skip_digest_day(first.ref, DAY)
     assert store.digest_day_status(first.ref, DAY) == DAY_PLANNED
     assert store.delivery_stats().papers_pending == 1

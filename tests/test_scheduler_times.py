@@ -45,8 +45,9 @@ def test_each_zone_gets_its_digest_at_local_delivery_time(zone, expected):
     assert moment == expected
     assert moment.astimezone(dt.timezone.utc) >= feed_ready_at(THURSDAY)
     assert moment.astimezone(ZoneInfo(zone)).time() == dt.time(8, 0)
-    assert due_days(chat, moment - dt.timedelta(minutes=1), THURSDAY - dt.timedelta(days=1), catch_up_days=5) == []
-    assert due_days(chat, moment, THURSDAY - dt.timedelta(days=1), catch_up_days=5) == [THURSDAY]
+    wednesday = THURSDAY - dt.timedelta(days=1)
+    assert due_days(chat, moment - dt.timedelta(minutes=1), wednesday, {wednesday}, catch_up_days=5) == []
+    assert due_days(chat, moment, wednesday, {wednesday}, catch_up_days=5) == [THURSDAY]
 
 
 def test_berlin_keeps_local_time_across_the_october_switch():
@@ -72,29 +73,43 @@ def test_weekends_and_holidays_have_no_digest():
     chat = _chat("UTC")
     friday = dt.date(2026, 9, 25)
     saturday_noon, sunday_noon = _utc(2026, 9, 26, 12), _utc(2026, 9, 27, 12)
-    assert due_days(chat, saturday_noon, friday, catch_up_days=5) == []
-    assert due_days(chat, sunday_noon, friday, catch_up_days=5) == []
+    assert due_days(chat, saturday_noon, friday, {friday}, catch_up_days=5) == []
+    assert due_days(chat, sunday_noon, friday, {friday}, catch_up_days=5) == []
     holiday = dt.date(2026, 9, 28)
-    assert due_days(chat, _utc(2026, 9, 28, 12), friday, catch_up_days=5, holidays=[holiday]) == []
-    assert due_days(chat, _utc(2026, 9, 29, 12), friday, catch_up_days=5, holidays=[holiday]) == [dt.date(2026, 9, 29)]
+    assert due_days(chat, _utc(2026, 9, 28, 12), friday, {friday}, catch_up_days=5, holidays=[holiday]) == []
+    assert due_days(chat, _utc(2026, 9, 29, 12), friday, {friday}, catch_up_days=5, holidays=[holiday]) == [
+        dt.date(2026, 9, 29)
+    ]
 
 
 def test_downtime_catches_up_missed_days_up_to_the_limit():
     chat = _chat("UTC")
-    last = dt.date(2026, 9, 21)  # Monday; the service was down until the next Monday
+    first = dt.date(2026, 9, 14)
+    served = {first, dt.date(2026, 9, 21)}  # the service was down from Monday the 21st until the next Monday
     now = _utc(2026, 9, 28, 9)
-    assert due_days(chat, now, last, catch_up_days=5) == [
+    assert due_days(chat, now, first, served, catch_up_days=5) == [
         dt.date(2026, 9, 22), dt.date(2026, 9, 23), dt.date(2026, 9, 24), dt.date(2026, 9, 25), dt.date(2026, 9, 28)
     ]
-    assert due_days(chat, now, last, catch_up_days=2) == [dt.date(2026, 9, 24), dt.date(2026, 9, 25), dt.date(2026, 9, 28)]
+    assert due_days(chat, now, first, served, catch_up_days=2) == [
+        dt.date(2026, 9, 24), dt.date(2026, 9, 25), dt.date(2026, 9, 28)
+    ]
     assert due_days(chat, now, None, catch_up_days=5) == [dt.date(2026, 9, 28)]
+    # a day arXiv failed to serve stays due even after later days were planned
+    assert due_days(chat, now, first, served | {dt.date(2026, 9, 23), dt.date(2026, 9, 25)}, catch_up_days=5) == [
+        dt.date(2026, 9, 22), dt.date(2026, 9, 24), dt.date(2026, 9, 28)
+    ]
+    # a chat that started on Thursday gets nothing from before it existed
+    assert due_days(chat, now, dt.date(2026, 9, 24), {dt.date(2026, 9, 24)}, catch_up_days=5) == [
+        dt.date(2026, 9, 25), dt.date(2026, 9, 28)
+    ]
     assert recent_announcement_days(dt.date(2026, 9, 28), 2) == [dt.date(2026, 9, 25), dt.date(2026, 9, 28)]
 
 
 def test_days_setting_limits_which_announcement_days_a_chat_gets():
     chat = _chat("UTC", days=(0,))
-    assert due_days(chat, _utc(2026, 9, 24, 9), dt.date(2026, 9, 21), catch_up_days=5) == []
-    assert due_days(chat, _utc(2026, 9, 28, 9), dt.date(2026, 9, 21), catch_up_days=5) == [dt.date(2026, 9, 28)]
+    monday = dt.date(2026, 9, 21)
+    assert due_days(chat, _utc(2026, 9, 24, 9), monday, {monday}, catch_up_days=5) == []
+    assert due_days(chat, _utc(2026, 9, 28, 9), monday, {monday}, catch_up_days=5) == [dt.date(2026, 9, 28)]
 
 
 def test_next_delivery():

@@ -165,13 +165,19 @@ class DeliveryQueries:
         ).fetchone()
         return row[0] if row else None
 
-    def last_digest_days(self: "Store") -> dict[ChatRef, dt.date]:
-        """Each chat's newest announcement day with a chat_days row (planned, sent or skipped)."""
-        rows = self.db.execute(
-            "SELECT c.platform, c.chat_id, MAX(d.announced) FROM chat_days d JOIN chats c ON c.id = d.chat "
-            "GROUP BY d.chat"
+    def digest_days(self: "Store", since: dt.date) -> dict[ChatRef, tuple[dt.date, set[dt.date]]]:
+        """Per chat with any chat_days row: its first planned day, and the days planned since `since`."""
+        firsts = self.db.execute(
+            "SELECT c.platform, c.chat_id, MIN(d.announced) FROM chat_days d JOIN chats c ON c.id = d.chat GROUP BY d.chat"
         ).fetchall()
-        return {ChatRef(platform, chat_id): dt.date.fromisoformat(day) for platform, chat_id, day in rows}
+        served = {ChatRef(platform, chat_id): (dt.date.fromisoformat(day), set()) for platform, chat_id, day in firsts}
+        recent = self.db.execute(
+            "SELECT c.platform, c.chat_id, d.announced FROM chat_days d JOIN chats c ON c.id = d.chat WHERE d.announced >= ?",
+            [since.isoformat()],
+        ).fetchall()
+        for platform, chat_id, day in recent:
+            served[ChatRef(platform, chat_id)][1].add(dt.date.fromisoformat(day))
+        return served
 
     def mark_header_sent(self: "Store", ref: ChatRef, day: dt.date) -> None:
         with self.transaction() as db:
