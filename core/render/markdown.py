@@ -1,0 +1,198 @@
+"""The Markdown digest (the original bot's README shape), with escaping that keeps paper text inside its paper."""
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from urllib.parse import quote
+
+from core.config import SummarySettings
+from core.models import Digest, KeywordMatch, ScoredPaper, Summary
+from core.render.chunks import cut_text
+
+DEFAULT_TITLE = "arXiv Papers Bot 🤖"
+INTRO = "This page lists the day's arXiv papers that match the configured categories and keywords."
+FALLBACK_LABEL = "📝 Extractive summary (no LLM)"
+
+# Inline text: every character CommonMark/GFM gives a meaning inside a line is backslash-escaped,
+# and the three HTML characters become entities, so no tag, link, emphasis or table cell can start.
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]{}()|~!#])")
+_HTML_CHARS = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# What would still open a block at the start of a line once the above is escaped: a list item,
+# a thematic break or a setext underline ("- ", "+ ", "1. ", "---", "===").
+_BLOCK_START = re.compile(r"^(?:([-+=])|(\d{1,9})\.)")
+
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ATX_HEADING = re.compile(r"^(?P<lead>(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])[ \t]*)*)#{1,6}(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_UNSAFE_LINK_TARGET = re.compile(r"\]\((?!\s*(?:https?://|mailto:|#))")
+_IMAGE = re.compile(r"!\[")
+_LINK_DEFINITION = re.compile(r"\]:")
+
+
+def escape_inline(text: str, *, starts_line: bool = False) -> str:
+    """Paper text (title, authors, abstract) as one safe Markdown line: whitespace collapsed, syntax escaped.
+
+    With starts_line, also disarm what only means something at the start of a line ("1. ", "- ").
+    """
+    line = " ".join(text.split())
+    line = "".join(_HTML_CHARS.get(char, char) for char in line)
+    line = _INLINE_SPECIAL.sub(r"\\\1", line)
+    if not starts_line:
+        return line
+    return _BLOCK_START.sub(lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\.", line)
+
+
+def _escape_html(text: str) -> str:
+    return "".join(_HTML_CHARS.get(char, char) for char in text)
+
+
+def _sanitize_summary_line(line: str) -> str:
+    line = line.replace("<", "&lt;")
+    heading = _ATX_HEADING.match(line)
+    if heading:
+        inner = (heading.group("text") or "").strip()
+        line = f"{heading.group('lead')}**{inner}**" if inner else heading.group("lead")
+    elif _SETEXT_UNDERLINE.match(line):
+        # A line of = or - under text would turn that text into a heading.
+        line = "***" if line.strip().startswith("-") and len(line.strip()) >= 3 else "\\" + line.strip()
+    line = _UNSAFE_LINK_TARGET.sub(r"]\\(", line)
+    line = _IMAGE.sub(r"!\\[", line)
+    return _LINK_DEFINITION.sub(r"]\\:", line)
+
+
+def sanitize_summary(text: str) -> str:
+    """An LLM summary as Markdown that cannot escape its `<details>` block.
+
+    Raw HTML is escaped, headings become bold lines (the page's headings belong to the papers),
+    links keep only http(s)/mailto targets, images and link definitions are disarmed, and fenced
+    code becomes an escaped `<pre>` block that always closes, so an unbalanced fence cannot swallow
+    the rest of the page.
+    """
+    out: list[str] = []
+    fence: str | None = None
+    code: list[str] = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if fence is None:
+            opened = _FENCE_OPEN.match(line)
+            if opened:
+                fence, code = opened.group(1), []
+            else:
+                out.append(_sanitize_summary_line(line))
+            continue
+        stripped = line.strip()
+        if stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]}:
+            out.append(_pre_block(code))
+            fence = None
+        else:
+            code.append(line)
+    if fence is not None:
+        out.append(_pre_block(code))
+    return "\n".join(out).strip("\n")
+
+
+def _pre_block(code_lines: Sequence[str]) -> str:
+    body = "\n".join(html.escape(line, quote=False) for line in code_lines)
+    return f"<pre><code>{body}</code></pre>"
+
+
+def _describe_match(match: KeywordMatch) -> str:
+    where = [place for place, found in (("title", match.in_title), ("abstract", match.in_abstract)) if found]
+    return f"{escape_inline(match.term)} ({', '.join(where)})" if where else escape_inline(match.term)
+
+
+def summary_label(summary: Summary) -> str:
+    """What the expandable block says it holds: the LLM's name, or that no LLM was involved."""
+    return FALLBACK_LABEL if summary.is_fallback else f"🤖 AI Summary (by {summary.model})"
+
+
+def summary_cost(summaries: Iterable[Summary], settings: SummarySettings) -> float:
+    """What the LLM summaries cost at the configured per-million-token prices."""
+    paid = [s for s in summaries if not s.is_fallback]
+    prompt = sum(s.prompt_tokens for s in paid)
+    completion = sum(s.completion_tokens for s in paid)
+    return (
+        prompt * settings.price_per_million_prompt_tokens
+        + completion * settings.price_per_million_completion_tokens
+    ) / 1_000_000
+
+
+def _statistics(digest: Digest, summary_settings: SummarySettings | None) -> list[str]:
+    lines = [
+        "## 📊 Statistics",
+        "",
+        f"- **Last Updated**: {digest.generated_at.strftime('%Y-%m-%d %H:%M:%S %Z').strip()}",
+        f"- **Announcement Day**: {digest.announcement_day.isoformat()}",
+        f"- **Total Papers Found**: {len(digest.papers)} (of {digest.considered} announced)",
+        f"- **Categories Monitored**: {escape_inline(', '.join(digest.categories)) or 'all'}",
+        f"- **Keywords**: {escape_inline(', '.join(k.term for k in digest.keywords)) or 'none'}",
+    ]
+    shown = [digest.summaries[s.paper.arxiv_id] for s in digest.papers if s.paper.arxiv_id in digest.summaries]
+    llm = [s for s in shown if not s.is_fallback]
+    if shown:
+        models = sorted({s.model for s in llm})
+        lines.append(f"- **Summaries**: {len(shown)} ({len(shown) - len(llm)} extractive, without an LLM)")
+    if llm:
+        lines.append(f"- **Summary Model**: {escape_inline(', '.join(models))}")
+        lines.append(
+            f"- **Tokens**: {sum(s.prompt_tokens for s in llm):,} prompt, "
+            f"{sum(s.completion_tokens for s in llm):,} completion"
+        )
+        if summary_settings is not None:
+            lines.append(f"- **Estimated Cost**: {summary_cost(llm, summary_settings):.4f}")
+    return lines
+
+
+def render_paper(position: int, scored: ScoredPaper, summary: Summary | None, abstract_limit: int | None = None) -> str:
+    """One paper's section: heading with link, metadata lines, abstract, matches, optional summary."""
+    paper = scored.paper
+    url = f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='/.-')}"
+    abstract = paper.abstract if abstract_limit is None else cut_text(" ".join(paper.abstract.split()), abstract_limit)
+    announced = paper.announced.isoformat() if paper.announced else "unknown"
+    published = paper.published.isoformat() if paper.published else announced
+    # Two trailing spaces end each metadata line with a hard break, as in the original page.
+    lines = [
+        f"### {position}. [{escape_inline(paper.title)}]({url})",
+        "",
+        f"**Authors**: {escape_inline(', '.join(paper.authors)) or 'unknown'}  ",
+        f"**Category**: {escape_inline(paper.primary_category)}  ",
+        f"**Published**: {published}  ",
+        f"**Announced**: {announced}  ",
+        f"**Score**: {scored.score:.1f}  ",
+        f"**Type**: {escape_inline(paper.announce_type)}  ",
+        f"**ArXiv ID**: {escape_inline(paper.versioned_id)}  ",
+    ]
+    if scored.matches:
+        lines.append(f"**Matched**: {'; '.join(_describe_match(m) for m in scored.matches)}  ")
+    if scored.matched_authors:
+        lines.append(f"**Followed authors**: {escape_inline(', '.join(scored.matched_authors))}  ")
+    lines += ["", "#### Abstract", escape_inline(abstract, starts_line=True) or "(no abstract)"]
+    if summary is not None:
+        lines += [
+            "",
+            "<details>",
+            f"<summary><strong>{_escape_html(summary_label(summary))}</strong> - Click to expand</summary>",
+            "",
+            sanitize_summary(summary.text),
+            "",
+            "</details>",
+        ]
+    return "\n".join(lines)
+
+
+def render_markdown(
+    digest: Digest,
+    *,
+    title: str = DEFAULT_TITLE,
+    summary_settings: SummarySettings | None = None,
+    abstract_limit: int | None = None,
+) -> str:
+    """The whole page: title, statistics, then the numbered papers separated by rules."""
+    parts = ["\n".join([f"# {escape_inline(title)}", "", INTRO, "", *_statistics(digest, summary_settings)])]
+    parts.append("## 📚 Recent Papers")
+    if not digest.papers:
+        parts.append(f"No paper announced on {digest.announcement_day.isoformat()} matched the keywords.")
+    for position, scored in enumerate(digest.papers, start=1):
+        parts.append(render_paper(position, scored, digest.summary_for(scored.paper), abstract_limit))
+        parts.append("---")
+    return "\n\n".join(parts) + "\n"
