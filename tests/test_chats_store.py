@@ -48,7 +48,7 @@ def test_terms_are_unique_ignoring_case_and_keep_their_order(store):
     assert added == ["Mixture of Experts", "ÄRGER"] and updated == ["llm"]
     store.add_terms(CHAT, "keyword", [("ärger", 2.0)])
     chat = store.get_chat(CHAT)
-    assert chat.keywords == (Keyword("llm", 3.0), Keyword("RLHF", 2.0), Keyword("Mixture of Experts"), Keyword("ärger", 2.0))
+    assert chat.keywords == (Keyword("LLM", 3.0), Keyword("RLHF", 2.0), Keyword("Mixture of Experts"), Keyword("ÄRGER", 2.0))
     assert store.remove_terms(CHAT, "keyword", ["MIXTURE OF EXPERTS", "absent"]) == ["Mixture of Experts"]
 
 

@@ -238,7 +238,7 @@ class ChatQueries:
         return (row[0] or "") if row else ""
 
     def _write_terms(self: "Store", chat_pk: int, kind: str, entries: Iterable[tuple[str, float]]) -> None:
-        """Append terms after the chat's existing ones of that kind, replacing same-term rows (any case)."""
+        """Append terms of a kind; one already stored (any case) keeps its spelling and takes the new weight."""
         rows = self.db.execute(
             "SELECT term, position FROM chat_terms WHERE chat = ? AND kind = ?", [chat_pk, kind]
         ).fetchall()
@@ -248,15 +248,15 @@ class ChatQueries:
             old_term = stored.get(_fold(term))
             if old_term is not None:
                 self.db.execute(
-                    "UPDATE chat_terms SET term = ?, weight = ? WHERE chat = ? AND kind = ? AND term = ?",
-                    [term, weight, chat_pk, kind, old_term],
+                    "UPDATE chat_terms SET weight = ? WHERE chat = ? AND kind = ? AND term = ?",
+                    [weight, chat_pk, kind, old_term],
                 )
             else:
                 position += 1
                 self.db["chat_terms"].insert(
                     {"chat": chat_pk, "kind": kind, "term": term, "weight": weight, "position": position}
                 )
-            stored[_fold(term)] = term
+                stored[_fold(term)] = term
 
     def _check_kind(self: "Store", kind: str) -> None:
         if kind not in TERM_KINDS:
@@ -271,7 +271,7 @@ class ChatQueries:
     ) -> tuple[list[str], list[str]]:
         """Add (term, weight) pairs atomically; returns (added, updated) terms.
 
-        A term already stored (ignoring case) is updated, not duplicated. When the new terms would
+        A term already stored (ignoring case) gets the new weight, not a second row. When the new terms would
         take the chat past `limit`, raises TooManyTerms and writes nothing.
         """
         self._check_kind(kind)
@@ -313,24 +313,14 @@ class ChatQueries:
             self._write_terms(pk, kind, entries)
             db["chats"].update(pk, {"updated_at": self.now_iso()})
 
-    def delivered_paper_ids(self: "Store", ref: ChatRef) -> list[str]:
-        """Arxiv ids of papers sent to the chat, newest announcement first (for `stats`)."""
+    def delivered_paper_ids(self: "Store", ref: ChatRef, limit: int = 500) -> list[str]:
+        """Arxiv ids of the papers most recently sent to the chat, newest announcement first (for `stats`)."""
         row = self._chat_row(ref)
         if row is None:
             return []
         rows = self.db.execute(
-            "SELECT arxiv_id FROM deliveries WHERE chat = ? AND status = 'sent' ORDER BY announced DESC, position",
-            [row["id"]],
+            "SELECT arxiv_id FROM deliveries WHERE chat = ? AND status = 'sent' "
+            "ORDER BY announced DESC, position LIMIT ?",
+            [row["id"], limit],
         ).fetchall()
         return [arxiv_id for (arxiv_id,) in rows]
-
-    def delivered_days(self: "Store", ref: ChatRef) -> list[dt.date]:
-        """Announcement days of which the chat received at least one paper, newest first."""
-        row = self._chat_row(ref)
-        if row is None:
-            return []
-        rows = self.db.execute(
-            "SELECT DISTINCT announced FROM deliveries WHERE chat = ? AND status = 'sent' ORDER BY announced DESC",
-            [row["id"]],
-        ).fetchall()
-        return [dt.date.fromisoformat(day) for (day,) in rows if day]

@@ -1,0 +1,172 @@
+"""The terminal chat: reads commands from a text stream, hands them to the core, prints replies and digests as plain text."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import sys
+import threading
+from typing import TextIO
+
+from adapters.base import CommandHandler, OutgoingMessage
+from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply, ScoredPaper
+from core.render.chunks import cut_text, split_blocks
+
+log = logging.getLogger(__name__)
+
+CONSOLE_MESSAGE_BUDGET = 4000  # characters per printed message; a terminal has no limit, tests like bounded output
+ABSTRACT_PREVIEW = 300  # characters of the abstract shown when a paper has no summary
+MAX_AUTHORS_SHOWN = 5
+QUIT_WORDS = ("quit", "exit")
+CONSOLE_FAILURE = "(the command could not be handled; see the log)"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _paper_block(rank: int, scored: ScoredPaper, digest: Digest, settings: ChatSettings) -> str:
+    paper = scored.paper
+    authors = ", ".join(paper.authors[:MAX_AUTHORS_SHOWN]) + (" et al." if len(paper.authors) > MAX_AUTHORS_SHOWN else "")
+    facts = [paper.primary_category]
+    if paper.is_crosslist:
+        facts.append("cross-list")
+    if paper.is_replacement:
+        facts.append(f"updated to v{paper.version}")
+    if scored.matched_terms or scored.matched_authors:
+        facts.append("matched: " + ", ".join((*scored.matched_terms, *scored.matched_authors)))
+    lines = [
+        f"{rank}. {_one_line(paper.title)}  [score {scored.score:g}]",
+        f"   {authors}",
+        f"   {' · '.join(facts)}",
+        f"   {paper.abs_url}",
+    ]
+    summary = digest.summary_for(paper) if settings.summaries else None
+    if summary is not None:
+        label = "Summary (extract)" if summary.is_fallback else f"Summary ({summary.model})"
+        lines.append(f"   {label}:")
+        lines.extend(f"   {line}" for line in summary.text.strip().splitlines() if line.strip())
+    else:
+        lines.append(f"   {cut_text(_one_line(paper.abstract), ABSTRACT_PREVIEW)}")
+    return "\n".join(lines)
+
+
+def render_plain_digest(digest: Digest, settings: ChatSettings, budget: int = CONSOLE_MESSAGE_BUDGET) -> list[OutgoingMessage]:
+    """The digest as plain-text messages under `budget` characters, split between papers."""
+    count = len(digest.papers)
+    header = (
+        f"arXiv digest for {digest.announcement_day:%a %Y-%m-%d}: {count} paper{'s' if count != 1 else ''} "
+        f"(of {digest.considered} considered)"
+    )
+    blocks = [header] + [
+        cut_text(_paper_block(rank, scored, digest, settings), budget)
+        for rank, scored in enumerate(digest.papers, start=1)
+    ]
+    paper_ids = [""] + [scored.paper.arxiv_id for scored in digest.papers]
+    messages = []
+    for chunk in split_blocks(blocks, budget):
+        ids = tuple(paper_ids[index] for index in chunk.indices if paper_ids[index])
+        messages.append(OutgoingMessage(paper_ids=ids, payload=chunk.text, plain_text=chunk.text))
+    return messages
+
+
+class ConsoleAdapter:
+    """One local chat on text streams (stdin/stdout by default; tests inject StringIO)."""
+
+    platform = "console"
+
+    def __init__(
+        self,
+        input_stream: TextIO | None = None,
+        output_stream: TextIO | None = None,
+        *,
+        chat_id: str = "local",
+        user_id: str = "local-user",
+        prompt: str = "",
+    ) -> None:
+        self._input = input_stream if input_stream is not None else sys.stdin
+        self._output = output_stream if output_stream is not None else sys.stdout
+        self.chat = ChatRef(self.platform, chat_id)
+        self.user_id = user_id
+        self.prompt = prompt
+        self._message_ids = itertools.count(1)
+        self._closed = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self, handle_command: CommandHandler) -> None:
+        """Begin reading commands in the background; returns at once."""
+        self._reader = asyncio.create_task(self._read_commands(handle_command), name="console-input")
+
+    async def wait_closed(self) -> None:
+        """Return when the input ended (end of file, `quit`) or the adapter was stopped."""
+        await self._closed.wait()
+
+    async def stop(self) -> None:
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self._closed.set()
+
+    def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
+        return render_plain_digest(digest, settings)
+
+    async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
+        self._write(message.plain_text if plain else str(message.payload))
+        return f"console-{next(self._message_ids)}"
+
+    async def send_reply(self, chat: ChatRef, reply: Reply) -> None:
+        self._write(reply.text)
+        if reply.digest is not None:
+            # A reply does not carry the chat's settings; what the digest holds is what it shows.
+            for message in self.render_digest(reply.digest, ChatSettings(ref=chat)):
+                await self.send(chat, message)
+
+    def _write(self, text: str) -> None:
+        self._output.write(text.rstrip("\n") + "\n")
+        self._output.flush()
+
+    def _context(self) -> CommandContext:
+        # The person at the terminal owns the chat: they may change everything.
+        return CommandContext(chat=self.chat, user_id=self.user_id, can_change_settings=True, chat_title="console")
+
+    async def _read_commands(self, handle_command: CommandHandler) -> None:
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        # A daemon thread, so a blocked read of a terminal never holds up the process's exit.
+        threading.Thread(target=self._pump_lines, args=(loop, lines), daemon=True, name="console-stdin").start()
+        try:
+            while True:
+                if self.prompt:
+                    self._output.write(self.prompt)
+                    self._output.flush()
+                line = await lines.get()
+                if line is None:
+                    break
+                text = line.strip().removeprefix("/")
+                if not text:
+                    continue
+                if text.casefold() in QUIT_WORDS:
+                    break
+                await self._answer(handle_command, text)
+        finally:
+            self._closed.set()
+
+    async def _answer(self, handle_command: CommandHandler, text: str) -> None:
+        try:
+            reply = await handle_command(self._context(), text)
+        except Exception:
+            log.exception("console command %r failed", text[:40])
+            reply = Reply(CONSOLE_FAILURE, ok=False)
+        await self.send_reply(self.chat, reply)
+
+    def _pump_lines(self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
+        try:
+            for line in iter(self._input.readline, ""):
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+        except (OSError, ValueError) as exc:
+            log.warning("console input stopped: %s", exc)
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop may already be closed at exit
+                loop.call_soon_threadsafe(lines.put_nowait, None)

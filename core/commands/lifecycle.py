@@ -1,0 +1,79 @@
+"""Commands about the chat's deliveries: pause, resume, status (schedule, arXiv calendar, fetches) and stats."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from core.arxiv.calendar import current_announcement_day, is_announcement_day, next_announcement_day
+from core.commands.formatting import next_delivery_line
+from core.commands.registry import Invocation, command
+from core.models import Reply
+
+
+
+@command("pause", changes_settings=True)
+async def pause(call: Invocation) -> Reply:
+    """Stop daily digests here until resume (settings are kept)."""
+    call.require_permission()
+    call.store.update_chat(call.chat.ref, paused=True)
+    return Reply("Daily digests are paused. Send resume to get them again; digest still works any time.")
+
+
+@command("resume", changes_settings=True)
+async def resume(call: Invocation) -> Reply:
+    """Start daily digests again after pause."""
+    call.require_permission()
+    chat = call.store.update_chat(call.chat.ref, paused=False, active=True)
+    return Reply(f"Daily digests are back on. {next_delivery_line(chat, call.services.next_delivery(chat), call.store.now())}")
+
+
+def _calendar_lines(call: Invocation, now: dt.datetime) -> list[str]:
+    """Whether arXiv announces today (in its own time zone) and, if not, why and when it next does."""
+    arxiv = call.settings.arxiv
+    today = now.astimezone(ZoneInfo(arxiv.announcement_timezone)).date()
+    latest = current_announcement_day(now, arxiv.holidays, arxiv.announcement_timezone)
+    if is_announcement_day(today, arxiv.holidays):
+        first = f"Today ({today:%a %Y-%m-%d}, {arxiv.announcement_timezone}) is an arXiv announcement day."
+    else:
+        reason = "it is a weekend" if today.weekday() >= 5 else "it is an arXiv holiday"
+        following = next_announcement_day(today, arxiv.holidays)
+        first = (
+            f"arXiv announces nothing today ({today:%a %Y-%m-%d}): {reason}. "
+            f"Next announcement: {following:%a %Y-%m-%d}."
+        )
+    return [first, f"Latest announcement day: {latest:%a %Y-%m-%d}."]
+
+
+@command("status")
+async def status(call: Invocation) -> Reply:
+    """Show the next digest, whether arXiv announces today, the last fetch and any arXiv trouble."""
+    now = call.store.now()
+    chat = call.chat
+    lines = [
+        f"Digests at {chat.delivery_time:%H:%M} {chat.timezone}. "
+        + next_delivery_line(chat, call.services.next_delivery(chat), now),
+        *_calendar_lines(call, now),
+    ]
+    good = call.store.last_fetch(("ok", "empty"))
+    lines.append(
+        f"Last successful arXiv fetch: {good['fetched_at']} UTC (announcements of {good['announced'] or 'no day'})."
+        if good
+        else "No successful arXiv fetch yet."
+    )
+    lines.append(f"arXiv: {call.services.arxiv_status()}")
+    return Reply("\n".join(lines))
+
+
+@command("stats")
+async def stats(call: Invocation) -> Reply:
+    """Show how many papers this chat received."""
+    counts = call.store.delivery_stats(call.chat.ref)
+    if not counts.papers_sent:
+        return Reply('No paper was delivered here yet. Send "digest" to see today\'s selection.')
+    lines = [
+        f"Papers delivered: {counts.papers_sent} in {counts.digests_delivered} digests"
+        + (f" (latest for {counts.last_digest_day:%Y-%m-%d})." if counts.last_digest_day else ".")
+    ]
+    if counts.papers_pending:
+        lines.append(f"Waiting to be sent: {counts.papers_pending}.")
+    return Reply("\n".join(lines))

@@ -1,0 +1,137 @@
+"""Commands that set one value each: cross-lists, delivery time and zone, max papers, min score, summaries, language."""
+from __future__ import annotations
+
+from typing import Any
+
+from core.commands.formatting import next_delivery_line, switch_word
+from core.commands.parsing import (
+    CommandError,
+    parse_clock,
+    parse_number,
+    parse_switch,
+    parse_whole_number,
+    resolve_timezone,
+)
+from core.commands.registry import Invocation, command
+from core.models import Reply
+
+MIN_PAPERS = 1
+MAX_PAPERS = 100  # per digest; more would be dozens of messages a day
+MIN_SCORE = 0.0
+MAX_SCORE = 100.0
+LANGUAGES = {
+    "en": "English",
+    "zh": "Chinese",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "ru": "Russian",
+    "pt": "Portuguese",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "vi": "Vietnamese",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "fa": "Persian",
+    "he": "Hebrew",
+    "id": "Indonesian",
+}
+
+
+def _change(call: Invocation, **changes: Any) -> None:
+    call.require_permission()
+    call.store.update_chat(call.chat.ref, **changes)
+
+
+def _schedule_line(call: Invocation) -> str:
+    chat = call.store.require_chat(call.chat.ref)
+    return next_delivery_line(chat, call.services.next_delivery(chat), call.store.now())
+
+
+def _switch(call: Invocation, setting: str, label: str) -> Reply:
+    """Show an on/off setting, or set it from `on`/`off`."""
+    if not call.args:
+        return Reply(f"{label} are {switch_word(getattr(call.chat, setting))}.")
+    wanted = parse_switch(call.args, call.spec.name)
+    _change(call, **{setting: wanted})
+    return Reply(f"{label} are now {switch_word(wanted)}.")
+
+
+@command("crosslists", usage="crosslists on|off", changes_settings=True)
+async def crosslists(call: Invocation) -> Reply:
+    """Include papers cross-listed into your categories from other ones (on) or not (off)."""
+    return _switch(call, "crosslists", "Cross-lists")
+
+
+@command("summaries", usage="summaries on|off", changes_settings=True)
+async def summaries(call: Invocation) -> Reply:
+    """Add an AI summary under each paper (on) or show abstracts only (off)."""
+    return _switch(call, "summaries", "Summaries")
+
+
+@command("time", usage="time HH:MM [Area/City]", changes_settings=True)
+async def delivery_time(call: Invocation) -> Reply:
+    """Set when the daily digest arrives, in your time zone (e.g. time 08:30 Europe/Berlin).
+
+    The zone is an IANA name such as Europe/Berlin, America/New_York, Asia/Shanghai or UTC;
+    daylight-saving changes are followed. "time Europe/Berlin" keeps the hour and changes the zone.
+    """
+    words = call.args.split()
+    if not words:
+        current = f"Digests arrive at {call.chat.delivery_time:%H:%M} {call.chat.timezone}."
+        return Reply(f"{current} {_schedule_line(call)}")
+    if len(words) > 2:
+        raise call.usage_error()
+    clock = parse_clock(words[0])
+    zone_words = words[1:] if clock is not None else words
+    if clock is None and len(words) == 2:
+        raise call.usage_error(f'"{words[0][:20]}" is not a time: use HH:MM.')
+    changes: dict[str, Any] = {"delivery_time": clock} if clock is not None else {}
+    if zone_words:
+        zone = resolve_timezone(zone_words[0])
+        if zone is None:
+            shown = zone_words[0][:40].encode("unicode_escape").decode("ascii")
+            raise CommandError(f'Unknown time zone "{shown}": use an IANA name such as Europe/Berlin or UTC.')
+        changes["timezone"] = zone
+    _change(call, **changes)
+    chat = call.store.require_chat(call.chat.ref)
+    return Reply(f"Digests will arrive at {chat.delivery_time:%H:%M} {chat.timezone}. {_schedule_line(call)}")
+
+
+@command("max", usage="max N", changes_settings=True)
+async def max_papers(call: Invocation) -> Reply:
+    """Set the most papers one digest shows (1 to 100)."""
+    if not call.args:
+        return Reply(f"A digest shows at most {call.chat.max_papers} papers.")
+    count = parse_whole_number(call.args, "number of papers", MIN_PAPERS, MAX_PAPERS)
+    _change(call, max_papers=count)
+    return Reply(f"A digest now shows at most {count} papers.")
+
+
+@command("minscore", usage="minscore X", changes_settings=True)
+async def minscore(call: Invocation) -> Reply:
+    """Set the score a paper needs to be picked (0 to 100; each keyword match adds its weight)."""
+    if not call.args:
+        return Reply(f"Papers need a score of at least {call.chat.min_score:g}.")
+    score = round(parse_number(call.args, "minimum score", MIN_SCORE, MAX_SCORE), 2)
+    _change(call, min_score=score)
+    return Reply(f"Papers now need a score of at least {score:g}.")
+
+
+@command("language", usage="language CODE", changes_settings=True)
+async def language(call: Invocation) -> Reply:
+    """Choose the language of AI summaries (en, zh, de, fr, es, ja, ...)."""
+    choices = ", ".join(LANGUAGES)
+    if not call.args:
+        current = LANGUAGES.get(call.chat.language, call.chat.language)
+        return Reply(f"Summaries are written in {current}. Available: {choices}.")
+    code = call.args.strip().casefold()
+    if code not in LANGUAGES:
+        raise CommandError(f"Unknown language code. Available: {choices}.")
+    _change(call, language=code)
+    return Reply(f"Summaries will be written in {LANGUAGES[code]}.")

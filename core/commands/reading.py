@@ -1,0 +1,60 @@
+"""Commands that fetch papers or links: digest (now), search, feed."""
+from __future__ import annotations
+
+from core.commands.parsing import MAX_KEYWORD_LENGTH, CommandError
+from core.commands.registry import Invocation, command
+from core.models import Reply
+
+SEARCH_RESULTS = 5
+MAX_SEARCH_QUERY_LENGTH = 4 * MAX_KEYWORD_LENGTH
+
+
+@command("digest")
+async def digest(call: Invocation) -> Reply:
+    """Send this chat's digest for the latest announcement day now."""
+    selection = await call.services.digest_now(call.chat)
+    day = selection.announcement_day.isoformat()
+    if not selection.papers:
+        return Reply(
+            f"No paper of {day} matched this chat's keywords ({selection.considered} papers considered). "
+            'Try more keywords with "subscribe" or a lower "minscore".',
+            ephemeral=False,
+        )
+    count = len(selection.papers)
+    return Reply(
+        f"Digest for {day}: {count} paper{'s' if count != 1 else ''} of {selection.considered} considered.",
+        digest=selection,
+        ephemeral=False,
+    )
+
+
+@command("search", usage="search QUERY")
+async def search(call: Invocation) -> Reply:
+    """Search all of arXiv and show the top results."""
+    query = " ".join(call.args.split())
+    if not query:
+        raise call.usage_error("Say what to search for.")
+    if len(query) > MAX_SEARCH_QUERY_LENGTH:
+        raise CommandError(f"A search can be at most {MAX_SEARCH_QUERY_LENGTH} characters long.")
+    papers = await call.services.search(query, SEARCH_RESULTS)
+    if not papers:
+        return Reply(f'No arXiv paper matches "{query}".')
+    lines = [f'Top {len(papers)} arXiv results for "{query}":']
+    for rank, paper in enumerate(papers, start=1):
+        authors = paper.authors[0] + (" et al." if len(paper.authors) > 1 else "") if paper.authors else ""
+        lines.append(f"{rank}. {paper.title} - {authors} ({paper.primary_category}) {paper.abs_url}")
+    return Reply("\n".join(lines))
+
+
+@command("feed", usage="feed [reset]", changes_settings=True)
+async def feed(call: Invocation) -> Reply:
+    """Show this chat's personal RSS feed link; "feed reset" revokes it and makes a new one."""
+    action = call.args.strip().casefold()
+    if not action:
+        return Reply(f"This chat's feed: {call.services.feed_url(call.chat)}\nAnyone with the link can read it.")
+    if action != "reset":
+        raise call.usage_error()
+    call.require_permission()
+    call.store.reset_feed_token(call.chat.ref)
+    chat = call.store.require_chat(call.chat.ref)
+    return Reply(f"The old feed link no longer works. New feed: {call.services.feed_url(chat)}")

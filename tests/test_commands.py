@@ -1,0 +1,270 @@
+"""The command language end to end through CommandProcessor.handle, against a real (temporary) store."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core.commands import (
+    APOLOGY,
+    COMMAND_SPECS,
+    MAX_AUTHORS_PER_CHAT,
+    MAX_CATEGORIES_PER_CHAT,
+    MAX_COMMAND_LENGTH,
+    MAX_EXCLUDES_PER_CHAT,
+    MAX_KEYWORDS_PER_CHAT,
+    MAX_PAPERS,
+)
+from core.models import Keyword
+from tests.commands_support import CHAT, FakeServices, context, digest_of, fixture_papers, processor
+
+
+async def run(store, text, services=None, can_change=True):
+    return await processor(store, services).handle(context(can_change), text)
+
+
+async def test_first_command_creates_the_chat_from_config_defaults(store):
+    reply = await run(store, "start")
+    assert reply.ok and "Keywords (1): LLM" in reply.text and "cs.AI (Artificial Intelligence)" in reply.text
+    chat = store.get_chat(CHAT)
+    assert chat.kind == "group" and chat.categories == ("cs.AI", "cs.CL") and chat.excludes == ("survey",)
+
+
+async def test_subscribe_several_with_weights_and_phrases_then_list(store):
+    reply = await run(store, 'subscribe rl:2, "mixture of experts", llm:3')
+    assert reply.ok
+    assert "Subscribed to rl:2, mixture of experts." in reply.text and "Updated llm:3." in reply.text
+    assert store.get_chat(CHAT).keywords == (Keyword("LLM", 3.0), Keyword("rl", 2.0), Keyword("mixture of experts"))
+    listing = await run(store, "keywords")
+    assert listing.text.splitlines()[0] == "Keywords (3): LLM:3, rl:2, mixture of experts"
+
+
+async def test_unsubscribe_reports_what_was_not_there(store):
+    await run(store, "subscribe rl, moe")
+    reply = await run(store, "unsubscribe RL, transformers")
+    assert reply.ok and reply.text == "Removed from your keywords: rl. Not in your keywords: transformers."
+    missing = await run(store, "unsubscribe nothing")
+    assert not missing.ok
+    assert [k.term for k in store.get_chat(CHAT).keywords] == ["LLM", "moe"]
+
+
+async def test_exclude_and_include(store):
+    assert (await run(store, 'exclude "position paper", benchmark')).ok
+    assert store.get_chat(CHAT).excludes == ("survey", "position paper", "benchmark")
+    assert (await run(store, "include survey")).ok
+    assert store.get_chat(CHAT).excludes == ("position paper", "benchmark")
+
+
+async def test_authors_add_remove_and_list(store):
+    await run(store, "authors add Yoshua Bengio, Geoffrey Hinton")
+    await run(store, "authors remove geoffrey hinton")
+    assert store.get_chat(CHAT).authors == ("Yoshua Bengio",)
+    assert (await run(store, "authors")).text == "Followed authors: Yoshua Bengio."
+    assert not (await run(store, "authors follow Ada")).ok
+
+
+async def test_keyword_limit_boundary_exact_max_accepted_one_more_refused(store):
+    await run(store, "start")  # LLM from the defaults
+    fill = ", ".join(f"kw{index}" for index in range(MAX_KEYWORDS_PER_CHAT - 1))
+    assert (await run(store, f"subscribe {fill}")).ok
+    assert len(store.get_chat(CHAT).keywords) == MAX_KEYWORDS_PER_CHAT
+    refused = await run(store, "subscribe one-too-many")
+    assert not refused.ok and f"at most {MAX_KEYWORDS_PER_CHAT} keywords" in refused.text
+    assert len(store.get_chat(CHAT).keywords) == MAX_KEYWORDS_PER_CHAT
+    assert (await run(store, "subscribe kw1:4")).ok  # changing a weight adds nothing
+
+
+@pytest.mark.parametrize(
+    ("command", "limit", "already"),
+    [("exclude", MAX_EXCLUDES_PER_CHAT, 1), ("authors add", MAX_AUTHORS_PER_CHAT, 0)],
+)
+async def test_other_term_limits_at_the_boundary(store, command, limit, already):
+    fill = ", ".join(f"term {index}" for index in range(limit - already))
+    assert (await run(store, f"{command} {fill}")).ok
+    refused = await run(store, f"{command} extra")
+    assert not refused.ok and f"at most {limit}" in refused.text
+
+
+async def test_categories_set_add_remove_validate_and_limit(store):
+    reply = await run(store, "categories CS.lg, cs.CL")
+    assert reply.ok and store.get_chat(CHAT).categories == ("cs.LG", "cs.CL")
+    await run(store, "categories add stat.ML hep-th")
+    await run(store, "categories remove cs.CL")
+    assert store.get_chat(CHAT).categories == ("cs.LG", "stat.ML", "hep-th")
+    unknown = await run(store, "categories add cs.LGG")
+    assert not unknown.ok and 'Unknown arXiv category "cs.LGG". Did you mean cs.LG' in unknown.text
+    archive_only = await run(store, "categories cs")
+    assert not archive_only.ok
+    assert not (await run(store, "categories remove cs.LG stat.ML hep-th")).ok
+    assert store.get_chat(CHAT).categories == ("cs.LG", "stat.ML", "hep-th")
+    codes = [spec for spec in ("cs.AI cs.AR cs.CC cs.CE cs.CG cs.CL cs.CR cs.CV cs.CY cs.DB cs.DC cs.DL cs.DM cs.DS "
+                               "cs.ET cs.FL cs.GL cs.GR cs.GT cs.HC cs.IR").split()]
+    assert (await run(store, "categories " + " ".join(codes[:MAX_CATEGORIES_PER_CHAT]))).ok
+    too_many = await run(store, "categories " + " ".join(codes[: MAX_CATEGORIES_PER_CHAT + 1]))
+    assert not too_many.ok and str(MAX_CATEGORIES_PER_CHAT) in too_many.text
+    assert len(store.get_chat(CHAT).categories) == MAX_CATEGORIES_PER_CHAT
+
+
+async def test_category_listing_comes_from_the_taxonomy(store):
+    archives = await run(store, "categories list")
+    assert "astro-ph" in archives.text and "q-fin" in archives.text
+    assert "cs.LG - Machine Learning" in (await run(store, "categories list cs")).text
+
+
+async def test_switches_numbers_and_language(store):
+    for text in ("crosslists off", "summaries off", "max 7", "minscore 4.5", "language ZH"):
+        assert (await run(store, text)).ok, text
+    chat = store.get_chat(CHAT)
+    assert (chat.crosslists, chat.summaries, chat.max_papers, chat.min_score, chat.language) == (False, False, 7, 4.5, "zh")
+    assert (await run(store, f"max {MAX_PAPERS}")).ok
+    for bad in (f"max {MAX_PAPERS + 1}", "max 0", "max lots", "minscore -1", "minscore nan", "language klingon", "summaries perhaps"):
+        assert not (await run(store, bad)).ok, bad
+    assert store.get_chat(CHAT).max_papers == MAX_PAPERS
+    assert "Summaries are off" in (await run(store, "summaries")).text
+
+
+async def test_time_and_zone_are_validated_and_shown_in_local_time(store):
+    services = FakeServices(next_at=dt.datetime(2026, 10, 24, 6, 0, tzinfo=dt.timezone.utc))
+    reply = await run(store, "time 08:00 europe/berlin", services)
+    assert reply.ok and "08:00 Europe/Berlin" in reply.text
+    assert "Sat 2026-10-24 08:00 CEST" in reply.text  # summer time
+    chat = store.get_chat(CHAT)
+    assert (chat.delivery_time, chat.timezone) == (dt.time(8, 0), "Europe/Berlin")
+    services.next_at = dt.datetime(2026, 10, 26, 7, 0, tzinfo=dt.timezone.utc)
+    assert "Mon 2026-10-26 08:00 CET" in (await run(store, "time", services)).text  # after the switch
+    assert (await run(store, "time Pacific/Kiritimati", services)).ok
+    assert store.get_chat(CHAT).delivery_time == dt.time(8, 0)
+    assert store.get_chat(CHAT).timezone == "Pacific/Kiritimati"
+    for bad in ("time 25:00", "time 08:00 Mars/Base", "time Nowhere", "time 8 30 UTC x", "time later UTC"):
+        refused = await run(store, bad, services)
+        assert not refused.ok and "\n" not in refused.text, bad
+    assert store.get_chat(CHAT).timezone == "Pacific/Kiritimati"
+
+
+# A valid argument for each settings command: the permission test must not pass for a usage error.
+CHANGES = {
+    "subscribe": "subscribe rl",
+    "unsubscribe": "unsubscribe llm",
+    "exclude": "exclude benchmark",
+    "include": "include survey",
+    "authors": "authors add Ada Lovelace",
+    "categories": "categories add cs.CV",
+    "crosslists": "crosslists off",
+    "time": "time 09:15 Asia/Tokyo",
+    "max": "max 3",
+    "minscore": "minscore 9",
+    "summaries": "summaries off",
+    "language": "language de",
+    "feed": "feed reset",
+    "pause": "pause",
+    "resume": "resume",
+}
+
+
+def test_every_settings_command_has_a_permission_case():
+    assert set(CHANGES) == {spec.name for spec in COMMAND_SPECS if spec.changes_settings}
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+async def test_settings_changes_are_refused_without_permission_reading_is_open(store, name):
+    await run(store, "start")
+    before = store.get_chat(CHAT)
+    refused = await run(store, CHANGES[name], can_change=False)
+    assert not refused.ok and "admins" in refused.text
+    assert store.get_chat(CHAT) == before
+    assert store.chat_configurer(CHAT) == ""
+    bare_reads = name not in ("subscribe", "unsubscribe", "exclude", "include", "pause", "resume")
+    reading = await run(store, name if bare_reads else "keywords", can_change=False)
+    assert reading.ok
+    allowed = await run(store, CHANGES[name])
+    assert allowed.ok, allowed.text
+    assert store.chat_configurer(CHAT) == "U1"
+
+
+async def test_unknown_and_malformed_commands_get_one_line_hints(store):
+    unknown = await run(store, "subscirbe llm")
+    assert not unknown.ok and 'Did you mean "subscribe"?' in unknown.text
+    for text in ("subscribe", 'subscribe "open', "max", "search", "authors add", "feed everything", "", "help nothing"):
+        reply = await run(store, text)
+        assert "\n" not in reply.text and "Traceback" not in reply.text, text
+    assert not (await run(store, "x" * (MAX_COMMAND_LENGTH + 1))).ok
+    assert not (await run(store, "subscribe " + "k, " * 400)).ok
+
+
+async def test_unexpected_failure_is_logged_and_answered_with_an_apology(store, caplog):
+    class BrokenServices(FakeServices):
+        async def search(self, query, limit):
+            raise RuntimeError("boom")
+
+    reply = await run(store, "search attention", BrokenServices())
+    assert reply == type(reply)(APOLOGY, ok=False)
+    assert "search" in caplog.text and "console:tester" in caplog.text and "boom" in caplog.text
+
+
+async def test_digest_now_returns_the_digest(store):
+    papers = fixture_papers()[:3]
+    services = FakeServices(digest=digest_of(papers))
+    reply = await run(store, "digest", services)
+    assert reply.ok and reply.digest is services.digest and not reply.ephemeral
+    assert "3 papers of 24 considered" in reply.text
+    assert services.digests_for[0].ref == CHAT
+    empty = await run(store, "digest", FakeServices())
+    assert empty.digest is None and "No paper of 2025-10-22 matched" in empty.text
+
+
+async def test_search_lists_top_results(store):
+    services = FakeServices(search_results=fixture_papers())
+    reply = await run(store, "search   diffusion   models", services)
+    assert services.searches == [("diffusion models", 5)]
+    lines = reply.text.splitlines()
+    assert lines[0] == 'Top 5 arXiv results for "diffusion models":'
+    assert lines[1].startswith("1. A Generalizable Light Transport 3D Embedding for Global Illumination - Bing Xu et al.")
+    assert lines[1].endswith("https://arxiv.org/abs/2510.18189")
+
+
+async def test_feed_shows_the_token_url_and_reset_revokes_it(store):
+    await run(store, "start")
+    old_token = store.get_chat(CHAT).feed_token
+    assert old_token in (await run(store, "feed")).text
+    reset = await run(store, "feed reset")
+    new_token = store.get_chat(CHAT).feed_token
+    assert new_token != old_token and new_token in reset.text
+    assert store.chat_by_feed_token(old_token) is None
+
+
+async def test_pause_resume_and_status(store):
+    services = FakeServices(status_line="throttled until 12:05 UTC (429 from arXiv).")
+    await run(store, "pause")
+    assert store.get_chat(CHAT).paused
+    paused = await run(store, "status", services)
+    assert "paused" in paused.text
+    resumed = await run(store, "resume", services)
+    assert not store.get_chat(CHAT).paused and "Next digest: Fri 2026-09-25 08:00 UTC" in resumed.text
+    status = (await run(store, "status", services)).text
+    # The test clock is Thursday 2026-09-24 12:00 UTC.
+    assert "Today (Thu 2026-09-24, America/New_York) is an arXiv announcement day." in status
+    assert "No successful arXiv fetch yet." in status
+    assert "throttled until 12:05 UTC" in status
+
+
+async def test_status_explains_weekends_and_holidays(tmp_path):
+    from core.store import Store
+
+    saturday = Store(tmp_path / "sat.db", clock=lambda: dt.datetime(2026, 9, 26, 15, 0, tzinfo=dt.timezone.utc))
+    saturday.record_fetch("feed", ["cs.AI"], dt.date(2026, 9, 25), "ok", 120)
+    status = (await run(saturday, "status")).text
+    assert "arXiv announces nothing today (Sat 2026-09-26): it is a weekend. Next announcement: Mon 2026-09-28." in status
+    assert "Last successful arXiv fetch: 2026-09-26T15:00:00+00:00 UTC (announcements of 2026-09-25)" in status
+    saturday.close()
+
+
+async def test_stats_counts_delivered_papers(store):
+    await run(store, "start")
+    assert "No paper was delivered here yet" in (await run(store, "stats")).text
+    papers = fixture_papers()[:2]
+    store.store_announcement(dt.date(2025, 10, 22), papers)
+    digest = digest_of(papers)
+    store.plan_digest(CHAT, digest.announcement_day, digest.papers)
+    store.mark_sent(CHAT, [p.arxiv_id for p in papers], "m1")
+    store.finish_digest_day(CHAT, digest.announcement_day)
+    assert "Papers delivered: 2 in 1 digests (latest for 2025-10-22)." in (await run(store, "stats")).text
