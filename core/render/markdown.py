@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from core.config import SummarySettings
 from core.models import Digest, KeywordMatch, ScoredPaper, Summary
 from core.render.chunks import cut_text
+from core.summarize import summary_cost
 
 DEFAULT_TITLE = "arXiv Papers Bot 🤖"
 INTRO = "This page lists the day's arXiv papers that match the configured categories and keywords."
@@ -104,17 +105,6 @@ def _describe_match(match: KeywordMatch) -> str:
 def summary_label(summary: Summary) -> str:
     """What the expandable block says it holds: the LLM's name, or that no LLM was involved."""
     return FALLBACK_LABEL if summary.is_fallback else f"🤖 AI Summary (by {summary.model})"
-
-
-def summary_cost(summaries: Iterable[Summary], settings: SummarySettings) -> float:
-    """What the LLM summaries cost at the configured per-million-token prices."""
-    paid = [s for s in summaries if not s.is_fallback]
-    prompt = sum(s.prompt_tokens for s in paid)
-    completion = sum(s.completion_tokens for s in paid)
-    return (
-        prompt * settings.price_per_million_prompt_tokens
-        + completion * settings.price_per_million_completion_tokens
-    ) / 1_000_000
 
 
 def _statistics(digest: Digest, summary_settings: SummarySettings | None) -> list[str]:

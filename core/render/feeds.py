@@ -1,0 +1,98 @@
+"""RSS 2.0 and Atom feeds of digests, built with feedgen: one entry per paper, guid = its arXiv abstract URL."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from feedgen.feed import FeedGenerator
+
+from core.models import Digest, ScoredPaper, Summary
+from core.render.html import paper_html
+
+FeedFormat = Literal["rss", "atom"]
+FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom")
+MAX_FEED_AUTHORS = 30  # per entry: some collaborations list hundreds, and readers show a line of them
+GENERATOR = "arxiv-digest"
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    """What a feed says about itself: its own URL, the page it belongs to, its title and description."""
+
+    self_url: str
+    page_url: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One paper of one announcement day, with its summary if it has one."""
+
+    announcement_day: dt.date
+    scored: ScoredPaper
+    summary: Summary | None
+
+
+def feed_entries(digests: Sequence[Digest]) -> list[FeedEntry]:
+    """Digests' papers, newest day first and in digest order; a paper shown twice keeps its newest day."""
+    seen: set[str] = set()
+    entries = []
+    for digest in sorted(digests, key=lambda d: d.announcement_day, reverse=True):
+        for scored in digest.papers:
+            if scored.paper.arxiv_id not in seen:
+                seen.add(scored.paper.arxiv_id)
+                entries.append(FeedEntry(digest.announcement_day, scored, digest.summary_for(scored.paper)))
+    return entries
+
+
+def announced_at(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """When a day's papers count as published: midnight of the announcement day in arXiv's time zone, as arXiv's own feed dates them."""
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone)
+
+
+def render_feed(entries: Sequence[FeedEntry], info: FeedInfo, feed_format: FeedFormat, zone: ZoneInfo) -> bytes:
+    """The feed document. Its dates come only from the entries, so the same papers give the same bytes."""
+    generator = FeedGenerator()
+    generator.load_extension("dc")
+    generator.id(info.self_url)
+    generator.title(info.title)
+    generator.description(info.description)
+    generator.subtitle(info.description)
+    # feedgen's RSS <link> is the last link given, so the page comes after the self link.
+    generator.link(href=info.self_url, rel="self")
+    generator.link(href=info.page_url, rel="alternate")
+    generator.language("en")
+    generator.generator(GENERATOR)
+    newest = max((announced_at(entry.announcement_day, zone) for entry in entries), default=None)
+    updated = newest or dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    generator.updated(updated)
+    generator.lastBuildDate(updated)
+    for entry in entries:
+        _add_entry(generator, entry, zone)
+    if feed_format == "atom":
+        return generator.atom_str(pretty=True)
+    return generator.rss_str(pretty=True)
+
+
+def _add_entry(generator: FeedGenerator, entry: FeedEntry, zone: ZoneInfo) -> None:
+    paper = entry.scored.paper
+    when = announced_at(entry.announcement_day, zone)
+    item = generator.add_entry(order="append")
+    item.id(paper.abs_url)
+    item.guid(paper.abs_url, permalink=True)
+    item.title(" ".join(paper.title.split()))
+    item.link(href=paper.abs_url, rel="alternate")
+    item.published(when)
+    item.updated(when)
+    authors = paper.authors[:MAX_FEED_AUTHORS]
+    for name in authors:
+        item.author(name=name)
+    item.dc.dc_creator(", ".join(authors))
+    for category in paper.categories:
+        item.category(term=category)
+    item.summary(" ".join(paper.abstract.split()))
+    item.content(paper_html(entry.scored, entry.summary), type="html")
