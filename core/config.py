@@ -30,6 +30,8 @@ class ArxivSettings(_Section):
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(4, ge=0, le=10)
     max_retry_after_seconds: float = Field(300.0, ge=0)
+    retry_backoff_seconds: float = Field(2.0, ge=0)  # first retry wait; doubles each attempt
+    api_page_size: int = Field(200, ge=1, le=2000)  # export API results per request (arXiv caps pages at 2000)
     announcement_timezone: str = "America/New_York"
     holidays: tuple[dt.date, ...] = ()
 

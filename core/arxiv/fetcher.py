@@ -1,0 +1,158 @@
+"""The Fetcher: stores each announcement day's feed once, tells "nothing announced" from "arXiv failed", and wraps the export API."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from core.arxiv import api
+from core.arxiv.calendar import announcement_days, current_announcement_day
+from core.arxiv.errors import ArxivError
+from core.arxiv.feed import FeedPage, parse_feed
+from core.arxiv.http import PoliteHttp
+from core.config import ArxivSettings
+from core.models import FetchResult, Paper
+from core.store import Store
+
+log = logging.getLogger(__name__)
+
+CATEGORY = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
+MAX_BACKFILL_DAYS = 60  # about three months of mailings: the export API is not meant for bulk harvesting
+Progress = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    log.info("%s", message)
+
+
+def check_categories(categories: Sequence[str]) -> tuple[str, ...]:
+    """Sorted, de-duplicated categories; ValueError names any that cannot be an arXiv category."""
+    wanted = tuple(sorted({category.strip() for category in categories if category.strip()}))
+    bad = [category for category in wanted if not CATEGORY.match(category)]
+    if bad:
+        raise ValueError(f"not arXiv categories: {', '.join(bad)} (expected names such as cs.CL or hep-th)")
+    if not wanted:
+        raise ValueError("no arXiv categories to fetch")
+    return wanted
+
+
+class Fetcher:
+    """Reads arXiv through one polite HTTP client and writes what it read to the store."""
+
+    def __init__(
+        self,
+        settings: ArxivSettings,
+        store: Store,
+        clock: Callable[[], dt.datetime] | None = None,
+        *,
+        http: PoliteHttp | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock or store.now
+        self._http = http
+
+    @property
+    def http(self) -> PoliteHttp:
+        if self._http is None:
+            self._http = PoliteHttp(self.settings)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    def current_day(self) -> dt.date:
+        return current_announcement_day(self.clock(), self.settings.holidays, self.settings.announcement_timezone)
+
+    def stored_categories(self, day: dt.date) -> set[str]:
+        return self.store.fetched_categories(day)
+
+    async def fetch_day(self, categories: Sequence[str], progress: Progress = _quiet) -> FetchResult:
+        """Fetch today's feed for the categories not stored yet for the current announcement day.
+
+        Returns status "ok" (papers stored) or "empty" (nothing announced, or nothing new);
+        raises ArxivUnavailable / ArxivMalformed after logging a failed fetch, having stored nothing.
+        """
+        requested = check_categories(categories)
+        day = self.current_day()
+        wanted = tuple(category for category in requested if category not in self.stored_categories(day))
+        if not wanted:
+            progress(f"{day}: {'+'.join(requested)} already stored")
+            return FetchResult(requested, day, (), "empty")
+        url = self.settings.feed_url + "+".join(wanted)
+        progress(f"{day}: requesting the {'+'.join(wanted)} feed")
+        try:
+            page = parse_feed(await self.http.get(url))
+        except ArxivError as exc:
+            self.store.record_fetch("feed", wanted, day, "failed", error=str(exc))
+            raise
+        return self._store_page(page, day, wanted, progress)
+
+    def _store_page(self, page: FeedPage, day: dt.date, wanted: tuple[str, ...], progress: Progress) -> FetchResult:
+        feed_day = page.announcement_day
+        if not page.papers:
+            # Only an empty feed dated the expected day proves nothing was announced; a weekend feed
+            # says nothing about the day we missed, so that day stays open for a backfill.
+            proven_day = day if feed_day == day else None
+            self.store.record_fetch("feed", wanted, proven_day, "empty")
+            progress(f"{day}: arXiv announced nothing (feed dated {feed_day or 'nowhere'})")
+            return FetchResult(wanted, None, (), "empty")
+        announced_day = feed_day or day
+        if announced_day != day and set(wanted) <= self.stored_categories(announced_day):
+            self.store.record_fetch("feed", wanted, None, "empty")
+            progress(f"{day}: the feed still shows {announced_day}, which is stored")
+            return FetchResult(wanted, None, (), "empty")
+        papers = tuple(
+            replace(paper, announced=announced_day) for paper in page.papers
+        )
+        count = self.store.store_announcement(announced_day, papers)
+        self.store.record_fetch("feed", wanted, announced_day, "ok", count)
+        progress(f"{announced_day}: stored {count} papers for {'+'.join(wanted)}")
+        return FetchResult(wanted, announced_day, papers, "ok")
+
+    async def backfill(self, since: dt.date, categories: Sequence[str], progress: Progress = _quiet) -> int:
+        """Store, from the export API, announcement days from `since` up to (not including) today's.
+
+        Days already stored for every category are skipped; returns how many papers were stored.
+        """
+        requested = check_categories(categories)
+        today = self.current_day()
+        open_days = [
+            day
+            for day in announcement_days(since, today - dt.timedelta(days=1), self.settings.holidays)
+            if not set(requested) <= self.stored_categories(day)
+        ]
+        if not open_days:
+            progress(f"every announcement day since {since} is stored")
+            return 0
+        if len(open_days) > MAX_BACKFILL_DAYS:
+            raise ValueError(
+                f"backfill covers at most {MAX_BACKFILL_DAYS} announcement days; {since} is {len(open_days)} days back"
+            )
+        progress(f"asking the export API for {len(open_days)} day(s): {open_days[0]} to {open_days[-1]}")
+        try:
+            by_day = await api.papers_by_announcement_day(self.http, self.settings, requested, open_days, progress)
+        except ArxivError as exc:
+            for day in open_days:
+                self.store.record_fetch("api", requested, day, "failed", error=str(exc))
+            raise
+        stored = 0
+        for day in open_days:
+            papers = by_day.get(day, [])
+            status = "ok" if papers else "empty"
+            count = self.store.store_announcement(day, papers) if papers else 0
+            self.store.record_fetch("api", requested, day, status, count)
+            progress(f"{day}: stored {count} papers")
+            stored += count
+        return stored
+
+    async def search(self, query: str, max_results: int = 5) -> list[Paper]:
+        """Papers matching a free-text query, newest submissions first."""
+        return await api.search(self.http, self.settings, query, max_results)
+
+    async def fetch_ids(self, ids: Sequence[str]) -> list[Paper]:
+        """Current metadata of the given arXiv ids (unknown ids are simply absent)."""
+        return await api.fetch_ids(self.http, self.settings, ids)
