@@ -1,0 +1,1 @@
+"""The parts of LLM summarization: prompt, client, output checks, extractive fallback, full text."""
