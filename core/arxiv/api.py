@@ -89,10 +89,15 @@ class _PoliteClient(arxiv.Client):
     """arxiv.Client (paging, URL building, parsing) whose pages are fetched by PoliteHttp on the event loop."""
 
     def __init__(
-        self, http: PoliteHttp, settings: ArxivSettings, loop: asyncio.AbstractEventLoop, progress: Progress
+        self,
+        http: PoliteHttp,
+        settings: ArxivSettings,
+        loop: asyncio.AbstractEventLoop,
+        progress: Progress,
+        page_size: int,
     ) -> None:
         # The package's own delay and retries would double ours (and ignore Retry-After).
-        super().__init__(page_size=settings.api_page_size, delay_seconds=0, num_retries=0)
+        super().__init__(page_size=page_size, delay_seconds=0, num_retries=0)
         self.query_url_format = settings.api_url + "?{}"
         self._http = http
         self._loop = loop
@@ -109,9 +114,11 @@ class _PoliteClient(arxiv.Client):
         if reason is not None:
             raise ArxivRejected(f"arXiv rejected the query: {reason}", 400, body)
         try:
-            ET.fromstring(body)  # the package's parser recovers from truncation; we refuse half a page
+            root = ET.fromstring(body)  # the package's parser recovers from truncation; we refuse half a page
         except ET.ParseError as exc:
             raise ArxivMalformed(f"arXiv's export API sent invalid XML: {exc}") from exc
+        if root.tag != f"{ATOM}feed":
+            raise ArxivMalformed(f"arXiv's export API sent a <{root.tag}> document instead of an Atom feed")
         page = arxiv_feed.parse(body)
         if not page.results and not first_page:
             raise ArxivUnavailable("arXiv's export API returned an empty page in the middle of the results")
@@ -123,7 +130,8 @@ class _PoliteClient(arxiv.Client):
 async def _run(
     http: PoliteHttp, settings: ArxivSettings, search: arxiv.Search, progress: Progress = log.info
 ) -> list[arxiv.Result]:
-    client = _PoliteClient(http, settings, asyncio.get_running_loop(), progress)
+    page_size = min(settings.api_page_size, search.max_results or settings.api_page_size)
+    client = _PoliteClient(http, settings, asyncio.get_running_loop(), progress, page_size)
     return await asyncio.to_thread(lambda: list(client.results(search)))
 
 
