@@ -93,10 +93,9 @@ class SummarySettings(_Section):
     price_per_million_prompt_tokens: float = Field(0.0, ge=0)
     price_per_million_completion_tokens: float = Field(0.0, ge=0)
     prompt_version: str = Field("summary-v1", pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    # Full-text downloads follow the arxiv section's HTTP policy (User-Agent, spacing, retries).
     fulltext_html_url: str = "https://arxiv.org/html/{id}"  # {id}: versioned id such as 2601.00001v2
     fulltext_pdf_url: str = "https://arxiv.org/pdf/{id}"
-    user_agent: str = "arxiv-digest/0.1 (+https://github.com/arxiv-digest/arxiv-digest)"
-    download_timeout_seconds: float = Field(60.0, gt=0)
 
 
 class TelegramSettings(_Section):

@@ -7,12 +7,14 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from core.config import SummarySettings
+from core.arxiv.http import PoliteHttp
+from core.config import Settings, SummarySettings
 from core.models import Digest, Paper, Summary
 from core.store import Store
 from core.store.summaries import SummaryKey
-from core.summaries.client import LlmClient, SummaryUnavailable
+from core.summaries.client import LlmClient, SummaryUnavailable, api_key_from_env
 from core.summaries.fallback import FALLBACK_MODEL, extractive_summary
+from core.summaries.fulltext import FullTextSource
 from core.summaries.prompt import load_template
 from core.summaries.sanitize import MalformedSummary, check_summary, sanitize_summary
 
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 RETRY_FAILED_AFTER = dt.timedelta(minutes=15)  # a long-running process retries a failed paper after this
 FAILURES_BEFORE_PAUSE = 5  # consecutive endpoint failures that pause all LLM calls for RETRY_FAILED_AFTER
 ABSTRACT = "abstract"
+FULLTEXT = "fulltext"
 
 
 def delivered_papers(digests: Iterable[Digest], top_n: int) -> list[Paper]:
@@ -50,10 +53,13 @@ class Summarizer:
         store: Store,
         api_key: str | None,
         clock: Callable[[], dt.datetime] | None = None,
+        fulltext: FullTextSource | None = None,
     ) -> None:
+        """`fulltext` is needed when settings.source is "fulltext"; without it the abstract is used."""
         self.settings = settings
         self.store = store
         self.clock = clock or store.now
+        self.fulltext = fulltext
         self.template = load_template(settings.prompt_version)
         self._client = LlmClient(settings, api_key) if api_key else None
         self._slots = asyncio.Semaphore(settings.concurrency)
@@ -62,6 +68,14 @@ class Summarizer:
         self._consecutive_failures = 0
         self._paused_until: dt.datetime | None = None
         self._said_no_key = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: Store, api_key: str | None = None) -> "Summarizer":
+        """The summarizer the app and CLI use: key from the environment, full text over arXiv's HTTP policy."""
+        fulltext = None
+        if settings.summaries.source == FULLTEXT:
+            fulltext = FullTextSource(settings.summaries, PoliteHttp(settings.arxiv))
+        return cls(settings.summaries, store, api_key or api_key_from_env(settings.summaries), fulltext=fulltext)
 
     @property
     def llm_calls(self) -> int:
@@ -81,7 +95,8 @@ class Summarizer:
         if self._client is None:
             self._say_no_key_once()
             return {paper.arxiv_id: self._fallback(paper, language) for paper in unique}
-        keys = {paper.arxiv_id: self.key_for(paper, language, self.settings.source) for paper in unique}
+        source_kind = FULLTEXT if self.fulltext is not None and self.settings.source == FULLTEXT else ABSTRACT
+        keys = {paper.arxiv_id: self.key_for(paper, language, source_kind) for paper in unique}
         cached = self.store.cached_summaries(keys.values())
         results = {paper.arxiv_id: cached[keys[paper.arxiv_id]] for paper in unique if keys[paper.arxiv_id] in cached}
         missing = [paper for paper in unique if paper.arxiv_id not in results]
@@ -126,14 +141,24 @@ class Summarizer:
             log.exception("summary of %s failed unexpectedly; using the extractive fallback", paper.versioned_id)
             return self._fallback(paper, key.language)
 
+    async def _source_text(self, key: SummaryKey, paper: Paper) -> tuple[SummaryKey, str]:
+        """The text to summarize and the key it is cached under: the abstract's when there is no full text."""
+        if key.source_kind == FULLTEXT and self.fulltext is not None:
+            text = await self.fulltext.text_for(paper)
+            if text:
+                return key, text
+            key = dataclasses.replace(key, source_kind=ABSTRACT)
+        return key, paper.abstract
+
     async def _summarize_uncached(self, key: SummaryKey, paper: Paper) -> Summary:
+        key, source_text = await self._source_text(key, paper)
         async with self._slots:
             if self._waiting_after_failure(key):
                 return self._fallback(paper, key.language)
             cached = self.store.cached_summary(key)
             if cached is not None:
                 return cached
-            messages = self.template.messages(paper, key.language, key.source_kind, paper.abstract)
+            messages = self.template.messages(paper, key.language, key.source_kind, source_text)
             try:
                 completion = await self._client.complete(messages)  # type: ignore[union-attr]
                 text = check_summary(completion.text, key.language, completion.truncated)
@@ -195,3 +220,5 @@ class Summarizer:
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
+        if self.fulltext is not None:
+            await self.fulltext.http.aclose()

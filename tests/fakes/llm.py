@@ -68,6 +68,7 @@ class FakeLlm:
         self.retry_after = "0.05"  # seconds, as the Retry-After header sends it
         self.calls: Counter[str] = Counter()  # HTTP requests per paper id (retries included)
         self.request_times: dict[str, list[float]] = {}
+        self.prompts: dict[str, str] = {}  # the last prompt seen per paper id
         self.authorizations: set[str] = set()
         self.faults: dict[str, deque[str]] = {}
         self.default_fault: str | None = None
@@ -105,6 +106,7 @@ class FakeLlm:
         match = PAPER_ID.search(prompt)
         arxiv_id = match.group("id") if match else "?"
         self.calls[arxiv_id] += 1
+        self.prompts[arxiv_id] = prompt
         self.request_times.setdefault(arxiv_id, []).append(time.monotonic())
         self.authorizations.add(request.headers.get("Authorization", ""))
         self.first_request.set()
