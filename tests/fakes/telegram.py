@@ -10,7 +10,7 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +116,7 @@ class Fault:
     description: str
     chat_id: int | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    after: int = 0  # matching sends to let through first
 
 
 class FakeTelegram:
@@ -157,7 +158,7 @@ class FakeTelegram:
     @asynccontextmanager
     async def serve(self) -> AsyncIterator[FakeTelegram]:
         self._changed = asyncio.Event()
-        runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=0.5)
+        runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -217,30 +218,36 @@ class FakeTelegram:
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
         self.member_status[(chat_id, user_id)] = status
 
-    def fail_next(self, status: int, description: str, *, chat_id: int | None = None, count: int = 1, **parameters: Any) -> None:
-        """Answer the next `count` matching sendMessage calls with this error (e.g. 429 with retry_after=1)."""
-        for _ in range(count):
-            self.faults.append(Fault(status, description, chat_id, parameters))
+    def fail_next(self, status: int, description: str, *, chat_id: int | None = None, count: int = 1, after: int = 0,
+                  **parameters: Any) -> None:
+        """Answer `count` matching sendMessage calls, once `after` have passed, with this error (e.g. 429, retry_after=1)."""
+        for index in range(count):
+            self.faults.append(Fault(status, description, chat_id, parameters, after if index == 0 else 0))
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return [message for message in self.sent if message.chat_id == chat_id]
 
-    async def wait_for(self, count: int, chat_id: int | None = None, timeout: float = 5.0) -> list[SentMessage]:
-        """The messages sent (to `chat_id`) once there are at least `count`; AssertionError at the deadline."""
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Return once `condition()` holds, re-checking whenever the fake changes; AssertionError at the deadline."""
         assert self._changed is not None, "serve() the fake first"
         deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            found = self.sent if chat_id is None else self.messages_to(chat_id)
-            if len(found) >= count:
-                return found
+        while not condition():
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise AssertionError(f"expected {count} messages, got {len(found)}: {[m.visible[:60] for m in found]}")
+                raise AssertionError(f"timed out; sent so far: {[m.visible[:60] for m in self.sent]}")
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), remaining)
             except TimeoutError:
                 continue
+
+    async def wait_for(self, count: int, chat_id: int | None = None, timeout: float = 5.0) -> list[SentMessage]:
+        """The messages sent (to `chat_id`) once there are at least `count`."""
+        def found() -> list[SentMessage]:
+            return self.sent if chat_id is None else self.messages_to(chat_id)
+
+        await self.wait_until(lambda: len(found()) >= count, timeout)
+        return found()
 
     def _notify(self) -> None:
         if self._changed is not None:
@@ -333,6 +340,9 @@ class FakeTelegram:
         """Injected faults, then the chat's state, then flood control, like the real server's order."""
         for fault in list(self.faults):
             if fault.chat_id in (None, chat_id):
+                if fault.after > 0:
+                    fault.after -= 1
+                    break
                 self.faults.remove(fault)
                 return self._reject(chat_id, fault.status, fault.description, fault.parameters)
         if chat_id in self.blocked:

@@ -1,0 +1,201 @@
+"""The Telegram adapter end to end: real python-telegram-bot against the loopback fake Bot API."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from adapters.base import ChatGone, DeliveryError, FormattingRejected
+from adapters.telegram import SECRET_HEADER, TelegramAdapter, TelegramHooks, command_text, webhook_secret
+from adapters.telegram_transport import CHAT_SPACING_SECONDS, FloodControl
+from adapters.telegram_render import MESSAGE_LIMIT, feedback_data
+from core.commands import COMMAND_SPECS, CommandProcessor
+from core.config import Settings, TelegramSettings
+from core.models import ChatRef, ChatSettings
+from core.store import Store
+from tests.commands_support import FakeServices
+from tests.fakes.telegram import FakeTelegram, parse_telegram_html, sample_digest, telegram_length
+
+USER = 42
+GROUP = -1001234
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(long_poll_hold=0.3).serve() as server:
+        yield server
+
+
+class Recorder:
+    """The app's hooks, recording what the adapter reported."""
+
+    def __init__(self) -> None:
+        self.migrations: list[tuple[ChatRef, ChatRef]] = []
+        self.votes: list[tuple[ChatRef, str, str, int]] = []
+
+    async def migrated(self, old: ChatRef, new: ChatRef) -> None:
+        self.migrations.append((old, new))
+
+    async def feedback(self, chat: ChatRef, arxiv_id: str, user_id: str, vote: int) -> None:
+        self.votes.append((chat, arxiv_id, user_id, vote))
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+def make_adapter(fake: FakeTelegram, recorder: Recorder, mode: str = "polling",
+                 flood_control: FloodControl | None = None) -> TelegramAdapter:
+    """An adapter on the fake; tests that do not check flood control space one chat's messages 10 ms apart."""
+    settings = TelegramSettings(api_base_url=fake.api_base_url, mode=mode, public_url="https://bot.example.org")
+    hooks = TelegramHooks(on_chat_migrated=recorder.migrated, on_feedback=recorder.feedback)
+    return TelegramAdapter(fake.token, settings, hooks=hooks, flood_control=flood_control or FloodControl(chat_spacing=0.01))
+
+
+@pytest.fixture
+async def running(fake: FakeTelegram, recorder: Recorder, store: Store) -> AsyncIterator[TelegramAdapter]:
+    adapter = make_adapter(fake, recorder)
+    await adapter.start(CommandProcessor(store, Settings(), FakeServices()).handle)
+    yield adapter
+    await adapter.stop()
+
+
+def keywords_of(store: Store, chat_id: int) -> list[str]:
+    chat = store.get_chat(ChatRef("telegram", str(chat_id)))
+    return [] if chat is None else [keyword.term.lower() for keyword in chat.keywords]
+
+
+def test_command_text_strips_the_slash_and_our_bot_name_only() -> None:
+    assert command_text('/subscribe@Arxiv_Digest_Bot llm, "speculative decoding"', "arxiv_digest_bot") == (
+        'subscribe llm, "speculative decoding"', True)
+    assert command_text("/keywords", "arxiv_digest_bot") == ("keywords", False)
+    assert command_text("/subscribe@other_bot llm", "arxiv_digest_bot") is None
+
+
+async def test_private_chat_subscribes_and_the_reply_arrives(fake: FakeTelegram, running: TelegramAdapter, store: Store) -> None:
+    assert fake.calls[:3] == ["getMe", "setMyCommands", "deleteWebhook"]
+    assert [c["command"] for c in fake.commands] == [spec.name for spec in COMMAND_SPECS]
+    fake.type_message(USER, USER, '/subscribe llm, "speculative decoding"')
+    [reply] = await fake.wait_for(1, USER)
+    assert reply.parse_mode == "HTML" and "llm" in reply.visible.lower()
+    assert {"llm", "speculative decoding"} <= set(keywords_of(store, USER))
+
+
+async def test_group_settings_are_for_admins_and_reading_is_for_everyone(fake: FakeTelegram, running: TelegramAdapter, store: Store) -> None:
+    fake.set_member(GROUP, 8, "administrator")
+    fake.type_message(GROUP, 7, "/subscribe@arxiv_digest_bot quantum", chat_type="supergroup", title="Lab")
+    refused = (await fake.wait_for(1, GROUP))[-1]
+    assert "quantum" not in keywords_of(store, GROUP)
+    assert "admin" in refused.visible.lower()
+    fake.type_message(GROUP, 8, "/subscribe quantum", chat_type="supergroup", title="Lab")
+    await fake.wait_for(2, GROUP)
+    assert "quantum" in keywords_of(store, GROUP)
+    fake.type_message(GROUP, 7, "/subscribe@some_other_bot ignored", chat_type="supergroup")
+    fake.type_message(GROUP, 7, "/keywords", chat_type="supergroup")
+    listed = (await fake.wait_for(3, GROUP))[-1]
+    assert "quantum" in listed.visible
+    assert "getChatMember" in fake.calls and "ignored" not in keywords_of(store, GROUP)
+
+
+async def test_digest_arrives_as_valid_messages_without_previews_and_with_buttons(fake: FakeTelegram, running: TelegramAdapter) -> None:
+    chat = ChatRef("telegram", str(USER))
+    messages = running.render_digest(sample_digest(60, summaries={3: "**Method**: a <b> tag & more. " * 300}), ChatSettings(chat))
+    for message in messages:
+        await running.send(chat, message)
+    sent = fake.messages_to(USER)
+    assert len(sent) == len(messages) > 3
+    for message in sent:
+        assert telegram_length(parse_telegram_html(message.text)) <= MESSAGE_LIMIT and message.previews_disabled
+    buttons = sent[1].reply_markup["inline_keyboard"][0]
+    assert buttons[0]["url"].startswith("https://arxiv.org/pdf/") and buttons[1]["callback_data"].startswith("fb:+1:")
+
+
+async def test_send_errors_become_delivery_outcomes(fake: FakeTelegram, running: TelegramAdapter) -> None:
+    chat = ChatRef("telegram", str(USER))
+    header, first, *_ = running.render_digest(sample_digest(5), ChatSettings(chat))
+    await running.send(chat, header)
+    fake.fail_next(429, "Too Many Requests: retry after 3", retry_after=3)
+    with pytest.raises(DeliveryError) as flood:
+        await running.send(chat, first)
+    assert flood.value.retry_after == 3 and not isinstance(flood.value, (ChatGone, FormattingRejected))
+    fake.fail_next(400, "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 3")
+    with pytest.raises(FormattingRejected):
+        await running.send(chat, first)
+    await running.send(chat, first, plain=True)
+    assert fake.messages_to(USER)[-1].parse_mode is None
+    fake.blocked.add(USER)
+    with pytest.raises(ChatGone):
+        await running.send(chat, first)
+
+
+async def test_group_migration_is_reported_once_and_sending_follows_the_new_id(fake: FakeTelegram, running: TelegramAdapter, recorder: Recorder) -> None:
+    old, new = ChatRef("telegram", "-55"), ChatRef("telegram", "-100555")
+    fake.migrate_group(-55, -100555)
+    header = running.render_digest(sample_digest(1), ChatSettings(old))[0]
+    await running.send(old, header)
+    assert recorder.migrations == [(old, new)]
+    assert [m.chat_id for m in fake.sent] == [-100555]
+
+
+async def test_feedback_buttons_reach_the_hook_and_are_answered(fake: FakeTelegram, running: TelegramAdapter, recorder: Recorder) -> None:
+    fake.press_button(USER, 9, feedback_data("2510.17844", -1))
+    fake.press_button(USER, 9, "something else")
+    await fake.wait_until(lambda: len(fake.callback_answers) == 2)
+    assert fake.callback_answers[0]["text"].startswith("Noted")
+    assert recorder.votes == [(ChatRef("telegram", str(USER)), "2510.17844", "9", -1)]
+
+
+async def test_webhook_checks_the_secret_and_feeds_updates_to_the_bot(fake: FakeTelegram, recorder: Recorder, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
+    adapter = make_adapter(fake, recorder, mode="webhook")
+    await adapter.start(CommandProcessor(store, Settings(), FakeServices()).handle)
+    try:
+        assert fake.webhook is not None and fake.webhook["url"] == "https://bot.example.org/telegram/webhook"
+        secret = webhook_secret(fake.token)
+        assert fake.webhook["secret_token"] == secret and fake.token not in secret
+        update = {"update_id": 1, "message": {
+            "message_id": 5, "date": 0, "chat": {"id": USER, "type": "private"},
+            "from": {"id": USER, "is_bot": False, "first_name": "A"}, "text": "/subscribe webhooks",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 10}]}}
+        web_app = Starlette(routes=adapter.web_routes())
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web_app), base_url="http://test") as client:
+            assert (await client.post("/telegram/webhook", json=update)).status_code == 403
+            wrong = await client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: "nope"})
+            assert wrong.status_code == 403
+            assert not fake.sent
+            accepted = await client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: secret})
+            assert accepted.status_code == 200
+        await fake.wait_for(1, USER)
+        assert "webhooks" in keywords_of(store, USER)
+    finally:
+        await adapter.stop()
+
+
+async def test_the_bot_token_never_reaches_the_logs(fake: FakeTelegram, recorder: Recorder, store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    adapter = make_adapter(fake, recorder)
+    await adapter.start(CommandProcessor(store, Settings(), FakeServices()).handle)
+    fake.type_message(USER, USER, "/keywords")
+    await fake.wait_for(1, USER)
+    await adapter.stop()
+    await adapter.stop()
+    assert any("getUpdates" in record.getMessage() for record in caplog.records)
+    assert all(fake.token not in record.getMessage() for record in caplog.records)
+
+
+async def test_flood_control_spaces_one_chat_so_an_enforcing_server_never_answers_429(recorder: Recorder) -> None:
+    async with FakeTelegram(enforce_rate_limits=True).serve() as strict:
+        adapter = make_adapter(strict, recorder, flood_control=FloodControl())
+        await adapter.application.bot.initialize()
+        chat = ChatRef("telegram", str(USER))
+        messages = adapter.render_digest(sample_digest(20), ChatSettings(chat))[:3]
+        for message in messages:
+            await adapter.send(chat, message)
+        await adapter.application.bot.shutdown()
+    gaps = [later.at - earlier.at for earlier, later in zip(strict.sent, strict.sent[1:])]
+    assert strict.too_many_requests == 0 and len(strict.sent) == 3
+    assert min(gaps) >= CHAT_SPACING_SECONDS - 0.02

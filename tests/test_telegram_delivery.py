@@ -1,0 +1,93 @@
+"""Digests through the outbox to the fake Bot API: flood limits delay but lose nothing, nothing is sent twice."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.telegram import TelegramAdapter
+from adapters.telegram_transport import FloodControl
+from bot.delivery import CHAT_GONE, DEFERRED, DELIVERED, DigestSender
+from core.config import DefaultsSettings, TelegramSettings
+from core.models import ChatRef, ChatSettings, Digest
+from core.store import Store
+from tests.fakes.telegram import FakeTelegram, SentMessage, sample_digest
+
+CHAT_ID = 4242
+ABS_LINK = re.compile(r'href="https://arxiv\.org/abs/([^"]+)">arXiv:')
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram().serve() as server:
+        yield server
+
+
+@pytest.fixture
+async def adapter(fake: FakeTelegram) -> AsyncIterator[TelegramAdapter]:
+    telegram = TelegramAdapter(fake.token, TelegramSettings(api_base_url=fake.api_base_url),
+                               flood_control=FloodControl(chat_spacing=0.01))
+    await telegram.application.bot.initialize()
+    yield telegram
+    await telegram.application.bot.shutdown()
+
+
+def planned(store: Store, count: int) -> tuple[ChatSettings, Digest]:
+    chat = store.get_or_create_chat(ChatRef("telegram", str(CHAT_ID)), DefaultsSettings())
+    digest = sample_digest(count)
+    store.plan_digest(chat.ref, digest.announcement_day, digest.papers)
+    return chat, digest
+
+
+def papers_in(messages: list[SentMessage]) -> list[str]:
+    return [arxiv_id for message in messages for arxiv_id in ABS_LINK.findall(message.text)]
+
+
+def assert_sent_once(fake: FakeTelegram, digest: Digest) -> None:
+    """Every paper arrived exactly once, and no message text arrived twice."""
+    sent = fake.messages_to(CHAT_ID)
+    assert papers_in(sent) == [scored.paper.arxiv_id for scored in digest.papers]
+    assert [text for text, times in Counter(m.text for m in sent).items() if times > 1] == []
+
+
+async def test_flood_limit_mid_digest_delays_but_loses_and_repeats_nothing(fake: FakeTelegram, adapter: TelegramAdapter, store: Store) -> None:
+    chat, digest = planned(store, 30)
+    fake.fail_next(429, "Too Many Requests: retry after 1", after=2, retry_after=1)
+    result = await DigestSender(store).deliver(adapter, chat, digest)
+    assert result.outcome == DELIVERED and fake.too_many_requests == 1
+    assert_sent_once(fake, digest)
+    assert store.delivered_ids(chat.ref) == {scored.paper.arxiv_id for scored in digest.papers}
+
+
+async def test_long_flood_wait_defers_and_the_resumed_digest_sends_only_the_rest(fake: FakeTelegram, adapter: TelegramAdapter, store: Store) -> None:
+    chat, digest = planned(store, 30)
+    fake.fail_next(429, "Too Many Requests: retry after 40", after=2, retry_after=40)
+    sender = DigestSender(store)
+    first = await sender.deliver(adapter, chat, digest)
+    assert first.outcome == DEFERRED and first.retry_at is not None and first.messages_sent == 2
+    second = await sender.deliver(adapter, chat, digest)
+    assert second.outcome == DELIVERED
+    assert_sent_once(fake, digest)
+    assert len([m for m in fake.messages_to(CHAT_ID) if "arXiv digest" in m.visible]) == 1
+
+
+async def test_formatting_rejection_is_resent_once_as_plain_text(fake: FakeTelegram, adapter: TelegramAdapter, store: Store) -> None:
+    chat, digest = planned(store, 4)
+    fake.fail_next(400, "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0", after=1)
+    result = await DigestSender(store).deliver(adapter, chat, digest)
+    assert result.outcome == DELIVERED
+    sent = fake.messages_to(CHAT_ID)
+    assert [m.parse_mode for m in sent] == ["HTML", None]
+    assert all(scored.paper.title in sent[1].text for scored in digest.papers)
+
+
+async def test_blocked_bot_deactivates_the_chat(fake: FakeTelegram, adapter: TelegramAdapter, store: Store) -> None:
+    chat, digest = planned(store, 3)
+    fake.blocked.add(CHAT_ID)
+    result = await DigestSender(store).deliver(adapter, chat, digest)
+    assert result.outcome == CHAT_GONE
+    stored = store.get_chat(chat.ref)
+    assert stored is not None and not stored.active
+    assert fake.messages_to(CHAT_ID) == []
