@@ -114,16 +114,23 @@ class Summarizer:
         by_language: dict[str, list[str]] = {}
         for subscriber in digests:
             by_language.setdefault(languages.get(subscriber, self.settings.language), []).append(subscriber)
+        languages_in_use = list(by_language)
+        summaries_by_language = await asyncio.gather(
+            *(
+                self.summarize_papers(
+                    delivered_papers((digests[name] for name in by_language[language]), self.settings.top_n), language
+                )
+                for language in languages_in_use
+            )
+        )
         done: dict[str, Digest] = {}
-        for language, subscribers in by_language.items():
-            papers = delivered_papers((digests[name] for name in subscribers), self.settings.top_n)
-            summaries = await self.summarize_papers(papers, language)
-            for name in subscribers:
+        for language, summaries in zip(languages_in_use, summaries_by_language):
+            for name in by_language[language]:
                 digest = digests[name]
                 wanted = {scored.paper.arxiv_id for scored in digest.papers[: self.settings.top_n]}
                 picked = {arxiv_id: summary for arxiv_id, summary in summaries.items() if arxiv_id in wanted}
                 done[name] = dataclasses.replace(digest, summaries=picked)
-        return done
+        return {name: done[name] for name in digests}
 
     def _shared_task(self, key: SummaryKey, paper: Paper) -> asyncio.Task[Summary]:
         """The one task computing this key; concurrent requests for the same key get the same task."""
