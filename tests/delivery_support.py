@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +13,7 @@ from adapters.base import CommandHandler, DeliveryError, OutgoingMessage
 from core.config import DefaultsSettings
 from core.models import ChatRef, ChatSettings, Digest, Paper, Reply, ScoredPaper
 from core.store import Store
+from tests.fakes.arxiv import load_paper_list
 
 PLATFORM = "recording"
 
@@ -131,22 +132,9 @@ SCHEDULER_FIXTURES = Path(__file__).parent / "fixtures" / "scheduler"
 
 
 def fixture_papers(name: str) -> list[Paper]:
-    """Real cs.CV announcements (see fixtures/scheduler/SOURCES.md) as Papers; replacements count as v2."""
-    data = json.loads((SCHEDULER_FIXTURES / f"cs-cv-{name}.json").read_text(encoding="utf-8"))
-    return [
-        Paper(
-            arxiv_id=row["arxiv_id"],
-            version=2 if row["announce_type"].startswith("replace") else 1,
-            title=row["title"],
-            authors=tuple(row["authors"]),
-            abstract=row["abstract"],
-            categories=tuple(row["categories"]),
-            primary_category=row["primary_category"],
-            announce_type=row["announce_type"],
-            comment=row.get("comment") or "",
-        )
-        for row in data["papers"]
-    ]
+    """Real cs.CV announcements (see fixtures/scheduler/SOURCES.md); a replacement is announced as v2."""
+    papers = load_paper_list(SCHEDULER_FIXTURES / f"cs-cv-{name}.json")
+    return [dataclasses.replace(paper, version=2) if paper.is_replacement else paper for paper in papers]
 
 
 def store_feed(store: Store, day: dt.date, papers: Sequence[Paper], categories: Sequence[str] = ("cs.CV",)) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.models import ScoredPaper
+from core.models import ChatRef, ScoredPaper
 from core.store.outbox import DAY_DONE, DAY_EMPTY, DAY_FAILED, DAY_PAUSED, DAY_PLANNED, DAY_SENDING, OpenDay
 from tests.delivery_support import make_paper, new_chat
 
@@ -90,3 +90,22 @@ def test_delivered_on_day_and_skipped_days(store):
     assert store.digest_day_status(first.ref, DAY) == DAY_PLANNED
     assert store.delivery_stats().papers_pending == 1
     store.finish_digest_day(first.ref, DAY, DAY_DONE)
+
+
+def test_many_chats_plan_in_one_call_and_an_unknown_chat_gets_nothing(store):
+    first, second = new_chat(store, "1"), new_chat(store, "2")
+    ghost = ChatRef("recording", "gone")
+    plans = store.plan_digests(DAY, {first.ref: _scored(make_paper("2609.00001")), ghost: _scored(make_paper("2609.00002")),
+                                     second.ref: _scored(make_paper("2609.00001"), make_paper("2609.00003"))})
+    assert {ref: [row.arxiv_id for row in rows] for ref, rows in plans.items()} == {
+        first.ref: ["2609.00001"], ghost: [], second.ref: ["2609.00001", "2609.00003"]
+    }
+
+
+def test_feedback_votes_replace_per_reader(store):
+    chat = new_chat(store, "1")
+    store.record_feedback(chat.ref, "2609.00001", "u1", 1)
+    store.record_feedback(chat.ref, "2609.00001", "u2", 1)
+    store.record_feedback(chat.ref, "2609.00001", "u1", -1)
+    store.record_feedback(chat.ref, "2609.00002", "u1", 5)
+    assert store.feedback_totals(chat.ref) == {"2609.00001": 0, "2609.00002": 1}

@@ -12,7 +12,7 @@ version the chat received.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -87,41 +87,52 @@ class DeliveryQueries:
     """Mixin of Store: deliveries and chat_days."""
 
     def plan_digest(self: "Store", ref: ChatRef, day: dt.date, papers: Sequence[ScoredPaper]) -> list[PlannedPaper]:
-        """Write the day's digest as pending rows (one transaction) and return what is to be sent.
+        """Write one chat's digest for the day as pending rows; see plan_digests."""
+        return self.plan_digests(day, {ref: papers})[ref]
 
-        Idempotent: when the day was planned before, nothing changes and the still pending rows
-        come back. Papers the chat already received (same or newer version) or has pending from
-        another day are left out; a day with nothing left is recorded as empty.
+    def plan_digests(
+        self: "Store", day: dt.date, digests: Mapping[ChatRef, Sequence[ScoredPaper]]
+    ) -> dict[ChatRef, list[PlannedPaper]]:
+        """Write many chats' digests for the day as pending rows in one transaction; return what is to be sent.
+
+        Idempotent per chat: a day planned before changes nothing and its still pending rows come
+        back; an unknown chat gets an empty plan. Papers the chat already received (same or newer version) or has pending from another
+        day are left out; a day with nothing left is recorded as empty.
         """
         now = self.now_iso()
+        plans: dict[ChatRef, list[PlannedPaper]] = {}
         with self.transaction() as db:
-            chat = _chat_pk(db, ref)
-            if db.execute(
-                "SELECT 1 FROM chat_days WHERE chat = ? AND announced = ?", [chat, day.isoformat()]
-            ).fetchone():
-                return self._pending_rows(db, chat, day)
-            planned = 0
-            for position, scored in enumerate(papers):
-                paper = scored.paper
-                existing = db.execute(
-                    "SELECT version, status FROM deliveries WHERE chat = ? AND arxiv_id = ?", [chat, paper.arxiv_id]
-                ).fetchone()
-                if existing is not None and existing[1] != FAILED and (
-                    existing[1] == PENDING or existing[0] >= paper.version
-                ):
-                    continue
-                db.execute(
-                    "INSERT OR REPLACE INTO deliveries (chat, arxiv_id, version, announced, position, score, "
-                    "status, message_id, attempts, error, created_at, sent_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, '', ?, NULL)",
-                    [chat, paper.arxiv_id, paper.version, day.isoformat(), position, scored.score, PENDING, now],
-                )
-                planned += 1
-            db.execute(
-                "INSERT INTO chat_days (chat, announced, status, planned_at, finished_at) VALUES (?, ?, ?, ?, ?)",
-                [chat, day.isoformat(), DAY_PLANNED if planned else DAY_EMPTY, now, None if planned else now],
-            )
+            for ref, papers in digests.items():
+                chat = db.execute("SELECT id FROM chats WHERE platform = ? AND chat_id = ?", _ref_args(ref)).fetchone()
+                # A chat deleted (or moved) since the tick began has nothing to plan; the others go on.
+                plans[ref] = self._plan_one(db, int(chat[0]), day, papers, now) if chat else []
+        return plans
+
+    def _plan_one(
+        self: "Store", db: "Database", chat: int, day: dt.date, papers: Sequence[ScoredPaper], now: str
+    ) -> list[PlannedPaper]:
+        if db.execute("SELECT 1 FROM chat_days WHERE chat = ? AND announced = ?", [chat, day.isoformat()]).fetchone():
             return self._pending_rows(db, chat, day)
+        planned = 0
+        for position, scored in enumerate(papers):
+            paper = scored.paper
+            existing = db.execute(
+                "SELECT version, status FROM deliveries WHERE chat = ? AND arxiv_id = ?", [chat, paper.arxiv_id]
+            ).fetchone()
+            if existing is not None and existing[1] != FAILED and (existing[1] == PENDING or existing[0] >= paper.version):
+                continue
+            db.execute(
+                "INSERT OR REPLACE INTO deliveries (chat, arxiv_id, version, announced, position, score, "
+                "status, message_id, attempts, error, created_at, sent_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, '', ?, NULL)",
+                [chat, paper.arxiv_id, paper.version, day.isoformat(), position, scored.score, PENDING, now],
+            )
+            planned += 1
+        db.execute(
+            "INSERT INTO chat_days (chat, announced, status, planned_at, finished_at) VALUES (?, ?, ?, ?, ?)",
+            [chat, day.isoformat(), DAY_PLANNED if planned else DAY_EMPTY, now, None if planned else now],
+        )
+        return self._pending_rows(db, chat, day)
 
     def skip_digest_day(self: "Store", ref: ChatRef, day: dt.date, status: str = DAY_PAUSED) -> None:
         """Record that this chat will not get this day's digest (e.g. it was paused), unless already planned."""
@@ -277,3 +288,18 @@ class DeliveryQueries:
             digests_delivered=int(digests or 0),
             last_digest_day=dt.date.fromisoformat(last_day) if last_day else None,
         )
+
+    def record_feedback(self: "Store", ref: ChatRef, arxiv_id: str, user_id: str, vote: int) -> None:
+        """A reader's 👍 (+1) or 👎 (-1) on a delivered paper; a second vote by the same person replaces the first."""
+        with self.transaction() as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO feedback (chat, arxiv_id, user_id, vote, at) VALUES ({_CHAT_PK}, ?, ?, ?, ?)",
+                [*_ref_args(ref), arxiv_id, user_id, 1 if vote > 0 else -1, self.now_iso()],
+            )
+
+    def feedback_totals(self: "Store", ref: ChatRef) -> dict[str, int]:
+        """Net votes per paper in this chat."""
+        rows = self.db.execute(
+            f"SELECT arxiv_id, SUM(vote) FROM feedback WHERE chat = {_CHAT_PK} GROUP BY arxiv_id", _ref_args(ref)
+        ).fetchall()
+        return {arxiv_id: int(total) for arxiv_id, total in rows}
