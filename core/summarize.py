@@ -190,7 +190,9 @@ class Summarizer:
         return paused or now < self._failed_until.get(key, now)
 
     def _note_failure(self, key: SummaryKey, paper: Paper, error: Exception) -> None:
-        retry_at = self.clock() + RETRY_FAILED_AFTER
+        now = self.clock()
+        retry_at = now + RETRY_FAILED_AFTER
+        self._failed_until = {known: until for known, until in self._failed_until.items() if until > now}
         self._failed_until[key] = retry_at
         log.warning("LLM summary of %s failed (%s); using the extractive fallback", paper.versioned_id, error)
         if isinstance(error, SummaryUnavailable):

@@ -7,6 +7,7 @@ from functools import lru_cache
 from importlib import resources
 from string import Template
 
+from core.config import ConfigError
 from core.models import Paper
 
 SECTION_MARK = re.compile(r"^@@ (?P<name>[a-z]+(?: [a-z-]+)?)\s*$", re.MULTILINE)
@@ -15,8 +16,8 @@ SOURCE_LABELS = {"abstract": "abstract", "fulltext": "full text (may be cut shor
 MAX_AUTHORS_SHOWN = 12
 
 
-class PromptError(Exception):
-    """A prompt template is missing or lacks a section the summarizer needs."""
+class PromptError(ConfigError):
+    """summaries.prompt_version names a template that is missing or lacks a section the summarizer needs."""
 
 
 @dataclass(frozen=True)
