@@ -71,8 +71,10 @@ class DefaultsSettings(_Section):
 
 
 class ScoringSettings(_Section):
-    title_bonus: float = Field(2.0, ge=0)
-    author_points: float = Field(5.0, ge=0)
+    """A title match is worth weight * (1 + title_bonus), an abstract match weight; a followed author author_points."""
+
+    title_bonus: float = Field(2.0, ge=0, le=10)
+    author_points: float = Field(5.0, ge=0, le=100)
 
 
 class SummarySettings(_Section):
@@ -107,7 +109,10 @@ class TelegramSettings(_Section):
 
 class DiscordSettings(_Section):
     api_base_url: str = "https://discord.com/api/v10"
-    gateway_url: str = ""
+    gateway_url: str = ""  # empty: discord.py's default gateway
+    # discord.py waits out 429s itself up to this many seconds, then the outbox retries later; it refuses less than 30.
+    max_rate_limit_wait_seconds: float = Field(30.0, ge=30, le=3600)
+    send_timeout_seconds: float = Field(60.0, gt=0, le=3600)  # one message, retries included
 
 
 class SlackSettings(_Section):
@@ -120,6 +125,8 @@ class WebSettings(_Section):
     host: str = "0.0.0.0"
     port: int = Field(8000, ge=1, le=65535)
     public_url: str = "http://localhost:8000"
+    # /healthz fails when the last successful fetch is older: a long weekend plus a holiday fits.
+    max_fetch_age_hours: float = Field(100.0, gt=0)
 
 
 class SchedulerSettings(_Section):

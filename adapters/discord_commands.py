@@ -1,0 +1,180 @@
+"""The `/arxiv` slash command group built from the command registry, and slash interactions turned back into command text."""
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any, Protocol
+
+from core.categories import category_names
+from core.render.chunks import cut_text
+
+GROUP_NAME = "arxiv"
+GROUP_DESCRIPTION = "arXiv digests: keywords, categories, schedule, papers"
+SUBCOMMANDS_LIMIT = 25  # Discord's cap on options (here: subcommands) of one command
+DESCRIPTION_LIMIT = 100
+CHOICES_LIMIT = 25
+CHOICE_TEXT_LIMIT = 100
+
+# Discord's application command option types.
+SUB_COMMAND = 1
+STRING = 3
+INTEGER = 4
+NUMBER = 10
+
+
+class SpecLike(Protocol):
+    """What a slash command needs of core.commands' CommandSpec."""
+
+    name: str
+    usage: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class SlashOption:
+    """One typed option of a subcommand; its value is appended to the command text in declared order."""
+
+    name: str
+    description: str
+    kind: int = STRING
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    autocomplete: str = ""  # key into AUTOCOMPLETERS
+
+    def payload(self) -> dict[str, Any]:
+        option: dict[str, Any] = {"type": self.kind, "name": self.name, "description": self.description, "required": self.required}
+        if self.choices:
+            option["choices"] = [{"name": choice, "value": choice} for choice in self.choices]
+        if self.autocomplete:
+            option["autocomplete"] = True
+        return option
+
+
+_SWITCH = (SlashOption("state", "on or off", choices=("on", "off")),)
+
+# Commands whose arguments have a shape Discord can type and complete; every other command that
+# takes arguments gets one free-form `args` string described by its usage line.
+TYPED_OPTIONS: dict[str, tuple[SlashOption, ...]] = {
+    "categories": (SlashOption("categories", "CAT ... | add CAT ... | remove CAT ... | list; e.g. cs.AI cs.CL", autocomplete="categories"),),
+    "time": (
+        SlashOption("time", "local delivery time HH:MM, e.g. 08:30"),
+        SlashOption("timezone", "IANA time zone, e.g. Europe/Berlin", required=False, autocomplete="timezone"),
+    ),
+    "max": (SlashOption("count", "most papers per digest", kind=INTEGER),),
+    "minscore": (SlashOption("score", "lowest score a paper needs", kind=NUMBER),),
+    "crosslists": _SWITCH,
+    "summaries": _SWITCH,
+}
+
+
+def _arguments_usage(spec: SpecLike) -> str:
+    return spec.usage[len(spec.name):].strip() if spec.usage.startswith(spec.name) else spec.usage
+
+
+def options_for(spec: SpecLike) -> tuple[SlashOption, ...]:
+    """The subcommand's options: typed where known, else one `args` string when the usage shows arguments."""
+    arguments = _arguments_usage(spec)
+    # "[...]" around the whole argument list means the command also works without one.
+    optional = arguments.startswith("[")
+    if spec.name in TYPED_OPTIONS:
+        typed = TYPED_OPTIONS[spec.name]
+        return tuple(replace(option, required=False) for option in typed) if optional else typed
+    if not arguments:
+        return ()
+    return (SlashOption("args", cut_text(arguments, DESCRIPTION_LIMIT), required=not optional),)
+
+
+def slash_commands_payload(specs: Sequence[SpecLike]) -> list[dict[str, Any]]:
+    """The global command list to PUT at start-up: one `/arxiv` group, a subcommand per registry entry."""
+    if len(specs) > SUBCOMMANDS_LIMIT:
+        raise ValueError(f"Discord allows {SUBCOMMANDS_LIMIT} subcommands in /{GROUP_NAME}; the registry has {len(specs)}")
+    subcommands = [
+        {
+            "type": SUB_COMMAND,
+            "name": spec.name,
+            "description": cut_text(spec.summary, DESCRIPTION_LIMIT),
+            "options": [option.payload() for option in options_for(spec)],
+        }
+        for spec in specs
+    ]
+    return [{"name": GROUP_NAME, "type": 1, "description": GROUP_DESCRIPTION, "options": subcommands, "dm_permission": True}]
+
+
+def _subcommand(data: Mapping[str, Any]) -> tuple[str, list[Mapping[str, Any]]]:
+    options = data.get("options") or []
+    if not options or options[0].get("type") != SUB_COMMAND:
+        return "", []
+    return options[0]["name"], list(options[0].get("options") or [])
+
+
+def _as_text(value: Any) -> str:
+    # Discord sends NUMBER options as floats: 3.0 reads better as "3".
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def command_text(data: Mapping[str, Any], specs_by_name: Mapping[str, SpecLike]) -> str:
+    """The command-language text of a slash interaction: `/arxiv time 08:30 Europe/Berlin` -> "time 08:30 Europe/Berlin"."""
+    name, given = _subcommand(data)
+    if not name:
+        return ""
+    spec = specs_by_name.get(name)
+    declared = options_for(spec) if spec is not None else ()
+    values = {option["name"]: option.get("value") for option in given}
+    ordered = [values[o.name] for o in declared if values.get(o.name) not in (None, "")]
+    return " ".join([name, *(_as_text(value).strip() for value in ordered)])
+
+
+@dataclass(frozen=True)
+class Choice:
+    name: str
+    value: str
+
+
+def _category_choices(typed: str) -> list[Choice]:
+    """Complete the last space-separated category, keeping the ones already typed."""
+    head, _, last = typed.rpartition(" ")
+    prefix = f"{head} " if head else ""
+    wanted = last.casefold()
+    starts = [c for c in category_names() if c.casefold().startswith(wanted)]
+    named = [c for c, label in category_names().items() if wanted and wanted in label.casefold() and c not in starts]
+    choices = []
+    for code in starts + named:
+        value = prefix + code
+        if len(value) <= CHOICE_TEXT_LIMIT:
+            choices.append(Choice(cut_text(f"{value} ({category_names()[code]})", CHOICE_TEXT_LIMIT), value))
+    return choices
+
+
+@lru_cache(maxsize=1)
+def _zones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def _timezone_choices(typed: str) -> list[Choice]:
+    wanted = typed.strip().casefold().replace(" ", "_")
+    starts = [z for z in _zones() if z.casefold().startswith(wanted)]
+    inside = [z for z in _zones() if wanted in z.casefold() and z not in starts]
+    return [Choice(zone, zone) for zone in starts + inside]
+
+
+AUTOCOMPLETERS: dict[str, Callable[[str], list[Choice]]] = {
+    "categories": _category_choices,
+    "timezone": _timezone_choices,
+}
+
+
+def autocomplete_choices(data: Mapping[str, Any]) -> list[Choice]:
+    """Suggestions for the focused option of an autocomplete interaction (at most Discord's 25)."""
+    name, given = _subcommand(data)
+    focused = next((option for option in given if option.get("focused")), None)
+    if focused is None:
+        return []
+    declared = {option.name: option for option in TYPED_OPTIONS.get(name, ())}
+    option = declared.get(focused["name"])
+    if option is None or not option.autocomplete:
+        return []
+    return AUTOCOMPLETERS[option.autocomplete](str(focused.get("value") or ""))[:CHOICES_LIMIT]
