@@ -267,11 +267,12 @@ class TelegramAdapter:
         await self._answer(chat, reply)
 
     async def _answer(self, chat: ChatRef, reply: Reply, reply_to: int | None = None) -> None:
-        """A command's reply, then its digest if it carries one; failures are logged, never raised into PTB."""
-        html = render_reply(reply)
-        messages = [OutgoingMessage((), TelegramMessage(html), visible_text(html))]
+        """A command's reply, or the digest it carries (whose header says the same); failures are logged, not raised."""
         if reply.digest is not None:
-            messages += render_digest(reply.digest, ChatSettings(ref=chat, keywords=reply.digest.keywords))
+            messages = render_digest(reply.digest, ChatSettings(ref=chat, keywords=reply.digest.keywords))
+        else:
+            html = render_reply(reply)
+            messages = [OutgoingMessage((), TelegramMessage(html), visible_text(html))]
         for index, message in enumerate(messages):
             try:
                 await self._send_answer(chat, message, reply_to if index == 0 else None)

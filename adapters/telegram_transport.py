@@ -23,6 +23,7 @@ from telegram.ext import BaseRateLimiter
 OVERALL_MESSAGES_PER_SECOND = 30
 GROUP_MESSAGES_PER_MINUTE = 20
 CHAT_SPACING_SECONDS = 1.0  # one message per second per chat
+EVEN_BURST = 4  # messages the evening-out limiter may send back to back to catch up
 MAX_TRACKED_CHATS = 1024  # idle per-chat windows beyond this are dropped (an idle window equals a new one)
 REDACTED = "<bot-token>"
 LOGGERS_THAT_SEE_URLS = ("httpx", "httpcore", "telegram", "telegram.Bot", "telegram.ext.ExtBot",
@@ -78,8 +79,9 @@ class FloodControl(BaseRateLimiter[int]):
     def __init__(self, overall_per_second: int = OVERALL_MESSAGES_PER_SECOND,
                  chat_spacing: float = CHAT_SPACING_SECONDS, group_per_minute: int = GROUP_MESSAGES_PER_MINUTE) -> None:
         self._overall = FloodWindow(overall_per_second, 1.0)
-        # Capacity one: an even stream instead of a burst of 30 concurrent requests each second.
-        self._even = AsyncLimiter(1, 1 / overall_per_second)
+        # An even stream instead of 30 concurrent requests at the top of each second; the small burst
+        # lets it catch up after the event loop woke a waiter late (the window above stays exact).
+        self._even = AsyncLimiter(EVEN_BURST, EVEN_BURST / overall_per_second)
         self._chat_spacing = chat_spacing
         self._group_per_minute = group_per_minute
         self._chats: dict[int, FloodWindow] = {}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -35,9 +36,11 @@ class Recorder:
     def __init__(self) -> None:
         self.migrations: list[tuple[ChatRef, ChatRef]] = []
         self.votes: list[tuple[ChatRef, str, str, int]] = []
+        self.migrated_once = asyncio.Event()
 
     async def migrated(self, old: ChatRef, new: ChatRef) -> None:
         self.migrations.append((old, new))
+        self.migrated_once.set()
 
     async def feedback(self, chat: ChatRef, arxiv_id: str, user_id: str, vote: int) -> None:
         self.votes.append((chat, arxiv_id, user_id, vote))
@@ -59,7 +62,7 @@ def make_adapter(fake: FakeTelegram, recorder: Recorder, mode: str = "polling",
 @pytest.fixture
 async def running(fake: FakeTelegram, recorder: Recorder, store: Store) -> AsyncIterator[TelegramAdapter]:
     adapter = make_adapter(fake, recorder)
-    await adapter.start(CommandProcessor(store, Settings(), FakeServices()).handle)
+    await adapter.start(CommandProcessor(store, Settings(), FakeServices(digest=sample_digest(12))).handle)
     yield adapter
     await adapter.stop()
 
@@ -114,6 +117,14 @@ async def test_digest_arrives_as_valid_messages_without_previews_and_with_button
     assert buttons[0]["url"].startswith("https://arxiv.org/pdf/") and buttons[1]["callback_data"].startswith("fb:+1:")
 
 
+async def test_digest_command_answers_with_the_digest_messages(fake: FakeTelegram, running: TelegramAdapter) -> None:
+    fake.type_message(USER, USER, "/digest")
+    await fake.wait_until(lambda: "12." in fake.messages_to(USER)[-1].visible)
+    sent = fake.messages_to(USER)
+    assert "arXiv digest" in sent[0].visible and "12 papers" in sent[0].visible
+    assert all(message.parse_mode == "HTML" and message.previews_disabled for message in sent)
+
+
 async def test_send_errors_become_delivery_outcomes(fake: FakeTelegram, running: TelegramAdapter) -> None:
     chat = ChatRef("telegram", str(USER))
     header, first, *_ = running.render_digest(sample_digest(5), ChatSettings(chat))
@@ -135,6 +146,7 @@ async def test_send_errors_become_delivery_outcomes(fake: FakeTelegram, running:
 async def test_group_migration_is_reported_once_and_sending_follows_the_new_id(fake: FakeTelegram, running: TelegramAdapter, recorder: Recorder) -> None:
     old, new = ChatRef("telegram", "-55"), ChatRef("telegram", "-100555")
     fake.migrate_group(-55, -100555)
+    await asyncio.wait_for(recorder.migrated_once.wait(), 5)  # the service message, through long polling
     header = running.render_digest(sample_digest(1), ChatSettings(old))[0]
     await running.send(old, header)
     assert recorder.migrations == [(old, new)]
