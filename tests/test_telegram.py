@@ -118,9 +118,10 @@ async def test_digest_arrives_as_valid_messages_without_previews_and_with_button
 
 
 async def test_digest_command_answers_with_the_digest_messages(fake: FakeTelegram, running: TelegramAdapter) -> None:
+    expected = running.render_digest(sample_digest(12), ChatSettings(ChatRef("telegram", str(USER))))
     fake.type_message(USER, USER, "/digest")
-    await fake.wait_until(lambda: "12." in fake.messages_to(USER)[-1].visible)
-    sent = fake.messages_to(USER)
+    sent = await fake.wait_for(len(expected), USER)
+    assert [m.text for m in sent] == [m.payload.html for m in expected]
     assert "arXiv digest" in sent[0].visible and "12 papers" in sent[0].visible
     assert all(message.parse_mode == "HTML" and message.previews_disabled for message in sent)
 
