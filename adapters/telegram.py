@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from telegram import BotCommand, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import BotCommand, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
@@ -245,8 +245,8 @@ class TelegramAdapter:
         try:
             sent = await self.application.bot.send_message(
                 chat_id=int(chat.chat_id), text=text, parse_mode=None if plain else ParseMode.HTML,
-                link_preview_options=NO_PREVIEW, reply_markup=_keyboard(keyboard), reply_to_message_id=reply_to,
-                allow_sending_without_reply=True if reply_to else None)
+                link_preview_options=NO_PREVIEW, reply_markup=_keyboard(keyboard),
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None)
         except ChatMigrated as exc:
             new = ChatRef(PLATFORM, str(exc.new_chat_id))
             await self._migrated(chat, new)

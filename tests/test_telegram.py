@@ -9,8 +9,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.base import ChatGone, DeliveryError, FormattingRejected
-from adapters.telegram import SECRET_HEADER, TelegramAdapter, TelegramHooks, command_text, webhook_secret
+from adapters.base import Adapter, ChatGone, DeliveryError, FormattingRejected
+from adapters.telegram import SECRET_HEADER, TelegramAdapter, TelegramHooks, command_text, create_adapter, webhook_secret
 from adapters.telegram_transport import CHAT_SPACING_SECONDS, FloodControl
 from adapters.telegram_render import MESSAGE_LIMIT, feedback_data
 from core.commands import COMMAND_SPECS, CommandProcessor
@@ -70,6 +70,15 @@ async def running(fake: FakeTelegram, recorder: Recorder, store: Store) -> Async
 def keywords_of(store: Store, chat_id: int) -> list[str]:
     chat = store.get_chat(ChatRef("telegram", str(chat_id)))
     return [] if chat is None else [keyword.term.lower() for keyword in chat.keywords]
+
+
+async def test_adapter_exists_only_with_a_token_and_follows_the_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert create_adapter(Settings()) is None
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    adapter = create_adapter(Settings())
+    assert isinstance(adapter, Adapter) and adapter.web_routes() == []
+    await adapter.stop()
 
 
 def test_command_text_strips_the_slash_and_our_bot_name_only() -> None:
