@@ -30,6 +30,24 @@ async def test_first_command_creates_the_chat_from_config_defaults(store):
     assert chat.kind == "group" and chat.categories == ("cs.AI", "cs.CL") and chat.excludes == ("survey",)
 
 
+async def test_reading_never_creates_a_chat_changing_does(store):
+    for text in ("help", "keywords", "status", "time", "categories", "digest", "feed", "stats"):
+        assert (await run(store, text)).ok, text
+    assert store.get_chat(CHAT) is None
+    assert "send start" in (await run(store, "feed")).text
+    assert not (await run(store, "subscribe rl", can_change=False)).ok
+    assert store.get_chat(CHAT) is None
+    assert (await run(store, "subscribe rl")).ok
+    assert store.get_chat(CHAT).keywords == (Keyword("LLM"), Keyword("rl"))
+
+
+async def test_start_turns_a_removed_chat_back_on(store):
+    await run(store, "start")
+    store.set_active(CHAT, False)
+    await run(store, "start", can_change=False)
+    assert store.get_chat(CHAT).active
+
+
 async def test_subscribe_several_with_weights_and_phrases_then_list(store):
     reply = await run(store, 'subscribe rl:2, "mixture of experts", llm:3')
     assert reply.ok

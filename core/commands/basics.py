@@ -27,7 +27,7 @@ async def help_command(call: Invocation) -> Reply:
 @command("start")
 async def start(call: Invocation) -> Reply:
     """Start digests in this chat (or turn them back on) and show its settings."""
-    chat = call.chat
+    chat = call.ensure_stored()
     if not chat.active:
         call.store.set_active(chat.ref, True)
         chat = call.store.require_chat(chat.ref)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from core.categories import category_name
-from core.commands.registry import CommandSpec
+from core.commands.registry import CommandSpec, Invocation
 from core.models import ChatSettings, Keyword
 
 
@@ -51,6 +51,14 @@ def next_delivery_line(chat: ChatSettings, next_delivery: dt.datetime | None, no
         return "No digest is scheduled."
     shown = format_local_time(next_delivery, chat.timezone)
     return f"Next digest: {shown} (in {format_duration(next_delivery - now)})."
+
+
+def schedule_line(call: Invocation) -> str:
+    """When the chat's next digest comes, in its local time, or why none is coming."""
+    chat = call.store.get_chat(call.chat.ref)
+    if chat is None:
+        return "No daily digest here yet: send start to get one."
+    return next_delivery_line(chat, call.services.next_delivery(chat), call.store.now())
 
 
 def settings_summary(chat: ChatSettings) -> list[str]:

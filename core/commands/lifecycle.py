@@ -5,7 +5,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from core.arxiv.calendar import current_announcement_day, is_announcement_day, next_announcement_day
-from core.commands.formatting import next_delivery_line
+from core.commands.formatting import schedule_line
 from core.commands.registry import Invocation, command
 from core.models import Reply
 
@@ -23,8 +23,8 @@ async def pause(call: Invocation) -> Reply:
 async def resume(call: Invocation) -> Reply:
     """Start daily digests again after pause."""
     call.require_permission()
-    chat = call.store.update_chat(call.chat.ref, paused=False, active=True)
-    return Reply(f"Daily digests are back on. {next_delivery_line(chat, call.services.next_delivery(chat), call.store.now())}")
+    call.store.update_chat(call.chat.ref, paused=False, active=True)
+    return Reply(f"Daily digests are back on. {schedule_line(call)}")
 
 
 def _calendar_lines(call: Invocation, now: dt.datetime) -> list[str]:
@@ -50,8 +50,7 @@ async def status(call: Invocation) -> Reply:
     now = call.store.now()
     chat = call.chat
     lines = [
-        f"Digests at {chat.delivery_time:%H:%M} {chat.timezone}. "
-        + next_delivery_line(chat, call.services.next_delivery(chat), now),
+        f"Digests at {chat.delivery_time:%H:%M} {chat.timezone}. {schedule_line(call)}",
         *_calendar_lines(call, now),
     ]
     good = call.store.last_fetch(("ok", "empty"))

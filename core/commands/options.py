@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.commands.formatting import next_delivery_line, switch_word
+from core.commands.formatting import schedule_line, switch_word
 from core.commands.parsing import (
     CommandError,
     parse_clock,
@@ -48,11 +48,6 @@ def _change(call: Invocation, **changes: Any) -> None:
     call.store.update_chat(call.chat.ref, **changes)
 
 
-def _schedule_line(call: Invocation) -> str:
-    chat = call.store.require_chat(call.chat.ref)
-    return next_delivery_line(chat, call.services.next_delivery(chat), call.store.now())
-
-
 def _switch(call: Invocation, setting: str, label: str) -> Reply:
     """Show an on/off setting, or set it from `on`/`off`."""
     if not call.args:
@@ -84,7 +79,7 @@ async def delivery_time(call: Invocation) -> Reply:
     words = call.args.split()
     if not words:
         current = f"Digests arrive at {call.chat.delivery_time:%H:%M} {call.chat.timezone}."
-        return Reply(f"{current} {_schedule_line(call)}")
+        return Reply(f"{current} {schedule_line(call)}")
     if len(words) > 2:
         raise call.usage_error()
     clock = parse_clock(words[0])
@@ -100,7 +95,7 @@ async def delivery_time(call: Invocation) -> Reply:
         changes["timezone"] = zone
     _change(call, **changes)
     chat = call.store.require_chat(call.chat.ref)
-    return Reply(f"Digests will arrive at {chat.delivery_time:%H:%M} {chat.timezone}. {_schedule_line(call)}")
+    return Reply(f"Digests will arrive at {chat.delivery_time:%H:%M} {chat.timezone}. {schedule_line(call)}")
 
 
 @command("max", usage="max N", changes_settings=True)

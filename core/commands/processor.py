@@ -9,6 +9,7 @@ from core.commands.registry import CommandServices, Invocation, handler_for, reg
 from core.config import Settings
 from core.models import CommandContext, Reply
 from core.store import Store
+from core.store.chats import chat_from_defaults
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +17,7 @@ APOLOGY = "Sorry, something went wrong on our side while doing that. Please try 
 
 
 class CommandProcessor:
-    """Parses a command, loads (or creates) the chat, runs the handler and turns refusals into replies."""
+    """Parses a command, loads the chat (or its defaults), runs the handler and turns refusals into replies."""
 
     def __init__(self, store: Store, settings: Settings, services: CommandServices) -> None:
         self.store = store
@@ -45,10 +46,11 @@ class CommandProcessor:
         handler = handler_for(name)
         if spec is None or handler is None:
             raise CommandError(_unknown_command_hint(name))
-        chat = self.store.get_or_create_chat(
-            context.chat, self.settings.defaults, title=context.chat_title, kind=context.chat_kind
-        )
-        call = Invocation(spec, context, args, chat, self.store, self.settings, self.services)
+        chat = self.store.get_chat(context.chat)
+        stored = chat is not None
+        if chat is None:
+            chat = chat_from_defaults(context.chat, self.settings.defaults, context.chat_title, context.chat_kind)
+        call = Invocation(spec, context, args, chat, stored, self.store, self.settings, self.services)
         return await handler(call)
 
 

@@ -50,6 +50,8 @@ async def search(call: Invocation) -> Reply:
 async def feed(call: Invocation) -> Reply:
     """Show this chat's personal RSS feed link; "feed reset" revokes it and makes a new one."""
     action = call.args.strip().casefold()
+    if not call.stored and action != "reset":
+        return Reply("This chat has no feed yet: send start to set the chat up, then feed.")
     if not action:
         return Reply(f"This chat's feed: {call.services.feed_url(call.chat)}\nAnyone with the link can read it.")
     if action != "reset":

@@ -51,20 +51,32 @@ class CommandSpec:
 
 @dataclass(frozen=True)
 class Invocation:
-    """One command being run: who asked where, the arguments, the chat's settings, and the services."""
+    """One command being run: who asked where, the arguments, the chat's settings, and the services.
+
+    `chat` is the stored chat, or (when `stored` is False) what a new chat would start with: reading
+    a chat's settings never creates it, so a stray `help` does not sign a group up for digests.
+    """
 
     spec: CommandSpec
     context: CommandContext
     args: str
     chat: ChatSettings
+    stored: bool
     store: Store
     settings: Settings
     services: CommandServices
+
+    def ensure_stored(self) -> ChatSettings:
+        """Store the chat (from config defaults) if it is new; returns its stored settings."""
+        return self.store.get_or_create_chat(
+            self.chat.ref, self.settings.defaults, title=self.context.chat_title, kind=self.context.chat_kind
+        )
 
     def require_permission(self) -> None:
         """Call before changing anything: refuses senders the adapter says may not change settings."""
         if not self.context.can_change_settings:
             raise CommandError(NOT_ALLOWED)
+        self.ensure_stored()
         self.store.note_configurer(self.chat.ref, self.context.user_id)
 
     def usage_error(self, problem: str = "") -> CommandError:

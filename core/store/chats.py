@@ -77,6 +77,26 @@ def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float
     )
 
 
+def chat_from_defaults(ref: ChatRef, defaults: "DefaultsSettings", title: str = "", kind: str = "private") -> ChatSettings:
+    """What a new chat starts with (not stored, no feed token): config.json's defaults."""
+    return ChatSettings(
+        ref=ref,
+        title=title,
+        kind=kind,
+        timezone=defaults.timezone,
+        delivery_time=defaults.delivery_time,
+        max_papers=defaults.max_papers,
+        min_score=defaults.min_score,
+        summaries=defaults.summaries,
+        language=defaults.language,
+        crosslists=defaults.crosslists,
+        keywords=tuple(Keyword(keyword.term, keyword.weight) for keyword in defaults.keywords),
+        excludes=tuple(defaults.exclude),
+        categories=tuple(defaults.categories),
+        authors=tuple(defaults.authors),
+    )
+
+
 def new_feed_token() -> str:
     return secrets.token_urlsafe(FEED_TOKEN_BYTES)
 
@@ -137,25 +157,16 @@ class ChatQueries:
         existing = self.get_chat(ref)
         if existing is not None:
             return existing
+        start = chat_from_defaults(ref, defaults, title, kind)
         now = self.now_iso()
+        columns = {name: write(getattr(start, name)) for name, write in _COLUMN_WRITERS.items()}
         with self.transaction() as db:
             if self._chat_row(ref) is None:
                 db["chats"].insert(
                     {
                         "platform": ref.platform,
                         "chat_id": ref.chat_id,
-                        "title": title,
-                        "kind": kind,
-                        "active": 1,
-                        "paused": 0,
-                        "timezone": defaults.timezone,
-                        "delivery_time": defaults.delivery_time.strftime("%H:%M"),
-                        "days": json.dumps([0, 1, 2, 3, 4]),
-                        "max_papers": defaults.max_papers,
-                        "min_score": defaults.min_score,
-                        "summaries": int(defaults.summaries),
-                        "language": defaults.language,
-                        "crosslists": int(defaults.crosslists),
+                        **columns,
                         "feed_token": new_feed_token(),
                         "configured_by": "",
                         "created_at": now,
@@ -163,14 +174,9 @@ class ChatQueries:
                     }
                 )
                 pk = self._chat_pk(ref)
-                starting_terms = {
-                    "keyword": [(k.term, k.weight) for k in defaults.keywords],
-                    "exclude": [(term, 1.0) for term in defaults.exclude],
-                    "author": [(term, 1.0) for term in defaults.authors],
-                    "category": [(term, 1.0) for term in defaults.categories],
-                }
-                for term_kind, entries in starting_terms.items():
-                    self._write_terms(pk, term_kind, entries)
+                self._write_terms(pk, "keyword", [(k.term, k.weight) for k in start.keywords])
+                for term_kind, terms in (("exclude", start.excludes), ("author", start.authors), ("category", start.categories)):
+                    self._write_terms(pk, term_kind, [(term, 1.0) for term in terms])
         return self.require_chat(ref)
 
     def chat_by_feed_token(self: "Store", token: str) -> ChatSettings | None:
