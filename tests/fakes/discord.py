@@ -230,7 +230,7 @@ class FakeDiscord:
         self.followups: list[RecordedMessage] = []
         self.rejected: list[dict[str, Any]] = []  # error bodies of requests refused for breaking limits
         self.requests: list[tuple[str, str]] = []  # (method, path) of every REST call, in order
-        self.faults: dict[str, deque[Fault]] = {}  # channel id -> faults for its next message POSTs
+        self.faults: dict[str, deque[Fault | None]] = {}  # channel id -> faults for its next message POSTs
         self.gone_channels: dict[str, Fault] = {}  # channel id -> fault answered to every POST
         self._nonces: dict[tuple[str, str], RecordedMessage] = {}
         self._sockets: list[web.WebSocketResponse] = []
@@ -261,8 +261,8 @@ class FakeDiscord:
         return app
 
     # ---- fault injection ----
-    def inject(self, channel_id: str, *faults: Fault) -> None:
-        """Answer the next message POSTs to `channel_id` with these faults, in order."""
+    def inject(self, channel_id: str, *faults: Fault | None) -> None:
+        """Answer the next message POSTs to `channel_id` with these faults, in order (None: accept that one)."""
         self.faults.setdefault(channel_id, deque()).extend(faults)
 
     def remove_from(self, channel_id: str, fault: Fault | None = None) -> None:
@@ -391,6 +391,8 @@ class FakeDiscord:
         channel_id = request.match_info["channel_id"]
         queued = self.faults.get(channel_id)
         fault = queued.popleft() if queued else self.gone_channels.get(channel_id)
+        if fault is None and channel_id in self.gone_channels:
+            fault = self.gone_channels[channel_id]
         if fault is not None:
             self._recorded()
             return _json(fault.status, fault.body, fault.headers)

@@ -1,0 +1,289 @@
+"""The Discord adapter end to end: real discord.py against the loopback fake REST API and gateway."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import discord
+import pytest
+
+import adapters.discord as discord_adapter
+from adapters.base import ChatGone, DeliveryError, FormattingRejected
+from adapters.discord import DiscordAdapter, create_adapter
+from bot.delivery import CHAT_GONE, DELIVERED, DigestSender
+from core.commands import COMMAND_SPECS, CommandProcessor
+from core.commands.registry import NOT_ALLOWED
+from core.config import DiscordSettings, Settings
+from core.models import ChatRef, ChatSettings, Digest, Paper, Reply
+from core.store import Store
+from tests.fakes.discord import (
+    EPHEMERAL_FLAG,
+    FakeDiscord,
+    fixture_digest,
+    message_problem,
+    missing_access,
+    rate_limited,
+    running_fake_discord,
+    server_error,
+    slash_interaction,
+    unknown_channel,
+)
+
+GUILD = "900000000000000001"
+CHANNEL = "900000000000000002"
+DM_CHANNEL = "900000000000000003"
+MANAGE_CHANNELS = 1 << 4
+MANAGE_GUILD = 1 << 5
+SEND_MESSAGES = 1 << 11
+DAY = dt.date(2026, 9, 24)
+
+
+class StubServices:
+    """bot/app.py's CommandServices, reduced to fixed answers: these tests are about the Discord edge."""
+
+    async def digest_now(self, chat: ChatSettings) -> Digest:
+        return fixture_digest(12)
+
+    async def search(self, query: str, limit: int) -> list[Paper]:
+        return []
+
+    def next_delivery(self, chat: ChatSettings) -> dt.datetime | None:
+        return None
+
+    def feed_url(self, chat: ChatSettings) -> str:
+        return "http://127.0.0.1/feeds/token.xml"
+
+    def arxiv_status(self) -> str:
+        return "arXiv: fine"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with running_fake_discord() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(fake: FakeDiscord) -> Settings:
+    return Settings(discord=DiscordSettings(api_base_url=fake.api_url, gateway_url=fake.gateway_url))
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord, settings: Settings, store: Store) -> AsyncIterator[DiscordAdapter]:
+    adapter = DiscordAdapter(settings.discord, fake.token)
+    await adapter.start(CommandProcessor(store, settings, StubServices()).handle)
+    yield adapter
+    await adapter.stop()
+
+
+async def slash(fake: FakeDiscord, subcommand: str, value: str | None = None, **where: object):
+    """Type `/arxiv <subcommand> [args]` in Discord and wait for the bot's first answer."""
+    options = [{"type": 3, "name": "args", "value": value}] if value is not None else []
+    interaction = slash_interaction(fake, subcommand, options, **where)
+    await fake.dispatch("INTERACTION_CREATE", interaction)
+    await fake.wait_for(lambda: any(c.interaction_id == interaction["id"] for c in fake.callbacks))
+    return next(c for c in fake.callbacks if c.interaction_id == interaction["id"])
+
+
+async def test_start_syncs_one_arxiv_group_mirroring_the_registry(bot: DiscordAdapter, fake: FakeDiscord) -> None:
+    [group] = fake.synced_commands
+    assert group["name"] == "arxiv"
+    subcommands = {option["name"]: option for option in group["options"]}
+    assert list(subcommands) == [spec.name for spec in COMMAND_SPECS]
+    assert all(option["type"] == 1 for option in subcommands.values())
+    assert subcommands["subscribe"]["options"][0]["name"] == "args"
+    assert subcommands["keywords"]["options"] == []
+    assert not fake.rejected
+
+
+async def test_subscribe_from_a_channel_manager_changes_the_store_and_replies(bot, fake, store) -> None:
+    callback = await slash(fake, "subscribe", "diffusion, quantum:2", channel_id=CHANNEL, guild_id=GUILD, permissions=MANAGE_CHANNELS)
+    chat = store.get_chat(ChatRef("discord", CHANNEL))
+    assert {(k.term, k.weight) for k in chat.keywords} >= {("diffusion", 1.0), ("quantum", 2.0)}
+    assert chat.kind == "channel" and GUILD in chat.title and "#papers" in chat.title
+    assert callback.body["type"] == 4 and "diffusion" in callback.body["data"]["content"]
+    assert callback.ephemeral
+
+
+async def test_manage_guild_may_change_settings_too(bot, fake, store) -> None:
+    await slash(fake, "subscribe", "topology", channel_id=CHANNEL, guild_id=GUILD, permissions=MANAGE_GUILD | SEND_MESSAGES)
+    assert "topology" in {k.term for k in store.get_chat(ChatRef("discord", CHANNEL)).keywords}
+
+
+async def test_subscribe_from_a_plain_member_is_refused(bot, fake, store) -> None:
+    callback = await slash(fake, "subscribe", "diffusion", channel_id=CHANNEL, guild_id=GUILD, permissions=SEND_MESSAGES)
+    assert callback.body["data"]["content"] == NOT_ALLOWED
+    chat = store.get_chat(ChatRef("discord", CHANNEL))
+    assert chat is None or "diffusion" not in {k.term for k in chat.keywords}
+
+
+async def test_plain_members_may_read(bot, fake) -> None:
+    callback = await slash(fake, "keywords", channel_id=CHANNEL, guild_id=GUILD, permissions=SEND_MESSAGES)
+    assert NOT_ALLOWED not in callback.body["data"]["content"]
+    assert "LLM" in callback.body["data"]["content"] or "keyword" in callback.body["data"]["content"].lower()
+
+
+async def test_direct_messages_may_change_their_own_settings(bot, fake, store) -> None:
+    await slash(fake, "subscribe", "graphene", channel_id=DM_CHANNEL)
+    chat = store.get_chat(ChatRef("discord", DM_CHANNEL))
+    assert "graphene" in {k.term for k in chat.keywords} and chat.kind == "private"
+
+
+async def test_typed_options_become_command_text(bot, fake, store) -> None:
+    options = [{"type": 3, "name": "categories", "value": "math.CO hep-th"}]
+    interaction = slash_interaction(fake, "categories", options, channel_id=DM_CHANNEL)
+    await fake.dispatch("INTERACTION_CREATE", interaction)
+    await fake.wait_for(lambda: any(c.interaction_id == interaction["id"] for c in fake.callbacks))
+    assert store.get_chat(ChatRef("discord", DM_CHANNEL)).categories == ("math.CO", "hep-th")
+
+
+async def test_autocomplete_suggests_categories_and_time_zones(bot, fake) -> None:
+    for subcommand, option, typed, expected in (
+        ("categories", "categories", "cs.AI cs.C", "cs.AI cs.CL"),
+        ("time", "timezone", "berl", "Europe/Berlin"),
+    ):
+        options = [{"type": 3, "name": option, "value": typed, "focused": True}]
+        interaction = slash_interaction(fake, subcommand, options, channel_id=DM_CHANNEL, interaction_type=4)
+        await fake.dispatch("INTERACTION_CREATE", interaction)
+        await fake.wait_for(lambda: any(c.interaction_id == interaction["id"] for c in fake.callbacks))
+        [callback] = [c for c in fake.callbacks if c.interaction_id == interaction["id"]]
+        assert callback.body["type"] == 8
+        assert expected in [choice["value"] for choice in callback.body["data"]["choices"]]
+
+
+async def test_slow_digest_reply_is_deferred_then_sent_as_embeds(fake, settings, monkeypatch) -> None:
+    monkeypatch.setattr(discord_adapter, "DEFER_AFTER_SECONDS", 0.01)
+
+    async def digest_command(context, text):
+        # Slow on purpose: it answers only once Discord has been told the bot is thinking.
+        await fake.wait_for(lambda: any(c.body["type"] == 5 for c in fake.callbacks))
+        return Reply(f"Your digest ({text})", digest=fixture_digest(12), ephemeral=False)
+
+    adapter = DiscordAdapter(settings.discord, fake.token)
+    await adapter.start(digest_command)
+    try:
+        callback = await slash(fake, "help", channel_id=DM_CHANNEL)
+        await fake.wait_for(lambda: sum(len(f.embeds) for f in fake.followups) == 12)
+    finally:
+        await adapter.stop()
+    assert callback.body["type"] == 5  # "thinking", answered by the follow-ups
+    assert fake.followups[0].content == "Your digest (help)"
+    assert all(message_problem(f.body) is None for f in fake.followups) and not fake.rejected
+
+
+def sent_paper_ids(fake: FakeDiscord, channel: str) -> list[str]:
+    """arXiv ids in the order the fake received them (from each embed's footer)."""
+    return [embed["footer"]["text"].split()[0].removeprefix("arXiv:").rsplit("v", 1)[0] for message in fake.messages if message.channel_id == channel for embed in message.embeds]
+
+
+async def test_25_paper_digest_arrives_as_valid_embeds_within_every_limit(bot, fake, store) -> None:
+    chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
+    digest = fixture_digest(25, summary_text="**Contributions**\n" + "A careful result. " * 200)
+    store.plan_digest(chat.ref, DAY, digest.papers)
+    result = await DigestSender(store).deliver(bot, chat, digest)
+    assert result.outcome == DELIVERED and result.papers_sent == 25
+    assert sent_paper_ids(fake, CHANNEL) == [s.paper.arxiv_id for s in digest.papers]
+    assert not fake.rejected
+    for message in fake.messages:
+        assert len(message.content) <= 2000 and len(message.embeds) <= 10
+        assert sum(len(e["title"]) + len(e["description"]) + sum(len(f["name"]) + len(f["value"]) for f in e["fields"]) + len(e["footer"]["text"]) for e in message.embeds) <= 6000
+        for embed in message.embeds:
+            assert len(embed["title"]) <= 256 and len(embed["description"]) <= 4096 and len(embed["fields"]) <= 25
+            assert all(len(f["name"]) <= 256 and len(f["value"]) <= 1024 for f in embed["fields"])
+            assert embed["url"].startswith("https://arxiv.org/abs/")
+    assert store.delivered_ids(chat.ref) == {s.paper.arxiv_id for s in digest.papers}
+
+
+async def test_a_429_mid_digest_is_waited_out_and_loses_nothing(bot, fake, store) -> None:
+    chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
+    digest = fixture_digest(25)
+    store.plan_digest(chat.ref, DAY, digest.papers)
+    messages = bot.render_digest(digest, chat)
+    fake.inject(CHANNEL, None, rate_limited(0.05), rate_limited(0.05))  # the first message passes, the second waits
+    result = await DigestSender(store).deliver(bot, chat, digest)
+    assert result.outcome == DELIVERED
+    posts = [path for method, path in fake.requests if path.endswith(f"/channels/{CHANNEL}/messages")]
+    assert len(posts) == len(messages) + 2  # two refused by the 429s, retried by discord.py
+    assert sent_paper_ids(fake, CHANNEL) == [s.paper.arxiv_id for s in digest.papers]
+
+
+async def test_a_429_longer_than_the_ceiling_becomes_a_retry_later(bot, fake) -> None:
+    message = bot.render_digest(fixture_digest(1), ChatSettings(ref=ChatRef("discord", CHANNEL)))[0]
+    fake.inject(CHANNEL, rate_limited(45.0))
+    with pytest.raises(DeliveryError) as raised:
+        await bot.send(ChatRef("discord", CHANNEL), message)
+    assert raised.value.retry_after == 45.0 and not isinstance(raised.value, ChatGone)
+    assert fake.messages == []
+
+
+@pytest.mark.parametrize("fault", [missing_access(), unknown_channel()], ids=["403-missing-access", "404-unknown-channel"])
+async def test_lost_channel_is_chat_gone_and_deactivated(bot, fake, store, fault) -> None:
+    chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
+    digest = fixture_digest(3)
+    store.plan_digest(chat.ref, DAY, digest.papers)
+    fake.remove_from(CHANNEL, fault)
+    result = await DigestSender(store).deliver(bot, chat, digest)
+    assert result.outcome == CHAT_GONE
+    assert not store.get_chat(chat.ref).active
+    with pytest.raises(ChatGone):
+        await bot.send(chat.ref, bot.render_digest(digest, chat)[0])
+
+
+async def test_server_errors_are_transient(bot, fake) -> None:
+    message = bot.render_digest(fixture_digest(1), ChatSettings(ref=ChatRef("discord", CHANNEL)))[0]
+    fake.inject(CHANNEL, server_error())
+    with pytest.raises(DeliveryError) as raised:
+        await bot.send(ChatRef("discord", CHANNEL), message)
+    assert type(raised.value) is DeliveryError
+
+
+async def test_rejected_embeds_fall_back_to_plain_text(bot, fake) -> None:
+    chat = ChatRef("discord", CHANNEL)
+    message = bot.render_digest(fixture_digest(1), ChatSettings(ref=chat))[0]
+    broken = dataclass_replace_payload(message, title="x" * 300)
+    with pytest.raises(FormattingRejected):
+        await bot.send(chat, broken)
+    await bot.send(chat, broken, plain=True)
+    assert fake.messages[-1].embeds == [] and fake.messages[-1].content == message.plain_text
+
+
+def dataclass_replace_payload(message, **embed_changes):
+    embed = {**message.payload.embeds[0], **embed_changes}
+    return dataclasses.replace(message, payload=dataclasses.replace(message.payload, embeds=(embed,)))
+
+
+async def test_the_same_message_is_never_posted_twice(bot, fake) -> None:
+    chat = ChatRef("discord", CHANNEL)
+    message = bot.render_digest(fixture_digest(2), ChatSettings(ref=chat))[0]
+    first = await bot.send(chat, message)
+    again = await bot.send(chat, message)  # e.g. a retry after a lost confirmation
+    assert first == again and len(fake.messages) == 1
+
+
+async def never_called(context, text):
+    raise AssertionError("no command was typed")
+
+
+async def test_stop_restores_discord_py_endpoints(fake, settings) -> None:
+    before = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    adapter = DiscordAdapter(settings.discord, fake.token)
+    await adapter.start(never_called)  # never called: no interaction is sent
+    assert discord.http.Route.BASE == fake.api_url
+    await adapter.stop()
+    await adapter.stop()
+    assert (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == before
+
+
+async def test_a_wrong_token_fails_start_cleanly(fake, settings) -> None:
+    adapter = DiscordAdapter(settings.discord, "not-the-token")
+    with pytest.raises(discord.LoginFailure):
+        await adapter.start(never_called)
+    assert discord.http.Route.BASE != fake.api_url
+
+
+def test_create_adapter_needs_the_token_from_the_environment(monkeypatch) -> None:
+    monkeypatch.delenv("DISCORD_BOT_TOKEN", raising=False)
+    assert create_adapter(Settings()) is None
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", "abc")
+    assert isinstance(create_adapter(Settings()), DiscordAdapter)
