@@ -15,6 +15,7 @@ from core.commands import (
     MAX_KEYWORDS_PER_CHAT,
     MAX_PAPERS,
 )
+from core.arxiv.errors import ArxivMalformed, ArxivUnavailable
 from core.models import Keyword
 from tests.commands_support import CHAT, FakeServices, context, digest_of, fixture_papers, processor
 
@@ -217,6 +218,23 @@ async def test_unexpected_failure_is_logged_and_answered_with_an_apology(store, 
     reply = await run(store, "search attention", BrokenServices())
     assert reply == type(reply)(APOLOGY, ok=False)
     assert "search" in caplog.text and "console:tester" in caplog.text and "boom" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("failure", "advice"),
+    [
+        (ArxivUnavailable("503 after 4 tries", retry_after=600), "try again in about 10 min"),
+        (ArxivUnavailable("timeout"), "try again in a few minutes"),
+        (ArxivMalformed("truncated XML"), "could not be read just now"),
+    ],
+)
+async def test_arxiv_trouble_is_explained_not_apologized_for(store, failure, advice):
+    class FailingServices(FakeServices):
+        async def digest_now(self, chat):
+            raise failure
+
+    reply = await run(store, "digest", FailingServices())
+    assert not reply.ok and advice in reply.text and "\n" not in reply.text
 
 
 async def test_digest_now_returns_the_digest(store):

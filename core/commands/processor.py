@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 
+from core.arxiv.errors import ArxivError, ArxivUnavailable
 from core.commands.parsing import MAX_COMMAND_LENGTH, CommandError, split_command
 from core.commands.registry import CommandServices, Invocation, handler_for, registered_specs, spec_for
 from core.config import Settings
@@ -34,6 +36,9 @@ class CommandProcessor:
             return await self._run(context, name, args)
         except CommandError as refusal:
             return Reply(str(refusal), ok=False)
+        except ArxivError as trouble:
+            log.warning("command %r in chat %s:%s: arXiv failed: %s", name, context.chat.platform, context.chat.chat_id, trouble)
+            return Reply(_arxiv_trouble(trouble), ok=False)
         except Exception:
             log.exception(
                 "command %r failed in chat %s:%s (user %s)",
@@ -52,6 +57,13 @@ class CommandProcessor:
             chat = chat_from_defaults(context.chat, self.settings.defaults, context.chat_title, context.chat_kind)
         call = Invocation(spec, context, args, chat, stored, self.store, self.settings, self.services)
         return await handler(call)
+
+
+def _arxiv_trouble(trouble: ArxivError) -> str:
+    if isinstance(trouble, ArxivUnavailable):
+        wait = f"in about {math.ceil(trouble.retry_after / 60)} min" if trouble.retry_after else "in a few minutes"
+        return f"arXiv is not answering right now (busy or down). Please try again {wait}."
+    return "arXiv could not be read just now. Please try again later."
 
 
 def _unknown_command_hint(name: str) -> str:
