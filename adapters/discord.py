@@ -90,8 +90,13 @@ def message_nonce(chat: ChatRef, body: DiscordMessage) -> str:
     return hashlib.blake2b(identity.encode(), digest_size=NONCE_LENGTH // 2).hexdigest()
 
 
-def _embeds(body: DiscordMessage) -> list[discord.Embed]:
-    return [discord.Embed.from_dict(dict(embed)) for embed in body.embeds]
+def _message_arguments(body: DiscordMessage) -> dict[str, Any]:
+    """discord.py's send() arguments for a body; echoed user text (a keyword "@everyone") never pings anyone."""
+    return {
+        "content": body.content or None,
+        "embeds": [discord.Embed.from_dict(dict(embed)) for embed in body.embeds],
+        "allowed_mentions": discord.AllowedMentions.none(),
+    }
 
 
 class DiscordAdapter:
@@ -166,9 +171,9 @@ class DiscordAdapter:
         reply = await pending
         for body in self._reply_bodies(context.chat, reply):
             if not interaction.response.is_done():
-                await interaction.response.send_message(content=body.content or None, embeds=_embeds(body), ephemeral=reply.ephemeral)
+                await interaction.response.send_message(**_message_arguments(body), ephemeral=reply.ephemeral)
             else:
-                await interaction.followup.send(content=body.content or None, embeds=_embeds(body), ephemeral=reply.ephemeral)
+                await interaction.followup.send(**_message_arguments(body), ephemeral=reply.ephemeral)
 
     def _reply_bodies(self, chat: ChatRef, reply: Reply) -> list[DiscordMessage]:
         bodies = [DiscordMessage(chunk) for chunk in text_chunks(reply.text)]
@@ -183,13 +188,14 @@ class DiscordAdapter:
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
         """Post one digest message; 429s are waited out by discord.py up to the configured ceiling."""
         body = DiscordMessage(cut_text(message.plain_text, CONTENT_LIMIT)) if plain else message.payload
-        return await self._post(chat, body, formatting_may_fail=not plain)
+        return await self._post(chat, body, nonce=message_nonce(chat, body), formatting_may_fail=not plain)
 
     async def send_reply(self, chat: ChatRef, reply: Reply) -> None:
+        # A random nonce (discord.py's default): the same answer asked twice is meant to arrive twice.
         for body in self._reply_bodies(chat, reply):
-            await self._post(chat, body, formatting_may_fail=False)
+            await self._post(chat, body, nonce=None, formatting_may_fail=False)
 
-    async def _post(self, chat: ChatRef, body: DiscordMessage, *, formatting_may_fail: bool) -> str:
+    async def _post(self, chat: ChatRef, body: DiscordMessage, *, nonce: str | None, formatting_may_fail: bool) -> str:
         if self._client is None:
             raise DeliveryError("the Discord adapter is not running")
         where = f"discord channel {chat.chat_id}"
@@ -199,7 +205,7 @@ class DiscordAdapter:
             raise ChatGone(f"{where}: not a Discord channel id") from None
         try:
             async with asyncio.timeout(self._settings.send_timeout_seconds):
-                sent = await channel.send(content=body.content or None, embeds=_embeds(body), nonce=message_nonce(chat, body))
+                sent = await channel.send(**_message_arguments(body), nonce=nonce)
         except discord.RateLimited as exc:
             raise DeliveryError(f"{where}: rate limited for {exc.retry_after:.0f} s", retry_after=exc.retry_after) from None
         except discord.HTTPException as exc:

@@ -130,12 +130,30 @@ async def test_direct_messages_may_change_their_own_settings(bot, fake, store) -
     assert "graphene" in {k.term for k in chat.keywords} and chat.kind == "private"
 
 
-async def test_typed_options_become_command_text(bot, fake, store) -> None:
-    options = [{"type": 3, "name": "categories", "value": "math.CO hep-th"}]
-    interaction = slash_interaction(fake, "categories", options, channel_id=DM_CHANNEL)
+async def typed(fake: FakeDiscord, subcommand: str, **values: object) -> None:
+    kinds = {str: 3, int: 4, float: 10}
+    options = [{"type": kinds[type(value)], "name": name, "value": value} for name, value in values.items()]
+    interaction = slash_interaction(fake, subcommand, options, channel_id=DM_CHANNEL)
     await fake.dispatch("INTERACTION_CREATE", interaction)
     await fake.wait_for(lambda: any(c.interaction_id == interaction["id"] for c in fake.callbacks))
-    assert store.get_chat(ChatRef("discord", DM_CHANNEL)).categories == ("math.CO", "hep-th")
+
+
+async def test_typed_options_become_command_text(bot, fake, store) -> None:
+    await typed(fake, "categories", categories="math.CO hep-th")
+    await typed(fake, "max", count=7)
+    await typed(fake, "minscore", score=3.5)
+    await typed(fake, "time", timezone="Europe/Berlin", time="07:45")  # Discord may list options in any order
+    await typed(fake, "crosslists", state="off")
+    chat = store.get_chat(ChatRef("discord", DM_CHANNEL))
+    assert chat.categories == ("math.CO", "hep-th") and chat.max_papers == 7 and chat.min_score == 3.5
+    assert (chat.delivery_time, chat.timezone, chat.crosslists) == (dt.time(7, 45), "Europe/Berlin", False)
+    assert not any(c.body["data"]["content"].startswith("Usage") for c in fake.callbacks)
+
+
+async def test_digest_command_answers_with_embeds(bot, fake) -> None:
+    await slash(fake, "digest", channel_id=CHANNEL, guild_id=GUILD, permissions=SEND_MESSAGES)
+    await fake.wait_for(lambda: sum(len(f.embeds) for f in fake.followups) == 12)
+    assert all(message_problem(f.body) is None for f in fake.followups) and not fake.rejected
 
 
 async def test_autocomplete_suggests_categories_and_time_zones(bot, fake) -> None:
@@ -251,6 +269,14 @@ async def test_rejected_embeds_fall_back_to_plain_text(bot, fake) -> None:
 def dataclass_replace_payload(message, **embed_changes):
     embed = {**message.payload.embeds[0], **embed_changes}
     return dataclasses.replace(message, payload=dataclasses.replace(message.payload, embeds=(embed,)))
+
+
+async def test_late_replies_go_to_the_channel_without_pinging(bot, fake) -> None:
+    chat = ChatRef("discord", CHANNEL)
+    await bot.send_reply(chat, Reply("Following @everyone now"))
+    await bot.send_reply(chat, Reply("Following @everyone now"))
+    assert [m.content for m in fake.messages] == ["Following @everyone now"] * 2
+    assert fake.messages[0].body["allowed_mentions"] == {"parse": []}
 
 
 async def test_the_same_message_is_never_posted_twice(bot, fake) -> None:

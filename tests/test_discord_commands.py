@@ -1,0 +1,86 @@
+"""The `/arxiv` slash command schema from the registry, option values back to command text, and autocomplete."""
+from __future__ import annotations
+
+from adapters import discord_commands as slash
+from core.commands import COMMAND_SPECS
+from core.commands.registry import CommandSpec
+
+SPECS = {spec.name: spec for spec in COMMAND_SPECS}
+
+
+def subcommands() -> dict[str, dict]:
+    [group] = slash.slash_commands_payload(COMMAND_SPECS)
+    return {option["name"]: option for option in group["options"]}
+
+
+def interaction_data(subcommand: str, *options: dict) -> dict:
+    return {"name": "arxiv", "type": 1, "options": [{"type": 1, "name": subcommand, "options": list(options)}]}
+
+
+def test_every_registry_command_is_a_subcommand_with_its_summary() -> None:
+    shown = subcommands()
+    assert list(shown) == list(SPECS)
+    assert len(shown) <= slash.SUBCOMMANDS_LIMIT
+    for name, option in shown.items():
+        assert option["description"] == SPECS[name].summary[: slash.DESCRIPTION_LIMIT] or option["description"].endswith("…")
+        assert len(option["description"]) <= slash.DESCRIPTION_LIMIT
+
+
+def test_typed_options_only_name_registered_commands() -> None:
+    assert set(slash.TYPED_OPTIONS) <= set(SPECS)
+
+
+def test_optional_arguments_follow_the_usage_line() -> None:
+    shown = subcommands()
+    assert shown["subscribe"]["options"] == [{"type": slash.STRING, "name": "args", "description": SPECS["subscribe"].usage.removeprefix("subscribe "), "required": True}]
+    assert shown["help"]["options"][0]["required"] is False
+    assert shown["categories"]["options"][0] | {"required": False, "autocomplete": True} == shown["categories"]["options"][0]
+    assert [(o["name"], o["required"]) for o in shown["time"]["options"]] == [("time", True), ("timezone", False)]
+    assert shown["max"]["options"][0]["type"] == slash.INTEGER
+    assert [c["value"] for c in shown["crosslists"]["options"][0]["choices"]] == ["on", "off"]
+    assert shown["keywords"]["options"] == []
+
+
+def test_too_many_commands_for_one_group_is_an_error() -> None:
+    many = [CommandSpec(f"c{i}", f"c{i}", "x", False) for i in range(slash.SUBCOMMANDS_LIMIT + 1)]
+    try:
+        slash.slash_commands_payload(many)
+    except ValueError as error:
+        assert "25 subcommands" in str(error)
+    else:
+        raise AssertionError("26 subcommands were accepted")
+
+
+def test_option_values_become_command_text_in_declared_order() -> None:
+    data = interaction_data(
+        "time",
+        {"type": 3, "name": "timezone", "value": "Asia/Tokyo"},
+        {"type": 3, "name": "time", "value": "07:30"},
+    )
+    assert slash.command_text(data, SPECS) == "time 07:30 Asia/Tokyo"
+    assert slash.command_text(interaction_data("minscore", {"type": 10, "name": "score", "value": 3.0}), SPECS) == "minscore 3"
+    assert slash.command_text(interaction_data("minscore", {"type": 10, "name": "score", "value": 2.5}), SPECS) == "minscore 2.5"
+    assert slash.command_text(interaction_data("subscribe", {"type": 3, "name": "args", "value": ' "graph neural", llm:2 '}), SPECS) == 'subscribe "graph neural", llm:2'
+    assert slash.command_text(interaction_data("keywords"), SPECS) == "keywords"
+    assert slash.command_text({"name": "arxiv", "options": []}, SPECS) == ""
+
+
+def autocomplete(subcommand: str, option: str, typed: str) -> list[slash.Choice]:
+    return slash.autocomplete_choices(interaction_data(subcommand, {"type": 3, "name": option, "value": typed, "focused": True}))
+
+
+def test_category_autocomplete_keeps_what_was_typed_and_completes_the_last() -> None:
+    choices = autocomplete("categories", "categories", "add cs.AI cs.c")
+    assert choices and all(c.value.startswith("add cs.AI cs.") for c in choices)
+    assert "add cs.AI cs.CL" in [c.value for c in choices]
+    assert len(choices) <= slash.CHOICES_LIMIT
+    assert all(len(c.name) <= slash.CHOICE_TEXT_LIMIT and len(c.value) <= slash.CHOICE_TEXT_LIMIT for c in choices)
+    assert "quant-ph" in [c.value for c in autocomplete("categories", "categories", "quantum")]
+    assert len(autocomplete("categories", "categories", "")) == slash.CHOICES_LIMIT
+
+
+def test_time_zone_autocomplete() -> None:
+    assert [c.value for c in autocomplete("time", "timezone", "new_yo")] == ["America/New_York"]
+    assert "Europe/Berlin" in [c.value for c in autocomplete("time", "timezone", "berlin")]
+    assert autocomplete("time", "time", "08") == []
+    assert autocomplete("time", "timezone", "no such zone") == []
