@@ -1,6 +1,7 @@
 """The command language end to end through CommandProcessor.handle, against a real (temporary) store."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -14,6 +15,7 @@ from core.commands import (
     MAX_EXCLUDES_PER_CHAT,
     MAX_KEYWORDS_PER_CHAT,
     MAX_PAPERS,
+    MAX_SCORE,
 )
 from core.arxiv.errors import ArxivMalformed, ArxivUnavailable
 from core.models import Keyword
@@ -200,6 +202,16 @@ async def test_settings_changes_are_refused_without_permission_reading_is_open(s
     assert store.chat_configurer(CHAT) == "U1"
 
 
+async def test_command_length_and_score_boundaries(store):
+    assert (await run(store, "help" + " " * (MAX_COMMAND_LENGTH - 4))).ok
+    too_long = await run(store, "help" + " " * (MAX_COMMAND_LENGTH - 3))
+    assert not too_long.ok and str(MAX_COMMAND_LENGTH) in too_long.text
+    assert (await run(store, f"minscore {MAX_SCORE:g}")).ok
+    assert not (await run(store, f"minscore {MAX_SCORE + 0.01:g}")).ok
+    assert (await run(store, "minscore 0")).ok
+    assert store.get_chat(CHAT).min_score == 0
+
+
 async def test_unknown_and_malformed_commands_get_one_line_hints(store):
     unknown = await run(store, "subscirbe llm")
     assert not unknown.ok and 'Did you mean "subscribe"?' in unknown.text
@@ -244,8 +256,11 @@ async def test_digest_now_returns_the_digest(store):
     assert reply.ok and reply.digest is services.digest and not reply.ephemeral
     assert "3 papers of 24 considered" in reply.text
     assert services.digests_for[0].ref == CHAT
-    empty = await run(store, "digest", FakeServices())
-    assert empty.digest is None and "No paper of 2025-10-22 matched" in empty.text
+    unmatched = await run(store, "digest", FakeServices(digest=digest_of([])))
+    assert unmatched.digest is None and "No paper of 2025-10-22 matched" in unmatched.text
+    nothing_stored = dataclasses.replace(digest_of([]), considered=0)
+    empty = await run(store, "digest", FakeServices(digest=nothing_stored))
+    assert not empty.ok and "No papers of 2025-10-22 are stored" in empty.text
 
 
 async def test_search_lists_top_results(store):

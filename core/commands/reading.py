@@ -14,6 +14,12 @@ async def digest(call: Invocation) -> Reply:
     """Send this chat's digest for the latest announcement day now."""
     selection = await call.services.digest_now(call.chat)
     day = selection.announcement_day.isoformat()
+    if not selection.considered:
+        return Reply(
+            f"No papers of {day} are stored for this chat's categories yet (arXiv may not have answered). "
+            'Send "status" to see the last fetch.',
+            ok=False,
+        )
     if not selection.papers:
         return Reply(
             f"No paper of {day} matched this chat's keywords ({selection.considered} papers considered). "
