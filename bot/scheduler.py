@@ -1,0 +1,332 @@
+"""The scheduler: each tick finds due chats, fetches once, scores once, summarizes once, and delivers.
+
+Per tick: (1) resume digests a previous run planned but did not finish; (2) find every chat whose
+digest for an announcement day is due at its local delivery time (catching up missed days after
+downtime); (3) per day, fetch the union of their categories in one Fetcher call, build all their
+digests in one `select_digests` pass, plan them in the outbox, summarize the union of the papers
+they show (per language) once, and deliver them concurrently. A failing fetch leaves the day
+unplanned (retried on a later tick); one chat failing never blocks the others.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from adapters.base import Adapter
+from bot.delivery import DeliveryResult, DigestSender
+from bot.schedule_times import due_days, next_delivery, recent_announcement_days
+from core.arxiv.calendar import current_announcement_day
+from core.config import Settings
+from core.digest import select_digests
+from core.models import ChatRef, ChatSettings, Digest, FetchResult, Paper, ScoredPaper, Subscription, Summary
+from core.store import Store
+from core.store.outbox import DAY_PAUSED
+
+log = logging.getLogger(__name__)
+
+DELIVERY_CONCURRENCY = 16  # chats sent to at once; platform rate limits bind long before this does
+FETCH_RETRY_SECONDS = 300.0  # after a failed or incomplete fetch of a day, wait this long before the next
+
+
+class DayFetcher(Protocol):
+    async def fetch_day(self, categories: Sequence[str]) -> FetchResult: ...
+
+    async def backfill(self, since: dt.date, categories: Sequence[str]) -> int: ...
+
+
+class PaperSummarizer(Protocol):
+    async def summarize_papers(self, papers: Sequence[Paper], language: str) -> dict[str, Summary]: ...
+
+
+@dataclass
+class TickReport:
+    """What one tick did (for logs, tests and the benchmark)."""
+
+    due: int = 0
+    planned: int = 0
+    waiting_for_arxiv: list[dt.date] = field(default_factory=list)
+    deliveries: list[DeliveryResult] = field(default_factory=list)
+    failed_chats: list[ChatRef] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # wall time per phase
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] += time.perf_counter() - started
+
+
+class Scheduler:
+    """Owns the delivery loop; everything it needs comes in through the constructor."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        fetcher: DayFetcher,
+        adapters: Mapping[str, Adapter],
+        summarizer: PaperSummarizer | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.fetcher = fetcher
+        self.adapters = adapters
+        self.summarizer = summarizer
+        self.clock = clock or store.now
+        self.sender = DigestSender(store, self.clock)
+        self._tick_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._fetch_retry_at: dict[dt.date, dt.datetime] = {}
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Tick every `tick_seconds` (or at once when woken) until `stop()`."""
+        while not self._stopping.is_set():
+            try:
+                await self.tick(self.clock())
+            except Exception:
+                log.exception("scheduler tick failed; trying again next tick")
+            if self._stopping.is_set():
+                break
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.scheduler.tick_seconds)
+            except TimeoutError:
+                pass
+
+    def wake(self) -> None:
+        """Tick now (a chat changed its time, the machine woke up, a test advanced its clock)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the message being sent, leave the rest pending in the outbox, end `run`."""
+        self._stopping.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def tick(self, now: dt.datetime | None = None) -> TickReport:
+        now = now or self.clock()
+        report = TickReport()
+        async with self._tick_lock:
+            await self._resume_open_digests(now, report)
+            with report.timed("due"):
+                by_day = self._due_chats_by_day(now, report)
+            for day in sorted(by_day):
+                await self._serve_day(day, by_day[day], now, report)
+        return report
+
+    # -- what is due ----------------------------------------------------------------------------
+
+    def _due_chats_by_day(self, now: dt.datetime, report: TickReport) -> dict[dt.date, list[ChatSettings]]:
+        arxiv = self.settings.arxiv
+        window_start = recent_announcement_days(
+            self.current_day(now), self.settings.scheduler.catch_up_days + 1, arxiv.holidays
+        )[0]
+        served = self.store.digest_days(window_start)
+        by_day: dict[dt.date, list[ChatSettings]] = defaultdict(list)
+        for chat in self.store.active_chats(include_paused=True):
+            if chat.ref.platform not in self.adapters:
+                continue  # its platform is off in this process; catch-up serves it when it is back
+            try:
+                first_planned, planned = served.get(chat.ref, (None, set()))
+                days = due_days(
+                    chat,
+                    now,
+                    first_planned,
+                    planned,
+                    catch_up_days=self.settings.scheduler.catch_up_days,
+                    holidays=arxiv.holidays,
+                    arxiv_timezone=arxiv.announcement_timezone,
+                )
+            except (ValueError, KeyError) as error:  # a stored zone the tz database no longer knows
+                log.error("chat %s:%s has unusable schedule settings: %s", chat.ref.platform, chat.ref.chat_id, error)
+                report.failed_chats.append(chat.ref)
+                continue
+            for day in days:
+                if chat.paused:
+                    self.store.skip_digest_day(chat.ref, day, DAY_PAUSED)
+                else:
+                    by_day[day].append(chat)
+                    report.due += 1
+        return by_day
+
+    def current_day(self, now: dt.datetime) -> dt.date:
+        """The newest announcement day whose feed is out at `now`."""
+        return current_announcement_day(now, self.settings.arxiv.holidays, self.settings.arxiv.announcement_timezone)
+
+    def next_delivery(self, chat: ChatSettings, now: dt.datetime | None = None) -> dt.datetime | None:
+        now = now or self.clock()
+        current = self.current_day(now)
+        planned = {current} if self.store.digest_day_status(chat.ref, current) else set()
+        return next_delivery(
+            chat,
+            now,
+            planned,
+            holidays=self.settings.arxiv.holidays,
+            arxiv_timezone=self.settings.arxiv.announcement_timezone,
+        )
+
+    # -- one announcement day for many chats ------------------------------------------------------
+
+    def subscription_for(self, chat: ChatSettings) -> Subscription:
+        """The chat's subscription; no categories of its own means the configured default ones."""
+        subscription = chat.subscription()
+        if not subscription.categories:
+            subscription = dataclasses.replace(subscription, categories=self.settings.defaults.categories)
+        return subscription
+
+    async def _serve_day(self, day: dt.date, chats: list[ChatSettings], now: dt.datetime, report: TickReport) -> None:
+        wanted = {category for chat in chats for category in self.subscription_for(chat).categories}
+        with report.timed("fetch"):
+            fetched = await self.ensure_fetched(day, wanted, now)
+        ready = [chat for chat in chats if set(self.subscription_for(chat).categories) <= fetched]
+        if len(ready) < len(chats):
+            report.waiting_for_arxiv.append(day)
+        if not ready:
+            return
+        with report.timed("build"):
+            digests = self.build_digests(day, ready, now)
+        try:
+            with report.timed("plan"):
+                plans = self.store.plan_digests(day, {ref: digest.papers for ref, digest in digests.items()})
+        except Exception:
+            log.exception("planning the digests of %s failed; the next tick tries again", day)
+            report.failed_chats.extend(digests)
+            return
+        chats_by_ref = {chat.ref: chat for chat in ready}
+        planned = [
+            (chats_by_ref[ref], _only(digests[ref], {row.arxiv_id for row in rows})) for ref, rows in plans.items() if rows
+        ]
+        report.planned += len(planned)
+        with report.timed("summarize"):
+            planned = await self.with_summaries(planned)
+        with report.timed("deliver"):
+            await self._deliver_all(planned, report)
+
+    async def ensure_fetched(self, day: dt.date, categories: set[str], now: dt.datetime) -> set[str]:
+        """Fetch what is missing for the day (one call for the union); returns the categories stored."""
+        fetched = self.store.fetched_categories(day)
+        missing = sorted(categories - fetched)
+        if not missing or now < self._fetch_retry_at.get(day, now):
+            return fetched
+        try:
+            if day == self.current_day(now):
+                await self.fetcher.fetch_day(missing)
+            else:
+                await self.fetcher.backfill(day, missing)
+        except Exception as error:  # ArxivError and anything unexpected: the day waits, others go on
+            log.warning("fetching %s for %s failed: %s", "+".join(missing), day, error)
+        fetched = self.store.fetched_categories(day)
+        if categories - fetched:
+            self._fetch_retry_at[day] = now + dt.timedelta(seconds=FETCH_RETRY_SECONDS)
+        else:
+            self._fetch_retry_at.pop(day, None)
+        return fetched
+
+    def build_digests(
+        self, day: dt.date, chats: Sequence[ChatSettings], now: dt.datetime, *, exclude_delivered: bool = True
+    ) -> dict[ChatRef, Digest]:
+        """All these chats' digests for the day in one scoring pass, by default without papers they already have."""
+        subscriptions = {chat.ref: self.subscription_for(chat) for chat in chats}
+        categories = {category for sub in subscriptions.values() for category in sub.categories}
+        papers = self.store.papers_announced(day, categories)
+        delivered_by_ref = self.store.delivered_on_day(day) if exclude_delivered else {}
+        delivered = {sub.subscriber: delivered_by_ref.get(ref, set()) for ref, sub in subscriptions.items()}
+        by_subscriber = select_digests(
+            day, papers, list(subscriptions.values()), self.settings.scoring, delivered, now=now
+        )
+        return {ref: by_subscriber[sub.subscriber] for ref, sub in subscriptions.items()}
+
+    async def with_summaries(self, planned: list[tuple[ChatSettings, Digest]]) -> list[tuple[ChatSettings, Digest]]:
+        """Summarize the union of the shown papers once per language; attach each chat's share."""
+        if self.summarizer is None or not self.settings.summaries.enabled:
+            return planned
+        top_n = self.settings.summaries.top_n
+        wanted: dict[str, dict[str, Paper]] = defaultdict(dict)
+        for chat, digest in planned:
+            if chat.summaries:
+                for scored in digest.papers[:top_n]:
+                    wanted[chat.language][scored.paper.arxiv_id] = scored.paper
+        summaries: dict[str, dict[str, Summary]] = {}
+        for language, papers in wanted.items():
+            try:
+                summaries[language] = await self.summarizer.summarize_papers(list(papers.values()), language)
+            except Exception:  # the summarizer promises not to raise; a digest without summaries still goes out
+                log.exception("summarizing %d papers in %s failed", len(papers), language)
+        return [
+            (chat, _attach(digest, summaries.get(chat.language, {}), top_n) if chat.summaries else digest)
+            for chat, digest in planned
+        ]
+
+    async def _deliver_all(self, planned: Sequence[tuple[ChatSettings, Digest]], report: TickReport) -> None:
+        gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+        async def deliver(chat: ChatSettings, digest: Digest) -> None:
+            async with gate:
+                try:
+                    result = await self.sender.deliver(self.adapters[chat.ref.platform], chat, digest, self._stopping)
+                except Exception:
+                    log.exception("delivering %s to %s:%s failed", digest.announcement_day, chat.ref.platform, chat.ref.chat_id)
+                    report.failed_chats.append(chat.ref)
+                    return
+                report.deliveries.append(result)
+
+        await asyncio.gather(*(deliver(chat, digest) for chat, digest in planned))
+
+    # -- after a restart --------------------------------------------------------------------------
+
+    async def _resume_open_digests(self, now: dt.datetime, report: TickReport) -> None:
+        """Digests planned before (this run or a crashed one) and not finished: send what is pending."""
+        resumable: list[tuple[ChatSettings, Digest]] = []
+        for open_day in self.store.open_digest_days():
+            ref, day = open_day.chat, open_day.announcement_day
+            chat = self.store.get_chat(ref)
+            if chat is None or ref.platform not in self.adapters or not self.sender.ready(ref, day, now):
+                continue
+            resumable.append((chat, self._planned_digest(chat, day, now)))
+        if resumable:
+            await self._deliver_all(await self.with_summaries(resumable), report)
+
+    def _planned_digest(self, chat: ChatSettings, day: dt.date, now: dt.datetime) -> Digest:
+        """Rebuild a planned digest from its pending outbox rows, in their planned order."""
+        rows = self.store.pending_papers(chat.ref, day)
+        categories = self.subscription_for(chat).categories
+        day_papers = self.store.papers_announced(day, categories)
+        announced = {paper.arxiv_id: paper for paper in day_papers}
+        missing = [row.arxiv_id for row in rows if row.arxiv_id not in announced]
+        announced.update(self.store.papers_by_id(missing))
+        papers = tuple(ScoredPaper(announced[row.arxiv_id], row.score) for row in rows if row.arxiv_id in announced)
+        return Digest(
+            announcement_day=day,
+            papers=papers,
+            categories=tuple(categories),
+            keywords=chat.keywords,
+            considered=len(day_papers),
+            generated_at=now,
+        )
+
+
+def _only(digest: Digest, arxiv_ids: set[str]) -> Digest:
+    """The digest restricted to the papers the outbox planned (others were already delivered)."""
+    return dataclasses.replace(digest, papers=tuple(p for p in digest.papers if p.paper.arxiv_id in arxiv_ids))
+
+
+def _attach(digest: Digest, summaries: Mapping[str, Summary], top_n: int) -> Digest:
+    shown = {scored.paper.arxiv_id for scored in digest.papers[:top_n]}
+    return dataclasses.replace(digest, summaries={key: value for key, value in summaries.items() if key in shown})

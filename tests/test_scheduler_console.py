@@ -1,0 +1,92 @@
+"""End to end through the console adapter: subscribe, set a time zone, the clock passes 08:00 local, the digest arrives once."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import os
+import re
+import time
+
+import pytest
+
+from adapters.console import ConsoleAdapter
+from bot.app import App
+from tests.delivery_support import fixture_papers
+from tests.fakes.arxiv import fake_arxiv  # noqa: F401  (the loopback arXiv fixture)
+from tests.test_scheduler import TUESDAY, WEDNESDAY, World
+
+UTC = dt.timezone.utc
+ABS_ID = re.compile(r"arxiv\.org/abs/(\S+)")
+
+
+class Terminal:
+    """The console adapter's two ends: a pipe we type into and a buffer we read."""
+
+    def __init__(self) -> None:
+        read_end, self._write_end = os.pipe()
+        self.input = os.fdopen(read_end, "r", encoding="utf-8")
+        self.output = io.StringIO()
+
+    async def type(self, line: str, expect: str) -> str:
+        """Type a command and wait for the reply that contains `expect`."""
+        start = len(self.output.getvalue())
+        os.write(self._write_end, (line + "\n").encode())
+        deadline = time.monotonic() + 10
+        while expect not in self.output.getvalue()[start:]:
+            assert time.monotonic() < deadline, f"no reply to {line!r}: {self.output.getvalue()[start:]!r}"
+            await asyncio.sleep(0.01)
+        return self.output.getvalue()[start:]
+
+    def digests(self) -> list[str]:
+        return re.findall(r"arXiv digest for \w+ \d{4}-\d\d-\d\d", self.output.getvalue())
+
+    def close(self) -> None:
+        os.close(self._write_end)
+        self.input.close()
+
+
+@pytest.fixture
+async def console_world(tmp_path, fake_arxiv):
+    """The console chat, the app, and a loopback arXiv announcing Tuesday's real cs.CV mailing."""
+    world = World(tmp_path, dt.datetime(2026, 4, 21, 4, 0, tzinfo=UTC), fake_arxiv.settings())
+    fake_arxiv.announce(fixture_papers("2026-04-21"), TUESDAY)
+    terminal = Terminal()
+    console = ConsoleAdapter(terminal.input, terminal.output)
+    app = App(world.settings, world.store, [console], fetcher=world.scheduler.fetcher)
+    await console.start(app.handle_command)
+    yield world, terminal, app
+    await console.stop()
+    terminal.close()
+    await world.close()
+
+
+async def _tick(app: App, world: World, *parts: int) -> None:
+    await app.scheduler.tick(world.clock.set(dt.datetime(*parts, tzinfo=UTC)))
+
+
+async def test_console_user_gets_each_digest_once_and_only_new_papers(console_world, fake_arxiv):
+    world, terminal, app = console_world
+    await terminal.type('/subscribe diffusion, segmentation, "point cloud":2', "point cloud")
+    await terminal.type("/time 08:00 Europe/Berlin", "Europe/Berlin")
+    await _tick(app, world, 2026, 4, 21, 5, 59)
+    assert terminal.digests() == []
+    await _tick(app, world, 2026, 4, 21, 6, 0)
+    assert terminal.digests() == ["arXiv digest for Tue 2026-04-21"]
+    tuesday_ids = ABS_ID.findall(terminal.output.getvalue())
+    assert tuesday_ids and len(tuesday_ids) == len(set(tuesday_ids))
+    await _tick(app, world, 2026, 4, 21, 6, 1)
+    await _tick(app, world, 2026, 4, 21, 20, 0)
+    assert len(terminal.digests()) == 1
+    assert len(fake_arxiv.feed_requests()) == 1  # fetched once, for the first due chat
+    fake_arxiv.announce(fixture_papers("2026-04-22"), WEDNESDAY)
+    before = len(terminal.output.getvalue())
+    await _tick(app, world, 2026, 4, 22, 6, 0)
+    assert terminal.digests() == ["arXiv digest for Tue 2026-04-21", "arXiv digest for Wed 2026-04-22"]
+    wednesday_ids = ABS_ID.findall(terminal.output.getvalue()[before:])
+    assert wednesday_ids and not set(wednesday_ids) & set(tuesday_ids)
+    preview = await terminal.type("/digest", "arXiv digest for Wed 2026-04-22")
+    assert set(ABS_ID.findall(preview)) == set(wednesday_ids)  # a preview shows delivered papers again
+    assert len(terminal.digests()) == 3
+    status = await terminal.type("/status", "arXiv:")
+    assert "Europe/Berlin" in status and "Thu 2026-04-23" in status
