@@ -4,17 +4,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
+from core.arxiv.errors import ArxivError, ArxivUnavailable
 from core.config import ConfigError, Settings, load_settings
 from core.store import Store, StoreError
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
+
+T = TypeVar("T")
 
 
 class CliContext:
@@ -52,6 +55,12 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except StoreError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_CONFIG)
+        except ArxivUnavailable as exc:
+            click.echo(f"error: arXiv is unreachable: {exc}. Nothing was stored; try again later.", err=True)
+            sys.exit(EXIT_UNAVAILABLE)
+        except ArxivError as exc:
+            click.echo(f"error: arXiv failed: {exc}. Nothing was stored.", err=True)
+            sys.exit(EXIT_UNAVAILABLE)
 
     return wrapper
 
@@ -74,6 +83,87 @@ def cli(ctx: click.Context, config_path: str | None, database: str | None, verbo
 
 def main() -> None:
     cli()
+
+
+@cli.command()
+@click.option("--web", is_flag=True, help="Also serve feeds, health and platform webhooks over HTTP.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port for --web (default: config web.port).")
+@click.option("--console", is_flag=True, help="Also chat with the bot in this terminal.")
+@click.pass_obj
+@friendly_errors
+def serve(obj: CliContext, web: bool, port: int | None, console: bool) -> None:
+    """Run the scheduler and every adapter that has credentials until SIGTERM or Ctrl-C."""
+    import asyncio
+
+    from bot.app import console_adapter, serve as run_service
+
+    settings = obj.settings
+    web_port = (port or settings.web.port) if web else None
+    asyncio.run(run_service(settings, obj.store, console=console_adapter() if console else None, web_port=web_port))
+
+
+def run_with_fetcher(obj: CliContext, action: Callable[[Any], Awaitable[T]]) -> T:
+    """Run one async arXiv action with a Fetcher over the CLI's settings and store."""
+    import asyncio
+
+    from core.arxiv.fetcher import Fetcher
+
+    async def run() -> T:
+        fetcher = Fetcher(obj.settings.arxiv, obj.store)
+        try:
+            return await action(fetcher)
+        finally:
+            await fetcher.aclose()
+
+    return asyncio.run(run())
+
+
+def _progress(message: str) -> None:
+    click.echo(f"... {message}", err=True)
+
+
+def _categories(obj: CliContext, given: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(set(given or obj.settings.defaults.categories)))
+
+
+def _fetch_today(obj: CliContext, categories: tuple[str, ...]) -> str:
+    """Fetch the current announcement day; a one-line account of what happened."""
+    try:
+        result = run_with_fetcher(obj, lambda fetcher: fetcher.fetch_day(categories, progress=_progress))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    joined = "+".join(categories)
+    if result.status == "ok":
+        return f"{result.announcement_day}: stored {len(result.papers)} papers announced in {joined}"
+    if result.announcement_day is not None:
+        stored = len(obj.store.papers_announced(result.announcement_day, categories))
+        return f"{result.announcement_day}: already stored ({stored} papers in {joined}); nothing fetched"
+    return f"arXiv announced nothing new in {joined} (weekend, holiday, or the feed is not rebuilt yet)"
+
+
+@cli.command()
+@click.option("--category", "categories", multiple=True, help="arXiv category (repeatable); default: config.json's.")
+@click.pass_obj
+@friendly_errors
+def fetch(obj: CliContext, categories: tuple[str, ...]) -> None:
+    """Store today's arXiv announcements for the configured categories (once per announcement day)."""
+    click.echo(_fetch_today(obj, _categories(obj, categories)))
+
+
+@cli.command()
+@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="First day, YYYY-MM-DD.")
+@click.option("--category", "categories", multiple=True, help="arXiv category (repeatable); default: config.json's.")
+@click.pass_obj
+@friendly_errors
+def backfill(obj: CliContext, since: dt.datetime, categories: tuple[str, ...]) -> None:
+    """Store missed announcement days since DATE from the export API, then today's feed."""
+    wanted = _categories(obj, categories)
+    try:
+        added = run_with_fetcher(obj, lambda fetcher: fetcher.backfill(since.date(), wanted, progress=_progress))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"backfilled {added} papers in {'+'.join(wanted)} since {since.date()}")
+    click.echo(_fetch_today(obj, wanted))
 
 
 def _split_ids(values: tuple[str, ...]) -> list[str]:

@@ -1,0 +1,201 @@
+"""Wiring: store, fetcher, summarizer, scheduler, command processor, adapters and web app, run together until stopped."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+from collections.abc import Callable, Sequence
+
+import uvicorn
+from starlette.applications import Starlette
+
+from adapters import discord, slack, telegram
+from adapters.base import Adapter
+from adapters.console import ConsoleAdapter
+from bot import web
+from bot.scheduler import FETCH_RETRY_SECONDS, Scheduler
+from core.arxiv.fetcher import Fetcher
+from core.commands import CommandProcessor
+from core.config import Settings, secret
+from core.models import ChatRef, ChatSettings, CommandContext, Digest, Paper, Reply
+from core.store import Store
+from core.summarize import Summarizer
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 20.0  # how long a stop waits for the message in flight before cancelling
+
+
+class AppServices:
+    """The CommandServices the command processor needs, on top of the fetcher and the scheduler."""
+
+    def __init__(self, settings: Settings, store: Store, fetcher: Fetcher, scheduler: Scheduler) -> None:
+        self.settings = settings
+        self.store = store
+        self.fetcher = fetcher
+        self.scheduler = scheduler
+
+    async def digest_now(self, chat: ChatSettings) -> Digest:
+        """Today's selection for the chat (already delivered papers included): a preview, not a delivery."""
+        now = self.store.now()
+        day = self.scheduler.current_day(now)
+        await self.scheduler.ensure_fetched(day, set(self.scheduler.subscription_for(chat).categories), now)
+        digest = self.scheduler.build_digests(day, [chat], now, exclude_delivered=False)[chat.ref]
+        ((_, digest),) = await self.scheduler.with_summaries([(chat, digest)])
+        return digest
+
+    async def search(self, query: str, limit: int) -> list[Paper]:
+        return await self.fetcher.search(query, max_results=limit)
+
+    def next_delivery(self, chat: ChatSettings) -> dt.datetime | None:
+        return self.scheduler.next_delivery(chat)
+
+    def feed_url(self, chat: ChatSettings) -> str:
+        return web.feed_url(self.settings, chat)
+
+    def arxiv_status(self) -> str:
+        """Whether the latest contact with arXiv worked; the status command adds the calendar and last good fetch."""
+        latest = self.store.last_fetch()
+        if latest is None:
+            return "not contacted yet."
+        if latest["status"] != "failed":
+            return f"fine (last fetch {latest['fetched_at']} UTC)."
+        error = " ".join(str(latest["error"] or "unknown error").split())[:160]
+        minutes = FETCH_RETRY_SECONDS / 60
+        return f"the latest fetch failed at {latest['fetched_at']} UTC ({error}); retrying every {minutes:.0f} minutes."
+
+
+def platform_adapters(settings: Settings, store: Store) -> list[Adapter]:
+    """Every platform adapter whose credentials are in the environment, with the store hooks it needs."""
+
+    async def chat_migrated(old: ChatRef, new: ChatRef) -> None:
+        store.move_chat(old, new)
+
+    async def feedback(ref: ChatRef, arxiv_id: str, user_id: str, vote: int) -> None:
+        store.record_feedback(ref, arxiv_id, user_id, vote)
+
+    async def configurer(ref: ChatRef) -> str | None:
+        return store.chat_configurer(ref) or None
+
+    candidates = (
+        telegram.create_adapter(settings, telegram.TelegramHooks(on_chat_migrated=chat_migrated, on_feedback=feedback)),
+        discord.create_adapter(settings),
+        slack.create_adapter(settings, configurer),
+    )
+    return [adapter for adapter in candidates if adapter is not None]
+
+
+class App:
+    """One running service: everything built from settings and a store, started and stopped together."""
+
+    def __init__(self, settings: Settings, store: Store, adapters: Sequence[Adapter], *, fetcher: Fetcher | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.adapters = list(adapters)
+        self.fetcher = fetcher or Fetcher(settings.arxiv, store)
+        self.summarizer = Summarizer(settings.summaries, store, secret(settings.summaries.api_key_env))
+        self.scheduler = Scheduler(
+            store, settings, self.fetcher, {adapter.platform: adapter for adapter in self.adapters}, self.summarizer
+        )
+        self.services = AppServices(settings, store, self.fetcher, self.scheduler)
+        self.commands = CommandProcessor(store, settings, self.services)
+        self._scheduler_task: asyncio.Task[None] | None = None
+
+    async def handle_command(self, context: CommandContext, text: str) -> Reply:
+        reply = await self.commands.handle(context, text)
+        # A new time or time zone may already be due: look now rather than at the next tick.
+        self.scheduler.wake()
+        return reply
+
+    def scheduler_alive(self) -> bool:
+        """For /healthz: the scheduler loop is running (not crashed, not stopped)."""
+        return self._scheduler_task is not None and not self._scheduler_task.done()
+
+    def web_app(self) -> Starlette:
+        routes = [route for adapter in self.adapters for route in getattr(adapter, "web_routes", list)()]
+        return web.create_app(self.store, self.settings, extra_routes=routes, health=self)
+
+    async def run(self, stop: asyncio.Event, *, web_port: int | None = None) -> None:
+        """Start adapters, the scheduler (and the web server), wait for `stop`, then shut down in order."""
+        started: list[Adapter] = []
+        tasks: list[asyncio.Task] = []
+        server: uvicorn.Server | None = None
+        try:
+            for adapter in self.adapters:
+                await adapter.start(self.handle_command)
+                started.append(adapter)
+                log.info("%s adapter running", adapter.platform)
+            self._scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
+            tasks.append(self._scheduler_task)
+            if web_port is not None:
+                server = _EmbeddedServer(
+                    uvicorn.Config(self.web_app(), host=self.settings.web.host, port=web_port, log_level="warning")
+                )
+                tasks.append(asyncio.create_task(server.serve(), name="web"))
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+        finally:
+            log.info("shutting down: finishing the message in flight, the rest stays pending in the outbox")
+            self.scheduler.stop()
+            if server is not None:
+                server.should_exit = True
+            if tasks:
+                _, late = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            for adapter in reversed(started):
+                try:
+                    await adapter.stop()
+                except Exception:
+                    log.exception("stopping the %s adapter failed", adapter.platform)
+            await self.fetcher.aclose()
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside our own loop: the service, not uvicorn, owns SIGTERM and SIGINT."""
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+
+def install_stop_signals(stop: asyncio.Event) -> Callable[[], None]:
+    """SIGTERM/SIGINT set `stop`; returns a function removing the handlers again."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    def remove() -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+    return remove
+
+
+def console_adapter() -> ConsoleAdapter:
+    return ConsoleAdapter(prompt="> ")
+
+
+async def serve(settings: Settings, store: Store, *, console: ConsoleAdapter | None = None, web_port: int | None = None) -> None:
+    """`arxiv-digest serve`: run until SIGTERM/SIGINT (or `quit` on the console), leaving nothing half-sent behind."""
+    adapters = platform_adapters(settings, store) + ([console] if console is not None else [])
+    if not adapters:
+        log.warning("no adapter has credentials (set TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN or SLACK_BOT_TOKEN)")
+    stop = asyncio.Event()
+    remove_handlers = install_stop_signals(stop)
+    console_closed = asyncio.create_task(_set_when_closed(console, stop)) if console is not None else None
+    try:
+        await App(settings, store, adapters).run(stop, web_port=web_port)
+    finally:
+        if console_closed is not None:
+            console_closed.cancel()
+        remove_handlers()
+        store.close()
+
+
+async def _set_when_closed(console: ConsoleAdapter, stop: asyncio.Event) -> None:
+    await console.wait_closed()
+    stop.set()

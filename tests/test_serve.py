@@ -1,0 +1,123 @@
+"""`serve`: adapters start, the scheduler delivers, and a stop (SIGTERM) ends everything without losing the outbox."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from adapters.base import OutgoingMessage
+from bot.app import App
+from core.models import ChatRef, CommandContext
+from tests.delivery_support import RecordingAdapter, fixture_papers, store_feed
+from tests.test_scheduler import TUESDAY, World
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class GatedAdapter(RecordingAdapter):
+    """Holds its second send until released, so a test can stop the service mid-digest."""
+
+    def __init__(self) -> None:
+        super().__init__(papers_per_message=2)
+        self.in_flight = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
+        if len(self.sent) == 1:
+            self.in_flight.set()
+            await self.release.wait()
+        return await super().send(chat, message, plain=plain)
+
+
+async def _wait_until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition never came true"
+        await asyncio.sleep(0.01)
+
+
+async def test_stop_mid_digest_finishes_the_message_in_flight_and_keeps_the_rest_pending(tmp_path):
+    world = World(tmp_path, dt.datetime(2026, 4, 21, 9, 0, tzinfo=dt.timezone.utc))
+    store_feed(world.store, TUESDAY, fixture_papers("2026-04-21"))
+    chat = world.chat("utc")
+    adapter = GatedAdapter()
+    app = App(world.settings, world.store, [adapter], fetcher=world.scheduler.fetcher)
+    stop = asyncio.Event()
+    running = asyncio.create_task(app.run(stop))
+    await asyncio.wait_for(adapter.in_flight.wait(), 10)
+    assert adapter.handler is not None  # started with the command handler
+    reply = await adapter.handler(CommandContext(chat.ref, "u1", True), "help")
+    assert reply.text
+    stop.set()
+    await _wait_until(lambda: app.scheduler.stopping)
+    adapter.release.set()
+    await asyncio.wait_for(running, 10)
+    assert adapter.handler is None  # stopped
+    assert len(adapter.sent) == 2  # header + the message in flight; nothing after the stop
+    pending = world.store.pending_papers(chat.ref, TUESDAY)
+    assert pending and world.store.delivery_stats(chat.ref).papers_failed == 0
+    # the next run resumes exactly where this one stopped
+    again = RecordingAdapter(papers_per_message=2)
+    await App(world.settings, world.store, [again], fetcher=app.fetcher).scheduler.tick()
+    assert again.papers_sent_to("utc") == [row.arxiv_id for row in pending]
+    assert not any("header" in m.text for m in again.sent)
+    await world.close()
+
+
+async def test_services_report_arxiv_trouble_and_the_feed_link(tmp_path):
+    world = World(tmp_path, dt.datetime(2026, 4, 21, 9, 0, tzinfo=dt.timezone.utc))
+    chat = world.chat("utc")
+    services = App(world.settings, world.store, [], fetcher=world.scheduler.fetcher).services
+    assert services.arxiv_status() == "not contacted yet."
+    world.store.record_fetch("feed", ["cs.CV"], None, "failed", error="HTTP 503 Service Unavailable")
+    assert "failed" in services.arxiv_status() and "503" in services.arxiv_status()
+    assert services.feed_url(chat).endswith(chat.feed_token + ".xml") and chat.feed_token
+    assert services.next_delivery(chat) == dt.datetime(2026, 4, 21, 9, 0, tzinfo=dt.timezone.utc)  # due now
+    await world.close()
+
+
+def test_serve_process_exits_cleanly_on_sigterm(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text('{"arxiv": {"feed_url": "http://127.0.0.1:9/rss/", "api_url": "http://127.0.0.1:9/api/query"}}')
+    env = {key: value for key, value in os.environ.items() if not key.endswith(("_TOKEN", "_SECRET"))}
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "arxiv-digest"), "--config", str(config), "--database", str(tmp_path / "serve.db"),
+         "serve", "--web", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert process.poll() is None, process.stdout.read()
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "web server never answered"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert health.json()["scheduler"] == "alive"
+    assert process.returncode == 0, output
+    assert "shutting down" in output
+    assert (tmp_path / "serve.db").exists()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
