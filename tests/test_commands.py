@@ -162,6 +162,31 @@ async def test_time_and_zone_are_validated_and_shown_in_local_time(store):
     assert store.get_chat(CHAT).timezone == "Pacific/Kiritimati"
 
 
+@pytest.mark.parametrize(
+    ("now", "planned", "expected"),
+    [
+        # Friday's feed is out at 04:30 UTC; 08:00 in Berlin is still summer time (UTC+2) that day.
+        (dt.datetime(2026, 10, 23, 5, 0), {dt.date(2026, 10, 22)}, "Next digest: Fri 2026-10-23 08:00 CEST (in 1 h)."),
+        # After Friday's digest the next is Monday's, after the switch to winter time on Sunday.
+        (dt.datetime(2026, 10, 24, 12, 0), {dt.date(2026, 10, 22), dt.date(2026, 10, 23)},
+         "Next digest: Mon 2026-10-26 08:00 CET (in 1 d 19 h)."),
+    ],
+)
+async def test_time_reply_uses_the_real_schedule_across_dst(tmp_path, now, planned, expected):
+    from bot.schedule_times import next_delivery
+    from core.store import Store
+
+    clock_store = Store(tmp_path / "dst.db", clock=lambda: now.replace(tzinfo=dt.timezone.utc))
+
+    class ScheduleServices(FakeServices):
+        def next_delivery(self, chat):
+            return next_delivery(chat, clock_store.now(), planned)
+
+    reply = await run(clock_store, "time 08:00 Europe/Berlin", ScheduleServices())
+    assert reply.text.endswith(expected), reply.text
+    clock_store.close()
+
+
 # A valid argument for each settings command: the permission test must not pass for a usage error.
 CHANGES = {
     "subscribe": "subscribe rl",
