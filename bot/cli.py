@@ -244,3 +244,34 @@ def _papers_to_summarize(obj: CliContext, day: dt.date | None, ids: list[str]) -
     digests = select_digests(day, store.papers_announced(day), [subscription], settings.scoring, now=store.now())
     digest = digests.get(subscription.subscriber)
     return [scored.paper for scored in digest.papers[: settings.summaries.top_n]] if digest else []
+
+
+@cli.command()
+@click.option("--chat-id", default="local", show_default=True, help="Which console chat you are; each keeps its own settings.")
+@click.pass_obj
+@friendly_errors
+def chat(obj: CliContext, chat_id: str) -> None:
+    """Talk to the bot in this terminal: /subscribe llm, /digest, /help; /quit or Ctrl-D ends.
+
+    Only commands run here; scheduled deliveries need `serve` (with --console to get them here).
+    """
+    import asyncio
+
+    from adapters.console import ConsoleAdapter
+    from bot.app import App
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo('arxiv-digest chat: type "/help" for the commands, "/quit" to leave.')
+    console = ConsoleAdapter(chat_id=chat_id, prompt="> " if interactive else "")
+
+    async def converse() -> None:
+        app = App(obj.settings, obj.store, [console])
+        await console.start(app.handle_command)
+        try:
+            await console.wait_closed()
+        finally:
+            await console.stop()
+            await app.fetcher.aclose()
+
+    asyncio.run(converse())
