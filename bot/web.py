@@ -1,0 +1,244 @@
+"""The ASGI web app: digest pages, RSS/Atom feeds, health, and the adapters' HTTP routes, served by uvicorn.
+
+URLs: `/` (latest digest), `/day/YYYY-MM-DD` (archive), `/feeds/all.xml`, `/feeds/<category>.xml`,
+`/feeds/chat/<token>.xml`; `.xml` is RSS 2.0 and `.atom` the same feed as Atom 1.0. `/healthz`.
+Nothing here fetches from arXiv or calls an LLM: the scheduler does that, these only read the store.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.web_cache import FEED_MAX_AGE_SECONDS, RenderCache, VersionClock, conditional_response
+from bot.web_pages import PageRenderer
+from bot.web_views import DigestViews
+from core.categories import canonical_category
+from core.config import Settings
+from core.models import ChatSettings, Digest
+from core.render.feeds import FeedFormat, FeedInfo, feed_entries, render_feed
+from core.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+FEED_EXTENSIONS: dict[str, FeedFormat] = {"xml": "rss", "atom": "atom"}
+FEED_MEDIA_TYPES: dict[FeedFormat, str] = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+_FEED_FILE = re.compile(r"^(?P<stem>[A-Za-z0-9._-]{1,64})\.(?P<ext>xml|atom)$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Headers every response carries: no sniffing, no framing, and pages that may load nothing but their own CSS.
+SECURITY_HEADERS = {
+    b"x-content-type-options": b"nosniff",
+    b"x-frame-options": b"DENY",
+    b"referrer-policy": b"no-referrer",
+    b"content-security-policy": b"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+}
+
+
+class HealthProbe(Protocol):
+    """What the process running the scheduler tells /healthz about it."""
+
+    def scheduler_alive(self) -> bool: ...
+
+
+class NotFound(Exception):
+    """The path names no page or feed we serve (bad category, unknown token, no such day): one answer for all."""
+
+
+def feed_path(feed_format: FeedFormat = "rss", *, category: str | None = None, token: str | None = None) -> str:
+    extension = next(ext for ext, fmt in FEED_EXTENSIONS.items() if fmt == feed_format)
+    if token is not None:
+        return f"/feeds/chat/{token}.{extension}"
+    return f"/feeds/{category or 'all'}.{extension}"
+
+
+def feed_url(settings: Settings, chat: ChatSettings, feed_format: FeedFormat = "rss") -> str:
+    """A chat's personal feed address, as the `feed` command shows it."""
+    return settings.web.public_url.rstrip("/") + feed_path(feed_format, token=chat.feed_token)
+
+
+class _SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(name, value) for name, value in SECURITY_HEADERS.items() if name not in present]
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class WebApp:
+    """The routes' handlers, holding the store, settings and health probe they answer from."""
+
+    def __init__(self, store: Store, settings: Settings, health: HealthProbe | None) -> None:
+        self.store = store
+        self.settings = settings
+        self.health = health
+        self.views = DigestViews(store, settings)
+        self.pages = PageRenderer(settings)
+        self.versions = VersionClock(store.now)
+        self.rendered = RenderCache(store.now)
+        self.zone = ZoneInfo(settings.arxiv.announcement_timezone)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.latest_page, methods=["GET", "HEAD"]),
+            Route("/day/{day}", self.day_page, methods=["GET", "HEAD"]),
+            Route("/feeds/chat/{file}", self.chat_feed, methods=["GET", "HEAD"]),
+            Route("/feeds/{file}", self.public_feed, methods=["GET", "HEAD"]),
+            Route("/healthz", self.healthz, methods=["GET", "HEAD"]),
+        ]
+
+    async def latest_page(self, request: Request) -> Response:
+        html = await run_in_threadpool(self.rendered.get_or_render, ("page", None), lambda: self._page(None))
+        return HTMLResponse(html, headers={"Cache-Control": "public, max-age=300"})
+
+    async def day_page(self, request: Request) -> Response:
+        text = request.path_params["day"]
+        try:
+            day = dt.date.fromisoformat(text) if _DAY.match(text) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise NotFound(text)
+        html = await run_in_threadpool(self.rendered.get_or_render, ("page", day), lambda: self._page(day))
+        return HTMLResponse(html, headers={"Cache-Control": "public, max-age=3600"})
+
+    def _page(self, day: dt.date | None) -> bytes:
+        days = self.views.days()
+        if day is not None and day not in days:
+            raise NotFound(day.isoformat())
+        shown = day or (days[0] if days else None)
+        digest = self.views.digest(shown, self.views.default_subscription(), self.settings.summaries.language) if shown else None
+        return self.pages.digest_page(digest, days).encode()
+
+    async def public_feed(self, request: Request) -> Response:
+        stem, feed_format = _feed_file(request.path_params["file"])
+        category = None if stem == "all" else canonical_category(stem)
+        if stem != "all" and category != stem:
+            raise NotFound(stem)
+        title = "arXiv digest" + (f": {category}" if category else "")
+        info = self._feed_info(feed_path(feed_format, category=category), title, "Papers picked by the default keywords.")
+        body = await run_in_threadpool(
+            self.rendered.get_or_render,
+            ("feed", category, feed_format),
+            lambda: self._feed_body(self.views.default_digests(category), info, feed_format),
+        )
+        cache = f"public, max-age={FEED_MAX_AGE_SECONDS}"
+        return conditional_response(request, body, FEED_MEDIA_TYPES[feed_format], self.versions, cache)
+
+    async def chat_feed(self, request: Request) -> Response:
+        token, feed_format = _feed_file(request.path_params["file"])
+        chat = await run_in_threadpool(self.store.chat_by_feed_token, token)
+        if chat is None or not chat.active:
+            raise NotFound("feed token")
+        info = self._feed_info(feed_path(feed_format, token=token), f"arXiv digest for {chat.title or 'your chat'}", "Your chat's daily arXiv digest.")
+        body = await run_in_threadpool(
+            self.rendered.get_or_render,
+            ("chat", token, feed_format),
+            lambda: self._feed_body(self.views.chat_digests(chat), info, feed_format),
+        )
+        # private: the URL is a secret, so shared caches must not keep a copy under it.
+        cache = f"private, max-age={FEED_MAX_AGE_SECONDS}"
+        return conditional_response(request, body, FEED_MEDIA_TYPES[feed_format], self.versions, cache)
+
+    def _feed_info(self, path: str, title: str, description: str) -> FeedInfo:
+        base = self.settings.web.public_url.rstrip("/")
+        return FeedInfo(self_url=base + path, page_url=base + "/", title=title, description=description)
+
+    def _feed_body(self, digests: Sequence[Digest], info: FeedInfo, feed_format: FeedFormat) -> bytes:
+        return render_feed(feed_entries(digests), info, feed_format, self.zone)
+
+    async def healthz(self, request: Request) -> Response:
+        report = await run_in_threadpool(self._health_report)
+        healthy = report["status"] == "ok"
+        return JSONResponse(report, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})
+
+    def _health_report(self) -> dict[str, object]:
+        problems = []
+        report: dict[str, object] = {}
+        try:
+            last = self.store.last_fetch(("ok", "empty"))
+            report["store"] = "ok"
+        except (sqlite3.Error, StoreError):
+            log.exception("health check: the store cannot be read")
+            last = None
+            report["store"] = "unreachable"
+            problems.append("store")
+        if last is not None:
+            fetched_at = dt.datetime.fromisoformat(last["fetched_at"])
+            age = (self.store.now() - fetched_at).total_seconds()
+            report["last_fetch"] = {"at": last["fetched_at"], "age_seconds": round(age), "status": last["status"]}
+            if age > self.settings.web.max_fetch_age_hours * 3600:
+                problems.append("fetch")
+        elif report["store"] == "ok":
+            report["last_fetch"] = None
+        if self.health is None:
+            report["scheduler"] = "not in this process"
+        elif self.health.scheduler_alive():
+            report["scheduler"] = "alive"
+        else:
+            report["scheduler"] = "stopped"
+            problems.append("scheduler")
+        report["status"] = "ok" if not problems else "failing: " + ", ".join(problems)
+        return report
+
+
+def _feed_file(name: str) -> tuple[str, FeedFormat]:
+    matched = _FEED_FILE.match(name)
+    if not matched:
+        raise NotFound(name)
+    return matched.group("stem"), FEED_EXTENSIONS[matched.group("ext")]
+
+
+def create_app(
+    store: Store,
+    settings: Settings,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    health: HealthProbe | None = None,
+) -> Starlette:
+    """The one ASGI app of the process; adapters' webhook routes come in as extra_routes."""
+    web = WebApp(store, settings, health)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return HTMLResponse(web.pages.error_page(404, "Not found", "There is no page or feed at this address."), status_code=404)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status == 404:
+            return await not_found(request, exc)
+        return HTMLResponse(web.pages.error_page(status, "Request refused", "This address does not answer that request."), status_code=status)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("error serving %s", request.url.path)
+        return HTMLResponse(web.pages.error_page(500, "Something went wrong", "The error was logged; please try again later."), status_code=500)
+
+    return Starlette(
+        debug=False,
+        routes=[*extra_routes, *web.routes()],
+        middleware=[Middleware(_SecurityHeaders)],
+        exception_handlers={NotFound: not_found, HTTPException: http_error, Exception: server_error},
+    )
+

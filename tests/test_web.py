@@ -1,0 +1,158 @@
+"""The digest pages and /healthz: escaping of hostile paper text, archive by day, health states, error pages."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from bot.web import create_app
+from core.models import Paper
+from tests.fixtures.web.papers import DAY
+from tests.fixtures.web.site import RSS_DAY, Site, build_site, site_settings
+
+HOSTILE_TITLE = 'Segmentation <script>alert("t")</script> </details><img src=x onerror=alert(1)>'
+HOSTILE_ABSTRACT = "Training </p><script>document.title='owned'</script> <a href=javascript:alert(2)>x</a> & more"
+LATER_DAY = RSS_DAY + dt.timedelta(days=1)
+
+
+class Probe:
+    def __init__(self, alive: bool) -> None:
+        self.alive = alive
+
+    def scheduler_alive(self) -> bool:
+        return self.alive
+
+
+@pytest.fixture
+def site(store) -> Site:
+    return build_site(store)
+
+
+def client_for(site: Site, **kwargs) -> TestClient:
+    return TestClient(create_app(site.store, site.settings, **kwargs), raise_server_exceptions=False)
+
+
+def add_hostile_day(site: Site) -> Paper:
+    paper = Paper(
+        arxiv_id="2604.99999",
+        version=2,
+        title=HOSTILE_TITLE,
+        authors=("Mallory <b>Bold</b>",),
+        abstract=HOSTILE_ABSTRACT,
+        categories=("cs.CV",),
+        primary_category="cs.CV",
+        announce_type="new",
+        announced=LATER_DAY,
+        published=LATER_DAY,
+    )
+    site.store.store_announcement(LATER_DAY, [paper])
+    return paper
+
+
+def test_latest_page_shows_the_newest_day_and_the_archive(site: Site) -> None:
+    with client_for(site) as client:
+        page = client.get("/")
+        archived = client.get(f"/day/{DAY.isoformat()}").text
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert f"Papers announced on {RSS_DAY.isoformat()}" in html
+    assert [f'<a href="{scored.paper.abs_url}">' in html for scored in site.latest.papers] == [True] * len(site.latest.papers)
+    assert f'<a href="/day/{DAY.isoformat()}">' in html and f'<a href="/day/{RSS_DAY.isoformat()}">' in html
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert "<details>" not in html
+    positions = [archived.index(f'<a href="{scored.paper.abs_url}">') for scored in site.digest.papers]
+    assert positions == sorted(positions)
+    assert archived.count("<details>") == len(site.summaries) and "<strong>Contribution</strong>" in archived
+
+
+def test_hostile_title_and_abstract_are_escaped(site: Site) -> None:
+    add_hostile_day(site)
+    with client_for(site) as client:
+        latest = client.get("/").text
+        archived = client.get(f"/day/{DAY.isoformat()}").text
+    assert f"Papers announced on {LATER_DAY.isoformat()}" in latest
+    assert "<script" not in latest and "<img" not in latest and "<a href=javascript" not in latest
+    assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in latest
+    assert "&lt;/p&gt;&lt;script&gt;document.title=&#39;owned&#39;&lt;/script&gt;" in latest
+    assert "Mallory &lt;b&gt;Bold&lt;/b&gt;" in latest
+    # The earlier day is still reachable from the archive.
+    assert f"Papers announced on {DAY.isoformat()}" in archived and "2604.99999" not in archived
+
+
+def test_unknown_day_and_methods_are_refused_without_traceback(site: Site) -> None:
+    with client_for(site) as client:
+        assert client.get("/day/1999-01-01").status_code == 404
+        assert client.get("/day/not-a-day").status_code == 404
+        posted = client.post("/feeds/all.xml")
+        assert posted.status_code == 405 and "Traceback" not in posted.text
+
+
+def test_errors_show_no_traceback(site: Site) -> None:
+    def explode(request):
+        raise RuntimeError("secret internals")
+
+    with client_for(site, extra_routes=[Route("/boom", explode)]) as client:
+        answer = client.get("/boom")
+    assert answer.status_code == 500
+    assert "secret internals" not in answer.text and "Traceback" not in answer.text
+    assert "Something went wrong" in answer.text
+
+
+def test_extra_routes_mount_on_the_same_app(site: Site) -> None:
+    async def slack_events(request):
+        return PlainTextResponse("slack ok")
+
+    with client_for(site, extra_routes=[Route("/slack/events", slack_events, methods=["POST"])]) as client:
+        assert client.post("/slack/events").text == "slack ok"
+        assert client.get("/feeds/all.xml").status_code == 200
+
+
+def test_health_is_ok_after_a_recent_fetch(site: Site) -> None:
+    with client_for(site, health=Probe(alive=True)) as client:
+        answer = client.get("/healthz")
+    assert answer.status_code == 200
+    report = answer.json()
+    assert report["status"] == "ok" and report["store"] == "ok" and report["scheduler"] == "alive"
+    assert report["last_fetch"]["age_seconds"] == 0
+
+
+def test_health_reports_a_stale_fetch(site: Site) -> None:
+    limit = site.settings.web.max_fetch_age_hours
+    site.store.clock = lambda: dt.datetime(2026, 9, 24, 12, 0, tzinfo=dt.timezone.utc) + dt.timedelta(hours=limit + 1)
+    with client_for(site, health=Probe(alive=True)) as client:
+        answer = client.get("/healthz")
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "failing: fetch"
+    assert answer.json()["last_fetch"]["age_seconds"] == int((limit + 1) * 3600)
+
+
+def test_health_reports_a_stopped_scheduler(site: Site) -> None:
+    with client_for(site, health=Probe(alive=False)) as client:
+        answer = client.get("/healthz")
+    assert answer.status_code == 503 and answer.json()["scheduler"] == "stopped"
+
+
+def test_health_reports_an_unreadable_store(site: Site) -> None:
+    app = create_app(site.store, site.settings)
+    site.store.close()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/healthz")
+    assert answer.status_code == 503 and answer.json()["store"] == "unreachable"
+
+
+def test_empty_store_page_says_so(store) -> None:
+    with TestClient(create_app(store, site_settings())) as client:
+        page = client.get("/")
+        feed = client.get("/feeds/all.xml")
+    assert "No announcements stored yet" in page.text
+    assert feed.status_code == 200 and re.search(r"<item>", feed.text) is None
+
+
+def test_page_without_summaries_when_disabled(site: Site) -> None:
+    settings = site.settings.model_copy(update={"summaries": site.settings.summaries.model_copy(update={"enabled": False})})
+    with TestClient(create_app(site.store, settings)) as client:
+        assert "<details>" not in client.get("/").text
