@@ -97,7 +97,7 @@ class PoliteHttp:
                 with attempt:
                     return await self._spaced_attempt(url, params)
         except _Retryable as exc:
-            raise ArxivUnavailable(f"arXiv is unavailable ({exc}) at {url}", exc.retry_after) from exc
+            raise ArxivUnavailable(f"{exc} from {url}", exc.retry_after) from exc
         raise AssertionError("tenacity ended without a result")  # unreachable: reraise=True
 
     def _wait(self, state: RetryCallState) -> float:
