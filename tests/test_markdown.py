@@ -82,6 +82,7 @@ def test_shape_follows_the_original_readme(papers) -> None:
                  "**Score**: 11.0  ", "**Type**: new  ", "**Category**: cs.CV  ", "**Published**: 2026-04-22  ", "#### Abstract"):
         assert line in page.splitlines(), line
     assert f"### 1. [{escape_inline(papers[0].title)}](https://arxiv.org/abs/{papers[0].arxiv_id})" in page
+    assert page.endswith("---\n\n*Generated automatically by arxiv-digest.*\n")
     seen = structure(page)
     assert [text for level, text in seen.headings if level == "h3"] == [f"1. {papers[0].title}", f"2. {papers[1].title}"]
     assert seen.details_opened == 0

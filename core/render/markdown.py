@@ -14,6 +14,7 @@ from core.summarize import summary_cost
 DEFAULT_TITLE = "arXiv Papers Bot 🤖"
 INTRO = "This page lists the day's arXiv papers that match the configured categories and keywords."
 FALLBACK_LABEL = "📝 Extractive summary (no LLM)"
+FOOTER = "*Generated automatically by arxiv-digest.*"
 
 # Inline text: every character CommonMark/GFM gives a meaning inside a line is backslash-escaped,
 # and the three HTML characters become entities, so no tag, link, emphasis or table cell can start.
@@ -185,4 +186,5 @@ def render_markdown(
     for position, scored in enumerate(digest.papers, start=1):
         parts.append(render_paper(position, scored, digest.summary_for(scored.paper), abstract_limit))
         parts.append("---")
+    parts.append(FOOTER)
     return "\n\n".join(parts) + "\n"
