@@ -13,7 +13,7 @@ import discord
 import yarl
 
 from adapters.base import ChatGone, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
-from adapters.discord_commands import SpecLike, autocomplete_choices, command_text, slash_commands_payload
+from adapters.discord_commands import GROUP_NAME, SpecLike, autocomplete_choices, command_text, slash_commands_payload
 from adapters.discord_render import CONTENT_LIMIT, DiscordMessage, render_digest, text_chunks
 from core.commands import COMMAND_SPECS
 from core.config import DiscordSettings, Settings, secret
@@ -135,7 +135,7 @@ class DiscordAdapter:
         except BaseException:
             await self.stop()
             raise
-        log.info("Discord: connected as %s, /%s synced with %d subcommands", client.user, "arxiv", len(self._specs))
+        log.info("Discord: connected as %s, /%s synced with %d subcommands", client.user, GROUP_NAME, len(self._specs))
 
     async def stop(self) -> None:
         client, self._client = self._client, None
@@ -149,7 +149,7 @@ class DiscordAdapter:
     # ---- incoming ----
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         data: dict[str, Any] = dict(interaction.data or {})
-        if data.get("name") != "arxiv":
+        if data.get("name") != GROUP_NAME:
             return
         try:
             if interaction.type is discord.InteractionType.autocomplete:

@@ -18,17 +18,15 @@ from core.config import DiscordSettings, Settings
 from core.models import ChatRef, ChatSettings, Digest, Paper, Reply
 from core.store import Store
 from tests.fakes.discord import (
-    EPHEMERAL_FLAG,
     FakeDiscord,
-    fixture_digest,
-    message_problem,
     missing_access,
     rate_limited,
     running_fake_discord,
     server_error,
-    slash_interaction,
     unknown_channel,
 )
+from tests.fakes.discord_data import fixture_digest
+from tests.fakes.discord_limits import message_problem
 
 GUILD = "900000000000000001"
 CHANNEL = "900000000000000002"
@@ -79,11 +77,7 @@ async def bot(fake: FakeDiscord, settings: Settings, store: Store) -> AsyncItera
 
 async def slash(fake: FakeDiscord, subcommand: str, value: str | None = None, **where: object):
     """Type `/arxiv <subcommand> [args]` in Discord and wait for the bot's first answer."""
-    options = [{"type": 3, "name": "args", "value": value}] if value is not None else []
-    interaction = slash_interaction(fake, subcommand, options, **where)
-    await fake.dispatch("INTERACTION_CREATE", interaction)
-    await fake.wait_for(lambda: any(c.interaction_id == interaction["id"] for c in fake.callbacks))
-    return next(c for c in fake.callbacks if c.interaction_id == interaction["id"])
+    return await fake.slash(subcommand, [{"type": 3, "name": "args", "value": value}] if value is not None else [], **where)
 
 
 async def test_start_syncs_one_arxiv_group_mirroring_the_registry(bot: DiscordAdapter, fake: FakeDiscord) -> None:
@@ -132,10 +126,7 @@ async def test_direct_messages_may_change_their_own_settings(bot, fake, store) -
 
 async def typed(fake: FakeDiscord, subcommand: str, **values: object) -> None:
     kinds = {str: 3, int: 4, float: 10}
-    options = [{"type": kinds[type(value)], "name": name, "value": value} for name, value in values.items()]
-    interaction = slash_interaction(fake, subcommand, options, channel_id=DM_CHANNEL)
-    await fake.dispatch("INTERACTION_CREATE", interaction)
-    await fake.wait_for(lambda: any(c.interaction_id == interaction["id"] for c in fake.callbacks))
+    await fake.slash(subcommand, [{"type": kinds[type(v)], "name": name, "value": v} for name, v in values.items()], channel_id=DM_CHANNEL)
 
 
 async def test_typed_options_become_command_text(bot, fake, store) -> None:
@@ -162,10 +153,7 @@ async def test_autocomplete_suggests_categories_and_time_zones(bot, fake) -> Non
         ("time", "timezone", "berl", "Europe/Berlin"),
     ):
         options = [{"type": 3, "name": option, "value": typed, "focused": True}]
-        interaction = slash_interaction(fake, subcommand, options, channel_id=DM_CHANNEL, interaction_type=4)
-        await fake.dispatch("INTERACTION_CREATE", interaction)
-        await fake.wait_for(lambda: any(c.interaction_id == interaction["id"] for c in fake.callbacks))
-        [callback] = [c for c in fake.callbacks if c.interaction_id == interaction["id"]]
+        callback = await fake.slash(subcommand, options, channel_id=DM_CHANNEL, interaction_type=4)
         assert callback.body["type"] == 8
         assert expected in [choice["value"] for choice in callback.body["data"]["choices"]]
 

@@ -5,7 +5,8 @@ import dataclasses
 
 from adapters import discord_render as render
 from core.models import ChatRef, ChatSettings
-from tests.fakes.discord import fixture_digest, fixture_papers, message_problem
+from tests.fakes.discord_data import fixture_digest, fixture_papers
+from tests.fakes.discord_limits import message_problem
 
 SETTINGS = ChatSettings(ref=ChatRef("discord", "111"))
 
