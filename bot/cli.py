@@ -85,6 +85,23 @@ def main() -> None:
     cli()
 
 
+@cli.command()
+@click.option("--web", is_flag=True, help="Also serve feeds, health and platform webhooks over HTTP.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port for --web (default: config web.port).")
+@click.option("--console", is_flag=True, help="Also chat with the bot in this terminal.")
+@click.pass_obj
+@friendly_errors
+def serve(obj: CliContext, web: bool, port: int | None, console: bool) -> None:
+    """Run the scheduler and every adapter that has credentials until SIGTERM or Ctrl-C."""
+    import asyncio
+
+    from bot.app import console_adapter, serve as run_service
+
+    settings = obj.settings
+    web_port = (port or settings.web.port) if web else None
+    asyncio.run(run_service(settings, obj.store, console=console_adapter() if console else None, web_port=web_port))
+
+
 def run_with_fetcher(obj: CliContext, action: Callable[[Any], Awaitable[T]]) -> T:
     """Run one async arXiv action with a Fetcher over the CLI's settings and store."""
     import asyncio
@@ -147,3 +164,114 @@ def backfill(obj: CliContext, since: dt.datetime, categories: tuple[str, ...]) -
         raise click.UsageError(str(exc)) from None
     click.echo(f"backfilled {added} papers in {'+'.join(wanted)} since {since.date()}")
     click.echo(_fetch_today(obj, wanted))
+
+
+def _split_ids(values: tuple[str, ...]) -> list[str]:
+    return [item for value in values for item in value.replace(",", " ").split() if item]
+
+
+@cli.command()
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Announcement day (default: the latest stored).")
+@click.option("--ids", "id_values", multiple=True, help="arXiv ids from the store instead of a day's digest (comma separated or repeated).")
+@click.option("--language", default=None, help="Summary language such as en or zh (default: config summaries.language).")
+@click.option("--show", is_flag=True, help="Print each summary after the run.")
+@click.pass_obj
+@friendly_errors
+def summarize(obj: CliContext, day: dt.datetime | None, id_values: tuple[str, ...], language: str | None, show: bool) -> None:
+    """Summarize the top papers of the default digest of a day (or the given ids), with a progress bar."""
+    import asyncio
+
+    from tqdm import tqdm
+
+    from core.summarize import Summarizer, summary_cost
+
+    settings, store = obj.settings, obj.store
+    ids = _split_ids(id_values)
+    papers = _papers_to_summarize(obj, day.date() if day else None, ids)
+    if not papers:
+        click.echo("nothing to summarize")
+        return
+    wanted_language = language or settings.summaries.language
+
+    async def run() -> dict[str, Any]:
+        summarizer = Summarizer.from_settings(settings, store)
+        try:
+            with tqdm(total=len(papers), unit="paper", desc="summaries") as progress:
+
+                async def one(paper: Any) -> dict[str, Any]:
+                    result = await summarizer.summarize_papers([paper], wanted_language)
+                    progress.update(1)
+                    return result
+
+                results = await asyncio.gather(*(one(paper) for paper in papers))
+            return {arxiv_id: summary for result in results for arxiv_id, summary in result.items()}
+        finally:
+            await summarizer.aclose()
+
+    summaries = asyncio.run(run())
+    fallbacks = [summary for summary in summaries.values() if summary.is_fallback]
+    prompt_tokens = sum(summary.prompt_tokens for summary in summaries.values() if not summary.is_fallback)
+    completion_tokens = sum(summary.completion_tokens for summary in summaries.values() if not summary.is_fallback)
+    click.echo(
+        f"{len(summaries)} summaries ({len(fallbacks)} extractive fallback) in {wanted_language}; "
+        f"{prompt_tokens} prompt + {completion_tokens} completion tokens, "
+        f"cost {summary_cost(summaries.values(), settings.summaries):.4f}"
+    )
+    if show:
+        for paper in papers:
+            summary = summaries[paper.arxiv_id]
+            label = "extractive" if summary.is_fallback else summary.model
+            click.echo(f"\n{paper.versioned_id} ({label}): {paper.title}\n{summary.text}")
+
+
+def _papers_to_summarize(obj: CliContext, day: dt.date | None, ids: list[str]) -> list[Any]:
+    """The given ids from the store, or the top N of the default digest of the day."""
+    store, settings = obj.store, obj.settings
+    if ids:
+        found = store.papers_by_id(ids)
+        unknown = [arxiv_id for arxiv_id in ids if arxiv_id not in found]
+        if unknown:
+            click.echo(f"not in the store (fetch them first): {', '.join(unknown)}", err=True)
+        return [found[arxiv_id] for arxiv_id in ids if arxiv_id in found]
+    from core.digest import default_subscription, select_digests
+
+    if day is None:
+        days = store.announcement_days(limit=1)
+        if not days:
+            return []
+        day = days[0]
+    subscription = default_subscription(settings)
+    digests = select_digests(day, store.papers_announced(day), [subscription], settings.scoring, now=store.now())
+    digest = digests.get(subscription.subscriber)
+    return [scored.paper for scored in digest.papers[: settings.summaries.top_n]] if digest else []
+
+
+@cli.command()
+@click.option("--chat-id", default="local", show_default=True, help="Which console chat you are; each keeps its own settings.")
+@click.pass_obj
+@friendly_errors
+def chat(obj: CliContext, chat_id: str) -> None:
+    """Talk to the bot in this terminal: /subscribe llm, /digest, /help; /quit or Ctrl-D ends.
+
+    Only commands run here; scheduled deliveries need `serve` (with --console to get them here).
+    """
+    import asyncio
+
+    from adapters.console import ConsoleAdapter
+    from bot.app import App
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo('arxiv-digest chat: type "/help" for the commands, "/quit" to leave.')
+    console = ConsoleAdapter(chat_id=chat_id, prompt="> " if interactive else "")
+
+    async def converse() -> None:
+        app = App(obj.settings, obj.store, [console])
+        await console.start(app.handle_command)
+        try:
+            await console.wait_closed()
+        finally:
+            await console.stop()
+            await app.fetcher.aclose()
+
+    asyncio.run(converse())
