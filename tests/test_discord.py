@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 
 import discord
@@ -301,3 +302,16 @@ def test_create_adapter_needs_the_token_from_the_environment(monkeypatch) -> Non
     assert create_adapter(Settings()) is None
     monkeypatch.setenv("DISCORD_BOT_TOKEN", "abc")
     assert isinstance(create_adapter(Settings()), DiscordAdapter)
+
+
+async def test_the_token_is_never_logged(fake, settings, store, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    adapter = DiscordAdapter(settings.discord, fake.token)
+    await adapter.start(CommandProcessor(store, settings, StubServices()).handle)
+    try:
+        await slash(fake, "keywords", channel_id=DM_CHANNEL)
+        await adapter.send(ChatRef("discord", CHANNEL), adapter.render_digest(fixture_digest(1), ChatSettings(ref=ChatRef("discord", CHANNEL)))[0])
+    finally:
+        await adapter.stop()
+    assert "discord.http" in {record.name for record in caplog.records}  # discord.py did log its requests
+    assert fake.token not in caplog.text
