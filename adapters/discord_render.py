@@ -101,7 +101,7 @@ def paper_embed(scored: ScoredPaper, digest: Digest, settings: ChatSettings) -> 
         fields.insert(2, {"name": "Matched", "value": cut_text(escape_markdown(", ".join(why)), TERMS_BUDGET), "inline": True})
     fields.append({"name": "Links", "value": f"[abstract]({paper.abs_url}) · [PDF]({paper.pdf_url})", "inline": True})
     return {
-        "title": cut_text(_one_line(paper.title), TITLE_LIMIT),
+        "title": cut_text(escape_markdown(_one_line(paper.title)), TITLE_LIMIT),
         "url": paper.abs_url,
         "description": description,
         "color": ARXIV_RED,

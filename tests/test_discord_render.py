@@ -98,9 +98,10 @@ def test_huge_author_list_and_title_are_cut() -> None:
 def test_markdown_in_titles_is_escaped() -> None:
     digest = fixture_digest(1)
     scored = digest.papers[0]
-    paper = dataclasses.replace(scored.paper, abstract="A *bold* claim about __init__ and `code`")
+    paper = dataclasses.replace(scored.paper, abstract="A *bold* claim about __init__ and `code`", title="Bounds for $x_1 * y_2$")
     digest = dataclasses.replace(digest, papers=(dataclasses.replace(scored, paper=paper),))
     embed = render.render_digest(digest, SETTINGS)[0].payload.embeds[0]
+    assert embed["title"] == r"Bounds for $x\_1 \* y\_2$"
     assert embed["description"] == r"A \*bold\* claim about \_\_init\_\_ and \`code\`"
 
 
