@@ -64,22 +64,28 @@ def due_days(
     planned: Collection[dt.date] = (),
     *,
     catch_up_days: int,
+    created_at: dt.datetime | None = None,
     holidays: Collection[dt.date] = (),
     arxiv_timezone: str = ARXIV_TIMEZONE,
 ) -> list[dt.date]:
     """Announcement days whose digest this chat should get now, oldest first.
 
-    A chat never served before (`first_planned` None) starts with the current day. Otherwise
+    A chat never served before (`first_planned` None) starts with the current day, unless that
+    day's delivery moment passed before the chat existed: someone who signs up on Tuesday at
+    10:00 for 08:00 digests (or on a Sunday) gets the next one at 08:00, not a stale one now. Otherwise
     every day since its first digest without a plan of its own counts, as far back as
     `catch_up_days` before the current one: after downtime (or a day arXiv failed to serve) the
     missed mailings arrive instead of vanishing.
     """
     current = current_announcement_day(now, holidays, arxiv_timezone)
-    window = [current] if first_planned is None else recent_announcement_days(current, catch_up_days + 1, holidays)
+    if first_planned is None:
+        moment = delivery_moment(chat, current, arxiv_timezone)
+        is_new_enough = created_at is None or moment >= created_at
+        return [current] if is_new_enough and current.weekday() in chat.days and moment <= now else []
     return [
         day
-        for day in window
-        if (first_planned is None or day >= first_planned)
+        for day in recent_announcement_days(current, catch_up_days + 1, holidays)
+        if day >= first_planned
         and day not in planned
         and day.weekday() in chat.days
         and delivery_moment(chat, day, arxiv_timezone) <= now
@@ -91,15 +97,20 @@ def next_delivery(
     now: dt.datetime,
     planned_days: Collection[dt.date],
     *,
+    not_before: dt.datetime | None = None,
     holidays: Collection[dt.date] = (),
     arxiv_timezone: str = ARXIV_TIMEZONE,
 ) -> dt.datetime | None:
-    """When the chat's next digest goes out (now, if one is due); None when it gets none."""
+    """When the chat's next digest goes out (now, if one is due); None when it gets none.
+
+    `not_before`: digests due before it are not sent (a new chat's creation time, see due_days).
+    """
     if not chat.active or chat.paused or not chat.days:
         return None
     day = current_announcement_day(now, holidays, arxiv_timezone)
     for _ in range(MAX_DAYS_AHEAD):
-        if day not in planned_days and day.weekday() in chat.days:
-            return max(delivery_moment(chat, day, arxiv_timezone), now)
+        moment = delivery_moment(chat, day, arxiv_timezone)
+        if day not in planned_days and day.weekday() in chat.days and (not_before is None or moment >= not_before):
+            return max(moment, now)
         day = next_announcement_day(day, holidays)
     return None

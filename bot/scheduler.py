@@ -89,14 +89,20 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._fetch_retry_at: dict[dt.date, dt.datetime] = {}
+        self._current_tick: asyncio.Task[TickReport] | None = None
+        self._delivering = 0  # deliveries in progress: a stop must let their message in flight finish
 
     # -- the loop -------------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Tick every `tick_seconds` (or at once when woken) until `stop()`."""
         while not self._stopping.is_set():
+            self._current_tick = asyncio.create_task(self.tick(self.clock()), name="scheduler-tick")
             try:
-                await self.tick(self.clock())
+                await self._current_tick
+            except asyncio.CancelledError:
+                if not self._stopping.is_set():
+                    raise
             except Exception:
                 log.exception("scheduler tick failed; trying again next tick")
             if self._stopping.is_set():
@@ -112,9 +118,12 @@ class Scheduler:
         self._wake.set()
 
     def stop(self) -> None:
-        """Finish the message being sent, leave the rest pending in the outbox, end `run`."""
+        """End `run`: a tick that is sending finishes the message in flight and leaves the rest pending;
+        one that is fetching or summarizing (nothing half-written there) is cancelled at once."""
         self._stopping.set()
         self._wake.set()
+        if self._current_tick is not None and not self._delivering:
+            self._current_tick.cancel()
 
     @property
     def stopping(self) -> bool:
@@ -139,6 +148,7 @@ class Scheduler:
             self.current_day(now), self.settings.scheduler.catch_up_days + 1, arxiv.holidays
         )[0]
         served = self.store.digest_days(window_start)
+        created = self.store.chats_created_at()
         by_day: dict[dt.date, list[ChatSettings]] = defaultdict(list)
         for chat in self.store.active_chats(include_paused=True):
             if chat.ref.platform not in self.adapters:
@@ -151,6 +161,7 @@ class Scheduler:
                     first_planned,
                     planned,
                     catch_up_days=self.settings.scheduler.catch_up_days,
+                    created_at=created.get(chat.ref),
                     holidays=arxiv.holidays,
                     arxiv_timezone=arxiv.announcement_timezone,
                 )
@@ -174,10 +185,12 @@ class Scheduler:
         now = now or self.clock()
         current = self.current_day(now)
         planned = {current} if self.store.digest_day_status(chat.ref, current) else set()
+        is_new = self.store.first_digest_day(chat.ref) is None
         return next_delivery(
             chat,
             now,
             planned,
+            not_before=self.store.chats_created_at(chat.ref).get(chat.ref) if is_new else None,
             holidays=self.settings.arxiv.holidays,
             arxiv_timezone=self.settings.arxiv.announcement_timezone,
         )
@@ -275,6 +288,15 @@ class Scheduler:
         ]
 
     async def _deliver_all(self, planned: Sequence[tuple[ChatSettings, Digest]], report: TickReport) -> None:
+        if self._stopping.is_set():
+            return
+        self._delivering += 1
+        try:
+            await self._deliver_concurrently(planned, report)
+        finally:
+            self._delivering -= 1
+
+    async def _deliver_concurrently(self, planned: Sequence[tuple[ChatSettings, Digest]], report: TickReport) -> None:
         gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
 
         async def deliver(chat: ChatSettings, digest: Digest) -> None:

@@ -119,3 +119,14 @@ def test_next_delivery():
     assert next_delivery(chat, _utc(2026, 9, 24, 7), {THURSDAY}) == _utc(2026, 9, 25, 6)
     assert next_delivery(chat, _utc(2026, 9, 25, 7), {dt.date(2026, 9, 25)}) == _utc(2026, 9, 28, 6)
     assert next_delivery(_chat("UTC", paused=True), _utc(2026, 9, 24, 7), set()) is None
+
+
+def test_a_new_chat_starts_with_the_first_digest_due_after_it_was_created():
+    chat = _chat("UTC")
+    tuesday = dt.date(2026, 9, 22)
+    assert due_days(chat, _utc(2026, 9, 22, 9), None, catch_up_days=5, created_at=_utc(2026, 9, 22, 7)) == [tuesday]
+    assert due_days(chat, _utc(2026, 9, 22, 11), None, catch_up_days=5, created_at=_utc(2026, 9, 22, 10)) == []
+    sunday = _utc(2026, 9, 27, 15)  # Friday's digest is not sent on Sunday to a chat that did not exist on Friday
+    assert due_days(chat, sunday, None, catch_up_days=5, created_at=sunday) == []
+    assert next_delivery(chat, sunday, set(), not_before=sunday) == _utc(2026, 9, 28, 8)
+    assert due_days(chat, _utc(2026, 9, 28, 8), None, catch_up_days=5, created_at=sunday) == [dt.date(2026, 9, 28)]

@@ -16,6 +16,7 @@ from adapters.base import OutgoingMessage
 from bot.app import App
 from core.models import ChatRef, CommandContext
 from tests.delivery_support import RecordingAdapter, fixture_papers, store_feed
+from tests.fakes.arxiv import Fault, fake_arxiv  # noqa: F401  (the loopback arXiv fixture)
 from tests.test_scheduler import TUESDAY, World
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,9 +45,10 @@ async def _wait_until(condition, seconds: float = 10.0) -> None:
 
 
 async def test_stop_mid_digest_finishes_the_message_in_flight_and_keeps_the_rest_pending(tmp_path):
-    world = World(tmp_path, dt.datetime(2026, 4, 21, 9, 0, tzinfo=dt.timezone.utc))
+    world = World(tmp_path, dt.datetime(2026, 4, 21, 7, 0, tzinfo=dt.timezone.utc))
     store_feed(world.store, TUESDAY, fixture_papers("2026-04-21"))
     chat = world.chat("utc")
+    world.clock.set(dt.datetime(2026, 4, 21, 9, 0, tzinfo=dt.timezone.utc))  # its 08:00 digest is due
     adapter = GatedAdapter()
     app = App(world.settings, world.store, [adapter], fetcher=world.scheduler.fetcher)
     stop = asyncio.Event()
@@ -79,7 +81,8 @@ async def test_services_report_arxiv_trouble_and_the_feed_link(tmp_path):
     world.store.record_fetch("feed", ["cs.CV"], None, "failed", error="HTTP 503 Service Unavailable")
     assert "failed" in services.arxiv_status() and "503" in services.arxiv_status()
     assert services.feed_url(chat).endswith(chat.feed_token + ".xml") and chat.feed_token
-    assert services.next_delivery(chat) == dt.datetime(2026, 4, 21, 9, 0, tzinfo=dt.timezone.utc)  # due now
+    # created after today's 08:00 UTC: the first digest is tomorrow's, not a stale one now
+    assert services.next_delivery(chat) == dt.datetime(2026, 4, 22, 8, 0, tzinfo=dt.timezone.utc)
     await world.close()
 
 
@@ -121,3 +124,21 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+async def test_stop_while_arxiv_hangs_ends_at_once_and_plans_nothing(tmp_path, fake_arxiv):
+    world = World(tmp_path, dt.datetime(2026, 4, 21, 7, 0, tzinfo=dt.timezone.utc), fake_arxiv.settings())
+    fake_arxiv.announce(fixture_papers("2026-04-21"), TUESDAY)
+    fake_arxiv.fail_next(Fault("hang"))
+    chat = world.chat("utc")
+    world.clock.set(dt.datetime(2026, 4, 21, 9, 0, tzinfo=dt.timezone.utc))
+    app = App(world.settings, world.store, [RecordingAdapter()], fetcher=world.scheduler.fetcher)
+    stop = asyncio.Event()
+    running = asyncio.create_task(app.run(stop))
+    await _wait_until(lambda: fake_arxiv.feed_requests())
+    started = time.monotonic()
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert time.monotonic() - started < 2
+    assert world.store.digest_day_status(chat.ref, TUESDAY) is None  # the day stays open for the next run
+    await world.close()

@@ -190,6 +190,22 @@ class DeliveryQueries:
             served[ChatRef(platform, chat_id)][1].add(dt.date.fromisoformat(day))
         return served
 
+    def chats_created_at(self: "Store", ref: ChatRef | None = None) -> dict[ChatRef, dt.datetime]:
+        """When each chat (or just `ref`) was first stored: a new chat's first digest is the first due after that."""
+        where, args = ("AND platform = ? AND chat_id = ?", _ref_args(ref)) if ref else ("", [])
+        rows = self.db.execute(
+            f"SELECT platform, chat_id, created_at FROM chats WHERE created_at IS NOT NULL {where}", args
+        ).fetchall()
+        created = {}
+        for platform, chat_id, stamp in rows:
+            moment = dt.datetime.fromisoformat(stamp)
+            created[ChatRef(platform, chat_id)] = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+        return created
+
+    def first_digest_day(self: "Store", ref: ChatRef) -> dt.date | None:
+        row = self.db.execute(f"SELECT MIN(announced) FROM chat_days WHERE chat = {_CHAT_PK}", _ref_args(ref)).fetchone()
+        return dt.date.fromisoformat(row[0]) if row and row[0] else None
+
     def mark_header_sent(self: "Store", ref: ChatRef, day: dt.date) -> None:
         with self.transaction() as db:
             db.execute(
