@@ -12,7 +12,7 @@ from core.arxiv.api import announcement_day_for, free_text_query
 from core.arxiv.errors import ArxivMalformed, ArxivRejected
 from core.arxiv.fetcher import MAX_BACKFILL_DAYS, Fetcher
 from core.store import Store
-from tests.fakes.arxiv import FakeArxiv, Fault, fake_arxiv, load_paper_list  # noqa: F401  (fixture)
+from tests.fakes.arxiv import FakeArxiv, Fault, load_paper_list
 
 API = Path(__file__).parent / "fixtures" / "arxiv" / "api"
 PAPERS = Path(__file__).parent / "fixtures" / "arxiv" / "dw-dengwei_2025-10-22.jsonl"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from bot.cli import EXIT_UNAVAILABLE, cli
 from core.arxiv.calendar import current_announcement_day
 from core.store import Store
-from tests.fakes.arxiv import FakeArxiv, Fault, fake_arxiv, load_paper_list  # noqa: F401  (fixture)
+from tests.fakes.arxiv import FakeArxiv, Fault, load_paper_list
 
 PAPERS = Path(__file__).parent / "fixtures" / "arxiv" / "dw-dengwei_2025-10-22.jsonl"
 

@@ -9,7 +9,7 @@ import pytest
 from core.arxiv.errors import ArxivMalformed, ArxivUnavailable
 from core.arxiv.fetcher import Fetcher
 from core.store import Store
-from tests.fakes.arxiv import FakeArxiv, Fault, fake_arxiv, load_paper_list  # noqa: F401  (fixture)
+from tests.fakes.arxiv import FakeArxiv, Fault, load_paper_list
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv"
 THURSDAY = dt.date(2026, 9, 24)  # the conftest store's clock: 2026-09-24 12:00 UTC

@@ -8,7 +8,7 @@ import pytest
 from core.arxiv import http
 from core.arxiv.errors import ArxivMalformed, ArxivUnavailable
 from core.arxiv.http import PoliteHttp, parse_retry_after
-from tests.fakes.arxiv import FakeArxiv, Fault, build_rss, fake_arxiv  # noqa: F401  (fixture)
+from tests.fakes.arxiv import FakeArxiv, Fault, build_rss
 
 
 def test_retry_after_as_seconds_or_http_date() -> None:
