@@ -93,12 +93,9 @@ class PoliteHttp:
             reraise=True,
         )
         try:
-            async for attempt in retrying:
-                with attempt:
-                    return await self._spaced_attempt(url, params)
+            return await retrying(self._spaced_attempt, url, params)
         except _Retryable as exc:
             raise ArxivUnavailable(f"{exc} from {url}", exc.retry_after) from exc
-        raise AssertionError("tenacity ended without a result")  # unreachable: reraise=True
 
     def _wait(self, state: RetryCallState) -> float:
         failure = state.outcome.exception() if state.outcome else None
