@@ -35,7 +35,10 @@ from core.store import Store, StoreError
 log = logging.getLogger(__name__)
 
 FEED_EXTENSIONS: dict[str, FeedFormat] = {"xml": "rss", "atom": "atom"}
-FEED_MEDIA_TYPES: dict[FeedFormat, str] = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+FEED_MEDIA_TYPES: dict[FeedFormat, str] = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+}
 _FEED_FILE = re.compile(r"^(?P<stem>[A-Za-z0-9._-]{1,64})\.(?P<ext>xml|atom)$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Headers every response carries: no sniffing, no framing, and pages that may load nothing but their own CSS.

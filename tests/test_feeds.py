@@ -40,6 +40,8 @@ def client(site: Site) -> TestClient:
 def parse(client: TestClient, path: str) -> feedparser.FeedParserDict:
     response = client.get(path)
     assert response.status_code == 200, response.text
+    kind = "atom" if path.endswith(".atom") else "rss"
+    assert response.headers["content-type"] == f"application/{kind}+xml; charset=utf-8"
     return feedparser.parse(response.content)
 
 
