@@ -1,6 +1,7 @@
 """Summarizer against the fake OpenAI-compatible server through the real openai client: answers, faults, fallback."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -154,8 +155,6 @@ async def test_fallback_is_retried_next_run(fake_llm: RunningFakeLlm, store: Sto
 async def test_failed_paper_waits_before_the_same_process_retries(
     fake_llm: RunningFakeLlm, tmp_path: Path, papers: list[Paper]
 ) -> None:
-    import datetime as dt
-
     now = [dt.datetime(2026, 4, 22, 8, 0, tzinfo=dt.timezone.utc)]
     store = Store(tmp_path / "clocked.db", clock=lambda: now[0])
     paper = papers[0]
