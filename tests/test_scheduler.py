@@ -15,7 +15,7 @@ from core.models import ChatRef
 from core.store import Store
 from core.store.outbox import DAY_PAUSED
 from tests.delivery_support import PLATFORM, FakeClock, RecordingAdapter, fixture_papers, store_feed
-from tests.fakes.arxiv import Fault, fake_arxiv  # noqa: F401  (the loopback arXiv fixture)
+from tests.fakes.arxiv import Fault
 
 UTC = dt.timezone.utc
 TUESDAY, WEDNESDAY = dt.date(2026, 4, 21), dt.date(2026, 4, 22)

@@ -13,7 +13,6 @@ import pytest
 from adapters.console import ConsoleAdapter
 from bot.app import App
 from tests.delivery_support import fixture_papers
-from tests.fakes.arxiv import fake_arxiv  # noqa: F401  (the loopback arXiv fixture)
 from tests.test_scheduler import TUESDAY, WEDNESDAY, World
 
 UTC = dt.timezone.utc

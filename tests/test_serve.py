@@ -16,7 +16,7 @@ from adapters.base import OutgoingMessage
 from bot.app import App
 from core.models import ChatRef, CommandContext
 from tests.delivery_support import RecordingAdapter, fixture_papers, store_feed
-from tests.fakes.arxiv import Fault, fake_arxiv  # noqa: F401  (the loopback arXiv fixture)
+from tests.fakes.arxiv import Fault
 from tests.test_scheduler import TUESDAY, World
 
 ROOT = Path(__file__).resolve().parents[1]
