@@ -96,15 +96,25 @@ class Summarizer:
             self._say_no_key_once()
             return {paper.arxiv_id: self._fallback(paper, language) for paper in unique}
         source_kind = FULLTEXT if self.fulltext is not None and self.settings.source == FULLTEXT else ABSTRACT
-        keys = {paper.arxiv_id: self.key_for(paper, language, source_kind) for paper in unique}
-        cached = self.store.cached_summaries(keys.values())
-        results = {paper.arxiv_id: cached[keys[paper.arxiv_id]] for paper in unique if keys[paper.arxiv_id] in cached}
+        results = self.cached_summaries(unique, language, source_kind)
         missing = [paper for paper in unique if paper.arxiv_id not in results]
-        shared = [self._shared_task(keys[paper.arxiv_id], paper) for paper in missing]
+        shared = [self._shared_task(self.key_for(paper, language, source_kind), paper) for paper in missing]
         # shield: one caller being cancelled must not cancel the call the others wait for.
         for paper, summary in zip(missing, await asyncio.gather(*(asyncio.shield(task) for task in shared))):
             results[paper.arxiv_id] = summary
         return {paper.arxiv_id: results[paper.arxiv_id] for paper in unique}
+
+    def cached_summaries(self, papers: Sequence[Paper], language: str, source_kind: str | None = None) -> dict[str, Summary]:
+        """Stored final summaries only, never a call: the source's key, else the abstract's (no full text existed)."""
+        kinds = list(dict.fromkeys([source_kind or self.settings.source, ABSTRACT]))
+        keys = {kind: {paper.arxiv_id: self.key_for(paper, language, kind) for paper in papers} for kind in kinds}
+        stored = self.store.cached_summaries(key for by_id in keys.values() for key in by_id.values())
+        found: dict[str, Summary] = {}
+        for kind in kinds:
+            for arxiv_id, key in keys[kind].items():
+                if key in stored:
+                    found.setdefault(arxiv_id, stored[key])
+        return found
 
     async def summarize_digests(
         self, digests: Mapping[str, Digest], languages: Mapping[str, str] | None = None

@@ -218,3 +218,27 @@ async def test_summaries_from_full_text_are_cached_under_their_own_key(
     assert "fitted on 2,000 profiled steps" in fake_llm.fake.prompts[PAPER.arxiv_id]
     assert fake_llm.fake.calls == Counter({PAPER.arxiv_id: 1, without.arxiv_id: 1})  # second run: cache only
     assert sum(fake.requests.values()) == 3  # html of one; html + pdf of the other; none on the second run
+
+
+async def test_cached_summaries_fall_back_to_the_abstract_key_without_calls(
+    pages: tuple[FakeArxivPages, str], fake_llm: RunningFakeLlm, store: Store, tmp_path: Path
+) -> None:
+    fake, base = pages
+    fake.html_missing.add("2604.00002v1")
+    fake.pdf_missing.add("2604.00002v1")
+    settings = fulltext_settings(base, tmp_path, base_url=fake_llm.base_url, model="fake-model")
+    without = Paper("2604.00002", 1, "No text", (), "We propose nothing new. It works.", ("cs.DC",), "cs.DC")
+    summarizer = Summarizer(settings, store, KEY, fulltext=FullTextSource(settings, polite_http()))
+    await summarizer.summarize_papers([PAPER, without], "en")
+    await summarizer.aclose()
+    calls = fake_llm.fake.total_calls
+
+    reader = Summarizer(settings, store, None)  # as the web pages use it: lookups only
+    found = reader.cached_summaries([PAPER, without], "en")
+
+    assert {arxiv_id: summary.source_kind for arxiv_id, summary in found.items()} == {
+        PAPER.arxiv_id: "fulltext",
+        without.arxiv_id: "abstract",
+    }
+    assert reader.cached_summaries([PAPER], "zh") == {}
+    assert fake_llm.fake.total_calls == calls and reader.llm_calls == 0
