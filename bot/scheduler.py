@@ -315,33 +315,31 @@ class Scheduler:
 
     async def _resume_open_digests(self, now: dt.datetime, report: TickReport) -> None:
         """Digests planned before (this run or a crashed one) and not finished: send what is pending."""
-        resumable: list[tuple[ChatSettings, Digest]] = []
+        by_day: dict[dt.date, list[ChatSettings]] = defaultdict(list)
         for open_day in self.store.open_digest_days():
             ref, day = open_day.chat, open_day.announcement_day
             chat = self.store.get_chat(ref)
-            if chat is None or ref.platform not in self.adapters or not self.sender.ready(ref, day, now):
-                continue
-            resumable.append((chat, self._planned_digest(chat, day, now)))
+            if chat is not None and ref.platform in self.adapters and self.sender.ready(ref, day, now):
+                by_day[day].append(chat)
+        resumable: list[tuple[ChatSettings, Digest]] = []
+        for day, chats in sorted(by_day.items()):
+            rebuilt = self.build_digests(day, chats, now, exclude_delivered=False)
+            resumable.extend((chat, self._planned_digest(chat, rebuilt[chat.ref])) for chat in chats)
         if resumable:
             await self._deliver_all(await self.with_summaries(resumable), report)
 
-    def _planned_digest(self, chat: ChatSettings, day: dt.date, now: dt.datetime) -> Digest:
-        """Rebuild a planned digest from its pending outbox rows, in their planned order."""
-        rows = self.store.pending_papers(chat.ref, day)
-        categories = self.subscription_for(chat).categories
-        day_papers = self.store.papers_announced(day, categories)
-        announced = {paper.arxiv_id: paper for paper in day_papers}
-        missing = [row.arxiv_id for row in rows if row.arxiv_id not in announced]
-        announced.update(self.store.papers_by_id(missing))
-        papers = tuple(ScoredPaper(announced[row.arxiv_id], row.score) for row in rows if row.arxiv_id in announced)
-        return Digest(
-            announcement_day=day,
-            papers=papers,
-            categories=tuple(categories),
-            keywords=chat.keywords,
-            considered=len(day_papers),
-            generated_at=now,
+    def _planned_digest(self, chat: ChatSettings, rebuilt: Digest) -> Digest:
+        """The planned digest again: its pending rows in planned order, with today's scores and matched terms
+        where the chat's current settings still select the paper, else the planned score alone."""
+        rows = self.store.pending_papers(chat.ref, rebuilt.announcement_day)
+        selected = {scored.paper.arxiv_id: scored for scored in rebuilt.papers}
+        stored = self.store.papers_by_id(row.arxiv_id for row in rows if row.arxiv_id not in selected)
+        papers = tuple(
+            selected.get(row.arxiv_id) or ScoredPaper(stored[row.arxiv_id], row.score)
+            for row in rows
+            if row.arxiv_id in selected or row.arxiv_id in stored
         )
+        return dataclasses.replace(rebuilt, papers=papers)
 
 
 def _only(digest: Digest, arxiv_ids: set[str]) -> Digest:

@@ -172,6 +172,9 @@ async def test_a_restarted_scheduler_resumes_a_deferred_digest_without_duplicate
     sent = world.adapter.papers_sent_to("utc")
     assert len(sent) == len(set(sent)) == len(world.adapter.rendered[0].papers)
     assert sum("header" in m.text for m in world.adapter.sent) == 1
+    first, resumed = world.adapter.rendered[0], world.adapter.rendered[-1]
+    assert [s.paper.arxiv_id for s in resumed.papers] == [s.paper.arxiv_id for s in first.papers][5:]  # one message of 5 went out
+    assert all(s.matched_terms for s in resumed.papers)  # why each paper was picked survives the restart
 
 
 async def test_next_delivery_reports_the_local_moment(world):
