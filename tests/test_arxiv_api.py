@@ -134,6 +134,8 @@ def _submitted_on(papers, days):
 async def test_backfill_stores_missed_days_once_with_inferred_types(fake_arxiv: FakeArxiv, store: Store) -> None:
     thursday_before, friday, monday, tuesday, wednesday = (dt.date(2026, 9, d) for d in (17, 18, 21, 22, 23))
     papers = _submitted_on(load_paper_list(PAPERS), [thursday_before, friday, monday, tuesday, wednesday])
+    replaced = next(i for i, p in enumerate(papers) if p.published == monday and "cs.CL" in p.categories)
+    papers[replaced] = dataclasses.replace(papers[replaced], version=3)  # replaced since; still new on its first day
     fake_arxiv.api_papers = papers
     added = await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(monday, ["cs.CL", "cs.AI"]), api_page_size=25)
     watched = [p for p in papers if {"cs.CL", "cs.AI"} & set(p.categories)]
@@ -150,6 +152,8 @@ async def test_backfill_stores_missed_days_once_with_inferred_types(fake_arxiv: 
         if paper.arxiv_id in stored:
             expected_type = "new" if paper.primary_category in ("cs.CL", "cs.AI") else "cross"
             assert stored[paper.arxiv_id].announce_type == expected_type
+    assert stored[papers[replaced].arxiv_id].version == 3
+    assert stored[papers[replaced].arxiv_id].announce_type in ("new", "cross")
     assert len(fake_arxiv.api_requests()) > 1  # paged
     assert all(r.query["sortBy"] == "submittedDate" for r in fake_arxiv.api_requests())
     assert store.fetched_categories(monday) == {"cs.AI", "cs.CL"}

@@ -80,6 +80,7 @@ def test_unicode_and_latex_survive_parsing() -> None:
 
 
 def test_empty_and_weekend_feeds() -> None:
+    assert load_paper_list(FIXTURES / "wanzhouliu_2026-04-25.json") == []  # a real Saturday: empty_feed
     holiday = parse_feed(build_rss([], dt.date(2026, 12, 25)))
     assert (holiday.announcement_day, holiday.papers) == (dt.date(2026, 12, 25), ())
     weekend = parse_feed(build_rss([], None))

@@ -65,9 +65,10 @@ def paper_from_result(result: arxiv.Result, watched: Collection[str] = (), holid
     if identity is None:
         raise ArxivMalformed(f"export API entry without an arXiv id: {result.entry_id!r}")
     arxiv_id, version = identity
-    kind = "new" if version == 1 else "replace"
-    if watched and result.primary_category not in watched:
-        kind = "cross" if version == 1 else "replace-cross"
+    if watched:  # a backfill by submission date: this is the paper's first announcement, whatever its version now
+        kind = "new" if result.primary_category in watched else "cross"
+    else:
+        kind = "new" if version == 1 else "replace"
     return Paper(
         arxiv_id=arxiv_id,
         version=version,
