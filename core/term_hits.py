@@ -1,0 +1,145 @@
+"""Which of many terms occur in which of a day's papers, found in one pass over the day's words."""
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.matching import FieldWords, TermPattern, WordPattern, word_forms
+from core.models import Paper
+
+
+@dataclass(frozen=True)
+class PaperWords:
+    """A paper's title and abstract as words, folded once per day."""
+
+    title: FieldWords
+    abstract: FieldWords
+
+    @classmethod
+    def of(cls, paper: Paper) -> PaperWords:
+        return cls(FieldWords.of(paper.title), FieldWords.of(paper.abstract))
+
+
+@dataclass(frozen=True)
+class TermHits:
+    """For every term (by index), the papers (by index) whose title / abstract contains it."""
+
+    in_title: tuple[frozenset[int], ...]
+    in_abstract: tuple[frozenset[int], ...]
+
+
+class _WordPatternTable:
+    """Every distinct word pattern of the day's terms, looked up by word instead of tried one by one."""
+
+    def __init__(self, word_patterns: Sequence[WordPattern]) -> None:
+        self._by_form: dict[str, list[int]] = defaultdict(list)
+        self._by_prefix: dict[str, list[int]] = defaultdict(list)
+        self._by_suffix: dict[str, list[int]] = defaultdict(list)
+        self._infixes: list[tuple[int, WordPattern]] = []
+        for pattern_id, pattern in enumerate(word_patterns):
+            if pattern.kind == "word":
+                for form in word_forms(pattern.stem):
+                    self._by_form[form].append(pattern_id)
+            elif pattern.kind == "prefix":
+                self._by_prefix[pattern.stem].append(pattern_id)
+            elif pattern.kind == "suffix":
+                self._by_suffix[pattern.stem].append(pattern_id)
+            else:
+                self._infixes.append((pattern_id, pattern))
+        self._prefix_lengths = sorted({len(stem) for stem in self._by_prefix})
+        self._suffix_lengths = sorted({len(stem) for stem in self._by_suffix})
+
+    def patterns_of(self, word: str) -> set[int]:
+        forms = word_forms(word)
+        found: set[int] = set()
+        for form in forms:
+            found.update(self._by_form.get(form, ()))
+        for length in self._prefix_lengths:
+            found.update(self._by_prefix.get(word[:length], ()))
+        for form in forms:
+            for length in self._suffix_lengths:
+                found.update(self._by_suffix.get(form[-length:], ()))
+        found.update(pattern_id for pattern_id, pattern in self._infixes if pattern.matches(word))
+        return found
+
+
+@dataclass(frozen=True)
+class _WordRole:
+    """What one of the day's words can do: patterns it matches, terms it completes, phrases it starts."""
+
+    patterns: frozenset[int]
+    single_word_terms: frozenset[int]
+    phrase_starts: dict[int, tuple[int, ...]]  # term id -> the phrase's pattern ids
+
+
+class TermMatcher:
+    """Compiles the union of all subscribed terms once; then finds all of them in each field at once."""
+
+    def __init__(self, terms: Sequence[TermPattern]) -> None:
+        pattern_ids: dict[WordPattern, int] = {}
+        for term in terms:
+            for word in term.words:
+                pattern_ids.setdefault(word, len(pattern_ids))
+        self._table = _WordPatternTable(list(pattern_ids))
+        self._single_word_terms: dict[int, list[int]] = defaultdict(list)
+        self._phrases_by_first: dict[int, list[tuple[int, tuple[int, ...]]]] = defaultdict(list)
+        for term_id, term in enumerate(terms):
+            ids = tuple(pattern_ids[word] for word in term.words)
+            if len(ids) == 1:
+                self._single_word_terms[ids[0]].append(term_id)
+            else:
+                self._phrases_by_first[ids[0]].append((term_id, ids))
+        self.term_count = len(terms)
+
+    def hits(self, papers: Sequence[PaperWords]) -> TermHits:
+        """One pass: resolve each distinct word of the day once, then collect each field's terms."""
+        fields = [field for paper in papers for field in (paper.title, paper.abstract)]
+        word_sets = [frozenset(field.words) for field in fields]
+        vocabulary = set().union(*word_sets, *(field.compounds for field in fields))
+        roles = {word: role for word in vocabulary if (role := self._role(word)) is not None}
+        found_per_field = [self._terms_in(field, words, roles) for field, words in zip(fields, word_sets)]
+        in_title: list[set[int]] = [set() for _ in range(self.term_count)]
+        in_abstract: list[set[int]] = [set() for _ in range(self.term_count)]
+        for field_index, found in enumerate(found_per_field):
+            paper_index, is_abstract = divmod(field_index, 2)
+            target = in_abstract if is_abstract else in_title
+            for term_id in found:
+                target[term_id].add(paper_index)
+        return TermHits(tuple(map(frozenset, in_title)), tuple(map(frozenset, in_abstract)))
+
+    def _role(self, word: str) -> _WordRole | None:
+        patterns = self._table.patterns_of(word)
+        if not patterns:
+            return None
+        singles = frozenset(term_id for pattern_id in patterns for term_id in self._single_word_terms.get(pattern_id, ()))
+        starts = {term_id: ids for pattern_id in patterns for term_id, ids in self._phrases_by_first.get(pattern_id, ())}
+        return _WordRole(patterns, singles, starts)
+
+    @staticmethod
+    def _terms_in(field: FieldWords, words: frozenset[str], roles: dict[str, _WordRole]) -> set[int]:
+        found: set[int] = set()
+        for compound in field.compounds & roles.keys():
+            found.update(roles[compound].single_word_terms)
+        present = words & roles.keys()
+        phrases = {}
+        for word in present:
+            role = roles[word]
+            found.update(role.single_word_terms)
+            phrases.update(role.phrase_starts)
+        if not phrases:
+            return found
+        words_of_pattern: dict[int, list[str]] = defaultdict(list)
+        for word in present:
+            for pattern_id in roles[word].patterns:
+                words_of_pattern[pattern_id].append(word)
+        # Consecutive words, found by substring search in the words joined by single spaces.
+        spaced = f" {' '.join(field.words)} "
+        for term_id, ids in phrases.items():
+            if term_id in found or any(pattern_id not in words_of_pattern for pattern_id in ids):
+                continue
+            spellings = itertools.product(*(words_of_pattern[pattern_id] for pattern_id in ids))
+            if any(f" {' '.join(spelling)} " in spaced for spelling in spellings):
+                found.add(term_id)
+        return found
