@@ -23,7 +23,7 @@ MAX_BACKFILL_DAYS = 60  # about three months of mailings: the export API is not 
 Progress = Callable[[str], None]
 
 
-def _quiet(message: str) -> None:
+def _log_progress(message: str) -> None:
     log.info("%s", message)
 
 
@@ -70,7 +70,7 @@ class Fetcher:
     def stored_categories(self, day: dt.date) -> set[str]:
         return self.store.fetched_categories(day)
 
-    async def fetch_day(self, categories: Sequence[str], progress: Progress = _quiet) -> FetchResult:
+    async def fetch_day(self, categories: Sequence[str], progress: Progress = _log_progress) -> FetchResult:
         """Fetch today's feed for the categories not stored yet for the current announcement day.
 
         Returns status "ok" (papers stored) or "empty" (nothing announced, or nothing new);
@@ -113,7 +113,7 @@ class Fetcher:
         progress(f"{announced_day}: stored {count} papers for {'+'.join(wanted)}")
         return FetchResult(wanted, announced_day, papers, "ok")
 
-    async def backfill(self, since: dt.date, categories: Sequence[str], progress: Progress = _quiet) -> int:
+    async def backfill(self, since: dt.date, categories: Sequence[str], progress: Progress = _log_progress) -> int:
         """Store, from the export API, announcement days from `since` up to (not including) today's.
 
         Days already stored for every category are skipped; returns how many papers were stored.
