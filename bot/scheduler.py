@@ -97,6 +97,8 @@ class Scheduler:
     async def run(self) -> None:
         """Tick every `tick_seconds` (or at once when woken) until `stop()`."""
         while not self._stopping.is_set():
+            # Cleared before the tick, so a wake-up that arrives during it causes another one right after.
+            self._wake.clear()
             self._current_tick = asyncio.create_task(self.tick(self.clock()), name="scheduler-tick")
             try:
                 await self._current_tick
@@ -107,7 +109,6 @@ class Scheduler:
                 log.exception("scheduler tick failed; trying again next tick")
             if self._stopping.is_set():
                 break
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.scheduler.tick_seconds)
             except TimeoutError:
