@@ -237,6 +237,13 @@ async def test_command_length_and_score_boundaries(store):
     assert store.get_chat(CHAT).min_score == 0
 
 
+@pytest.mark.parametrize("text", ["subscribe ---", "subscribe *a", "subscribe qu*ant", "exclude !!"])
+async def test_terms_the_matcher_cannot_use_are_refused(store, text):
+    reply = await run(store, text)
+    assert not reply.ok and "cannot be used" in reply.text
+    assert store.get_chat(CHAT) is None  # refused before anything was stored
+
+
 async def test_unknown_and_malformed_commands_get_one_line_hints(store):
     unknown = await run(store, "subscirbe llm")
     assert not unknown.ok and 'Did you mean "subscribe"?' in unknown.text
@@ -343,4 +350,8 @@ async def test_stats_counts_delivered_papers(store):
     store.plan_digest(CHAT, digest.announcement_day, digest.papers)
     store.mark_sent(CHAT, [p.arxiv_id for p in papers], "m1")
     store.finish_digest_day(CHAT, digest.announcement_day)
-    assert "Papers delivered: 2 in 1 digests (latest for 2025-10-22)." in (await run(store, "stats")).text
+    await run(store, "subscribe diffusion, 3d, embeddings, nothing-here")
+    reply = (await run(store, "stats")).text
+    assert "Papers delivered: 2 in 1 digests (latest for 2025-10-22)." in reply
+    # Paper 1 (light transport) mentions 3D and embedding(s); paper 2 (ORDENA) neither.
+    assert reply.splitlines()[-1] == "Top keywords in delivered papers: 3d (1), embeddings (1)."

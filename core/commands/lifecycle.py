@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from zoneinfo import ZoneInfo
 
 from core.arxiv.calendar import current_announcement_day, is_announcement_day, next_announcement_day
-from core.commands.formatting import schedule_line
+from core.commands.formatting import format_keyword, schedule_line
 from core.commands.registry import Invocation, command
+from core.matching import FieldWords, InvalidTerm, parse_term
 from core.models import Reply
+
+STATS_RECENT_PAPERS = 500  # top keywords are counted over this many most recently delivered papers
+STATS_TOP_KEYWORDS = 5
 
 
 
@@ -65,7 +70,7 @@ async def status(call: Invocation) -> Reply:
 
 @command("stats")
 async def stats(call: Invocation) -> Reply:
-    """Show how many papers this chat received."""
+    """Show how many papers this chat received and which keywords matched most."""
     counts = call.store.delivery_stats(call.chat.ref)
     if not counts.papers_sent:
         return Reply('No paper was delivered here yet. Send "digest" to see today\'s selection.')
@@ -75,4 +80,24 @@ async def stats(call: Invocation) -> Reply:
     ]
     if counts.papers_pending:
         lines.append(f"Waiting to be sent: {counts.papers_pending}.")
+    top = _top_keywords(call)
+    if top:
+        lines.append("Top keywords in delivered papers: " + ", ".join(f"{term} ({count})" for term, count in top) + ".")
     return Reply("\n".join(lines))
+
+
+def _top_keywords(call: Invocation) -> list[tuple[str, int]]:
+    """In how many recently delivered papers each of the chat's keywords occurs (title or abstract)."""
+    recent = call.store.delivered_paper_ids(call.chat.ref, limit=STATS_RECENT_PAPERS)
+    papers = call.store.papers_by_id(recent).values()
+    fields = [(FieldWords.of(paper.title), FieldWords.of(paper.abstract)) for paper in papers]
+    hits: Counter[str] = Counter()
+    for keyword in call.chat.keywords:
+        try:
+            pattern = parse_term(keyword.term)
+        except InvalidTerm:  # stored before terms were checked; it matches nothing anyway
+            continue
+        found = sum(1 for title, abstract in fields if pattern.occurs_in(title) or pattern.occurs_in(abstract))
+        if found:
+            hits[format_keyword(keyword)] = found
+    return hits.most_common(STATS_TOP_KEYWORDS)

@@ -9,6 +9,8 @@ import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
 
+from core.matching import InvalidTerm, parse_term
+
 MAX_COMMAND_LENGTH = 1000  # characters in one command, arguments included
 MAX_KEYWORD_LENGTH = 64  # characters in one keyword, exclude word or author name
 MAX_KEYWORD_WEIGHT = 10.0  # same bound as config.json's keyword weights
@@ -107,6 +109,15 @@ def clean_term(text: str, what: str = "keyword") -> str:
     return term
 
 
+def matchable_term(term: str, what: str = "keyword") -> str:
+    """Refuse a term the matcher could never find in a paper (only punctuation, a wildcard on one letter)."""
+    try:
+        parse_term(term)
+    except InvalidTerm as problem:
+        raise CommandError(f"The {what} {term!r} cannot be used: {problem}.") from None
+    return term
+
+
 def parse_weight(text: str | None) -> float:
     if text is None:
         return 1.0
@@ -136,7 +147,7 @@ def parse_whole_number(text: str, what: str, low: int, high: int) -> int:
 
 def parse_keywords(args: str) -> list[tuple[str, float]]:
     """`llm, "large language model":2` -> [("llm", 1.0), ("large language model", 2.0)]."""
-    return [(clean_term(raw.text), parse_weight(raw.weight)) for raw in split_terms(args)]
+    return [(matchable_term(clean_term(raw.text)), parse_weight(raw.weight)) for raw in split_terms(args)]
 
 
 def parse_plain_terms(args: str, what: str, spaces_separate: bool = True) -> list[str]:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from core.categories import archives, canonical_category, categories_in_archive, category_name, similar_categories
 from core.commands.formatting import format_categories, format_keyword, format_list, settings_summary
-from core.commands.parsing import CommandError, parse_keywords, parse_plain_terms
+from core.commands.parsing import CommandError, matchable_term, parse_keywords, parse_plain_terms
 from core.commands.registry import Invocation, command
 from core.models import Keyword, Reply
 from core.store.chats import TooManyTerms
@@ -47,7 +47,9 @@ async def subscribe(call: Invocation) -> Reply:
     """Follow keywords or phrases, optionally weighted (llm:2).
 
     Separate terms with commas, or with spaces when no comma is used; quote phrases.
-    A weight from 0.1 to 10 says how much a match counts (default 1).
+    A weight from 0.1 to 10 says how much a match counts (default 1). Matching is by whole
+    words, ignoring case and plurals (llm matches LLMs, rl never matches world); a * at a word's
+    start or end matches any letters there (quantiz* matches quantized and quantization).
     Example: subscribe llm:2, "mixture of experts", quantization
     """
     entries = parse_keywords(call.args)
@@ -79,9 +81,10 @@ async def unsubscribe(call: Invocation) -> Reply:
 async def exclude(call: Invocation) -> Reply:
     """Drop papers that mention these words.
 
-    A paper whose title or abstract contains an excluded word or phrase is never sent.
+    A paper whose title or abstract contains an excluded word or phrase is never sent;
+    words match like keywords do (whole words, plurals, * wildcards).
     """
-    terms = parse_plain_terms(call.args, "excluded word")
+    terms = [matchable_term(term, "excluded word") for term in parse_plain_terms(call.args, "excluded word")]
     if not terms:
         raise call.usage_error("Name at least one word.")
     added, _ = _add_terms(call, "exclude", [(term, 1.0) for term in terms], MAX_EXCLUDES_PER_CHAT)
