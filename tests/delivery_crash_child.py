@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.delivery import DELIVERED, NOTHING_TO_SEND, DigestSender
 from core.store import Store
-from tests.delivery_support import RecordingAdapter, make_digest
+from tests.recording_adapter import RecordingAdapter, make_digest
 
 DAY = dt.date(2026, 9, 24)
 

@@ -17,7 +17,8 @@ from bot.delivery import (
     backoff_seconds,
 )
 from core.store.outbox import DAY_DONE, DAY_FAILED, DAY_SENDING
-from tests.delivery_support import RecordingAdapter, make_digest, make_paper, new_chat
+from tests.delivery_support import new_chat
+from tests.recording_adapter import RecordingAdapter, make_digest, make_paper
 
 DAY = dt.date(2026, 9, 24)
 IDS = [f"2609.0000{n}" for n in range(1, 6)]

@@ -5,7 +5,8 @@ import datetime as dt
 
 from core.models import ChatRef, ScoredPaper
 from core.store.outbox import DAY_DONE, DAY_EMPTY, DAY_FAILED, DAY_PAUSED, DAY_PLANNED, DAY_SENDING, OpenDay
-from tests.delivery_support import make_paper, new_chat
+from tests.delivery_support import new_chat
+from tests.recording_adapter import make_paper
 
 DAY = dt.date(2026, 9, 24)
 NEXT_DAY = dt.date(2026, 9, 25)

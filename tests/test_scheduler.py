@@ -14,8 +14,9 @@ from core.config import ArxivSettings, DefaultsSettings, Settings
 from core.models import ChatRef
 from core.store import Store
 from core.store.outbox import DAY_PAUSED
-from tests.delivery_support import PLATFORM, FakeClock, RecordingAdapter, fixture_papers, store_feed
+from tests.delivery_support import FakeClock, fixture_papers, store_feed
 from tests.fakes.arxiv import Fault
+from tests.recording_adapter import PLATFORM, RecordingAdapter
 
 UTC = dt.timezone.utc
 TUESDAY, WEDNESDAY = dt.date(2026, 4, 21), dt.date(2026, 4, 22)
