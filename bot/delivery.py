@@ -100,7 +100,11 @@ class DigestSender:
             # Everything was confirmed before a restart; a footer, if any, is not worth a duplicate risk.
             self.store.finish_digest_day(ref, day, DAY_DONE)
             return DeliveryResult(ref, day, DELIVERED)
-        messages = adapter.render_digest(digest, chat)
+        try:
+            messages = adapter.render_digest(digest, chat)
+        except Exception as error:  # an adapter bug: back off and give up in the end, not retry every minute
+            log.exception("rendering digest %s for %s:%s failed", day, ref.platform, ref.chat_id)
+            return self._defer(ref, day, (), DeliveryError(f"rendering failed: {error}"), 0, 0)
         paper_indices = [index for index, message in enumerate(messages) if message.paper_ids]
         first_paper = paper_indices[0] if paper_indices else len(messages)
         header_sent = status != OPEN_DAY_STATUSES[0]
@@ -124,7 +128,7 @@ class DigestSender:
                 self.store.mark_failed(ref, message.paper_ids, f"rejected: {error}")
                 continue
             except DeliveryError as error:
-                return self._defer(ref, day, message, error, sent_messages, sent_papers)
+                return self._defer(ref, day, message.paper_ids, error, sent_messages, sent_papers)
             sent_messages += 1
             if message.paper_ids:
                 self.store.mark_sent(ref, message.paper_ids, message_id)
@@ -156,12 +160,12 @@ class DigestSender:
         raise AssertionError("unreachable: tenacity either returns or re-raises")
 
     def _defer(
-        self, ref: ChatRef, day: dt.date, message: OutgoingMessage, error: DeliveryError, messages: int, papers: int
+        self, ref: ChatRef, day: dt.date, paper_ids: tuple[str, ...], error: DeliveryError, messages: int, papers: int
     ) -> DeliveryResult:
         key = (ref, day)
         failures = self._failures.get(key, 0) + 1
-        if message.paper_ids:
-            self.store.note_failed_attempt(ref, message.paper_ids, str(error))
+        if paper_ids:
+            self.store.note_failed_attempt(ref, paper_ids, str(error))
         if failures >= MAX_DELIVERY_FAILURES:
             log.error("giving up digest %s for %s:%s after %d failures: %s", day, ref.platform, ref.chat_id, failures, error)
             self.store.give_up_deliveries(ref, f"gave up: {error}", day)

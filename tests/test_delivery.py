@@ -123,3 +123,17 @@ async def test_stop_leaves_the_rest_pending(store):
     stop.set()
     result = await DigestSender(store).deliver(RecordingAdapter(), chat, digest, stop)
     assert result.outcome == STOPPED and len(store.pending_papers(chat.ref, DAY)) == 5
+
+
+class BrokenRenderer(RecordingAdapter):
+    def render_digest(self, digest, settings):
+        raise ValueError("a paper title the renderer cannot handle")
+
+
+async def test_a_renderer_bug_backs_off_instead_of_retrying_every_tick(store):
+    chat, digest = _planned(store)
+    sender = DigestSender(store)
+    result = await sender.deliver(BrokenRenderer(), chat, digest)
+    assert result.outcome == DEFERRED and "rendering failed" in result.error
+    assert not sender.ready(chat.ref, DAY, store.now())
+    assert len(store.pending_papers(chat.ref, DAY)) == 5
