@@ -1,0 +1,235 @@
+"""Slack: the `/arxiv` slash command and channel digests through slack-bolt, over signed HTTP or Socket Mode."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from adapters.base import ChatGone, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
+from adapters.slack_render import escape_mrkdwn, render_digest_messages, render_reply
+from core.config import ConfigError, Settings, SlackSettings, secret
+from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+SLASH_COMMAND = "/arxiv"
+SLOW_COMMANDS = frozenset({"search", "digest"})  # acked first, answered through response_url
+FAST_REPLY_SECONDS = 2.5  # Slack wants the ack within 3 s
+RATE_LIMIT_RETRIES = 3
+# Errors after which posting to the channel can never work again.
+GONE_ERRORS = frozenset(
+    {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "team_access_not_granted"}
+)
+FORMAT_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "no_text"})
+RESPONSE_URL_MAX_MESSAGES = 5  # Slack accepts at most five uses of one response_url
+
+ConfigurerLookup = Callable[[ChatRef], Awaitable[str | None]]
+
+
+class SlackAdapter:
+    """One workspace's bot: answers `/arxiv`, posts digests, reports who may change a channel's settings."""
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        settings: SlackSettings,
+        bot_token: str,
+        signing_secret: str,
+        app_token: str | None = None,
+        configurer_lookup: ConfigurerLookup | None = None,
+    ) -> None:
+        self.settings = settings
+        self._bot_token = bot_token
+        self._app_token = app_token
+        self._configurer_lookup = configurer_lookup
+        self.client = AsyncWebClient(token=bot_token, base_url=settings.api_base_url)
+        self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
+        self._identity: AuthorizeResult | None = None
+        self._handle_command: CommandHandler | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+        async def authorize() -> AuthorizeResult:  # bolt passes arguments by name; this needs none
+            if self._identity is None:
+                await self._load_identity()
+            assert self._identity is not None
+            return self._identity
+
+        self.app = AsyncApp(client=self.client, signing_secret=signing_secret, authorize=authorize)
+        self.app.command(SLASH_COMMAND)(self._on_command)
+        self._http = AsyncSlackRequestHandler(self.app)
+
+    async def _load_identity(self) -> None:
+        answer = await self.client.auth_test()
+        self._identity = AuthorizeResult(
+            enterprise_id=answer.get("enterprise_id"),
+            team_id=answer.get("team_id"),
+            bot_user_id=answer.get("user_id"),
+            bot_id=answer.get("bot_id"),
+            bot_token=self._bot_token,
+        )
+
+    async def start(self, handle_command: CommandHandler) -> None:
+        self._handle_command = handle_command
+        await self._load_identity()
+        if self.settings.mode == "socket":
+            self._socket = AsyncSocketModeHandler(self.app, self._app_token)
+            await self._socket.connect_async()
+        log.info("slack adapter started in %s mode", self.settings.mode)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        for task in list(self._background):
+            task.cancel()
+        self._background.clear()
+
+    def web_routes(self) -> list[BaseRoute]:
+        """Mounted on the shared web app in HTTP mode; bolt verifies the signature (401 otherwise)."""
+        if self.settings.mode != "http":
+            return []
+
+        async def events(request: Request) -> Response:
+            return await self._http.handle(request)
+
+        return [Route(EVENTS_PATH, events, methods=["POST"])]
+
+    async def _may_change_settings(self, chat: ChatRef, user_id: str, is_direct: bool) -> bool:
+        policy = self.settings.settings_change
+        if is_direct or policy == "anyone":
+            return True
+        try:
+            user = (await self.client.users_info(user=user_id)).get("user") or {}
+        except SlackApiError as exc:
+            log.warning("slack users.info failed for a settings check: %s", _error_name(exc))
+            return False
+        if user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"):
+            return True
+        if policy == "admins_or_configurer" and self._configurer_lookup is not None:
+            configurer = await self._configurer_lookup(chat)
+            return configurer is None or configurer == user_id
+        return False
+
+    async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        text = (command.get("text") or "").strip()
+        name = text.split(maxsplit=1)[0].lower() if text else "help"
+        channel_id = command.get("channel_id", "")
+        chat = ChatRef(self.platform, channel_id)
+        is_direct = channel_id.startswith("D") or command.get("channel_name") == "directmessage"
+        if self._handle_command is None:
+            await ack(response_type="ephemeral", text="The bot is starting, try again in a moment.")
+            return
+        if name in SLOW_COMMANDS:
+            await ack(response_type="ephemeral", text=f"Working on `{escape_mrkdwn(name)}`…")
+            task = asyncio.create_task(self._answer_later(chat, command, text, is_direct, respond))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return
+        # The command runs once; if it outlasts Slack's ack window the answer follows by response_url.
+        running = asyncio.create_task(self._run(chat, command, text, is_direct))
+        done, _ = await asyncio.wait({running}, timeout=FAST_REPLY_SECONDS)
+        if done:
+            await ack(response_type="ephemeral", **render_reply(running.result()))
+            return
+        await ack(response_type="ephemeral", text="Still working on it, the answer follows.")
+        await respond(response_type="ephemeral", **render_reply(await running))
+
+    async def _run(self, chat: ChatRef, command: dict[str, Any], text: str, is_direct: bool) -> Reply:
+        assert self._handle_command is not None
+        user_id = command.get("user_id", "")
+        context = CommandContext(
+            chat=chat,
+            user_id=user_id,
+            can_change_settings=await self._may_change_settings(chat, user_id, is_direct),
+            chat_title=command.get("channel_name", ""),
+            chat_kind="private" if is_direct else "channel",
+        )
+        return await self._handle_command(context, text or "help")
+
+    async def _answer_later(
+        self, chat: ChatRef, command: dict[str, Any], text: str, is_direct: bool, respond: Any
+    ) -> None:
+        try:
+            reply = await self._run(chat, command, text, is_direct)
+            if reply.digest is None:
+                await respond(response_type="ephemeral", **render_reply(reply))
+                return
+            settings = ChatSettings(ref=chat, keywords=reply.digest.keywords)
+            messages = render_digest_messages(reply.digest, settings)[:RESPONSE_URL_MAX_MESSAGES]
+            for message in messages:
+                await respond(response_type="in_channel", **message.payload)
+        except Exception:  # the ack is gone: log, and tell the caller something went wrong
+            log.exception("slack: late answer to %r in %s failed", text.split(maxsplit=1)[:1], chat.chat_id)
+            await respond(response_type="ephemeral", text="Sorry, that failed. Please try again later.")
+
+    def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
+        return render_digest_messages(digest, settings)
+
+    async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
+        if plain:
+            body: dict[str, Any] = {"text": escape_mrkdwn(message.plain_text)}
+        else:
+            body = dict(message.payload)
+        try:
+            answer = await self.client.chat_postMessage(
+                channel=chat.chat_id, unfurl_links=False, unfurl_media=False, **body
+            )
+        except SlackApiError as exc:
+            raise self._classify(chat, exc) from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise DeliveryError(f"slack unreachable: {exc.__class__.__name__}") from exc
+        return str(answer.get("ts", ""))
+
+    @staticmethod
+    def _classify(chat: ChatRef, exc: SlackApiError) -> DeliveryError:
+        error = _error_name(exc)
+        if error in GONE_ERRORS:
+            log.warning("slack channel %s is gone (%s): deactivating it", chat.chat_id, error)
+            return ChatGone(error)
+        if error in FORMAT_ERRORS:
+            return FormattingRejected(error)
+        retry_after = None
+        if exc.response.status_code == 429:
+            retry_after = float(exc.response.headers.get("Retry-After", 1) or 1)
+        return DeliveryError(error, retry_after=retry_after)
+
+    async def send_reply(self, chat: ChatRef, reply: Reply) -> None:
+        try:
+            await self.client.chat_postMessage(channel=chat.chat_id, **render_reply(reply))
+        except SlackApiError as exc:
+            raise self._classify(chat, exc) from exc
+
+
+def _error_name(exc: SlackApiError) -> str:
+    data = exc.response.data
+    return str(data.get("error", "unknown_error")) if isinstance(data, dict) else f"http_{exc.response.status_code}"
+
+
+def create_adapter(settings: Settings, configurer_lookup: ConfigurerLookup | None = None) -> SlackAdapter | None:
+    """A SlackAdapter when SLACK_BOT_TOKEN is set; the mode's other secret must then be set too."""
+    bot_token = secret("SLACK_BOT_TOKEN")
+    if bot_token is None:
+        return None
+    signing_secret = secret("SLACK_SIGNING_SECRET")
+    app_token = secret("SLACK_APP_TOKEN")
+    if settings.slack.mode == "http" and signing_secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET must be set for Slack's HTTP mode (slack.mode = \"http\")")
+    if settings.slack.mode == "socket" and app_token is None:
+        raise ConfigError("SLACK_APP_TOKEN (xapp-...) must be set for Slack's Socket Mode (slack.mode = \"socket\")")
+    return SlackAdapter(settings.slack, bot_token, signing_secret or "", app_token, configurer_lookup)

@@ -1,0 +1,87 @@
+"""A loopback fake of Slack's Web API (auth.test, chat.postMessage, users.info, conversations.info) and response_url."""
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+
+BOT_TOKEN = "xoxb-test-token"
+SIGNING_SECRET = "test-signing-secret"
+
+
+@dataclass
+class FakeSlackState:
+    """What the fake has received, and the faults it will answer with next."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channel_errors: dict[str, str] = field(default_factory=dict)  # channel -> Slack error name
+    rate_limits_left: int = 0
+    retry_after_seconds: int = 1
+    rate_limited_answers: int = 0
+    calls: list[str] = field(default_factory=list)
+    _ts: Any = field(default_factory=lambda: itertools.count(1))
+
+    def messages_to(self, channel: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("channel") == channel]
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if request.method == "GET":
+        return dict(request.query)
+    raw = await request.read()
+    if request.content_type == "application/json":
+        return json.loads(raw or b"{}")
+    return {key: values[-1] for key, values in parse_qs(raw.decode()).items()}
+
+
+def _answer(payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(payload, status=status, headers=headers)
+
+
+def build_slack_app(state: FakeSlackState) -> web.Application:
+    async def api(request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        state.calls.append(method)
+        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
+            return _answer({"ok": False, "error": "invalid_auth"})
+        body = await _body(request)
+        if method == "auth.test":
+            return _answer({"ok": True, "user_id": "UBOT", "team_id": "T1", "bot_id": "B1", "user": "arxiv"})
+        if method == "users.info":
+            user = state.users.get(body.get("user", ""))
+            return _answer({"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"})
+        if method == "conversations.info":
+            channel = body.get("channel", "")
+            archived = state.channel_errors.get(channel) == "is_archived"
+            return _answer({"ok": True, "channel": {"id": channel, "is_archived": archived}})
+        if method == "chat.postMessage":
+            if state.rate_limits_left > 0:
+                state.rate_limits_left -= 1
+                state.rate_limited_answers += 1
+                return _answer(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": str(state.retry_after_seconds)},
+                )
+            channel = body.get("channel", "")
+            if channel in state.channel_errors:
+                return _answer({"ok": False, "error": state.channel_errors[channel]})
+            ts = f"1700000000.{next(state._ts):06d}"
+            state.messages.append({**body, "ts": ts})
+            return _answer({"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}})
+        return _answer({"ok": False, "error": "unknown_method"})
+
+    async def response_url(request: web.Request) -> web.Response:
+        state.responses.append({"key": request.match_info["key"], **json.loads(await request.read())})
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_route("*", "/api/{method}", api)
+    app.router.add_post("/response/{key}", response_url)
+    return app

@@ -1,0 +1,250 @@
+"""Slack: the real slack-bolt app behind signed HTTP requests, and real slack-sdk calls against a loopback Web API."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from slack_sdk.models.blocks import Block
+from slack_sdk.signature import SignatureVerifier
+from starlette.applications import Starlette
+
+from adapters.base import ChatGone, DeliveryError
+from adapters.slack import EVENTS_PATH, SlackAdapter
+from adapters.slack_render import MAX_BLOCKS_PER_MESSAGE, MAX_SECTION_CHARS, escape_mrkdwn, render_digest_messages
+from core.config import SlackSettings
+from core.models import ChatRef, ChatSettings, CommandContext, Digest, Keyword, KeywordMatch, Paper, Reply, ScoredPaper, Summary
+from tests.fakes.server import LoopbackServer, serve_asgi
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackState, build_slack_app
+
+FIXTURE = Path(__file__).parent / "fixtures" / "slack" / "papers-2026-04-21.json"
+DAY = dt.date(2026, 4, 21)
+CHANNEL = "C0123"
+
+
+def _real_papers() -> list[Paper]:
+    rows = json.loads(FIXTURE.read_text(encoding="utf-8"))["papers"]
+    return [
+        Paper(
+            arxiv_id=row["arxiv_id"],
+            version=1,
+            title=row["title"],
+            authors=tuple(row["authors"]),
+            abstract=row["abstract"],
+            categories=tuple(row["categories"]),
+            primary_category=row["primary_category"],
+            announce_type=row["announce_type"],
+            announced=DAY,
+        )
+        for row in rows
+    ]
+
+
+def _digest(papers: list[Paper], summaries: dict[str, Summary] | None = None) -> Digest:
+    scored = tuple(
+        ScoredPaper(p, score=10.0 - i / 10, matches=(KeywordMatch("point cloud", True, False, 3.0),))
+        for i, p in enumerate(papers)
+    )
+    return Digest(
+        announcement_day=DAY,
+        papers=scored,
+        categories=("cs.CV",),
+        keywords=(Keyword("point cloud"),),
+        considered=501,
+        generated_at=dt.datetime(2026, 4, 21, 8, tzinfo=dt.timezone.utc),
+        summaries=summaries or {},
+    )
+
+
+@pytest.fixture
+def slack_api():
+    state = FakeSlackState()
+    state.users = {
+        "UADMIN": {"id": "UADMIN", "is_admin": True},
+        "UMEMBER": {"id": "UMEMBER", "is_admin": False},
+        "UFIRST": {"id": "UFIRST", "is_admin": False},
+    }
+    with LoopbackServer(build_slack_app(state)) as server:
+        yield state, server
+
+
+def _adapter(server: LoopbackServer, configurer: str | None = "UFIRST") -> SlackAdapter:
+    async def lookup(_chat: ChatRef) -> str | None:
+        return configurer
+
+    settings = SlackSettings(api_base_url=f"{server.url}/api/")
+    return SlackAdapter(settings, BOT_TOKEN, SIGNING_SECRET, configurer_lookup=lookup)
+
+
+def test_sixty_paper_digest_is_valid_block_kit_within_limits():
+    papers = _real_papers()
+    hostile = Paper("2604.99999", 1, "A <b>bold</b> & <!channel> title", ("Eve",), "x < y & z > w " * 400,
+                    ("cs.CV",), "cs.CV", announced=DAY)
+    digest = _digest(papers[:59] + [hostile])
+    messages = render_digest_messages(digest, ChatSettings(ref=ChatRef("slack", CHANNEL), keywords=digest.keywords))
+    assert len(messages) >= 3
+    carried = [paper_id for message in messages for paper_id in message.paper_ids]
+    assert carried == [s.paper.arxiv_id for s in digest.papers]  # every paper once, in order
+    for message in messages:
+        blocks = message.payload["blocks"]
+        assert len(blocks) <= MAX_BLOCKS_PER_MESSAGE
+        for block in blocks:
+            Block.parse(block).validate_json()  # slack_sdk's own limits (3000 per section, 150 header)
+            if block["type"] == "section":
+                assert len(block["text"]["text"]) <= MAX_SECTION_CHARS
+    last_section = messages[-1].payload["blocks"][-2]["text"]["text"]
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;!channel&gt;" in last_section
+    assert "<!channel>" not in last_section
+
+
+def test_long_summary_is_cut_cleanly_without_breaking_an_entity():
+    paper = _real_papers()[0]
+    summary = Summary(paper.arxiv_id, 1, "qwen-long", "en", "v1", "abstract", "a&b " * 2000)
+    (message,) = render_digest_messages(_digest([paper], {paper.arxiv_id: summary}),
+                                        ChatSettings(ref=ChatRef("slack", CHANNEL)))
+    text = message.payload["blocks"][1]["text"]["text"]
+    assert len(text) <= MAX_SECTION_CHARS and text.endswith("…")
+    assert "Summary (qwen-long)" in text
+    assert text.count("&amp;") == text.count("&")
+
+
+def test_escape_mrkdwn_only_touches_the_three_characters():
+    assert escape_mrkdwn("a & <b> *c*") == "a &amp; &lt;b&gt; *c*"
+
+
+async def test_send_honours_429_and_loses_nothing(slack_api):
+    state, server = slack_api
+    state.rate_limits_left, state.retry_after_seconds = 1, 1
+    adapter = _adapter(server)
+    (message,) = render_digest_messages(_digest(_real_papers()[:3]), ChatSettings(ref=ChatRef("slack", CHANNEL)))
+    started = time.monotonic()
+    ts = await adapter.send(ChatRef("slack", CHANNEL), message)
+    assert time.monotonic() - started >= 1.0  # Retry-After honoured
+    assert state.rate_limited_answers == 1
+    assert [m["ts"] for m in state.messages_to(CHANNEL)] == [ts]
+    assert state.messages[0]["unfurl_links"] is False
+
+
+async def test_exhausted_rate_limit_is_a_transient_error_with_retry_after(slack_api):
+    state, server = slack_api
+    state.rate_limits_left, state.retry_after_seconds = 10, 0
+    with pytest.raises(DeliveryError) as caught:
+        await _adapter(server).send(ChatRef("slack", CHANNEL), render_digest_messages(
+            _digest(_real_papers()[:1]), ChatSettings(ref=ChatRef("slack", CHANNEL)))[0])
+    assert not isinstance(caught.value, ChatGone)
+    assert caught.value.retry_after == 0
+    assert state.messages == []
+
+
+@pytest.mark.parametrize("error", ["is_archived", "channel_not_found", "not_in_channel"])
+async def test_gone_channel_raises_chat_gone(slack_api, error):
+    state, server = slack_api
+    state.channel_errors[CHANNEL] = error
+    message = render_digest_messages(_digest(_real_papers()[:1]), ChatSettings(ref=ChatRef("slack", CHANNEL)))[0]
+    with pytest.raises(ChatGone):
+        await _adapter(server).send(ChatRef("slack", CHANNEL), message)
+
+
+def _signed(body: str, secret: str = SIGNING_SECRET, age_seconds: int = 0) -> dict[str, str]:
+    timestamp = str(int(time.time()) - age_seconds)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    return {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def _slash(text: str, user: str, channel: str, response_url: str) -> str:
+    return urlencode({
+        "command": "/arxiv", "text": text, "user_id": user, "channel_id": channel,
+        "channel_name": "papers", "team_id": "T1", "response_url": response_url, "trigger_id": "1.2.3",
+    })
+
+
+class RecordingCommands:
+    """Stands in for the command core: records what reached it and answers like it would."""
+
+    def __init__(self, answer: Reply | None = None) -> None:
+        self.calls: list[tuple[CommandContext, str]] = []
+        self.answer = answer
+
+    async def __call__(self, context: CommandContext, text: str) -> Reply:
+        self.calls.append((context, text))
+        return self.answer or Reply(f"ok: {text} <done>")
+
+
+async def _post(base: str, body: str, headers: dict[str, str]) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return await client.post(f"{base}{EVENTS_PATH}", content=body, headers=headers)
+
+
+async def test_signed_slash_command_answers_ephemerally_with_permission(slack_api):
+    state, server = slack_api
+    adapter = _adapter(server)
+    commands = RecordingCommands()
+    await adapter.start(commands)
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        admin = await _post(base, body := _slash("subscribe llm", "UADMIN", CHANNEL, f"{server.url}/response/a"),
+                            _signed(body))
+        member = await _post(base, body := _slash("max 5", "UMEMBER", CHANNEL, f"{server.url}/response/b"),
+                             _signed(body))
+        direct = await _post(base, body := _slash("max 5", "UMEMBER", "D999", f"{server.url}/response/c"),
+                             _signed(body))
+    await adapter.stop()
+    assert admin.status_code == 200
+    assert admin.json() == {"response_type": "ephemeral", "text": "ok: subscribe llm &lt;done&gt;"}
+    assert [(c.user_id, c.can_change_settings, text) for c, text in commands.calls] == [
+        ("UADMIN", True, "subscribe llm"), ("UMEMBER", False, "max 5"), ("UMEMBER", True, "max 5"),
+    ]
+    assert commands.calls[0][0].chat == ChatRef("slack", CHANNEL)
+    assert member.status_code == direct.status_code == 200
+
+
+async def test_first_configurer_may_change_settings_when_no_one_has_yet(slack_api):
+    _, server = slack_api
+    adapter = _adapter(server, configurer=None)
+    assert await adapter._may_change_settings(ChatRef("slack", CHANNEL), "UMEMBER", is_direct=False)
+    adapter = _adapter(server, configurer="UFIRST")
+    assert await adapter._may_change_settings(ChatRef("slack", CHANNEL), "UFIRST", is_direct=False)
+    assert not await adapter._may_change_settings(ChatRef("slack", CHANNEL), "UMEMBER", is_direct=False)
+
+
+@pytest.mark.parametrize(
+    "secret,age", [("forged-secret", 0), (SIGNING_SECRET, 6 * 60)], ids=["forged", "six-minutes-old"]
+)
+async def test_bad_or_stale_signature_is_rejected_and_changes_nothing(slack_api, secret, age):
+    _, server = slack_api
+    adapter = _adapter(server)
+    commands = RecordingCommands()
+    await adapter.start(commands)
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        body = _slash("subscribe llm", "UADMIN", CHANNEL, f"{server.url}/response/x")
+        answer = await _post(base, body, _signed(body, secret=secret, age_seconds=age))
+    await adapter.stop()
+    assert answer.status_code == 401
+    assert commands.calls == []
+
+
+async def test_digest_command_acks_first_then_posts_in_channel(slack_api):
+    state, server = slack_api
+    adapter = _adapter(server)
+    digest = _digest(_real_papers()[:30])
+    commands = RecordingCommands(Reply("here it is", digest=digest))
+    await adapter.start(commands)
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        body = _slash("digest", "UMEMBER", CHANNEL, f"{server.url}/response/d")
+        answer = await _post(base, body, _signed(body))
+        assert answer.status_code == 200 and "Working" in answer.json()["text"]
+        deadline = time.monotonic() + 10
+        while len(state.responses) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    await adapter.stop()
+    assert {r["response_type"] for r in state.responses} == {"in_channel"}
+    shown = sum(1 for r in state.responses for b in r["blocks"] if b["type"] == "section")
+    assert shown == 30
