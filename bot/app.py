@@ -96,9 +96,8 @@ class App:
         self.adapters = list(adapters)
         self.fetcher = fetcher or Fetcher(settings.arxiv, store)
         self.summarizer = Summarizer(settings.summaries, store, secret(settings.summaries.api_key_env))
-        self.scheduler = Scheduler(
-            store, settings, self.fetcher, {adapter.platform: adapter for adapter in self.adapters}, self.summarizer
-        )
+        self._running_adapters: dict[str, Adapter] = {adapter.platform: adapter for adapter in self.adapters}
+        self.scheduler = Scheduler(store, settings, self.fetcher, self._running_adapters, self.summarizer)
         self.services = AppServices(settings, store, self.fetcher, self.scheduler)
         self.commands = CommandProcessor(store, settings, self.services)
         self._scheduler_task: asyncio.Task[None] | None = None
@@ -124,7 +123,14 @@ class App:
         server: uvicorn.Server | None = None
         try:
             for adapter in self.adapters:
-                await adapter.start(self.handle_command)
+                try:
+                    await adapter.start(self.handle_command)
+                except Exception:
+                    # One platform down (bad token, outage) must not keep the others from working; its
+                    # chats' digests wait in the outbox and catch-up until it runs again.
+                    log.exception("the %s adapter did not start; running without it", adapter.platform)
+                    del self._running_adapters[adapter.platform]
+                    continue
                 started.append(adapter)
                 log.info("%s adapter running", adapter.platform)
             self._scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")

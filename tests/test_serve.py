@@ -143,3 +143,26 @@ async def test_stop_while_arxiv_hangs_ends_at_once_and_plans_nothing(tmp_path, f
     assert time.monotonic() - started < 2
     assert world.store.digest_day_status(chat.ref, TUESDAY) is None  # the day stays open for the next run
     await world.close()
+
+
+class UnstartableAdapter(RecordingAdapter):
+    async def start(self, handle_command) -> None:
+        raise ConnectionError("the platform rejected our token")
+
+
+async def test_an_adapter_that_cannot_start_does_not_stop_the_others(tmp_path):
+    world = World(tmp_path, dt.datetime(2026, 4, 21, 7, 0, tzinfo=dt.timezone.utc))
+    store_feed(world.store, TUESDAY, fixture_papers("2026-04-21"))
+    world.chat("utc")
+    world.store.get_or_create_chat(ChatRef("broken", "1"), world.settings.defaults)
+    world.clock.set(dt.datetime(2026, 4, 21, 9, 0, tzinfo=dt.timezone.utc))
+    working, broken = RecordingAdapter(), UnstartableAdapter(platform="broken")
+    app = App(world.settings, world.store, [broken, working], fetcher=world.scheduler.fetcher)
+    stop = asyncio.Event()
+    running = asyncio.create_task(app.run(stop))
+    await _wait_until(lambda: world.store.digest_day_status(ChatRef("recording", "utc"), TUESDAY) == "done")
+    stop.set()
+    await asyncio.wait_for(running, 10)
+    assert working.papers_sent_to("utc") and broken.sent == []
+    assert world.store.digest_day_status(ChatRef("broken", "1"), TUESDAY) is None  # waits for its platform
+    await world.close()
