@@ -79,7 +79,7 @@ def test_shape_follows_the_original_readme(papers) -> None:
     assert page.startswith("# arXiv Papers Bot 🤖\n")
     for line in ("## 📊 Statistics", "- **Last Updated**: 2026-04-22 06:00:49 UTC", "- **Total Papers Found**: 2 (of 40 announced)",
                  "- **Categories Monitored**: cs.CV", "## 📚 Recent Papers", f"**ArXiv ID**: {papers[0].arxiv_id}v1  ",
-                 "**Score**: 11.0  ", "**Type**: new  ", "**Category**: cs.CV  ", "**Published**: 2026-04-22  ", "#### Abstract"):
+                 "**Score**: 11.0  ", f"**Type**: {papers[0].announce_type}  ", f"**Category**: {papers[0].primary_category}  ", "**Published**: 2026-04-22  ", "#### Abstract"):
         assert line in page.splitlines(), line
     assert f"### 1. [{escape_inline(papers[0].title)}](https://arxiv.org/abs/{papers[0].arxiv_id})" in page
     assert page.endswith("---\n\n*Generated automatically by arxiv-digest.*\n")
