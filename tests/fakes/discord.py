@@ -9,6 +9,7 @@ bot sent (`messages`, `callbacks`, `followups`, `synced_commands`). Every reply 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections import deque
@@ -26,6 +27,7 @@ from tests.fakes.discord_limits import AUTOCOMPLETE_CHOICES_LIMIT, CHOICE_TEXT_L
 API_PREFIX = "/api/v10"
 GATEWAY_PATH = "/gateway"
 HEARTBEAT_INTERVAL_MS = 41250
+RECHECK_SECONDS = 0.05
 
 EPHEMERAL_FLAG = 1 << 6
 CHANNEL_MESSAGE_WITH_SOURCE = 4
@@ -365,11 +367,13 @@ class FakeDiscord:
 
     # ---- waiting ----
     async def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Wait until `condition()` holds, re-checking after every recorded request; fail after `timeout`."""
+        """Wait until `condition()` holds, re-checking after every recorded request (and every 50 ms, for
+        conditions on state the bot updates after the fake answered); fail after `timeout`."""
         async with asyncio.timeout(timeout):
             while not condition():
                 self.changed.clear()
-                await self.changed.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.changed.wait(), RECHECK_SECONDS)
 
 
 @asynccontextmanager

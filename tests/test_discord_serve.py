@@ -1,0 +1,52 @@
+"""The running service with only DISCORD_BOT_TOKEN set: slash commands change chats, the scheduler posts the digest."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from bot.app import App, platform_adapters
+from core.config import DiscordSettings
+from core.models import ChatRef
+from tests.delivery_support import fixture_papers, store_feed
+from tests.fakes.discord import running_fake_discord
+from tests.fakes.discord_limits import message_problem
+from tests.test_scheduler import TUESDAY, World
+
+GUILD, CHANNEL = "910000000000000001", "910000000000000002"
+MANAGE_CHANNELS = 1 << 4
+OTHER_PLATFORM_TOKENS = ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+
+
+async def test_serve_answers_slash_commands_and_posts_the_digest(tmp_path, monkeypatch) -> None:
+    async with running_fake_discord() as fake:
+        world = World(tmp_path, dt.datetime(2026, 4, 21, 7, 30, tzinfo=dt.timezone.utc))
+        store_feed(world.store, TUESDAY, fixture_papers("2026-04-21"))
+        discord_settings = DiscordSettings(api_base_url=fake.api_url, gateway_url=fake.gateway_url)
+        settings = world.settings.model_copy(update={"discord": discord_settings})
+        for name in OTHER_PLATFORM_TOKENS:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("DISCORD_BOT_TOKEN", fake.token)
+        adapters = platform_adapters(settings, world.store)
+        assert [adapter.platform for adapter in adapters] == ["discord"]
+        app = App(settings, world.store, adapters, fetcher=world.scheduler.fetcher)
+        stop = asyncio.Event()
+        running = asyncio.create_task(app.run(stop))
+        try:
+            await asyncio.wait_for(fake.identified.wait(), 10)
+            where = {"channel_id": CHANNEL, "guild_id": GUILD, "permissions": MANAGE_CHANNELS}
+            await fake.slash("start", **where)
+            await fake.slash("time", [{"type": 3, "name": "time", "value": "07:45"}, {"type": 3, "name": "timezone", "value": "UTC"}], **where)
+            # At 07:45 any command wakes the scheduler, which finds the channel's digest due.
+            world.clock.set(dt.datetime(2026, 4, 21, 7, 45, tzinfo=dt.timezone.utc))
+            await fake.slash("keywords", **where)
+            chat = ChatRef("discord", CHANNEL)
+            await fake.wait_for(lambda: world.store.digest_day_status(chat, TUESDAY) == "done", timeout=15)
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 15)
+        digest_messages = [m for m in fake.messages if m.channel_id == CHANNEL]
+        sent_ids = {embed["url"].rsplit("/", 1)[1] for m in digest_messages for embed in m.embeds}
+        assert digest_messages and all(message_problem(m.body) is None for m in digest_messages)
+        assert sent_ids == world.store.delivered_ids(chat) and sent_ids
+        assert digest_messages[0].content.startswith("**arXiv digest, Tue 21 Apr 2026**")
+        await world.close()
