@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -16,6 +17,7 @@ from core.store import Store, StoreError
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
+EXIT_NOTHING = 4
 
 T = TypeVar("T")
 
@@ -166,6 +168,40 @@ def backfill(obj: CliContext, since: dt.datetime, categories: tuple[str, ...]) -
     click.echo(_fetch_today(obj, wanted))
 
 
+@cli.command()
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="A stored announcement day instead of today's.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the Markdown here (e.g. README.md) instead of printing it.")
+@click.option("--no-fetch", is_flag=True, help="Use only what is stored; do not contact arXiv.")
+@click.option("--no-summaries", is_flag=True, help="Leave out the summaries block.")
+@click.pass_obj
+@friendly_errors
+def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fetch: bool, no_summaries: bool) -> None:
+    """Today's digest for config.json's keywords as Markdown: fetch if needed, score, summarize, render."""
+    import asyncio
+
+    from bot.static_digest import default_digest, latest_stored_day, render_page, summarized, write_atomically
+
+    settings, store = obj.settings, obj.store
+    categories = _categories(obj, ())
+    if day is None and not no_fetch:
+        click.echo(_fetch_today(obj, categories), err=True)
+    chosen = day.date() if day else latest_stored_day(store, categories)
+    if chosen is None or not store.papers_announced(chosen, categories):
+        what = f"for {chosen}" if chosen else "yet"
+        click.echo(f"error: no papers in {'+'.join(categories)} are stored {what}; run `arxiv-digest fetch` "
+                   "(or `backfill --since DATE`) first.", err=True)
+        sys.exit(EXIT_NOTHING)
+    selection = default_digest(settings, store, chosen)
+    if not no_summaries and settings.defaults.summaries and settings.summaries.enabled:
+        selection = asyncio.run(summarized(settings, store, selection))
+    page = render_page(settings, selection)
+    if output is None:
+        click.echo(page, nl=False)
+        return
+    write_atomically(output, page)
+    click.echo(f"{chosen}: wrote {len(selection.papers)} of {selection.considered} papers to {output}", err=True)
+
+
 def _split_ids(values: tuple[str, ...]) -> list[str]:
     return [item for value in values for item in value.replace(",", " ").split() if item]
 
@@ -233,17 +269,12 @@ def _papers_to_summarize(obj: CliContext, day: dt.date | None, ids: list[str]) -
         if unknown:
             click.echo(f"not in the store (fetch them first): {', '.join(unknown)}", err=True)
         return [found[arxiv_id] for arxiv_id in ids if arxiv_id in found]
-    from core.digest import default_subscription, select_digests
+    from bot.static_digest import default_digest, latest_stored_day
 
+    day = day or latest_stored_day(store, _categories(obj, ()))
     if day is None:
-        days = store.announcement_days(limit=1)
-        if not days:
-            return []
-        day = days[0]
-    subscription = default_subscription(settings)
-    digests = select_digests(day, store.papers_announced(day), [subscription], settings.scoring, now=store.now())
-    digest = digests.get(subscription.subscriber)
-    return [scored.paper for scored in digest.papers[: settings.summaries.top_n]] if digest else []
+        return []
+    return [scored.paper for scored in default_digest(settings, store, day).papers[: settings.summaries.top_n]]
 
 
 @cli.command()

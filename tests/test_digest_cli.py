@@ -1,0 +1,77 @@
+"""`arxiv-digest digest`, the README's main command: fetch, score with config.json's defaults, summarize, render."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli import EXIT_NOTHING, EXIT_UNAVAILABLE, cli
+from core.config import load_settings
+from tests.fakes.arxiv import FakeArxiv, load_paper_list
+from tests.test_arxiv_cli import PAPERS, _today
+
+REPO_CONFIG = Path(__file__).resolve().parent.parent / "config.json"
+PAPER_HEADING = re.compile(r"^### (\d+)\. \[", re.MULTILINE)
+
+
+def _config(tmp_path: Path, arxiv: dict) -> Path:
+    """The shipped config.json (its 30 keywords and 4 categories), with loopback endpoints and no LLM key."""
+    settings = json.loads(REPO_CONFIG.read_text(encoding="utf-8"))
+    settings["database"] = str(tmp_path / "digest.db")
+    settings["arxiv"] = arxiv
+    settings["summaries"].update(api_key_env="ARXIV_DIGEST_TEST_NO_SUCH_KEY", base_url="http://127.0.0.1:9/v1")
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(settings), encoding="utf-8")
+    return path
+
+
+def _invoke(config: Path, *args: str):
+    return CliRunner().invoke(cli, ["--config", str(config), "digest", *args])
+
+
+def test_digest_of_a_real_day_with_the_original_defaults(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    fake_arxiv.announce(load_paper_list(PAPERS), _today())
+    config = _config(tmp_path, fake_arxiv.settings().model_dump(mode="json"))
+    result = _invoke(config)
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    numbers = [int(n) for n in PAPER_HEADING.findall(page)]
+    settings = load_settings(config)
+    assert 0 < len(numbers) <= settings.defaults.max_papers and numbers == list(range(1, len(numbers) + 1))
+    assert "**Categories Monitored**: cs.AI, cs.CL, cs.DC, cs.LG" in page
+    scores = [float(s) for s in re.findall(r"^\*\*Score\*\*: ([\d.]+)", page, re.MULTILINE)]
+    assert scores == sorted(scores, reverse=True) and min(scores) >= settings.defaults.min_score
+    # No key: the top papers still get a summary, visibly labelled as extractive.
+    assert page.count("<details>") == min(len(numbers), settings.summaries.top_n)
+    assert "xtractive" in page
+    assert "Ã" not in page  # proper UTF-8, unlike the original's mojibake
+
+
+def test_digest_writes_the_page_and_does_not_fetch_a_stored_day_again(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    fake_arxiv.announce(load_paper_list(PAPERS), _today())
+    config = _config(tmp_path, fake_arxiv.settings().model_dump(mode="json"))
+    out = tmp_path / "site" / "README.md"
+    first = _invoke(config, "--output", str(out))
+    assert first.exit_code == 0, first.output
+    second = _invoke(config, "--output", str(out))
+    assert second.exit_code == 0 and "already stored" in second.stderr
+    assert len(fake_arxiv.feed_requests()) == 1
+    assert out.read_text(encoding="utf-8").startswith("# ")
+    assert [p.name for p in out.parent.iterdir()] == ["README.md"]  # no temporary file left behind
+
+
+def test_digest_offline_says_arxiv_is_unreachable(tmp_path: Path) -> None:
+    offline = FakeArxiv(url="http://127.0.0.1:9").settings(max_retries=1)
+    result = _invoke(_config(tmp_path, offline.model_dump(mode="json")))
+    assert result.exit_code == EXIT_UNAVAILABLE
+    assert "arXiv is unreachable" in result.stderr and "Traceback" not in result.output
+
+
+def test_digest_of_a_day_not_stored_says_what_to_do(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    config = _config(tmp_path, fake_arxiv.settings().model_dump(mode="json"))
+    result = _invoke(config, "--no-fetch", "--date", "2026-01-22")
+    assert result.exit_code == EXIT_NOTHING
+    assert "no papers in cs.AI+cs.CL+cs.DC+cs.LG are stored for 2026-01-22" in result.stderr
+    assert fake_arxiv.requests == []
