@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from core.commands import CommandProcessor
 from core.config import DefaultsSettings, Settings
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Keyword, KeywordMatch, Paper, ScoredPaper
 from core.store import Store
+from tests.fakes.arxiv import load_paper_list
 
 PAPERS_FILE = Path(__file__).parent / "fixtures" / "chats" / "papers_2025-10-22.jsonl"
 FIXTURE_DAY = dt.date(2025, 10, 22)
@@ -20,24 +20,8 @@ SETTINGS = Settings(
 
 
 def fixture_papers() -> list[Paper]:
-    """Real papers of the 2025-10-22 announcement (first category taken as primary)."""
-    papers = []
-    for line in PAPERS_FILE.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        categories = tuple(code for code in row["categories"] if "." in code and " " not in code)
-        papers.append(
-            Paper(
-                arxiv_id=row["id"],
-                version=1,
-                title=row["title"],
-                authors=tuple(row["authors"]),
-                abstract=row["summary"],
-                categories=categories,
-                primary_category=categories[0],
-                announced=FIXTURE_DAY,
-            )
-        )
-    return papers
+    """Real papers of the 2025-10-22 announcement, in file order."""
+    return load_paper_list(PAPERS_FILE, announced=FIXTURE_DAY)
 
 
 def digest_of(papers: list[Paper], term: str = "LLM") -> Digest:
