@@ -1,4 +1,4 @@
-"""The terminal chat: reads commands from a text stream, hands them to the core, prints replies and digests as plain text."""
+"""The terminal chat: commands read from a text stream go to the core; replies and digests are printed as plain text."""
 from __future__ import annotations
 
 import asyncio
@@ -28,7 +28,8 @@ def _one_line(text: str) -> str:
 
 def _paper_block(rank: int, scored: ScoredPaper, digest: Digest, settings: ChatSettings) -> str:
     paper = scored.paper
-    authors = ", ".join(paper.authors[:MAX_AUTHORS_SHOWN]) + (" et al." if len(paper.authors) > MAX_AUTHORS_SHOWN else "")
+    more = " et al." if len(paper.authors) > MAX_AUTHORS_SHOWN else ""
+    authors = ", ".join(paper.authors[:MAX_AUTHORS_SHOWN]) + more
     facts = [paper.primary_category]
     if paper.is_crosslist:
         facts.append("cross-list")
@@ -52,7 +53,9 @@ def _paper_block(rank: int, scored: ScoredPaper, digest: Digest, settings: ChatS
     return "\n".join(lines)
 
 
-def render_plain_digest(digest: Digest, settings: ChatSettings, budget: int = CONSOLE_MESSAGE_BUDGET) -> list[OutgoingMessage]:
+def render_plain_digest(
+    digest: Digest, settings: ChatSettings, budget: int = CONSOLE_MESSAGE_BUDGET
+) -> list[OutgoingMessage]:
     """The digest as plain-text messages under `budget` characters, split between papers."""
     count = len(digest.papers)
     header = (

@@ -18,7 +18,7 @@ MIN_KEYWORD_WEIGHT = 0.1
 
 # Phones turn " into typographic quotes; each of these opens a phrase closed by its partner.
 _QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb", "\u300c": "\u300d"}
-_SWITCH_WORDS = {"on": True, "yes": True, "true": True, "1": True, "off": False, "no": False, "false": False, "0": False}
+_SWITCH_WORDS = {word: True for word in ("on", "yes", "true", "1")} | {word: False for word in ("off", "no", "false", "0")}
 _CLOCK = re.compile(r"(\d{1,2})[:.h](\d{2})")
 _UNPRINTABLE = ("Cc", "Cf", "Cs", "Co", "Cn")  # control, format, surrogate, private use, unassigned
 
@@ -129,7 +129,8 @@ def parse_number(text: str, what: str, low: float, high: float) -> float:
     try:
         value = float(text.strip().replace(",", "."))
     except ValueError:
-        raise CommandError(f"The {what} must be a number from {low:g} to {high:g}, not {text.strip()[:20]!r}.") from None
+        shown = text.strip()[:20]
+        raise CommandError(f"The {what} must be a number from {low:g} to {high:g}, not {shown!r}.") from None
     if not math.isfinite(value) or not low <= value <= high:
         raise CommandError(f"The {what} must be from {low:g} to {high:g} ({text.strip()[:20]} given).")
     return value

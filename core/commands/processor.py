@@ -37,7 +37,8 @@ class CommandProcessor:
         except CommandError as refusal:
             return Reply(str(refusal), ok=False)
         except ArxivError as trouble:
-            log.warning("command %r in chat %s:%s: arXiv failed: %s", name, context.chat.platform, context.chat.chat_id, trouble)
+            chat = context.chat
+            log.warning("command %r in chat %s:%s: arXiv failed: %s", name, chat.platform, chat.chat_id, trouble)
             return Reply(_arxiv_trouble(trouble), ok=False)
         except Exception:
             log.exception(

@@ -23,7 +23,9 @@ _LIMIT_ADVICE = {
 }
 
 
-def _add_terms(call: Invocation, kind: str, entries: Sequence[tuple[str, float]], limit: int) -> tuple[list[str], list[str]]:
+def _add_terms(
+    call: Invocation, kind: str, entries: Sequence[tuple[str, float]], limit: int
+) -> tuple[list[str], list[str]]:
     call.require_permission()
     try:
         return call.store.add_terms(call.chat.ref, kind, entries, limit=limit)

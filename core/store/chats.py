@@ -77,7 +77,9 @@ def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float
     )
 
 
-def chat_from_defaults(ref: ChatRef, defaults: "DefaultsSettings", title: str = "", kind: str = "private") -> ChatSettings:
+def chat_from_defaults(
+    ref: ChatRef, defaults: "DefaultsSettings", title: str = "", kind: str = "private"
+) -> ChatSettings:
     """What a new chat starts with (not stored, no feed token): config.json's defaults."""
     return ChatSettings(
         ref=ref,
@@ -129,7 +131,8 @@ class ChatQueries:
             chunk = list(chat_pks[start : start + 500])
             marks = ", ".join("?" for _ in chunk)
             rows = self.db.execute(
-                f"SELECT chat, kind, term, weight FROM chat_terms WHERE chat IN ({marks}) ORDER BY chat, position, term",
+                f"SELECT chat, kind, term, weight FROM chat_terms WHERE chat IN ({marks}) "
+                "ORDER BY chat, position, term",
                 chunk,
             ).fetchall()
             for chat, kind, term, weight in rows:
@@ -175,7 +178,8 @@ class ChatQueries:
                 )
                 pk = self._chat_pk(ref)
                 self._write_terms(pk, "keyword", [(k.term, k.weight) for k in start.keywords])
-                for term_kind, terms in (("exclude", start.excludes), ("author", start.authors), ("category", start.categories)):
+                plain_terms = {"exclude": start.excludes, "author": start.authors, "category": start.categories}
+                for term_kind, terms in plain_terms.items():
                     self._write_terms(pk, term_kind, [(term, 1.0) for term in terms])
         return self.require_chat(ref)
 
