@@ -12,6 +12,8 @@ from typing import TextIO
 from adapters.base import CommandHandler, OutgoingMessage
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply, ScoredPaper
 from core.render.chunks import cut_text, split_blocks
+from core.render.html import matched_terms_text
+from core.render.markdown import summary_label
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,9 @@ def _paper_block(rank: int, scored: ScoredPaper, digest: Digest, settings: ChatS
         facts.append("cross-list")
     if paper.is_replacement:
         facts.append(f"updated to v{paper.version}")
-    if scored.matched_terms or scored.matched_authors:
-        facts.append("matched: " + ", ".join((*scored.matched_terms, *scored.matched_authors)))
+    matched = "; ".join(part for part in (matched_terms_text(scored), ", ".join(scored.matched_authors)) if part)
+    if matched:
+        facts.append(f"matched: {matched}")
     lines = [
         f"{rank}. {_one_line(paper.title)}  [score {scored.score:g}]",
         f"   {authors}",
@@ -45,8 +48,7 @@ def _paper_block(rank: int, scored: ScoredPaper, digest: Digest, settings: ChatS
     ]
     summary = digest.summary_for(paper) if settings.summaries else None
     if summary is not None:
-        label = "Summary (extract)" if summary.is_fallback else f"Summary ({summary.model})"
-        lines.append(f"   {label}:")
+        lines.append(f"   {summary_label(summary)}:")
         lines.extend(f"   {line}" for line in summary.text.strip().splitlines() if line.strip())
     else:
         lines.append(f"   {cut_text(_one_line(paper.abstract), ABSTRACT_PREVIEW)}")

@@ -48,7 +48,7 @@ async def test_digest_command_prints_the_papers(store):
     assert printed.startswith("Digest for 2025-10-22: 3 papers of 24 considered.\n")
     assert "arXiv digest for Wed 2025-10-22: 3 papers (of 24 considered)" in printed
     assert "1. A Generalizable Light Transport 3D Embedding for Global Illumination  [score 5]" in printed
-    assert "https://arxiv.org/abs/2510.18658" in printed and "matched: LLM" in printed
+    assert "https://arxiv.org/abs/2510.18658" in printed and "matched: LLM (title)" in printed
 
 
 def test_long_digest_is_split_between_papers_under_the_budget():
@@ -68,7 +68,7 @@ def test_summaries_replace_the_abstract_when_the_chat_wants_them():
     digest = digest_of([paper])
     digest = type(digest)(**{**digest.__dict__, "summaries": {paper.arxiv_id: summary}})
     shown = render_plain_digest(digest, ChatSettings(ref=CONSOLE_CHAT))[0].payload
-    assert "Summary (qwen-long):" in shown and "a 3D embedding" in shown
+    assert "AI Summary (by qwen-long):" in shown and "a 3D embedding" in shown
     hidden = render_plain_digest(digest, ChatSettings(ref=CONSOLE_CHAT, summaries=False))[0].payload
     assert "Summary" not in hidden and "Global illumination (GI) is essential" in hidden
 
