@@ -263,7 +263,10 @@ class FakeTelegram:
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")
-        return await handler(params)
+        try:
+            return await handler(params)
+        finally:
+            self._notify()  # every call can be what a test waits for
 
     async def _api_getMe(self, params: dict[str, Any]) -> web.Response:
         bot_id = int(self.token.split(":")[0])
