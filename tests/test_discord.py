@@ -1,6 +1,7 @@
 """The Discord adapter end to end: real discord.py against the loopback fake REST API and gateway."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -315,3 +316,11 @@ async def test_the_token_is_never_logged(fake, settings, store, caplog) -> None:
         await adapter.stop()
     assert "discord.http" in {record.name for record in caplog.records}  # discord.py did log its requests
     assert fake.token not in caplog.text
+
+
+async def test_a_rate_limited_channel_does_not_hold_up_another(bot, fake) -> None:
+    slow, fast = ChatRef("discord", CHANNEL), ChatRef("discord", DM_CHANNEL)
+    fake.inject(CHANNEL, rate_limited(0.3))
+    sending = [bot.send(chat, bot.render_digest(fixture_digest(1), ChatSettings(ref=chat))[0]) for chat in (slow, fast)]
+    await asyncio.gather(*sending)
+    assert [message.channel_id for message in fake.messages] == [DM_CHANNEL, CHANNEL]
