@@ -9,6 +9,7 @@ import feedparser
 import pytest
 
 from core.render.feeds import FEED_FORMATS, FeedInfo, announced_at, feed_entries, render_feed
+from core.render.html import summary_html
 from tests.fixtures.web.papers import DAY, fixture_papers, llm_summary, make_digest, scored
 
 INFO = FeedInfo("https://digest.example/feeds/all.xml", "https://digest.example/", "arXiv digest", "Picked papers.")
@@ -45,3 +46,13 @@ def test_same_entries_give_the_same_bytes() -> None:
     digest = make_digest([scored(p, 1.0) for p in fixture_papers()[:5]])
     assert render_feed(feed_entries([digest]), INFO, "rss", NEW_YORK) == render_feed(feed_entries([digest]), INFO, "rss", NEW_YORK)
     assert announced_at(DAY, NEW_YORK).isoformat() == "2026-04-22T00:00:00-04:00"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[a](jav&#x61;script:alert(1))", "[b](JAVASCRIPT:alert(1))", "[c](data:text/html,<b>x</b>)", "<javascript:alert(1)>", "[d]: javascript:alert(1)\n\n[d]"],
+)
+def test_summary_links_with_script_targets_are_not_links(text: str) -> None:
+    paper = fixture_papers()[0]
+    body = summary_html(llm_summary(paper, text))
+    assert "<a " not in body and "<b>" not in body
