@@ -22,7 +22,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from adapters.base import ChatGone, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
 from adapters.telegram_render import Button, TelegramMessage, parse_feedback_data, render_digest, render_reply, visible_text
-from adapters.telegram_transport import FloodControl, TokenRedactor
+from adapters.telegram_transport import ChatOrderedUpdates, FloodControl, TokenRedactor
 from core.commands import COMMAND_SPECS
 from core.config import Settings, TelegramSettings, secret
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply
@@ -105,7 +105,7 @@ class TelegramAdapter:
         file_url = re.sub(r"/bot$", "/file/bot", settings.api_base_url)
         builder = (
             Application.builder().token(token).base_url(settings.api_base_url).base_file_url(file_url)
-            .rate_limiter(flood_control or FloodControl())
+            .rate_limiter(flood_control or FloodControl()).concurrent_updates(ChatOrderedUpdates())
         )
         if settings.mode == "webhook":
             builder = builder.updater(None)

@@ -1,4 +1,4 @@
-"""How the Telegram adapter talks to the Bot API: flood control on our side, and the token kept out of logs.
+"""How the Telegram adapter talks to the Bot API: flood control, per-chat update order, the token kept out of logs.
 
 Why not PTB's AIORateLimiter as is: it has no per-chat limit for private chats, its leaky
 buckets allow bursts that exceed Telegram's sliding windows (30 in any second, 20 in any minute
@@ -13,17 +13,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram.ext import BaseRateLimiter
+from telegram import Update
+from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 
 OVERALL_MESSAGES_PER_SECOND = 30
 GROUP_MESSAGES_PER_MINUTE = 20
 CHAT_SPACING_SECONDS = 1.0  # one message per second per chat
 EVEN_BURST = 4  # messages the evening-out limiter may send back to back to catch up
+MAX_CONCURRENT_UPDATES = 64  # commands handled at once, across chats
 MAX_TRACKED_CHATS = 1024  # idle per-chat windows beyond this are dropped (an idle window equals a new one)
 REDACTED = "<bot-token>"
 LOGGERS_THAT_SEE_URLS = ("httpx", "httpcore", "telegram", "telegram.Bot", "telegram.ext.ExtBot",
@@ -121,6 +123,35 @@ class FloodControl(BaseRateLimiter[int]):
                      if chat < 0 else nullcontext())
         async with per_chat.slot(), per_group, self._even, self._overall.slot():
             return await callback(*args, **kwargs)
+
+
+class ChatOrderedUpdates(BaseUpdateProcessor):
+    """Updates of different chats run concurrently (a long /digest reply blocks nobody else); one chat's in order."""
+
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}  # updates holding or awaiting each chat's lock; at zero it is dropped
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        self._users[chat.id] = self._users.get(chat.id, 0) + 1
+        try:
+            async with self._locks.setdefault(chat.id, asyncio.Lock()):
+                await coroutine
+        finally:
+            self._users[chat.id] -= 1
+            if not self._users[chat.id]:
+                del self._users[chat.id], self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
 
 
 class TokenRedactor(logging.Filter):

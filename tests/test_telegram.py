@@ -15,7 +15,7 @@ from adapters.telegram_transport import CHAT_SPACING_SECONDS, FloodControl
 from adapters.telegram_render import MESSAGE_LIMIT, feedback_data
 from core.commands import COMMAND_SPECS, CommandProcessor
 from core.config import Settings, TelegramSettings
-from core.models import ChatRef, ChatSettings
+from core.models import ChatRef, ChatSettings, CommandContext, Reply
 from core.store import Store
 from tests.commands_support import FakeServices
 from tests.fakes.telegram import FakeTelegram, parse_telegram_html, sample_digest, telegram_length
@@ -221,3 +221,25 @@ async def test_flood_control_spaces_one_chat_so_an_enforcing_server_never_answer
     gaps = [later.at - earlier.at for earlier, later in zip(strict.sent, strict.sent[1:])]
     assert strict.too_many_requests == 0 and len(strict.sent) == 3
     assert min(gaps) >= CHAT_SPACING_SECONDS - 0.02
+
+
+async def test_a_slow_command_blocks_no_other_chat_and_keeps_its_own_chat_in_order(fake: FakeTelegram, recorder: Recorder) -> None:
+    release = asyncio.Event()
+
+    async def handler(context: CommandContext, text: str) -> Reply:
+        if text == "slow":
+            await release.wait()
+        return Reply(f"done {text}")
+
+    adapter = make_adapter(fake, recorder)
+    await adapter.start(handler)
+    try:
+        fake.type_message(1, 1, "/slow")
+        fake.type_message(1, 1, "/fast")
+        fake.type_message(2, 2, "/other")
+        [other] = await fake.wait_for(1, 2)
+        assert other.visible == "done other" and fake.messages_to(1) == []
+        release.set()
+        assert [m.visible for m in await fake.wait_for(2, 1)] == ["done slow", "done fast"]
+    finally:
+        await adapter.stop()
