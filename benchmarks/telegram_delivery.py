@@ -7,6 +7,10 @@ number of 429 answers, lost and duplicated papers/messages (both must be 0). The
 in the same run on fewer chats, is python-telegram-bot's stock AIORateLimiter.
 
     python benchmarks/telegram_delivery.py [--chats 1000] [--papers 2] [--baseline-chats 150]
+
+The default run sends 2,000 messages at up to 30 msg/s (about 70 s) after a 300-message baseline
+(about 12 s): under two minutes in all. Measured on a shared 2-core machine: 28.1 msg/s = 93.6 %
+of the limit, 0 answers 429, 0 lost, 0 duplicated (baseline: 86.8 %, 78 answers 429).
 """
 from __future__ import annotations
 

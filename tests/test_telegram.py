@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from adapters.base import Adapter, ChatGone, DeliveryError, FormattingRejected
 from adapters.telegram import SECRET_HEADER, TelegramAdapter, TelegramHooks, command_text, create_adapter, webhook_secret
-from adapters.telegram_transport import CHAT_SPACING_SECONDS, FloodControl
+from adapters.telegram_transport import CHAT_SPACING_SECONDS, FloodControl, FloodWindow
 from adapters.telegram_render import MESSAGE_LIMIT, feedback_data
 from core.commands import COMMAND_SPECS, CommandProcessor
 from core.config import Settings, TelegramSettings
@@ -243,3 +243,16 @@ async def test_a_slow_command_blocks_no_other_chat_and_keeps_its_own_chat_in_ord
         assert [m.visible for m in await fake.wait_for(2, 1)] == ["done slow", "done fast"]
     finally:
         await adapter.stop()
+
+
+async def test_flood_window_counts_each_request_until_a_period_after_its_answer() -> None:
+    window, starts, ends = FloodWindow(2, 0.2), [], []
+
+    async def request() -> None:
+        async with window.slot():
+            starts.append(asyncio.get_running_loop().time())
+            await asyncio.sleep(0.03)  # the network
+            ends.append(asyncio.get_running_loop().time())
+
+    await asyncio.gather(*(request() for _ in range(5)))
+    assert all(starts[index + 2] >= ends[index] + 0.2 for index in range(3))
