@@ -77,18 +77,21 @@ class ScoringSettings(_Section):
     author_points: float = Field(5.0, ge=0, le=100)
 
 
+_PAPER_URL = r"^https?://[^{}\s]*\{id\}[^{}\s]*$"  # a URL template with exactly one {id} placeholder
+
+
 class SummarySettings(_Section):
     enabled: bool = True
     model: str = "qwen-long"
-    base_url: str = "https://dashscope.aliyuncs.com/compatible-mode/v1"
-    api_key_env: str = "DASHSCOPE_API_KEY"
+    base_url: str = Field("https://dashscope.aliyuncs.com/compatible-mode/v1", pattern=r"^https?://\S+$")
+    api_key_env: str = Field("DASHSCOPE_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     temperature: float = Field(0.3, ge=0, le=2)
     max_output_tokens: int = Field(1500, ge=64, le=32000)
     concurrency: int = Field(4, ge=1, le=64)
     timeout_seconds: float = Field(120.0, gt=0)
     max_retries: int = Field(3, ge=0, le=10)
     top_n: int = Field(15, ge=0, le=200)
-    language: str = "en"
+    language: str = Field("en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")  # a language code: en, zh, pt-BR
     source: Literal["abstract", "fulltext"] = "abstract"
     fulltext_token_budget: int = Field(12000, ge=500)
     cache_dir: str = ".cache/fulltext"
@@ -96,8 +99,8 @@ class SummarySettings(_Section):
     price_per_million_completion_tokens: float = Field(0.0, ge=0)
     prompt_version: str = Field("summary-v1", pattern=r"^[a-z0-9][a-z0-9._-]*$")
     # Full-text downloads follow the arxiv section's HTTP policy (User-Agent, spacing, retries).
-    fulltext_html_url: str = "https://arxiv.org/html/{id}"  # {id}: versioned id such as 2601.00001v2
-    fulltext_pdf_url: str = "https://arxiv.org/pdf/{id}"
+    fulltext_html_url: str = Field("https://arxiv.org/html/{id}", pattern=_PAPER_URL)  # {id}: e.g. 2601.00001v2
+    fulltext_pdf_url: str = Field("https://arxiv.org/pdf/{id}", pattern=_PAPER_URL)
 
 
 class TelegramSettings(_Section):

@@ -65,7 +65,6 @@ def test_unknown_ids_are_named(cli_files: tuple[Path, Path], fake_llm: RunningFa
 def test_summarize_a_day_summarizes_only_the_top_n_of_the_default_digest(
     cli_files: tuple[Path, Path], fake_llm: RunningFakeLlm
 ) -> None:
-    pytest.importorskip("core.digest", reason="the scoring helper's selection has not landed yet")
     output = run(cli_files, "--date", DAY.isoformat(), "--language", "zh")
 
     assert "4 summaries (0 extractive fallback) in zh" in output
