@@ -18,7 +18,7 @@ from bot import web
 from bot.scheduler import FETCH_RETRY_SECONDS, Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.commands import CommandProcessor
-from core.config import Settings, secret
+from core.config import Settings
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Paper, Reply
 from core.store import Store
 from core.summarize import Summarizer
@@ -95,7 +95,7 @@ class App:
         self.store = store
         self.adapters = list(adapters)
         self.fetcher = fetcher or Fetcher(settings.arxiv, store)
-        self.summarizer = Summarizer(settings.summaries, store, secret(settings.summaries.api_key_env))
+        self.summarizer = Summarizer.from_settings(settings, store)
         self._running_adapters: dict[str, Adapter] = {adapter.platform: adapter for adapter in self.adapters}
         self.scheduler = Scheduler(store, settings, self.fetcher, self._running_adapters, self.summarizer)
         self.services = AppServices(settings, store, self.fetcher, self.scheduler)

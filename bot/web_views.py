@@ -21,8 +21,8 @@ class DigestViews:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        # Only for its cache keys: without an API key it never calls out.
-        self._summary_keys = Summarizer(settings.summaries, store, api_key=None)
+        # Only for reading the cache: without an API key it never calls out.
+        self._summaries = Summarizer(settings.summaries, store, api_key=None)
 
     def days(self, limit: int = ARCHIVE_DAYS) -> list[dt.date]:
         """Announcement days with stored papers, newest first."""
@@ -41,12 +41,7 @@ class DigestViews:
         digest = selected[subscription.subscriber]
         if not with_summaries or not self.settings.summaries.enabled:
             return digest
-        keys = {
-            scored.paper.arxiv_id: self._summary_keys.key_for(scored.paper, language, self.settings.summaries.source)
-            for scored in digest.papers
-        }
-        cached = self.store.cached_summaries(keys.values())
-        found = {arxiv_id: cached[key] for arxiv_id, key in keys.items() if key in cached}
+        found = self._summaries.cached_summaries([scored.paper for scored in digest.papers], language)
         return dataclasses.replace(digest, summaries=found)
 
     def recent_digests(self, subscription: Subscription, language: str, with_summaries: bool = True) -> list[Digest]:
