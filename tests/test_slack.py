@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -19,6 +18,7 @@ from adapters.slack import EVENTS_PATH, SlackAdapter
 from adapters.slack_render import MAX_BLOCKS_PER_MESSAGE, MAX_SECTION_CHARS, escape_mrkdwn, render_digest_messages
 from core.config import SlackSettings
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Keyword, KeywordMatch, Paper, Reply, ScoredPaper, Summary
+from tests.fakes.arxiv import load_paper_list
 from tests.fakes.server import LoopbackServer, serve_asgi
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackState, build_slack_app
 
@@ -28,21 +28,7 @@ CHANNEL = "C0123"
 
 
 def _real_papers() -> list[Paper]:
-    rows = json.loads(FIXTURE.read_text(encoding="utf-8"))["papers"]
-    return [
-        Paper(
-            arxiv_id=row["arxiv_id"],
-            version=1,
-            title=row["title"],
-            authors=tuple(row["authors"]),
-            abstract=row["abstract"],
-            categories=tuple(row["categories"]),
-            primary_category=row["primary_category"],
-            announce_type=row["announce_type"],
-            announced=DAY,
-        )
-        for row in rows
-    ]
+    return load_paper_list(FIXTURE, announced=DAY)
 
 
 def _digest(papers: list[Paper], summaries: dict[str, Summary] | None = None) -> Digest:

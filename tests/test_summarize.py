@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from core.store import Store
 from core.summarize import RETRY_FAILED_AFTER, Summarizer
 from core.summaries.fallback import FALLBACK_LABELS, FALLBACK_MODEL
 from core.summaries.sanitize import MAX_SUMMARY_CHARS
+from tests.fakes.arxiv import load_paper_list
 from tests.fakes.llm import RunningFakeLlm, fake_llm  # noqa: F401  (fixture)
 
 PAPERS_FILE = Path(__file__).parent / "fixtures" / "summaries" / "papers-2026-04-22.json"
@@ -21,19 +21,7 @@ KEY = "sk-test-not-a-secret"
 
 
 def load_papers(count: int) -> list[Paper]:
-    rows = json.loads(PAPERS_FILE.read_text(encoding="utf-8"))["papers"][:count]
-    return [
-        Paper(
-            arxiv_id=row["arxiv_id"],
-            version=1,
-            title=row["title"],
-            authors=tuple(row["authors"]),
-            abstract=row["abstract"],
-            categories=tuple(row["categories"]),
-            primary_category=row["primary_category"],
-        )
-        for row in rows
-    ]
+    return load_paper_list(PAPERS_FILE)[:count]
 
 
 def llm_settings(base_url: str, **overrides: object) -> SummarySettings:
