@@ -90,9 +90,10 @@ class FieldWords:
         else:
             spaced = _NOT_WORD_OR_HYPHEN.sub(" ", folded)
         compounds = set()
-        for chunk in spaced.split():
-            if "-" in chunk and len(parts := [part for part in chunk.split("-") if part]) > 1:
-                compounds.add("".join(parts))
+        if "-" in spaced:
+            for chunk in [chunk for chunk in spaced.split() if "-" in chunk]:
+                if len(parts := [part for part in chunk.split("-") if part]) > 1:
+                    compounds.add("".join(parts))
         return cls(tuple(spaced.replace("-", " ").split()), frozenset(compounds))
 
 

@@ -116,7 +116,10 @@ def _select_block(
     drop_entries, drop_papers = drops
     for posting_id, rows, _ in drop_entries.groups(start, stop):
         scores[rows[:, None], columns.of(drop_papers[posting_id])[0]] = DROPPED
-    np.putmask(scores, ~rules.eligible[profiles][:, columns.papers], DROPPED)
+    for profile in np.unique(profiles):
+        barred = np.flatnonzero(~rules.eligible[profile, columns.papers])
+        if len(barred):
+            scores[np.ix_(np.flatnonzero(profiles == profile), barred)] = DROPPED
     for row, papers in rules.skipped.items():
         if start <= row < stop:
             scores[row - start, columns.of(papers)[0]] = DROPPED
