@@ -3,7 +3,8 @@
 Score of a paper for a subscription (see core/matching.py for what "matches" means):
 
 * each keyword that matches in the title is worth ``weight * (1 + title_bonus)``; one that
-  matches only in the abstract is worth ``weight`` (a keyword counts once per paper);
+  matches only in the abstract is worth ``weight`` (a keyword counts once per paper; spellings
+  that parse alike, such as ``LLM`` and ``llm``, count once, the first one listed wins);
 * each followed author on the paper is worth ``author_points``;
 * a paper matching any exclude word (title or abstract) is dropped, whatever its score.
 
