@@ -44,6 +44,7 @@ MAX_WEIGHT = 10.0
 # 2**30 units, so the score matrix stays int32 (core/score_matrix.py); extra entries are ignored.
 MAX_KEYWORDS_PER_SUBSCRIPTION = 500
 MAX_AUTHORS_PER_SUBSCRIPTION = 100
+_UNREACHABLE_SCORE = 1e6  # min_score beyond any possible score (still an int64 in units)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -67,7 +68,8 @@ def author_units(scoring: ScoringSettings) -> int:
 def min_score_units(subscription: Subscription) -> int:
     """The lowest selectable score in units; a subscription with keywords or authors needs a match."""
     floor = 1 if subscription.keywords or subscription.authors else 0
-    return max(floor, math.ceil(round(subscription.min_score * SCORE_UNITS, 6)))
+    min_score = 0.0 if math.isnan(subscription.min_score) else min(max(subscription.min_score, 0.0), _UNREACHABLE_SCORE)
+    return max(floor, math.ceil(round(min_score * SCORE_UNITS, 6)))
 
 
 def category_key(category: str) -> str:

@@ -57,6 +57,9 @@ def test_min_score_applies_and_a_match_is_needed() -> None:
     assert picked(papers, subscription("LLM", "RL", min_score=2.0)) == [("1", 3.0), ("2", 2.0)]
     assert picked(papers, subscription("LLM", "RL", min_score=3.01)) == []
     assert picked(papers, subscription("quantum", min_score=0)) == []
+    assert picked(papers, subscription("LLM", min_score=float("inf"))) == []
+    assert picked(papers, subscription("LLM", min_score=float("nan"))) == [("1", 3.0), ("2", 1.0), ("3", 1.0)]
+    assert picked(papers, subscription("LLM", min_score=-5)) == [("1", 3.0), ("2", 1.0), ("3", 1.0)]
 
 
 def test_ties_order_by_arxiv_id_and_max_papers_cuts_after_ordering() -> None:
