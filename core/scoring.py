@@ -179,6 +179,7 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
     def __init__(
         self,
         papers: list[Paper],
+        subscribers: Sequence[str],
         compiled: list[_Compiled],
         selection: tuple[np.ndarray, np.ndarray, np.ndarray],
         hits: TermHits,
@@ -187,7 +188,9 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
     ) -> None:
         self._papers = papers
         self._compiled = compiled
-        self._rows = {entry.subscription.subscriber: row for row, entry in enumerate(compiled)}
+        rows = {entry.subscription.subscriber: row for row, entry in enumerate(compiled)}
+        # Rows are grouped by filter profile; iteration follows the order subscriptions came in.
+        self._rows = {subscriber: rows[subscriber] for subscriber in subscribers}
         self._offsets, self._selected, self._units = selection
         self._hits = hits
         self._considered = considered
@@ -278,7 +281,7 @@ def score_day(
         skipped=_skipped_papers(ordered, compiled, skip or {}),
     )
     selection = select_top(len(ordered), gains, drops, rules)
-    return DaySelection(ordered, compiled, selection, hits, eligible.sum(axis=1), scoring)
+    return DaySelection(ordered, list(latest), compiled, selection, hits, eligible.sum(axis=1), scoring)
 
 
 def _eligibility(papers: list[Paper], profiles: Mapping[tuple[frozenset[str], bool, bool], int]) -> np.ndarray:

@@ -162,9 +162,13 @@ def test_scores_are_exact_so_ties_do_not_depend_on_addition_order() -> None:
 
 def test_one_call_serves_many_subscribers_independently() -> None:
     papers = [make_paper("1", "LLM", ""), make_paper("2", "RL", "", categories=("cs.LG",))]
-    subs = [subscription("LLM", subscriber="a"), subscription("RL", subscriber="b", categories=("cs.LG",)), subscription(subscriber="c", categories=("math.CO",))]
+    subs = [
+        subscription("LLM", subscriber="a", categories=("cs.CL", "cs.LG")),
+        subscription("RL", subscriber="b", categories=("cs.LG",)),
+        subscription(subscriber="c", categories=("math.CO",)),
+    ]
     selection = score_day(papers, subs, SCORING)
-    assert set(selection) == {"a", "b", "c"}
+    assert list(selection) == ["a", "b", "c"]
     assert len(selection) == 3
     assert selection.selected_ids("a") == ["1"]
     assert selection.selected_ids("b") == ["2"]
@@ -217,3 +221,12 @@ def test_many_subscribers_and_papers_in_one_pass() -> None:
         )
         expected = [item for item in expected if item[1] >= sub.min_score][: sub.max_papers]
         assert [(s.paper.arxiv_id, s.score) for s in selection[sub.subscriber]] == expected
+
+
+def test_iteration_follows_the_order_subscriptions_came_in() -> None:
+    papers = [make_paper("1", "LLM", "", categories=("cs.CL",)), make_paper("2", "LLM", "", categories=("cs.CV",))]
+    names_and_categories = [("z", ("cs.CL",)), ("y", ("cs.CV",)), ("x", ("cs.CL",)), ("w", ())]
+    subs = [subscription("LLM", subscriber=name, categories=categories) for name, categories in names_and_categories]
+    selection = score_day(papers, subs, SCORING)
+    assert list(selection) == ["z", "y", "x", "w"]
+    assert [selection.selected_ids(name) for name in selection] == [["1"], ["2"], ["1"], ["1", "2"]]
