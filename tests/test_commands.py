@@ -291,8 +291,10 @@ async def test_digest_now_returns_the_digest(store):
     unmatched = await run(store, "digest", FakeServices(digest=digest_of([])))
     assert unmatched.digest is None and "No paper of 2025-10-22 matched" in unmatched.text
     nothing_stored = dataclasses.replace(digest_of([]), considered=0)
-    empty = await run(store, "digest", FakeServices(digest=nothing_stored))
+    failing = FakeServices(digest=nothing_stored, status_line="the latest fetch failed (HTTP 503).")
+    empty = await run(store, "digest", failing)
     assert not empty.ok and "No papers of 2025-10-22 are stored" in empty.text
+    assert "arXiv: the latest fetch failed (HTTP 503)." in empty.text
 
 
 async def test_search_lists_top_results(store):

@@ -16,8 +16,7 @@ async def digest(call: Invocation) -> Reply:
     day = selection.announcement_day.isoformat()
     if not selection.considered:
         return Reply(
-            f"No papers of {day} are stored for this chat's categories yet (arXiv may not have answered). "
-            'Send "status" to see the last fetch.',
+            f"No papers of {day} are stored for this chat's categories yet. arXiv: {call.services.arxiv_status()}",
             ok=False,
         )
     if not selection.papers:
