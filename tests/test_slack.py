@@ -20,7 +20,7 @@ from core.config import SlackSettings
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Keyword, KeywordMatch, Paper, Reply, ScoredPaper, Summary
 from tests.fakes.arxiv import load_paper_list
 from tests.fakes.server import LoopbackServer, serve_asgi
-from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackState, build_slack_app
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlackState, build_slack_app
 
 FIXTURE = Path(__file__).parent / "fixtures" / "slack" / "papers-2026-04-21.json"
 DAY = dt.date(2026, 4, 21)
@@ -234,3 +234,30 @@ async def test_digest_command_acks_first_then_posts_in_channel(slack_api):
     assert {r["response_type"] for r in state.responses} == {"in_channel"}
     shown = sum(1 for r in state.responses for b in r["blocks"] if b["type"] == "section")
     assert shown == 30
+
+
+async def test_socket_mode_receives_a_slash_command_and_acks_the_envelope(slack_api):
+    state, server = slack_api
+    settings = SlackSettings(api_base_url=f"{server.url}/api/", mode="socket")
+    adapter = SlackAdapter(settings, BOT_TOKEN, "", app_token=APP_TOKEN)
+    commands = RecordingCommands()
+    await adapter.start(commands)
+    try:
+        envelope = {
+            "envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": True,
+            "payload": {"command": "/arxiv", "text": "keywords", "user_id": "UMEMBER", "channel_id": CHANNEL,
+                        "channel_name": "papers", "team_id": "T1", "response_url": f"{server.url}/response/s"},
+        }
+        deadline = time.monotonic() + 10
+        while not state.sockets and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        server.call(lambda: asyncio.ensure_future(state.sockets[0].send_json(envelope)))
+        while not state.socket_acks and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    finally:
+        await adapter.stop()
+    assert adapter.web_routes() == []  # no HTTP endpoint in Socket Mode
+    assert [(c.user_id, text) for c, text in commands.calls] == [("UMEMBER", "keywords")]
+    (ack,) = state.socket_acks
+    assert ack["envelope_id"] == "env-1"
+    assert ack["payload"] == {"response_type": "ephemeral", "text": "ok: keywords &lt;done&gt;"}

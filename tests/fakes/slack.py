@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
 SIGNING_SECRET = "test-signing-secret"
 
 
@@ -25,6 +26,8 @@ class FakeSlackState:
     retry_after_seconds: int = 1
     rate_limited_answers: int = 0
     calls: list[str] = field(default_factory=list)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)  # Socket Mode envelope acks
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
 
     def messages_to(self, channel: str) -> list[dict[str, Any]]:
@@ -48,6 +51,10 @@ def build_slack_app(state: FakeSlackState) -> web.Application:
     async def api(request: web.Request) -> web.Response:
         method = request.match_info["method"]
         state.calls.append(method)
+        if method == "apps.connections.open":
+            if request.headers.get("Authorization") != f"Bearer {APP_TOKEN}":
+                return _answer({"ok": False, "error": "invalid_auth"})
+            return _answer({"ok": True, "url": f"ws://{request.host}/socket"})
         if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
             return _answer({"ok": False, "error": "invalid_auth"})
         body = await _body(request)
@@ -81,7 +88,19 @@ def build_slack_app(state: FakeSlackState) -> web.Application:
         state.responses.append({"key": request.match_info["key"], **json.loads(await request.read())})
         return web.Response(text="ok")
 
+    async def socket(request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: hello first, then envelopes the test pushes; every ack is recorded."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        state.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}})
+        async for message in ws:
+            if message.type == web.WSMsgType.TEXT:
+                state.socket_acks.append(json.loads(message.data))
+        return ws
+
     app = web.Application()
+    app.router.add_get("/socket", socket)
     app.router.add_route("*", "/api/{method}", api)
     app.router.add_post("/response/{key}", response_url)
     return app
