@@ -41,11 +41,20 @@ class KeywordSetting(_Section):
     weight: float = Field(1.0, gt=0, le=10)
 
 
+# The original bot's 30 keywords: what a digest uses when no config.json says otherwise.
+ORIGINAL_KEYWORDS = (
+    "LLM", "RL", "RLHF", "Inference", "Training", "Attention", "Pipeline", "MOE", "Sparse", "Quantization",
+    "Speculative", "Efficient", "Efficiency", "Framework", "Parallel", "Distributed", "Kernel", "Decode",
+    "Decoding", "Prefill", "Throughput", "Fast", "Network", "Hardware", "Cluster", "FP8", "FP4",
+    "Optimization", "Scalable", "Communication",
+)
+
+
 class DefaultsSettings(_Section):
     """What a new chat (and the static README digest) starts from."""
 
     categories: tuple[str, ...] = ("cs.AI", "cs.CL", "cs.DC", "cs.LG")
-    keywords: tuple[KeywordSetting, ...] = ()
+    keywords: tuple[KeywordSetting, ...] = tuple(KeywordSetting(term=term) for term in ORIGINAL_KEYWORDS)
     exclude: tuple[str, ...] = ("survey", "review", "tutorial")
     authors: tuple[str, ...] = ()
     max_papers: int = Field(30, ge=1, le=200)

@@ -49,3 +49,4 @@ def test_category_filter_and_types_survive_round_trip(store):
     (paper,) = store.papers_announced(DAY, ["cs.AI"])
     assert paper.categories == ("cs.LG", "cs.AI") and paper.announced == DAY
     assert store.papers_announced(DAY, ["math.CO"]) == []
+

@@ -1,0 +1,47 @@
+"""config.json: the shipped defaults, the embedded ones, and readable errors for bad values."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.config import ConfigError, Settings, load_settings, parse_settings
+
+SHIPPED = Path(__file__).resolve().parent.parent / "config.json"
+
+
+def test_embedded_defaults_match_the_shipped_config_json():
+    """Run outside the repository (no config.json), the digest still uses the original bot's defaults."""
+    shipped = parse_settings(json.loads(SHIPPED.read_text(encoding="utf-8")))
+    assert Settings().defaults == shipped.defaults
+    assert len(shipped.defaults.keywords) == 30
+    assert shipped.defaults.categories == ("cs.AI", "cs.CL", "cs.DC", "cs.LG")
+    assert (shipped.defaults.max_papers, shipped.defaults.min_score) == (30, 2.5)
+
+
+@pytest.mark.parametrize(
+    "raw,named",
+    [
+        ({"defaults": {"max_papers": 0}}, "defaults.max_papers = 0"),
+        ({"defaults": {"timezone": "Mars/Base"}}, "defaults.timezone"),
+        ({"arxiv": {"timeout_seconds": "soon"}}, 'arxiv.timeout_seconds = "soon"'),
+        ({"no_such_section": {}}, "no_such_section"),
+    ],
+)
+def test_bad_values_are_named_in_one_readable_message(raw, named):
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(raw)
+    assert named in str(caught.value) and "Traceback" not in str(caught.value)
+
+
+def test_unreadable_config_files_say_what_is_wrong(tmp_path):
+    broken = tmp_path / "config.json"
+    broken.write_text("{ not json", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not valid JSON: line 1"):
+        load_settings(broken)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "missing.json")
+    broken.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ConfigError, match="must hold a JSON object"):
+        load_settings(broken)
