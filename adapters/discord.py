@@ -1,31 +1,61 @@
-"""The Discord adapter: `/arxiv` slash commands over the gateway and channel digests over REST, through discord.py."""
+"""The Discord adapter: `/arxiv` slash commands (over the gateway or the HTTP interactions endpoint) and channel digests over REST, through discord.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import aiohttp
 import discord
 import yarl
+from nacl.signing import VerifyKey
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from adapters.base import ChatGone, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
-from adapters.discord_commands import GROUP_NAME, SpecLike, autocomplete_choices, command_text, slash_commands_payload
+from adapters.discord_commands import GROUP_NAME, SpecLike, autocomplete_choices, slash_commands_payload
+from adapters.discord_interactions import (
+    APPLICATION_COMMAND,
+    AUTOCOMPLETE,
+    PING,
+    PONG,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureCheck,
+    SlashCommand,
+    autocomplete_response,
+    deferred_response,
+    message_data,
+    message_response,
+    public_key,
+    slash_command,
+)
 from adapters.discord_render import CONTENT_LIMIT, DiscordMessage, render_digest, text_chunks
 from core.commands import COMMAND_SPECS
-from core.config import DiscordSettings, Settings, secret
-from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply
+from core.config import ConfigError, DiscordSettings, Settings, secret
+from core.models import ChatRef, ChatSettings, Reply
 from core.render.chunks import cut_text
+from core.store.db import utc_now
 
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "DISCORD_BOT_TOKEN"
+PUBLIC_KEY_ENV = "DISCORD_PUBLIC_KEY"
+INTERACTIONS_PATH = "/discord/interactions"
+INTERACTION_EVENT = "INTERACTION_CREATE"
 START_TIMEOUT_SECONDS = 30.0
 # Discord drops an interaction not answered within 3 s: past this, say "thinking" and answer later.
 DEFER_AFTER_SECONDS = 2.0
+INTERACTION_DEADLINE_SECONDS = 3.0
+RESPONSE_SENT_TIMEOUT_SECONDS = 5.0
+FAILED_TEXT = "Sorry, that failed. Please try again later."
 NONCE_LENGTH = 24  # Discord accepts nonces of up to 25 characters
 UNKNOWN_CHANNEL = 10003
 GONE_CODES = frozenset({UNKNOWN_CHANNEL, 10004, 50001, 50007})  # unknown channel/guild, missing access, cannot DM
@@ -53,35 +83,61 @@ class _Endpoints:
 
 
 class _Client(discord.Client):
-    """discord.py's client, handing gateway events to the adapter."""
+    """discord.py's client, handing the gateway's interactions to the adapter as raw JSON."""
 
     def __init__(self, adapter: DiscordAdapter, settings: DiscordSettings) -> None:
-        # Interactions need no intents; `guilds` keeps guild names in the cache for chat titles.
-        super().__init__(intents=discord.Intents(guilds=True), max_ratelimit_timeout=settings.max_rate_limit_wait_seconds)
+        # Interactions need no intents; `guilds` keeps guild names in the cache for chat titles. Debug
+        # events give us each gateway frame's JSON: the interaction exactly as the HTTP endpoint gets it.
+        super().__init__(
+            intents=discord.Intents(guilds=True),
+            max_ratelimit_timeout=settings.max_rate_limit_wait_seconds,
+            enable_debug_events=True,
+        )
         self.adapter = adapter
         self.connected = asyncio.Event()
 
     async def on_connect(self) -> None:
         self.connected.set()
 
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        await self.adapter.on_interaction(interaction)
+    async def on_socket_raw_receive(self, frame: str) -> None:
+        if INTERACTION_EVENT not in frame:  # most frames are heartbeats and guild events: skip parsing them
+            return
+        event = json.loads(frame)
+        if event.get("t") == INTERACTION_EVENT and isinstance(event.get("d"), dict):
+            self.adapter.on_gateway_interaction(event["d"])
 
 
-def command_context(interaction: discord.Interaction) -> CommandContext:
-    """Who typed where: a guild channel (settings need Manage Channels or Manage Guild) or a DM (always allowed)."""
-    channel_id = str(interaction.channel_id)
-    user_id = str(interaction.user.id)
-    channel_name = getattr(interaction.channel, "name", None) or channel_id
-    if interaction.guild_id is None:
-        is_group = isinstance(interaction.channel, discord.GroupChannel)
-        title = f"DM with {interaction.user.name}" if not is_group else f"group DM {channel_name}"
-        return CommandContext(ChatRef("discord", channel_id), user_id, True, title, "group" if is_group else "private")
-    permissions = interaction.permissions
-    may_change = permissions.administrator or permissions.manage_channels or permissions.manage_guild
-    guild = interaction.guild.name if interaction.guild is not None and interaction.guild.name else "guild"
-    title = f"#{channel_name} ({guild} {interaction.guild_id})"
-    return CommandContext(ChatRef("discord", channel_id), user_id, may_change, title, "channel")
+InitialResponse = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class _HttpResponse:
+    """The first answer to an HTTP interaction goes back as the HTTP response; later ones wait until it was sent."""
+
+    def __init__(self) -> None:
+        self.body: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._sent = asyncio.Event()
+
+    async def send(self, response: dict[str, Any]) -> None:
+        self.body.set_result(response)
+        # A follow-up must not reach Discord before the response it follows (nor wait forever if the caller left).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(RESPONSE_SENT_TIMEOUT_SECONDS):
+                await self._sent.wait()
+
+    def json_response(self) -> JSONResponse:
+        return JSONResponse(self.body.result(), background=BackgroundTask(self._sent.set))
+
+
+def _callback_route(interaction: Mapping[str, Any]) -> discord.http.Route:
+    """The interaction's first answer, for interactions that came over the gateway."""
+    path = "/interactions/{webhook_id}/{webhook_token}/callback"
+    return discord.http.Route("POST", path, webhook_id=interaction.get("id"), webhook_token=interaction.get("token"))
+
+
+def _webhook_route(method: str, interaction: Mapping[str, Any], suffix: str = "") -> discord.http.Route:
+    """Later answers: the application's webhook for this interaction's token (valid 15 minutes)."""
+    path = "/webhooks/{webhook_id}/{webhook_token}" + suffix
+    return discord.http.Route(method, path, webhook_id=interaction.get("application_id"), webhook_token=interaction.get("token"))
 
 
 def message_nonce(chat: ChatRef, body: DiscordMessage) -> str:
@@ -104,18 +160,30 @@ class DiscordAdapter:
 
     platform = "discord"
 
-    def __init__(self, settings: DiscordSettings, token: str, specs: Sequence[SpecLike] = COMMAND_SPECS) -> None:
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        token: str,
+        specs: Sequence[SpecLike] = COMMAND_SPECS,
+        *,
+        interactions_key: VerifyKey | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        if settings.interactions == "http" and interactions_key is None:
+            raise ValueError("the HTTP interactions endpoint needs the application's public key")
         self._settings = settings
         self._token = token
         self._specs = {spec.name: spec for spec in specs}
         self._endpoints = _Endpoints(settings)
+        self._signatures = SignatureCheck(interactions_key, clock) if interactions_key is not None else None
         self._client: _Client | None = None
         self._connection: asyncio.Task[None] | None = None
         self._handle_command: CommandHandler | None = None
+        self._answering: set[asyncio.Task[None]] = set()
 
     # ---- lifecycle ----
     async def start(self, handle_command: CommandHandler) -> None:
-        """Log in, sync the `/arxiv` commands, connect to the gateway; returns once READY arrived."""
+        """Log in and sync the `/arxiv` commands; in gateway mode also connect, returning once READY arrived."""
         self._handle_command = handle_command
         self._endpoints.apply()
         client = _Client(self, self._settings)
@@ -123,22 +191,30 @@ class DiscordAdapter:
         try:
             await client.login(self._token)
             await client.http.bulk_upsert_global_commands(client.application_id, slash_commands_payload(list(self._specs.values())))
-            self._connection = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
-            ready = asyncio.create_task(client.connected.wait())
-            done, _ = await asyncio.wait({ready, self._connection}, timeout=START_TIMEOUT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
-            ready.cancel()
-            if self._connection in done:
-                self._connection.result()  # raises what stopped the gateway
-                raise ConnectionError("the Discord gateway closed before READY")
-            if not done:
-                raise TimeoutError(f"no READY from the Discord gateway within {START_TIMEOUT_SECONDS:.0f} s")
+            if self._settings.interactions == "gateway":
+                await self._connect(client)
         except BaseException:
             await self.stop()
             raise
-        log.info("Discord: connected as %s, /%s synced with %d subcommands", client.user, GROUP_NAME, len(self._specs))
+        log.info("Discord: logged in as %s (%s interactions), /%s synced with %d subcommands", client.user, self._settings.interactions, GROUP_NAME, len(self._specs))
+
+    async def _connect(self, client: _Client) -> None:
+        self._connection = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+        ready = asyncio.create_task(client.connected.wait())
+        done, _ = await asyncio.wait({ready, self._connection}, timeout=START_TIMEOUT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if self._connection in done:
+            self._connection.result()  # raises what stopped the gateway
+            raise ConnectionError("the Discord gateway closed before READY")
+        if not done:
+            raise TimeoutError(f"no READY from the Discord gateway within {START_TIMEOUT_SECONDS:.0f} s")
 
     async def stop(self) -> None:
         client, self._client = self._client, None
+        answering, self._answering = self._answering, set()
+        for task in answering:
+            task.cancel()
+        await asyncio.gather(*answering, return_exceptions=True)
         if client is not None:
             await client.close()
         connection, self._connection = self._connection, None
@@ -146,34 +222,93 @@ class DiscordAdapter:
             await asyncio.gather(connection, return_exceptions=True)
         self._endpoints.restore()
 
-    # ---- incoming ----
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        data: dict[str, Any] = dict(interaction.data or {})
-        if data.get("name") != GROUP_NAME:
+    # ---- incoming: the gateway and the HTTP endpoint hand over the same interaction JSON ----
+    def on_gateway_interaction(self, interaction: Mapping[str, Any]) -> None:
+        self._spawn(self._answer(interaction, lambda response: self._rest(_callback_route(interaction), response)))
+
+    def web_routes(self) -> list[BaseRoute]:
+        """`POST /discord/interactions` on the shared web app, in HTTP interactions mode only."""
+        if self._signatures is None or self._settings.interactions != "http":
+            return []
+        return [Route(INTERACTIONS_PATH, self._on_http_interaction, methods=["POST"])]
+
+    async def _on_http_interaction(self, request: Request) -> Response:
+        assert self._signatures is not None  # web_routes mounts this only with a key
+        raw_body = await request.body()
+        if not self._signatures.valid(request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER), raw_body):
+            return Response("invalid request signature", status_code=401)
+        try:
+            interaction = json.loads(raw_body)
+        except ValueError:
+            return Response("not JSON", status_code=400)
+        if not isinstance(interaction, dict):
+            return Response("not an interaction", status_code=400)
+        if interaction.get("type") == PING:
+            return JSONResponse({"type": PONG})
+        if self._client is None:
+            return Response("the Discord adapter is not running", status_code=503)
+        response = _HttpResponse()
+        answering = self._spawn(self._answer(interaction, response.send))
+        await asyncio.wait({response.body, answering}, timeout=INTERACTION_DEADLINE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        if not response.body.done():
+            return Response("not an interaction this bot answers", status_code=400)
+        return response.json_response()
+
+    def _spawn(self, answering: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(answering, name="discord-interaction")
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+        return task
+
+    async def _answer(self, interaction: Mapping[str, Any], respond: InitialResponse) -> None:
+        data = interaction.get("data")
+        if not isinstance(data, dict) or data.get("name") != GROUP_NAME or not interaction.get("token"):
             return
         try:
-            if interaction.type is discord.InteractionType.autocomplete:
-                choices = [discord.app_commands.Choice(name=c.name, value=c.value) for c in autocomplete_choices(data)]
-                await interaction.response.autocomplete(choices)
-            elif interaction.type is discord.InteractionType.application_command:
-                await self._answer_command(interaction, data)
+            if interaction.get("type") == AUTOCOMPLETE:
+                await respond(autocomplete_response(autocomplete_choices(data)))
+            elif interaction.get("type") == APPLICATION_COMMAND:
+                await self._answer_command(interaction, respond)
         except discord.HTTPException as exc:
-            log.warning("Discord: answering interaction in channel %s failed: %s %s", interaction.channel_id, exc.status, exc.text[:200])
+            log.warning("Discord: answering interaction in channel %s failed: %s %s", interaction.get("channel_id"), exc.status, exc.text[:200])
 
-    async def _answer_command(self, interaction: discord.Interaction, data: dict[str, Any]) -> None:
-        if self._handle_command is None:
-            return
-        context = command_context(interaction)
-        pending = asyncio.ensure_future(self._handle_command(context, command_text(data, self._specs)))
+    async def _answer_command(self, interaction: Mapping[str, Any], respond: InitialResponse) -> None:
+        command = slash_command(interaction, self._specs, self._guild_name(interaction.get("guild_id")))
+        pending = asyncio.ensure_future(self._run(command))
         done, _ = await asyncio.wait({pending}, timeout=DEFER_AFTER_SECONDS)
-        if not done:
-            await interaction.response.defer(ephemeral=True, thinking=True)
+        deferred = not done
+        if deferred:
+            await respond(deferred_response())
         reply = await pending
-        for body in self._reply_bodies(context.chat, reply):
-            if not interaction.response.is_done():
-                await interaction.response.send_message(**_message_arguments(body), ephemeral=reply.ephemeral)
+        for index, body in enumerate(self._reply_bodies(command.context.chat, reply)):
+            if index == 0 and not deferred:
+                await respond(message_response(body, ephemeral=reply.ephemeral))
+            elif index == 0:  # replaces "thinking" (keeping its visibility)
+                await self._rest(_webhook_route("PATCH", interaction, "/messages/@original"), message_data(body, ephemeral=reply.ephemeral))
             else:
-                await interaction.followup.send(**_message_arguments(body), ephemeral=reply.ephemeral)
+                await self._rest(_webhook_route("POST", interaction), message_data(body, ephemeral=reply.ephemeral))
+
+    async def _run(self, command: SlashCommand) -> Reply:
+        if self._handle_command is None:
+            return Reply("The bot is starting, try again in a moment.")
+        try:
+            return await self._handle_command(command.context, command.text)
+        except Exception:
+            log.exception("Discord: the command %r in channel %s failed", command.text.split(" ", 1)[0], command.context.chat.chat_id)
+            return Reply(FAILED_TEXT)
+
+    def _guild_name(self, guild_id: object) -> str | None:
+        """The guild's name from discord.py's cache (filled over the gateway only)."""
+        if self._client is None or not str(guild_id or "").isdigit():
+            return None
+        guild = self._client.get_guild(int(str(guild_id)))
+        return guild.name if guild is not None else None
+
+    async def _rest(self, route: discord.http.Route, payload: dict[str, Any]) -> None:
+        """One interaction call over discord.py's HTTP client: its rate limits, our API base."""
+        if self._client is None:
+            raise DeliveryError("the Discord adapter is not running")
+        await self._client.http.request(route, json=payload)
 
     def _reply_bodies(self, chat: ChatRef, reply: Reply) -> list[DiscordMessage]:
         bodies = [DiscordMessage(chunk) for chunk in text_chunks(reply.text)]
@@ -226,8 +361,17 @@ def _delivery_error(where: str, exc: discord.HTTPException, formatting_may_fail:
 
 
 def create_adapter(settings: Settings) -> DiscordAdapter | None:
-    """The Discord adapter when DISCORD_BOT_TOKEN is set, else None (Discord stays off)."""
+    """The Discord adapter when DISCORD_BOT_TOKEN is set, else None (Discord stays off); HTTP interactions need DISCORD_PUBLIC_KEY."""
     token = secret(TOKEN_ENV)
     if token is None:
         return None
-    return DiscordAdapter(settings.discord, token)
+    if settings.discord.interactions == "gateway":
+        return DiscordAdapter(settings.discord, token)
+    hex_key = secret(PUBLIC_KEY_ENV)
+    if hex_key is None:
+        raise ConfigError(f'{PUBLIC_KEY_ENV} must be set for Discord\'s HTTP interactions (discord.interactions = "http")')
+    try:
+        key = public_key(hex_key)
+    except ValueError as exc:
+        raise ConfigError(f"{PUBLIC_KEY_ENV}: {exc}") from None
+    return DiscordAdapter(settings.discord, token, interactions_key=key)

@@ -122,6 +122,9 @@ class TelegramSettings(_Section):
 class DiscordSettings(_Section):
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str = ""  # empty: discord.py's default gateway
+    # Where slash commands arrive: the gateway websocket, or Discord POSTing them to /discord/interactions
+    # on the web app (needs DISCORD_PUBLIC_KEY and the endpoint URL set in the Developer Portal).
+    interactions: Literal["gateway", "http"] = "gateway"
     # discord.py waits out 429s itself up to this many seconds, then the outbox retries later; it refuses less than 30.
     max_rate_limit_wait_seconds: float = Field(30.0, ge=30, le=3600)
     send_timeout_seconds: float = Field(60.0, gt=0, le=3600)  # one message, retries included
