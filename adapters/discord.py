@@ -271,6 +271,8 @@ class DiscordAdapter:
                 await self._answer_command(interaction, respond)
         except discord.HTTPException as exc:
             log.warning("Discord: answering interaction in channel %s failed: %s %s", interaction.get("channel_id"), exc.status, exc.text[:200])
+        except (aiohttp.ClientError, OSError, DeliveryError) as exc:
+            log.warning("Discord: answering interaction in channel %s failed: %s: %s", interaction.get("channel_id"), type(exc).__name__, exc)
 
     async def _answer_command(self, interaction: Mapping[str, Any], respond: InitialResponse) -> None:
         command = slash_command(interaction, self._specs, self._guild_name(interaction.get("guild_id")))

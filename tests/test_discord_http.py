@@ -53,13 +53,19 @@ class Endpoint:
     handled: list[str] = field(default_factory=list)
 
     async def post(self, interaction: dict, *, timestamp: int | None = None, key: SigningKey = SIGNING_KEY, signed_body: bytes | None = None) -> httpx.Response:
-        """POST the interaction as Discord does: Ed25519 over timestamp + raw body, hex in the headers."""
+        """POST the interaction as Discord does (or, given `key`, `timestamp` or `signed_body`, as a forger might)."""
         body = json.dumps(interaction).encode()
         stamp = NOW_STAMP if timestamp is None else str(timestamp)
-        signature = key.sign(stamp.encode() + (body if signed_body is None else signed_body)).signature.hex()
-        headers = {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": stamp, "Content-Type": "application/json"}
+        return await self.post_raw(body, signature_headers(body if signed_body is None else signed_body, stamp, key))
+
+    async def post_raw(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
         async with httpx.AsyncClient() as client:
-            return await client.post(self.url + INTERACTIONS_PATH, content=body, headers=headers)
+            return await client.post(self.url + INTERACTIONS_PATH, content=body, headers={"Content-Type": "application/json", **headers})
+
+
+def signature_headers(signed: bytes, stamp: str = NOW_STAMP, key: SigningKey = SIGNING_KEY) -> dict[str, str]:
+    """Discord's signature: Ed25519 over timestamp + raw body, hex in the headers."""
+    return {"X-Signature-Ed25519": key.sign(stamp.encode() + signed).signature.hex(), "X-Signature-Timestamp": stamp}
 
 
 def http_settings(fake: FakeDiscord) -> Settings:
@@ -127,9 +133,17 @@ async def test_badly_signed_requests_are_refused_and_change_nothing(endpoint: En
     ids=["none", "no-signature", "not-hex"],
 )
 async def test_missing_or_garbled_signature_headers_are_refused(endpoint: Endpoint, headers: dict) -> None:
-    async with httpx.AsyncClient() as client:
-        answer = await client.post(endpoint.url + INTERACTIONS_PATH, content=b'{"type": 1}', headers=headers)
+    answer = await endpoint.post_raw(b'{"type": 1}', headers)
     assert answer.status_code == 401 and endpoint.handled == []
+
+
+async def test_signed_requests_that_are_no_arxiv_interaction_get_400(endpoint: Endpoint) -> None:
+    other_command = slash_interaction(endpoint.fake, "subscribe", channel_id=CHANNEL)
+    other_command["data"]["name"] = "weather"
+    for body in (b"not json", b"[]", json.dumps(other_command).encode()):
+        answer = await endpoint.post_raw(body, signature_headers(body))
+        assert answer.status_code == 400, body
+    assert endpoint.handled == []
 
 
 async def test_subscribe_from_a_channel_manager_changes_the_store(endpoint: Endpoint, store: Store) -> None:
