@@ -40,7 +40,7 @@ from adapters.discord_interactions import (
 from adapters.discord_render import CONTENT_LIMIT, DiscordMessage, render_digest, text_chunks
 from core.commands import COMMAND_SPECS
 from core.config import ConfigError, DiscordSettings, Settings, secret
-from core.models import ChatRef, ChatSettings, Reply
+from core.models import ChatRef, ChatSettings, Digest, Reply
 from core.render.chunks import cut_text
 from core.store.db import utc_now
 
