@@ -1,15 +1,23 @@
-"""The running service with only DISCORD_BOT_TOKEN set: slash commands change chats, the scheduler posts the digest."""
+"""The running service with only Discord credentials set: slash commands (gateway or HTTP) change chats, the scheduler posts the digest."""
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import time
 
+import httpx
+from nacl.signing import SigningKey
+
+from adapters.discord import INTERACTIONS_PATH
 from bot.app import App, platform_adapters
 from core.config import DiscordSettings
 from core.models import ChatRef
 from tests.delivery_support import fixture_papers, store_feed
 from tests.fakes.discord import running_fake_discord
+from tests.fakes.discord_data import slash_interaction
 from tests.fakes.discord_limits import message_problem
+from tests.fakes.server import serve_asgi
 from tests.test_scheduler import TUESDAY, World
 
 GUILD, CHANNEL = "910000000000000001", "910000000000000002"
@@ -49,4 +57,33 @@ async def test_serve_answers_slash_commands_and_posts_the_digest(tmp_path, monke
         assert digest_messages and all(message_problem(m.body) is None for m in digest_messages)
         assert sent_ids == world.store.delivered_ids(chat) and sent_ids
         assert digest_messages[0].content.startswith("**arXiv digest, Tue 21 Apr 2026**")
+        await world.close()
+
+
+async def test_serve_in_http_interactions_mode_answers_signed_posts_without_a_gateway(tmp_path, monkeypatch) -> None:
+    signing_key = SigningKey.generate()
+    async with running_fake_discord() as fake:
+        world = World(tmp_path, dt.datetime(2026, 4, 21, 7, 30, tzinfo=dt.timezone.utc))
+        discord_settings = DiscordSettings(api_base_url=fake.api_url, interactions="http")
+        settings = world.settings.model_copy(update={"discord": discord_settings})
+        for name in OTHER_PLATFORM_TOKENS:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("DISCORD_BOT_TOKEN", fake.token)
+        monkeypatch.setenv("DISCORD_PUBLIC_KEY", signing_key.verify_key.encode().hex())
+        app = App(settings, world.store, platform_adapters(settings, world.store), fetcher=world.scheduler.fetcher)
+        stop = asyncio.Event()
+        running = asyncio.create_task(app.run(stop))
+        try:
+            await fake.wait_for(lambda: bool(fake.synced_commands))
+            body = json.dumps(slash_interaction(fake, "start", channel_id=CHANNEL, guild_id=GUILD, permissions=MANAGE_CHANNELS)).encode()
+            stamp = str(int(time.time()))
+            headers = {"X-Signature-Ed25519": signing_key.sign(stamp.encode() + body).signature.hex(), "X-Signature-Timestamp": stamp}
+            async with serve_asgi(app.web_app()) as url, httpx.AsyncClient() as client:
+                answer = await client.post(url + INTERACTIONS_PATH, content=body, headers=headers)
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 15)
+        assert answer.status_code == 200 and answer.json()["type"] == 4
+        assert world.store.get_chat(ChatRef("discord", CHANNEL)).active
+        assert not fake.identified.is_set()
         await world.close()
