@@ -18,7 +18,7 @@ from telegram import BotCommand, ChatMember, InlineKeyboardButton, InlineKeyboar
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
 from adapters.base import ChatGone, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
 from adapters.telegram_render import Button, TelegramMessage, parse_feedback_data, render_digest, render_reply, visible_text
@@ -35,23 +35,26 @@ WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 POLL_TIMEOUT_SECONDS = 10
 REPLY_RETRY_MAX_SECONDS = 5.0  # a command reply waits out a short flood limit once, longer ones are dropped
-ALLOWED_UPDATES = ("message", "channel_post", "callback_query")
+ALLOWED_UPDATES = ("message", "channel_post", "callback_query", "my_chat_member")
 CHAT_KINDS = {"private": "private", "group": "group", "supergroup": "group", "channel": "channel"}
 SETTINGS_CHANGERS = (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
+BOT_GONE_STATUSES = (ChatMember.LEFT, ChatMember.BANNED)  # removed from a group, or blocked in a private chat
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?", re.DOTALL)
 _CHAT_GONE_REASONS = ("chat not found", "group chat was deactivated", "user is deactivated", "bot was kicked", "not enough rights to send")
 
 ChatMigratedHook = Callable[[ChatRef, ChatRef], Awaitable[None]]
 FeedbackHook = Callable[[ChatRef, str, str, int], Awaitable[None]]
+ChatGoneHook = Callable[[ChatRef], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class TelegramHooks:
-    """What the app does for events only Telegram has: a group became a supergroup; a 👍/👎 on a paper."""
+    """What the app does for events only Telegram has: a group became a supergroup; a 👍/👎 on a paper; the bot left a chat."""
 
     on_chat_migrated: ChatMigratedHook | None = None  # (old, new): move the chat's settings and outbox
     on_feedback: FeedbackHook | None = None  # (chat, arxiv_id, user_id, vote +1/-1): store it
+    on_chat_gone: ChatGoneHook | None = None  # (chat): the bot was removed or blocked; stop delivering there
 
 
 def command_text(text: str, bot_username: str) -> tuple[str, bool] | None:
@@ -114,6 +117,7 @@ class TelegramAdapter:
         self.application.add_handler(MessageHandler(
             filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST), self._on_command))
         self.application.add_handler(CallbackQueryHandler(self._on_button))
+        self.application.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         self.application.add_error_handler(self._on_error)
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -213,6 +217,15 @@ class TelegramAdapter:
         log.info("telegram chat %s became supergroup %s", old.chat_id, new.chat_id)
         if self.hooks.on_chat_migrated is not None:
             await self.hooks.on_chat_migrated(old, new)
+
+    async def _on_membership(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot's own membership changed; being added back needs no hook (`/start` reactivates through the commands)."""
+        change = update.my_chat_member
+        if change is None or change.new_chat_member.status not in BOT_GONE_STATUSES:
+            return
+        log.info("telegram bot left or was blocked in chat %s", change.chat.id)
+        if self.hooks.on_chat_gone is not None:
+            await self.hooks.on_chat_gone(ChatRef(PLATFORM, str(change.chat.id)))
 
     async def _on_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         query, chat = update.callback_query, update.effective_chat

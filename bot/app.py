@@ -76,11 +76,16 @@ def platform_adapters(settings: Settings, store: Store) -> list[Adapter]:
     async def feedback(ref: ChatRef, arxiv_id: str, user_id: str, vote: int) -> None:
         store.record_feedback(ref, arxiv_id, user_id, vote)
 
+    async def chat_gone(ref: ChatRef) -> None:
+        if store.get_chat(ref) is not None:  # a chat that never used a command has nothing to stop
+            store.set_active(ref, False)
+
     async def configurer(ref: ChatRef) -> str | None:
         return store.chat_configurer(ref) or None
 
     candidates = (
-        telegram.create_adapter(settings, telegram.TelegramHooks(on_chat_migrated=chat_migrated, on_feedback=feedback)),
+        telegram.create_adapter(settings, telegram.TelegramHooks(
+            on_chat_migrated=chat_migrated, on_feedback=feedback, on_chat_gone=chat_gone)),
         discord.create_adapter(settings),
         slack.create_adapter(settings, configurer),
     )

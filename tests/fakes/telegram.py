@@ -215,6 +215,16 @@ class FakeTelegram:
         }
         return self._inject("message", message)
 
+    def bot_membership(self, chat_id: int, user_id: int, status: str, *, chat_type: str = "private") -> int:
+        """The bot's own status in a chat changes (`kicked`: blocked or removed, `left`, `member`): a my_chat_member update."""
+        bot = {"id": int(self.token.split(":")[0]), "is_bot": True, "first_name": "Digest", "username": self.username}
+        update = {
+            "chat": self._chat(chat_id, chat_type, ""), "from": self._user(user_id), "date": int(time.time()),
+            "old_chat_member": {"status": "member", "user": bot},
+            "new_chat_member": {"status": status, "user": bot} | ({"until_date": 0} if status == "kicked" else {}),
+        }
+        return self._inject("my_chat_member", update)
+
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
         self.member_status[(chat_id, user_id)] = status
 
@@ -313,6 +323,9 @@ class FakeTelegram:
                 await asyncio.wait_for(self._changed.wait(), wait)
             except TimeoutError:
                 pass
+        allowed = set(params.get("allowed_updates") or ())
+        if allowed:  # like Telegram: kinds the bot did not ask for are never delivered
+            self._updates = [update for update in self._updates if set(update) & allowed]
         return _ok(self._updates[: int(params.get("limit") or 100)])
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> web.Response:
