@@ -9,6 +9,7 @@ from markdown_it import MarkdownIt
 
 from core.config import SummarySettings
 from core.render.markdown import FALLBACK_LABEL, escape_inline, render_markdown, sanitize_summary
+from core.summaries.sanitize import sanitize_summary as summarizer_sanitize
 from tests.fixtures.web.papers import fixture_papers, llm_summary, make_digest, scored
 
 HOSTILE = (
@@ -59,9 +60,13 @@ class _Structure(HTMLParser):
             self.text_by_heading[key] = self.text_by_heading.get(key, "") + data
 
 
-def structure(markdown: str) -> _Structure:
-    # html=True renders raw HTML as GitHub would let it through: the worst case for escaping.
-    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+def structure(markdown: str, *, trust_links: bool = False) -> _Structure:
+    # html=True renders raw HTML as GitHub would let it through: the worst case for escaping;
+    # trust_links turns off markdown-it's own script-link filter, as a less careful renderer would.
+    parser = MarkdownIt("commonmark", {"html": True}).enable("table")
+    if trust_links:
+        parser.validateLink = lambda url: True  # type: ignore[method-assign]
+    rendered = parser.render(markdown)
     parsed = _Structure()
     parsed.feed(rendered)
     parsed.close()
@@ -189,3 +194,26 @@ def test_abstract_cut_cleanly(papers) -> None:
 def test_empty_day_says_so() -> None:
     page = render_markdown(make_digest([]))
     assert "No paper announced on 2026-04-22 matched the keywords." in page
+
+
+HOSTILE_SUMMARY = (
+    "## Results\n[a](&#106;avascript:alert(1)) [b](java&#x73;cript:alert(2)) [c](JaVaScRiPt:alert(3)) "
+    "[d](<java\tscript:alert(4)>) [e](\njavascript:alert(5)) [f](javascript:a((6))) [g](./relative)\n\n"
+    "[ref]: javascript:alert(7)\n[ref2]:\n  &#106;avascript:alert(8)\nsee [ref] and [ref2]\n\n"
+    "[ok](https://arxiv.org/abs/2604.00001) [mail](mailto:a@example.org)\n\n"
+    "```python\nx = 1\n~~~\n</details>\n## inside code\n"
+)
+
+
+@pytest.mark.parametrize("stored", ["raw", "summarizer"])
+def test_hostile_summary_links_and_fences_on_the_page(papers, stored: str) -> None:
+    first, second = papers[:2]
+    text = HOSTILE_SUMMARY if stored == "raw" else summarizer_sanitize(HOSTILE_SUMMARY)
+    summaries = {first.arxiv_id: llm_summary(first, text), second.arxiv_id: llm_summary(second, "A calm summary.")}
+    page = render_markdown(make_digest([scored(first, 9.0), scored(second, 8.0)], summaries))
+    for seen in (structure(page), structure(page, trust_links=True)):
+        assert [level for level, _ in seen.headings] == ["h1", "h2", "h2", "h3", "h4", "h3", "h4"]
+        assert seen.headings[-2] == ("h3", f"2. {second.title}")
+        assert seen.details_opened == 2 and seen.depth["details"] == 0 and seen.max_details_depth == 1
+        assert [href for href in seen.hrefs if not href.startswith(("https://", "http://", "mailto:"))] == []
+        assert "https://arxiv.org/abs/2604.00001" in seen.hrefs and "mailto:a@example.org" in seen.hrefs

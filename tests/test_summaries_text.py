@@ -1,7 +1,11 @@
 """Pure text parts of summarization: the sanitizer, the output checks, the extractive fallback, the prompt template."""
 from __future__ import annotations
 
+import html as html_lib
+import re
+
 import pytest
+from markdown_it import MarkdownIt
 
 from core.models import Paper
 from core.summaries.fallback import FALLBACK_LABELS, KEY_SENTENCES, extractive_summary, key_sentences
@@ -136,3 +140,55 @@ def test_bad_templates_are_refused() -> None:
         load_template("../etc/passwd")
     with pytest.raises(PromptError, match="not found"):
         load_template("summary-v999")
+
+
+def permissive_markdown() -> MarkdownIt:
+    """A parser that trusts every link target, like a careless renderer: only the sanitizer stands in the way."""
+    parser = MarkdownIt("commonmark", {"html": True})
+    parser.validateLink = lambda url: True  # type: ignore[method-assign]
+    return parser
+
+
+def rendered_hrefs(markdown: str) -> list[str]:
+    html = permissive_markdown().render(markdown)
+    return [html_lib.unescape(href) for href in re.findall(r'<a href="([^"]*)"', html)]
+
+
+HOSTILE_LINKS = (
+    "[a](&#106;avascript:alert(1)) [b](java&#x73;cript:alert(2)) [c](JaVaScRiPt:alert(3))\n"
+    "[d](<java\tscript:alert(4)>) [e](&#x20;javascript:alert(5)) [f](\x01javascript:alert(6))\n"
+    "[g](javascript:a((7))) [h](vbscript:msgbox(8)) [i](data:text/html;base64,PHNjcmlwdD4=)\n"
+    "[j](\njavascript:alert(9)) [k](java\\script:alert(10)) [l](&#0000106;avascript:alert(11))\n\n"
+    "[ref1]: javascript:alert(12)\n\n   [REF2]: <&#106;avascript:alert(13)> \"t\"\n\n[ref3]:\n  JAVASCRIPT:alert(14)\n\n"
+    "Use [one][ref1], [two][REF2], [three][ref3] and <javascript:alert(15)>.\n\n"
+    "[ok](https://arxiv.org/abs/2604.00001) [mail](mailto:a@example.org) [okref][good]\n\n[good]: https://example.org/x\n"
+)
+
+
+def test_sanitize_disarms_encoded_script_links_and_definitions() -> None:
+    assert sum(1 for href in rendered_hrefs(HOSTILE_LINKS) if not href.startswith(("http", "mailto:"))) >= 10
+    cleaned = sanitize_summary(HOSTILE_LINKS)
+    hrefs = rendered_hrefs(cleaned)
+    assert hrefs == ["https://arxiv.org/abs/2604.00001", "mailto:a@example.org", "https://example.org/x"]
+    assert "[a]" in cleaned and "[one]" in cleaned and "Use" in cleaned
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Code:\n```\nx = 1\n~~~\n# not a heading, still code\ny = 2",
+        "Code:\n~~~python\nx = 1\n```\nstill code",
+        "Code:\n````\n```\ninner\n```\nstill code",
+        "Code:\n```\nx\n```` \nafter",
+        "Code:\n``` not `a fence` opener\n# heading\n```js\nopen",
+    ],
+)
+def test_fences_close_only_by_their_own_kind_and_never_stay_open(raw: str) -> None:
+    cleaned = sanitize_summary(raw)
+    tokens = permissive_markdown().parse(cleaned + "\n\n# After the summary\n")
+    headings = [tokens[i + 1].content for i, token in enumerate(tokens) if token.type == "heading_open"]
+    assert headings == ["After the summary"]
+    code = "".join(token.content for token in tokens if token.type in ("fence", "code_block"))
+    for line in raw.split("\n")[2:]:
+        if "still code" in line or "not a heading" in line:
+            assert line in code

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from core.config import SummarySettings
 from core.models import Digest, KeywordMatch, ScoredPaper, Summary
 from core.render.chunks import cut_text
+from core.summaries.sanitize import disarm_link_definitions, drop_unsafe_link_targets, heading_as_bold, split_code_fences
 from core.summarize import summary_cost
 
 DEFAULT_TITLE = "arXiv Papers Bot 🤖"
@@ -24,12 +25,8 @@ _HTML_CHARS = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # a thematic break or a setext underline ("- ", "+ ", "1. ", "---", "===").
 _BLOCK_START = re.compile(r"^(?:([-+=])|(\d{1,9})\.)")
 
-_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX_HEADING = re.compile(r"^(?P<lead>(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])[ \t]*)*)#{1,6}(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_UNSAFE_LINK_TARGET = re.compile(r"\]\((?!\s*(?:https?://|mailto:|#))")
 _IMAGE = re.compile(r"!\[")
-_LINK_DEFINITION = re.compile(r"\]:")
 
 
 def escape_inline(text: str, *, starts_line: bool = False) -> str:
@@ -51,45 +48,30 @@ def _escape_html(text: str) -> str:
 
 def _sanitize_summary_line(line: str) -> str:
     line = line.replace("<", "&lt;")
-    heading = _ATX_HEADING.match(line)
-    if heading:
-        inner = (heading.group("text") or "").strip()
-        line = f"{heading.group('lead')}**{inner}**" if inner else heading.group("lead")
+    bold = heading_as_bold(line)
+    if bold is not None:
+        line = bold
     elif _SETEXT_UNDERLINE.match(line):
         # A line of = or - under text would turn that text into a heading.
         line = "***" if line.strip().startswith("-") and len(line.strip()) >= 3 else "\\" + line.strip()
-    line = _UNSAFE_LINK_TARGET.sub(r"]\\(", line)
-    line = _IMAGE.sub(r"!\\[", line)
-    return _LINK_DEFINITION.sub(r"]\\:", line)
+    return _IMAGE.sub(r"!\\[", drop_unsafe_link_targets(line))
 
 
 def sanitize_summary(text: str) -> str:
-    """An LLM summary as Markdown that cannot escape its `<details>` block.
+    """Any stored summary as Markdown that cannot escape its `<details>` block.
 
     Raw HTML is escaped, headings become bold lines (the page's headings belong to the papers),
-    links keep only http(s)/mailto targets, images and link definitions are disarmed, and fenced
-    code becomes an escaped `<pre>` block that always closes, so an unbalanced fence cannot swallow
-    the rest of the page.
+    links and reference definitions keep only http(s)/mailto targets, images are disarmed, and
+    fenced code becomes an escaped `<pre>` block that always closes, so an unbalanced fence
+    cannot swallow the rest of the page. The fence, heading and link rules are the summarizer's
+    (core.summaries.sanitize); this adds what only a page needs.
     """
     out: list[str] = []
-    fence: str | None = None
-    code: list[str] = []
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if fence is None:
-            opened = _FENCE_OPEN.match(line)
-            if opened:
-                fence, code = opened.group(1), []
-            else:
-                out.append(_sanitize_summary_line(line))
-            continue
-        stripped = line.strip()
-        if stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]}:
-            out.append(_pre_block(code))
-            fence = None
+    for block in split_code_fences(text.replace("\r\n", "\n").replace("\r", "\n")):
+        if block.fence:
+            out.append(_pre_block(block.lines))
         else:
-            code.append(line)
-    if fence is not None:
-        out.append(_pre_block(code))
+            out.append(disarm_link_definitions("\n".join(_sanitize_summary_line(line) for line in block.lines)))
     return "\n".join(out).strip("\n")
 
 
