@@ -10,6 +10,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.categories import canonical_category, similar_categories
+from core.limits import (
+    MAX_AUTHORS_PER_CHAT,
+    MAX_CATEGORIES_PER_CHAT,
+    MAX_EXCLUDES_PER_CHAT,
+    MAX_KEYWORD_LENGTH,
+    MAX_KEYWORD_WEIGHT,
+    MAX_KEYWORDS_PER_CHAT,
+    MAX_PAPERS,
+    MAX_SCORE,
+    MIN_KEYWORD_WEIGHT,
+    MIN_PAPERS,
+    MIN_SCORE,
+)
+
 DEFAULT_CONFIG_PATH = Path("config.json")
 CONFIG_ENV = "ARXIV_DIGEST_CONFIG"
 
@@ -37,8 +52,8 @@ class ArxivSettings(_Section):
 
 
 class KeywordSetting(_Section):
-    term: str = Field(min_length=1, max_length=64)
-    weight: float = Field(1.0, gt=0, le=10)
+    term: str = Field(min_length=1, max_length=MAX_KEYWORD_LENGTH)
+    weight: float = Field(1.0, ge=MIN_KEYWORD_WEIGHT, le=MAX_KEYWORD_WEIGHT)
 
 
 # The original bot's 30 keywords: what a digest uses when no config.json says otherwise.
@@ -53,12 +68,14 @@ ORIGINAL_KEYWORDS = (
 class DefaultsSettings(_Section):
     """What a new chat (and the static README digest) starts from."""
 
-    categories: tuple[str, ...] = ("cs.AI", "cs.CL", "cs.DC", "cs.LG")
-    keywords: tuple[KeywordSetting, ...] = tuple(KeywordSetting(term=term) for term in ORIGINAL_KEYWORDS)
-    exclude: tuple[str, ...] = ("survey", "review", "tutorial")
-    authors: tuple[str, ...] = ()
-    max_papers: int = Field(30, ge=1, le=200)
-    min_score: float = Field(2.5, ge=0)
+    categories: tuple[str, ...] = Field(("cs.AI", "cs.CL", "cs.DC", "cs.LG"), max_length=MAX_CATEGORIES_PER_CHAT)
+    keywords: tuple[KeywordSetting, ...] = Field(
+        tuple(KeywordSetting(term=term) for term in ORIGINAL_KEYWORDS), max_length=MAX_KEYWORDS_PER_CHAT
+    )
+    exclude: tuple[str, ...] = Field(("survey", "review", "tutorial"), max_length=MAX_EXCLUDES_PER_CHAT)
+    authors: tuple[str, ...] = Field((), max_length=MAX_AUTHORS_PER_CHAT)
+    max_papers: int = Field(30, ge=MIN_PAPERS, le=MAX_PAPERS)
+    min_score: float = Field(2.5, ge=MIN_SCORE, le=MAX_SCORE)
     crosslists: bool = True
     timezone: str = "UTC"
     delivery_time: dt.time = dt.time(8, 0)
@@ -77,6 +94,19 @@ class DefaultsSettings(_Section):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return check_timezone(value)
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """A misspelt category would silently fetch nothing; spell each one as arXiv does."""
+        spelled = []
+        for text in value:
+            code = canonical_category(text)
+            if code is None:
+                hint = ", ".join(similar_categories(text))
+                raise ValueError(f"unknown arXiv category {text!r}" + (f" (did you mean {hint}?)" if hint else ""))
+            spelled.append(code)
+        return tuple(dict.fromkeys(spelled))
 
 
 class ScoringSettings(_Section):

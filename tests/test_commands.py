@@ -6,12 +6,10 @@ import datetime as dt
 
 import pytest
 
-from core.commands import (
-    APOLOGY,
-    COMMAND_SPECS,
+from core.commands import APOLOGY, COMMAND_SPECS, MAX_COMMAND_LENGTH
+from core.limits import (
     MAX_AUTHORS_PER_CHAT,
     MAX_CATEGORIES_PER_CHAT,
-    MAX_COMMAND_LENGTH,
     MAX_EXCLUDES_PER_CHAT,
     MAX_KEYWORDS_PER_CHAT,
     MAX_PAPERS,

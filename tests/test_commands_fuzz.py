@@ -7,7 +7,8 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.commands import APOLOGY, COMMAND_SPECS, MAX_CATEGORIES_PER_CHAT, MAX_KEYWORDS_PER_CHAT, CommandProcessor
+from core.commands import APOLOGY, COMMAND_SPECS, CommandProcessor
+from core.limits import MAX_CATEGORIES_PER_CHAT, MAX_KEYWORDS_PER_CHAT
 from core.models import Reply
 from core.store import Store
 from tests.commands_support import CHAT, SETTINGS, FakeServices, context, digest_of, fixture_papers

@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
+from core.limits import MAX_KEYWORD_LENGTH
 from core.commands.parsing import (
-    MAX_KEYWORD_LENGTH,
     CommandError,
     RawTerm,
     clean_term,

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.config import ConfigError, Settings, load_settings, parse_settings
+from core.limits import MAX_CATEGORIES_PER_CHAT, MAX_KEYWORD_LENGTH, MAX_KEYWORDS_PER_CHAT, MAX_PAPERS
 
 SHIPPED = Path(__file__).resolve().parent.parent / "config.json"
 
@@ -27,12 +28,22 @@ def test_embedded_defaults_match_the_shipped_config_json():
         ({"defaults": {"timezone": "Mars/Base"}}, "defaults.timezone"),
         ({"arxiv": {"timeout_seconds": "soon"}}, 'arxiv.timeout_seconds = "soon"'),
         ({"no_such_section": {}}, "no_such_section"),
+        ({"defaults": {"max_papers": MAX_PAPERS + 1}}, f"defaults.max_papers = {MAX_PAPERS + 1}"),
+        ({"defaults": {"keywords": ["k" * (MAX_KEYWORD_LENGTH + 1)]}}, "defaults.keywords.0.term"),
+        ({"defaults": {"keywords": [f"kw{n}" for n in range(MAX_KEYWORDS_PER_CHAT + 1)]}}, "defaults.keywords"),
+        ({"defaults": {"categories": ["cs.AI"] * (MAX_CATEGORIES_PER_CHAT + 1)}}, "defaults.categories"),
+        ({"defaults": {"categories": ["csAI"]}}, "did you mean cs.AI"),
     ],
 )
 def test_bad_values_are_named_in_one_readable_message(raw, named):
     with pytest.raises(ConfigError) as caught:
         parse_settings(raw)
     assert named in str(caught.value) and "Traceback" not in str(caught.value)
+
+
+def test_default_categories_are_spelled_as_arxiv_does():
+    """A new chat must start with settings a command could have produced: canonical category codes."""
+    assert parse_settings({"defaults": {"categories": ["CS.ai", "cs.LG", "cs.ai"]}}).defaults.categories == ("cs.AI", "cs.LG")
 
 
 def test_unreadable_config_files_say_what_is_wrong(tmp_path):

@@ -13,12 +13,9 @@ from core.commands.parsing import (
     resolve_timezone,
 )
 from core.commands.registry import Invocation, command
+from core.limits import MAX_PAPERS, MAX_SCORE, MIN_PAPERS, MIN_SCORE
 from core.models import Reply
 
-MIN_PAPERS = 1
-MAX_PAPERS = 100  # per digest; more would be dozens of messages a day
-MIN_SCORE = 0.0
-MAX_SCORE = 100.0
 LANGUAGES = {
     "en": "English",
     "zh": "Chinese",

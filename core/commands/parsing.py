@@ -9,12 +9,10 @@ import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
 
+from core.limits import MAX_KEYWORD_LENGTH, MAX_KEYWORD_WEIGHT, MIN_KEYWORD_WEIGHT
 from core.matching import InvalidTerm, parse_term
 
 MAX_COMMAND_LENGTH = 1000  # characters in one command, arguments included
-MAX_KEYWORD_LENGTH = 64  # characters in one keyword, exclude word or author name
-MAX_KEYWORD_WEIGHT = 10.0  # same bound as config.json's keyword weights
-MIN_KEYWORD_WEIGHT = 0.1
 
 # Phones turn " into typographic quotes; each of these opens a phrase closed by its partner.
 _QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb", "\u300c": "\u300d"}

@@ -1,8 +1,9 @@
 """Commands that fetch papers or links: digest (now), search, feed."""
 from __future__ import annotations
 
-from core.commands.parsing import MAX_KEYWORD_LENGTH, CommandError
+from core.commands.parsing import CommandError
 from core.commands.registry import Invocation, command
+from core.limits import MAX_KEYWORD_LENGTH
 from core.models import Reply
 
 SEARCH_RESULTS = 5

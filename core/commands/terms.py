@@ -7,13 +7,9 @@ from core.categories import archives, canonical_category, categories_in_archive,
 from core.commands.formatting import format_categories, format_keyword, format_list, settings_summary
 from core.commands.parsing import CommandError, matchable_term, parse_keywords, parse_plain_terms
 from core.commands.registry import Invocation, command
+from core.limits import MAX_AUTHORS_PER_CHAT, MAX_CATEGORIES_PER_CHAT, MAX_EXCLUDES_PER_CHAT, MAX_KEYWORDS_PER_CHAT
 from core.models import Keyword, Reply
 from core.store.chats import TooManyTerms
-
-MAX_KEYWORDS_PER_CHAT = 50
-MAX_EXCLUDES_PER_CHAT = 50
-MAX_AUTHORS_PER_CHAT = 20
-MAX_CATEGORIES_PER_CHAT = 20
 
 _LIMIT_ADVICE = {
     "keyword": "remove some with unsubscribe first",
