@@ -171,9 +171,8 @@ class SlackAdapter:
                 await respond(response_type="ephemeral", **render_reply(reply))
                 return
             settings = ChatSettings(ref=chat, keywords=reply.digest.keywords)
-            messages = render_digest_messages(reply.digest, settings)[:RESPONSE_URL_MAX_MESSAGES]
-            for message in messages:
-                await respond(response_type="in_channel", **message.payload)
+            for payload in response_url_payloads(render_digest_messages(reply.digest, settings)):
+                await respond(response_type="in_channel", **payload)
         except Exception:  # the ack is gone: log, and tell the caller something went wrong
             log.exception("slack: late answer to %r in %s failed", text.split(maxsplit=1)[:1], chat.chat_id)
             await respond(response_type="ephemeral", text="Sorry, that failed. Please try again later.")
@@ -233,3 +232,16 @@ def create_adapter(settings: Settings, configurer_lookup: ConfigurerLookup | Non
     if settings.slack.mode == "socket" and app_token is None:
         raise ConfigError("SLACK_APP_TOKEN (xapp-...) must be set for Slack's Socket Mode (slack.mode = \"socket\")")
     return SlackAdapter(settings.slack, bot_token, signing_secret or "", app_token, configurer_lookup)
+
+
+def response_url_payloads(messages: list[OutgoingMessage]) -> list[dict[str, Any]]:
+    """What one response_url can carry: the digest's messages, or as many as fit plus a note on the rest."""
+    if len(messages) <= RESPONSE_URL_MAX_MESSAGES:
+        return [message.payload for message in messages]
+    shown = messages[: RESPONSE_URL_MAX_MESSAGES - 1]
+    left_out = sum(len(message.paper_ids) for message in messages[len(shown):])
+    note = (
+        f"…and {left_out} more papers that do not fit in one answer. "
+        "Lower `/arxiv max`, or read the whole digest through `/arxiv feed`."
+    )
+    return [message.payload for message in shown] + [{"text": note}]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import time
 from pathlib import Path
@@ -234,6 +235,27 @@ async def test_digest_command_acks_first_then_posts_in_channel(slack_api):
     assert {r["response_type"] for r in state.responses} == {"in_channel"}
     shown = sum(1 for r in state.responses for b in r["blocks"] if b["type"] == "section")
     assert shown == 30
+
+
+async def test_digest_too_long_for_one_response_url_ends_with_a_note_on_what_is_left_out(slack_api):
+    """Slack takes five answers per response_url: the fifth says how many papers did not fit instead of failing."""
+    state, server = slack_api
+    adapter = _adapter(server)
+    papers = _real_papers()
+    digest = _digest(papers + [dataclasses.replace(p, arxiv_id=f"{p.arxiv_id}9") for p in papers] + papers[:20])
+    commands = RecordingCommands(Reply("here it is", digest=digest))
+    await adapter.start(commands)
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        body = _slash("digest", "UMEMBER", CHANNEL, f"{server.url}/response/long")
+        assert (await _post(base, body, _signed(body))).status_code == 200
+        deadline = time.monotonic() + 10
+        while len(state.responses) < 5 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    await adapter.stop()
+    assert len(state.responses) == 5
+    shown = sum(1 for r in state.responses[:4] for b in r["blocks"] if b["type"] == "section")
+    assert shown == 96
+    assert state.responses[4]["text"].startswith(f"…and {140 - shown} more papers")
 
 
 async def test_socket_mode_receives_a_slash_command_and_acks_the_envelope(slack_api):

@@ -12,6 +12,7 @@ from aiohttp import web
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 SIGNING_SECRET = "test-signing-secret"
+RESPONSE_URL_USES = 5  # Slack accepts five answers per response_url
 
 
 @dataclass
@@ -85,7 +86,10 @@ def build_slack_app(state: FakeSlackState) -> web.Application:
         return _answer({"ok": False, "error": "unknown_method"})
 
     async def response_url(request: web.Request) -> web.Response:
-        state.responses.append({"key": request.match_info["key"], **json.loads(await request.read())})
+        key = request.match_info["key"]
+        if sum(1 for response in state.responses if response["key"] == key) >= RESPONSE_URL_USES:
+            return web.Response(status=404, text="used_url")
+        state.responses.append({"key": key, **json.loads(await request.read())})
         return web.Response(text="ok")
 
     async def socket(request: web.Request) -> web.WebSocketResponse:
