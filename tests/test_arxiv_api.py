@@ -98,12 +98,22 @@ async def test_api_retries_through_our_policy_honouring_retry_after(fake_arxiv: 
     assert second.at - first.at >= 1.0
 
 
-@pytest.mark.parametrize("cut", [0.5, None])
-async def test_truncated_or_foreign_api_page_is_malformed_not_partial(
-    fake_arxiv: FakeArxiv, store: Store, cut: float | None
+def _with_entity(body: bytes) -> bytes:
+    """The real page with an entity declared and used in its first title: a hostile or broken proxy's work."""
+    declared = body.replace(b"<feed ", b'<!DOCTYPE feed [<!ENTITY x "injected">]>\n<feed ', 1)
+    return declared.replace(b"<title>", b"<title>&x;", 2)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign", "entity"])
+async def test_truncated_foreign_or_entity_api_page_is_malformed_not_partial(
+    fake_arxiv: FakeArxiv, store: Store, damage: str
 ) -> None:
     body = (API / "q_testing_s0_m10_bc5a6c384fe9.xml").read_bytes()
-    fake_arxiv.api_body = body[: int(len(body) * cut)] if cut else b"<html><body>maintenance</body></html>"
+    fake_arxiv.api_body = {
+        "truncated": body[: len(body) // 2],
+        "foreign": b"<html><body>maintenance</body></html>",
+        "entity": _with_entity(body),
+    }[damage]
     with pytest.raises(ArxivMalformed):
         await _with_fetcher(fake_arxiv, store, lambda f: f.search("testing", 10))
 

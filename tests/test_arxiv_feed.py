@@ -87,6 +87,18 @@ def test_empty_and_weekend_feeds() -> None:
     assert (weekend.announcement_day, weekend.papers) == (None, ())
 
 
+# Hostile documents: entity expansion and an external file; neither is ever expanded or read.
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+    b'<rss version="2.0"><channel><item><title>&d;</title></item></channel></rss>'
+)
+EXTERNAL_ENTITY = (
+    b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
+    b'<rss version="2.0"><channel><item><title>&secret;</title></item></channel></rss>'
+)
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -94,6 +106,8 @@ def test_empty_and_weekend_feeds() -> None:
         b"",
         b"<html><body>arXiv is down for maintenance</body></html>",
         b'<?xml version="1.0"?><rss version="2.0"></rss>',
+        BILLION_LAUGHS,
+        EXTERNAL_ENTITY,
     ],
 )
 def test_malformed_feeds_raise(body: bytes) -> None:

@@ -172,6 +172,17 @@ async def test_malformed_feed_stores_nothing(fake_arxiv: FakeArxiv, store: Store
     assert _last_log(store)["status"] == "failed" and store.count_papers() == 0
 
 
+async def test_feed_declaring_entities_is_refused_and_stores_nothing(fake_arxiv: FakeArxiv, store: Store) -> None:
+    real = (FIXTURES / "msudars_laya-reader_arxiv_rss.xml").read_bytes()
+    declared = real.replace(b"<rss ", b'<!DOCTYPE rss [<!ENTITY x "injected">]>\n<rss ', 1)
+    fake_arxiv.feed_body = declared.replace(b"<title>", b"<title>&x;", 2)
+    fetcher = _fetcher(fake_arxiv, store)
+    with pytest.raises(ArxivMalformed, match="entities"):
+        await fetcher.fetch_day(RSS_CATEGORIES)
+    await fetcher.aclose()
+    assert _last_log(store)["status"] == "failed" and store.count_papers() == 0
+
+
 async def test_unreachable_arxiv_is_unavailable(store: Store) -> None:
     fetcher = Fetcher(FakeArxiv(url="http://127.0.0.1:9").settings(max_retries=1), store)
     with pytest.raises(ArxivUnavailable, match="ConnectError"):

@@ -5,7 +5,6 @@ import asyncio
 import datetime as dt
 import logging
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Collection, Sequence
 from zoneinfo import ZoneInfo
 
@@ -14,7 +13,7 @@ from arxiv import _feed as arxiv_feed
 
 from core.arxiv.calendar import ARXIV_TIMEZONE, next_announcement_day
 from core.arxiv.errors import ArxivMalformed, ArxivRejected, ArxivUnavailable
-from core.arxiv.feed import ARXIV_ID, ATOM, clean_text, split_arxiv_id
+from core.arxiv.feed import ARXIV_ID, ATOM, clean_text, read_xml, split_arxiv_id
 from core.arxiv.http import PoliteHttp
 from core.config import ArxivSettings
 from core.models import Paper
@@ -33,8 +32,8 @@ Progress = Callable[[str], None]
 def api_error_message(body: bytes) -> str | None:
     """The text of an export API error entry ("incorrect id format for abc"), or None if the body has none."""
     try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
+        root = read_xml(body, "arXiv's error page")
+    except ArxivMalformed:
         return None
     for entry in root.iter(f"{ATOM}entry"):
         if "/api/errors" in (entry.findtext(f"{ATOM}id") or ""):
@@ -114,10 +113,7 @@ class _PoliteClient(arxiv.Client):
         reason = api_error_message(body)
         if reason is not None:
             raise ArxivRejected(f"arXiv rejected the query: {reason}", 400, body)
-        try:
-            root = ET.fromstring(body)  # the package's parser recovers from truncation; we refuse half a page
-        except ET.ParseError as exc:
-            raise ArxivMalformed(f"arXiv's export API sent invalid XML: {exc}") from exc
+        root = read_xml(body, "arXiv's export API page")  # the package's parser recovers from truncation; we refuse half a page
         if root.tag != f"{ATOM}feed":
             raise ArxivMalformed(f"arXiv's export API sent a <{root.tag}> document instead of an Atom feed")
         page = arxiv_feed.parse(body)

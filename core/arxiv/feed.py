@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
+
 from core.arxiv.calendar import ARXIV_TIMEZONE
 from core.arxiv.errors import ArxivMalformed
 from core.models import ANNOUNCE_TYPES, Paper
@@ -37,6 +40,16 @@ class FeedPage:
 
     announcement_day: dt.date | None
     papers: tuple[Paper, ...]
+
+
+def read_xml(body: bytes, what: str) -> ET.Element:
+    """The document's root; DTDs with entities (billion laughs, external files) are refused, not expanded."""
+    try:
+        return SafeET.fromstring(body)
+    except ET.ParseError as exc:
+        raise ArxivMalformed(f"{what} is not valid XML: {exc}") from exc
+    except DefusedXmlException as exc:
+        raise ArxivMalformed(f"{what} declares XML entities, which a feed never needs: {exc!r}") from exc
 
 
 def clean_text(text: str | None) -> str:
@@ -158,10 +171,7 @@ def _atom_papers(feed: ET.Element) -> tuple[dt.date | None, list[Paper]]:
 
 def parse_feed(body: bytes) -> FeedPage:
     """Parse an announcement feed; raises ArxivMalformed for anything that is not a readable RSS or Atom feed."""
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise ArxivMalformed(f"arXiv's feed is not valid XML: {exc}") from exc
+    root = read_xml(body, "arXiv's feed")
     if root.tag == "rss" and root.find("channel") is not None:
         channel_day, papers = _rss_papers(root.find("channel"))  # type: ignore[arg-type]
     elif root.tag == f"{ATOM}feed":
