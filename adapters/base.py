@@ -37,6 +37,14 @@ class ChatGone(DeliveryError):
     """The chat blocked, removed or lost the bot (403, channel_not_found, ...): deactivate it."""
 
 
+class ChatMoved(DeliveryError):
+    """The chat lives under a new id now (Telegram group -> supergroup) and the store has moved it: send there."""
+
+    def __init__(self, message: str, new_chat: ChatRef) -> None:
+        super().__init__(message)
+        self.new_chat = new_chat
+
+
 class FormattingRejected(DeliveryError):
     """The platform refused the message's markup: re-send it once as plain text."""
 

@@ -20,7 +20,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
-from adapters.base import ChatGone, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
+from adapters.base import ChatGone, ChatMoved, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
 from adapters.telegram_render import Button, TelegramMessage, parse_feedback_data, render_digest, render_reply, visible_text
 from adapters.telegram_transport import ChatOrderedUpdates, FloodControl, TokenRedactor
 from core.commands import COMMAND_SPECS
@@ -263,7 +263,7 @@ class TelegramAdapter:
         except ChatMigrated as exc:
             new = ChatRef(PLATFORM, str(exc.new_chat_id))
             await self._migrated(chat, new)
-            return await self._send(new, text, plain, keyboard)
+            raise ChatMoved(f"group {chat.chat_id} became supergroup {new.chat_id}", new) from exc
         except RetryAfter as exc:
             raise DeliveryError(f"Telegram flood limit: {exc}", retry_after=_retry_after_seconds(exc)) from exc
         except Forbidden as exc:
@@ -297,6 +297,8 @@ class TelegramAdapter:
         payload: TelegramMessage = message.payload
         try:
             await self._send(chat, payload.html, False, payload.keyboard, reply_to)
+        except ChatMoved as moved:
+            await self._send_answer(moved.new_chat, message, None)  # the replied-to message stayed behind
         except FormattingRejected:
             await self._send(chat, message.plain_text, True, payload.keyboard, reply_to)
         except DeliveryError as exc:

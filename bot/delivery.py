@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from adapters.base import Adapter, ChatGone, DeliveryError, FormattingRejected, OutgoingMessage
+from adapters.base import Adapter, ChatGone, ChatMoved, DeliveryError, FormattingRejected, OutgoingMessage
 from core.models import ChatRef, ChatSettings, Digest
 from core.store import Store
 from core.store.outbox import DAY_DONE, OPEN_DAY_STATUSES
@@ -30,7 +30,7 @@ INLINE_RETRY_MAX_SECONDS = 5.0  # a retry_after this short is waited out in plac
 INLINE_RETRY_ATTEMPTS = 3
 BACKOFF_BASE_SECONDS = 30.0  # later transient failures of one digest wait 30 s, 60 s, 120 s, ...
 BACKOFF_MAX_SECONDS = 3600.0
-MAX_DELIVERY_FAILURES = 8  # consecutive deferred attempts of one digest before its papers are given up
+MAX_DELIVERY_FAILURES = 8  # deferred attempts in a row without one message out, before a digest is given up
 
 DELIVERED = "delivered"
 DEFERRED = "deferred"
@@ -38,6 +38,7 @@ CHAT_GONE = "chat_gone"
 GAVE_UP = "gave_up"
 STOPPED = "stopped"
 NOTHING_TO_SEND = "nothing_to_send"
+UNFINISHED = frozenset({DEFERRED, CHAT_GONE, STOPPED})  # the chat's later digests must wait for this one
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,11 @@ class DigestSender:
             if is_header and header_sent:
                 continue
             try:
-                message_id = await self._send(adapter, ref, message)
+                ref, message_id = await self._send_following(adapter, ref, day, message)
             except ChatGone as error:
                 log.warning("chat %s:%s is gone (%s): deactivating it", ref.platform, ref.chat_id, error)
-                self.store.set_active(ref, False)
                 self.store.give_up_deliveries(ref, f"chat gone: {error}")
+                self.store.set_active(ref, False)
                 self._forget(ref, day)
                 return DeliveryResult(ref, day, CHAT_GONE, sent_messages, sent_papers, error=str(error))
             except FormattingRejected as error:
@@ -138,6 +139,17 @@ class DigestSender:
         self.store.finish_digest_day(ref, day, DAY_DONE)
         self._forget(ref, day)
         return DeliveryResult(ref, day, DELIVERED, sent_messages, sent_papers)
+
+    async def _send_following(
+        self, adapter: Adapter, ref: ChatRef, day: dt.date, message: OutgoingMessage
+    ) -> tuple[ChatRef, str]:
+        """Send; if the chat moved (and the store with it), send there and go on under the new ref."""
+        try:
+            return ref, await self._send(adapter, ref, message)
+        except ChatMoved as moved:
+            log.info("chat %s:%s moved to %s: sending there", ref.platform, ref.chat_id, moved.new_chat.chat_id)
+            self._forget(ref, day)
+            return moved.new_chat, await self._send(adapter, moved.new_chat, message)
 
     async def _send(self, adapter: Adapter, ref: ChatRef, message: OutgoingMessage) -> str:
         """Send, waiting out short retry_after answers; on a formatting rejection re-send once as plain text."""
@@ -163,7 +175,8 @@ class DigestSender:
         self, ref: ChatRef, day: dt.date, paper_ids: tuple[str, ...], error: DeliveryError, messages: int, papers: int
     ) -> DeliveryResult:
         key = (ref, day)
-        failures = self._failures.get(key, 0) + 1
+        # A digest that got messages out is moving (a group's 20/min flood limit, a long catch-up): start afresh.
+        failures = (0 if messages else self._failures.get(key, 0)) + 1
         if paper_ids:
             self.store.note_failed_attempt(ref, paper_ids, str(error))
         if failures >= MAX_DELIVERY_FAILURES:

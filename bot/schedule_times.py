@@ -64,31 +64,32 @@ def due_days(
     planned: Collection[dt.date] = (),
     *,
     catch_up_days: int,
-    created_at: dt.datetime | None = None,
+    owed_from: dt.datetime | None = None,
     holidays: Collection[dt.date] = (),
     arxiv_timezone: str = ARXIV_TIMEZONE,
 ) -> list[dt.date]:
     """Announcement days whose digest this chat should get now, oldest first.
 
     A chat never served before (`first_planned` None) starts with the current day, unless that
-    day's delivery moment passed before the chat existed: someone who signs up on Tuesday at
-    10:00 for 08:00 digests (or on a Sunday) gets the next one at 08:00, not a stale one now. Otherwise
-    every day since its first digest without a plan of its own counts, as far back as
-    `catch_up_days` before the current one: after downtime (or a day arXiv failed to serve) the
-    missed mailings arrive instead of vanishing.
+    day's delivery moment passed before the chat existed (`owed_from`): someone who signs up on
+    Tuesday at 10:00 for 08:00 digests (or on a Sunday) gets the next one at 08:00, not a stale one
+    now. Otherwise every day since its first digest without a plan of its own counts, as far back
+    as `catch_up_days` before the current one: after downtime (or a day arXiv failed to serve) the
+    missed mailings arrive instead of vanishing. Days due before `owed_from` (a chat that removed
+    the bot and added it back) are never owed.
     """
     current = current_announcement_day(now, holidays, arxiv_timezone)
+
+    def is_owed(day: dt.date) -> bool:
+        moment = delivery_moment(chat, day, arxiv_timezone)
+        return day.weekday() in chat.days and moment <= now and (owed_from is None or moment >= owed_from)
+
     if first_planned is None:
-        moment = delivery_moment(chat, current, arxiv_timezone)
-        is_new_enough = created_at is None or moment >= created_at
-        return [current] if is_new_enough and current.weekday() in chat.days and moment <= now else []
+        return [current] if is_owed(current) else []
     return [
         day
         for day in recent_announcement_days(current, catch_up_days + 1, holidays)
-        if day >= first_planned
-        and day not in planned
-        and day.weekday() in chat.days
-        and delivery_moment(chat, day, arxiv_timezone) <= now
+        if day >= first_planned and day not in planned and is_owed(day)
     ]
 
 
@@ -103,7 +104,7 @@ def next_delivery(
 ) -> dt.datetime | None:
     """When the chat's next digest goes out (now, if one is due); None when it gets none.
 
-    `not_before`: digests due before it are not sent (a new chat's creation time, see due_days).
+    `not_before`: digests due before it are not sent (the chat's creation or reactivation, see due_days).
     """
     if not chat.active or chat.paused or not chat.days:
         return None

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from adapters.base import Adapter
-from bot.delivery import DeliveryResult, DigestSender
+from bot.delivery import UNFINISHED, DeliveryResult, DigestSender
 from bot.schedule_times import due_days, next_delivery, recent_announcement_days
 from core.arxiv.calendar import current_announcement_day
 from core.config import Settings
@@ -149,7 +149,7 @@ class Scheduler:
             self.current_day(now), self.settings.scheduler.catch_up_days + 1, arxiv.holidays
         )[0]
         served = self.store.digest_days(window_start)
-        created = self.store.chats_created_at()
+        owed_from = self.store.chats_owed_from()
         by_day: dict[dt.date, list[ChatSettings]] = defaultdict(list)
         for chat in self.store.active_chats(include_paused=True):
             if chat.ref.platform not in self.adapters:
@@ -162,7 +162,7 @@ class Scheduler:
                     first_planned,
                     planned,
                     catch_up_days=self.settings.scheduler.catch_up_days,
-                    created_at=created.get(chat.ref),
+                    owed_from=owed_from.get(chat.ref),
                     holidays=arxiv.holidays,
                     arxiv_timezone=arxiv.announcement_timezone,
                 )
@@ -186,12 +186,11 @@ class Scheduler:
         now = now or self.clock()
         current = self.current_day(now)
         planned = {current} if self.store.digest_day_status(chat.ref, current) else set()
-        is_new = self.store.first_digest_day(chat.ref) is None
         return next_delivery(
             chat,
             now,
             planned,
-            not_before=self.store.chats_created_at(chat.ref).get(chat.ref) if is_new else None,
+            not_before=self.store.chats_owed_from(chat.ref).get(chat.ref),
             holidays=self.settings.arxiv.holidays,
             arxiv_timezone=self.settings.arxiv.announcement_timezone,
         )
@@ -298,29 +297,43 @@ class Scheduler:
             self._delivering -= 1
 
     async def _deliver_concurrently(self, planned: Sequence[tuple[ChatSettings, Digest]], report: TickReport) -> None:
+        """Chats in parallel; one chat's digests (several days after downtime) one after another, in order,
+        and none after one that could not finish."""
         gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+        per_chat: dict[ChatRef, list[tuple[ChatSettings, Digest]]] = defaultdict(list)
+        for chat, digest in planned:
+            per_chat[chat.ref].append((chat, digest))
 
-        async def deliver(chat: ChatSettings, digest: Digest) -> None:
+        async def deliver(digests: list[tuple[ChatSettings, Digest]]) -> None:
             async with gate:
-                try:
-                    result = await self.sender.deliver(self.adapters[chat.ref.platform], chat, digest, self._stopping)
-                except Exception:
-                    log.exception("delivering %s to %s:%s failed", digest.announcement_day, chat.ref.platform, chat.ref.chat_id)
-                    report.failed_chats.append(chat.ref)
-                    return
-                report.deliveries.append(result)
+                for chat, digest in digests:
+                    try:
+                        result = await self.sender.deliver(self.adapters[chat.ref.platform], chat, digest, self._stopping)
+                    except Exception:
+                        log.exception("delivering %s to %s:%s failed", digest.announcement_day, chat.ref.platform, chat.ref.chat_id)
+                        report.failed_chats.append(chat.ref)
+                        return
+                    report.deliveries.append(result)
+                    if result.outcome in UNFINISHED:
+                        return
 
-        await asyncio.gather(*(deliver(chat, digest) for chat, digest in planned))
+        await asyncio.gather(*(deliver(digests) for digests in per_chat.values()))
 
     # -- after a restart --------------------------------------------------------------------------
 
     async def _resume_open_digests(self, now: dt.datetime, report: TickReport) -> None:
-        """Digests planned before (this run or a crashed one) and not finished: send what is pending."""
+        """Digests planned before (this run or a crashed one) and not finished: send what is pending.
+
+        A chat paused since gets no more of them; one with several open days gets them oldest first."""
         by_day: dict[dt.date, list[ChatSettings]] = defaultdict(list)
         for open_day in self.store.open_digest_days():
             ref, day = open_day.chat, open_day.announcement_day
             chat = self.store.get_chat(ref)
-            if chat is not None and ref.platform in self.adapters and self.sender.ready(ref, day, now):
+            if chat is None or ref.platform not in self.adapters:
+                continue
+            if chat.paused:
+                self.store.give_up_deliveries(ref, "paused before the digest was out", day)
+            elif self.sender.ready(ref, day, now):
                 by_day[day].append(chat)
         resumable: list[tuple[ChatSettings, Digest]] = []
         for day, chats in sorted(by_day.items()):

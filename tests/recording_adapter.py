@@ -50,7 +50,8 @@ class SentMessage:
 class RecordingAdapter:
     """Renders a header, one message per `papers_per_message` papers and a footer; records what it sends.
 
-    `failures` maps a 1-based send call number to the exception that call raises. With `log_path`
+    `failures` maps a 1-based send call number to the exception that call raises; while `outage` is
+    set every call raises it. Each send yields to the event loop once, as a network call would. With `log_path`
     every confirmed message is appended (and fsynced) as lines `chat<TAB>kind<TAB>id`; with
     `block_after` the call after that many confirmed messages writes `block_marker` and hangs, so a
     parent process can kill us at a known point.
@@ -59,6 +60,7 @@ class RecordingAdapter:
     platform: str = PLATFORM
     papers_per_message: int = 2
     failures: dict[int, DeliveryError] = field(default_factory=dict)
+    outage: DeliveryError | None = None
     log_path: Path | None = None
     block_after: int | None = None
     block_marker: Path | None = None
@@ -91,8 +93,9 @@ class RecordingAdapter:
             assert self.block_marker is not None
             self.block_marker.write_text("blocked")
             await asyncio.Event().wait()
+        await asyncio.sleep(0)
         self.calls += 1
-        failure = self.failures.pop(self.calls, None)
+        failure = self.failures.pop(self.calls, None) or self.outage
         if failure is not None:
             raise failure
         text = message.plain_text if plain else str(message.payload)

@@ -89,6 +89,22 @@ async def test_transient_errors_back_off_then_give_up(store):
     assert backoff_seconds(1, None) == 30 and backoff_seconds(3, None) == 120 and backoff_seconds(1, 500) == 500
 
 
+async def test_a_digest_that_keeps_moving_is_never_given_up(store):
+    """A group's 20 messages/minute answer every other send with a long wait: each attempt still gets one out."""
+    chat = new_chat(store, "1")
+    papers = [make_paper(f"2609.{n:05d}") for n in range(2 * MAX_DELIVERY_FAILURES)]
+    digest = make_digest(DAY, papers)
+    store.plan_digest(chat.ref, DAY, digest.papers)
+    flood = DeliveryError("flood limit", retry_after=40)
+    adapter = RecordingAdapter(papers_per_message=1, failures={n: flood for n in range(3, 200, 2)})
+    sender = DigestSender(store)
+    outcomes = []
+    while not outcomes or outcomes[-1] == DEFERRED:
+        outcomes.append((await sender.deliver(adapter, chat, digest)).outcome)
+    assert outcomes[-1] == DELIVERED and len(outcomes) > MAX_DELIVERY_FAILURES
+    assert store.delivered_ids(chat.ref) == {paper.arxiv_id for paper in papers}
+
+
 async def test_chat_gone_deactivates_and_stops(store):
     chat, digest = _planned(store)
     adapter = RecordingAdapter(failures={3: ChatGone("bot was blocked by the user")})

@@ -206,3 +206,48 @@ async def test_arxiv_failure_is_retried_on_a_later_tick_with_one_request_for_all
     requests = fake_arxiv.feed_requests()
     assert len(requests) == 2 and requests[-1].path == "/rss/cs.CV+cs.LG"  # the union, in one call
     await world.close()
+
+
+def _outage() -> DeliveryError:
+    return DeliveryError("platform down", retry_after=600)
+
+
+async def test_open_days_of_one_chat_resume_oldest_first_never_interleaved(world):
+    world.chat("utc")
+    world.adapter.outage = _outage()
+    assert [r.outcome for r in (await world.tick_at(2026, 4, 21, 9, 0)).deliveries] == [DEFERRED]
+    assert [r.outcome for r in (await world.tick_at(2026, 4, 22, 9, 0)).deliveries] == [DEFERRED, DEFERRED]
+    world.adapter.outage = None
+    world.scheduler = world.new_scheduler()  # a restart: both open days are resumed in one tick
+    report = await world.tick_at(2026, 4, 22, 10, 0)
+    assert [(r.announcement_day, r.outcome) for r in report.deliveries] == [(TUESDAY, DELIVERED), (WEDNESDAY, DELIVERED)]
+    texts = [message.text for message in world.adapter.sent]
+    tuesday_ends = next(i for i, text in enumerate(texts) if f"footer {TUESDAY}" in text)
+    wednesday_starts = next(i for i, text in enumerate(texts) if f"header {WEDNESDAY}" in text)
+    assert tuesday_ends < wednesday_starts  # all of Tuesday's messages before any of Wednesday's
+
+
+async def test_a_chat_that_removed_the_bot_and_came_back_gets_no_old_digests(world):
+    chat = world.chat("utc")
+    world.adapter.outage = _outage()
+    await world.tick_at(2026, 4, 21, 9, 0)  # Tuesday defers ...
+    world.store.set_active(chat.ref, False)  # ... then the bot is removed: what was pending is dropped
+    assert world.store.pending_papers(chat.ref, TUESDAY) == []
+    world.adapter.outage = None
+    world.clock.set(dt.datetime(2026, 4, 22, 12, 0, tzinfo=UTC))
+    world.store.set_active(chat.ref, True)  # added back on Wednesday at 12:00, after its 08:00 digest time
+    assert (await world.tick_at(2026, 4, 22, 12, 1)).deliveries == []
+    assert world.adapter.sent == []
+    report = await world.tick_at(2026, 4, 23, 8, 0)  # Thursday's feed is not stored: Wednesday's is current
+    assert report.deliveries == []
+    assert world.scheduler.next_delivery(world.store.require_chat(chat.ref)) is not None
+
+
+async def test_pausing_stops_a_digest_that_was_deferred(world):
+    chat = world.chat("utc")
+    world.adapter.outage = _outage()
+    await world.tick_at(2026, 4, 21, 9, 0)
+    world.adapter.outage = None
+    world.store.update_chat(chat.ref, paused=True)
+    assert (await world.tick_at(2026, 4, 21, 11, 0)).deliveries == []
+    assert world.adapter.sent == [] and world.store.pending_papers(chat.ref, TUESDAY) == []

@@ -124,9 +124,9 @@ def test_next_delivery():
 def test_a_new_chat_starts_with_the_first_digest_due_after_it_was_created():
     chat = _chat("UTC")
     tuesday = dt.date(2026, 9, 22)
-    assert due_days(chat, _utc(2026, 9, 22, 9), None, catch_up_days=5, created_at=_utc(2026, 9, 22, 7)) == [tuesday]
-    assert due_days(chat, _utc(2026, 9, 22, 11), None, catch_up_days=5, created_at=_utc(2026, 9, 22, 10)) == []
+    assert due_days(chat, _utc(2026, 9, 22, 9), None, catch_up_days=5, owed_from=_utc(2026, 9, 22, 7)) == [tuesday]
+    assert due_days(chat, _utc(2026, 9, 22, 11), None, catch_up_days=5, owed_from=_utc(2026, 9, 22, 10)) == []
     sunday = _utc(2026, 9, 27, 15)  # Friday's digest is not sent on Sunday to a chat that did not exist on Friday
-    assert due_days(chat, sunday, None, catch_up_days=5, created_at=sunday) == []
+    assert due_days(chat, sunday, None, catch_up_days=5, owed_from=sunday) == []
     assert next_delivery(chat, sunday, set(), not_before=sunday) == _utc(2026, 9, 28, 8)
-    assert due_days(chat, _utc(2026, 9, 28, 8), None, catch_up_days=5, created_at=sunday) == [dt.date(2026, 9, 28)]
+    assert due_days(chat, _utc(2026, 9, 28, 8), None, catch_up_days=5, owed_from=sunday) == [dt.date(2026, 9, 28)]

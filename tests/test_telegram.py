@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.base import Adapter, ChatGone, DeliveryError, FormattingRejected
+from adapters.base import Adapter, ChatGone, ChatMoved, DeliveryError, FormattingRejected
 from adapters.telegram import SECRET_HEADER, TelegramAdapter, TelegramHooks, command_text, create_adapter, webhook_secret
 from adapters.telegram_transport import CHAT_SPACING_SECONDS, FloodControl, FloodWindow
 from adapters.telegram_render import MESSAGE_LIMIT, feedback_data
@@ -158,8 +158,11 @@ async def test_group_migration_is_reported_once_and_sending_follows_the_new_id(f
     fake.migrate_group(-55, -100555)
     await asyncio.wait_for(recorder.migrated_once.wait(), 5)  # the service message, through long polling
     header = running.render_digest(sample_digest(1), ChatSettings(old))[0]
-    await running.send(old, header)
+    with pytest.raises(ChatMoved) as moved:  # the outbox re-sends it under the new id (test_telegram_delivery)
+        await running.send(old, header)
+    assert moved.value.new_chat == new
     assert recorder.migrations == [(old, new)]
+    await running.send(new, header)
     assert [m.chat_id for m in fake.sent] == [-100555]
 
 

@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.telegram import TelegramAdapter
+from adapters.telegram import TelegramAdapter, TelegramHooks
 from adapters.telegram_transport import FloodControl
 from bot.delivery import CHAT_GONE, DEFERRED, DELIVERED, DigestSender
 from core.config import DefaultsSettings, TelegramSettings
 from core.models import ChatRef, ChatSettings, Digest
 from core.store import Store
+from core.store.outbox import DAY_DONE
 from tests.fakes.telegram import FakeTelegram, SentMessage, sample_digest
 
 CHAT_ID = 4242
@@ -26,8 +27,12 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def adapter(fake: FakeTelegram) -> AsyncIterator[TelegramAdapter]:
+async def adapter(fake: FakeTelegram, store: Store) -> AsyncIterator[TelegramAdapter]:
+    async def chat_migrated(old: ChatRef, new: ChatRef) -> None:
+        store.move_chat(old, new)
+
     telegram = TelegramAdapter(fake.token, TelegramSettings(api_base_url=fake.api_base_url),
+                               hooks=TelegramHooks(on_chat_migrated=chat_migrated),
                                flood_control=FloodControl(chat_spacing=0.01))
     await telegram.application.bot.initialize()
     yield telegram
@@ -91,3 +96,21 @@ async def test_blocked_bot_deactivates_the_chat(fake: FakeTelegram, adapter: Tel
     stored = store.get_chat(chat.ref)
     assert stored is not None and not stored.active
     assert fake.messages_to(CHAT_ID) == []
+
+
+async def test_group_becoming_a_supergroup_mid_digest_gets_the_rest_there_once(fake: FakeTelegram, adapter: TelegramAdapter, store: Store) -> None:
+    supergroup = -1000000004242
+    chat, digest = planned(store, 30)
+    fake.fail_next(400, "Bad Request: group chat was upgraded to a supergroup chat", chat_id=CHAT_ID, after=2,
+                   migrate_to_chat_id=supergroup)
+    result = await DigestSender(store).deliver(adapter, chat, digest)
+    moved = ChatRef("telegram", str(supergroup))
+    assert result.outcome == DELIVERED and result.chat == moved
+    before, after = fake.messages_to(CHAT_ID), fake.messages_to(supergroup)
+    assert len(before) == 2 and after
+    assert papers_in(before) + papers_in(after) == [scored.paper.arxiv_id for scored in digest.papers]
+    assert len([m for m in before + after if "arXiv digest" in m.visible]) == 1
+    assert store.get_chat(chat.ref) is None
+    assert store.delivered_ids(moved) == {scored.paper.arxiv_id for scored in digest.papers}
+    assert store.pending_papers(moved, digest.announcement_day) == []
+    assert store.digest_day_status(moved, digest.announcement_day) == DAY_DONE

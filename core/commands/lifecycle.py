@@ -28,7 +28,8 @@ async def pause(call: Invocation) -> Reply:
 async def resume(call: Invocation) -> Reply:
     """Start daily digests again after pause."""
     call.require_permission()
-    call.store.update_chat(call.chat.ref, paused=False, active=True)
+    call.store.update_chat(call.chat.ref, paused=False)
+    call.store.set_active(call.chat.ref, True)
     return Reply(f"Daily digests are back on. {schedule_line(call)}")
 
 

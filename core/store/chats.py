@@ -173,6 +173,7 @@ class ChatQueries:
                         "feed_token": new_feed_token(),
                         "configured_by": "",
                         "created_at": now,
+                        "owed_from": now,
                         "updated_at": now,
                     }
                 )
@@ -209,7 +210,19 @@ class ChatQueries:
         return self.require_chat(ref)
 
     def set_active(self: "Store", ref: ChatRef, active: bool) -> None:
-        self.update_chat(ref, active=active)
+        """Deactivating drops what was still to be sent; reactivating owes only digests due from now on,
+        not the days the chat was gone (nor a half-sent digest from before it left)."""
+        now = self.now_iso()
+        with self.transaction() as db:
+            pk = self._chat_pk(ref)
+            if active:
+                db.execute(
+                    "UPDATE chats SET active = 1, owed_from = ?, updated_at = ? WHERE id = ? AND active = 0", [now, now, pk]
+                )
+            else:
+                db.execute("UPDATE chats SET active = 0, updated_at = ? WHERE id = ?", [now, pk])
+        if not active:
+            self.give_up_deliveries(ref, "chat deactivated")
 
     def move_chat(self: "Store", old: ChatRef, new: ChatRef) -> None:
         """Give a chat a new identity (Telegram group -> supergroup), keeping its settings and history.

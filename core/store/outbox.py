@@ -190,17 +190,17 @@ class DeliveryQueries:
             served[ChatRef(platform, chat_id)][1].add(dt.date.fromisoformat(day))
         return served
 
-    def chats_created_at(self: "Store", ref: ChatRef | None = None) -> dict[ChatRef, dt.datetime]:
-        """When each chat (or just `ref`) was first stored: a new chat's first digest is the first due after that."""
+    def chats_owed_from(self: "Store", ref: ChatRef | None = None) -> dict[ChatRef, dt.datetime]:
+        """When each chat's (or just `ref`'s) claim to digests starts: its creation or latest reactivation."""
         where, args = ("AND platform = ? AND chat_id = ?", _ref_args(ref)) if ref else ("", [])
         rows = self.db.execute(
-            f"SELECT platform, chat_id, created_at FROM chats WHERE created_at IS NOT NULL {where}", args
+            f"SELECT platform, chat_id, owed_from FROM chats WHERE owed_from IS NOT NULL {where}", args
         ).fetchall()
-        created = {}
+        owed = {}
         for platform, chat_id, stamp in rows:
             moment = dt.datetime.fromisoformat(stamp)
-            created[ChatRef(platform, chat_id)] = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-        return created
+            owed[ChatRef(platform, chat_id)] = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+        return owed
 
     def first_digest_day(self: "Store", ref: ChatRef) -> dt.date | None:
         row = self.db.execute(f"SELECT MIN(announced) FROM chat_days WHERE chat = {_CHAT_PK}", _ref_args(ref)).fetchone()

@@ -129,3 +129,10 @@ def m001_initial(db: Database) -> None:
         {"chat": int, "arxiv_id": str, "user_id": str, "vote": int, "at": str},
         pk=("chat", "arxiv_id", "user_id"),
     )
+
+
+@migrations()
+def m002_chat_owed_from(db: Database) -> None:
+    """When a chat's claim to digests starts: its creation, or the moment it was last reactivated."""
+    db["chats"].add_column("owed_from", str)
+    db.execute("UPDATE chats SET owed_from = created_at")
