@@ -128,3 +128,29 @@ def test_feed_dates_do_not_depend_on_the_request_time(client: TestClient, site: 
     site.store.clock = lambda: dt.datetime(2026, 9, 30, tzinfo=dt.timezone.utc)
     assert client.get("/feeds/all.atom").content == first
     assert f"<updated>{RSS_DAY.isoformat()}T00:00:00-04:00</updated>" in first.decode()
+
+
+FEED_PATHS = ("/feeds/all.xml", "/feeds/all.atom")
+
+
+def test_characters_xml_cannot_carry_never_break_a_feed(client: TestClient, site: Site) -> None:
+    """A model's U+FFFF or a chat title's escape code is dropped, not a 500 for every reader of the feed."""
+    summary = next(iter(site.summaries.values()))
+    site.store.save_summary(dataclasses.replace(summary, text="Key result\uffff: 2x faster\x1b[31m on all benchmarks."))
+    chat = site.store.get_or_create_chat(ChatRef("telegram", "43"), site.settings.defaults, title="Group\x1b[31m\ufffe")
+    chat_path = feed_url(site.settings, chat).removeprefix("http://testserver")
+    for path in (*FEED_PATHS, chat_path, chat_path.replace(".xml", ".atom")):
+        feed = parse(client, path)
+        assert not feed.bozo, (path, feed.bozo_exception)
+    assert parse(client, chat_path).feed.title == "arXiv digest for Group[31m"
+    contents = [entry.content[0].value for entry in parse(client, "/feeds/all.xml").entries]
+    assert any("Key result: 2x faster[31m" in content for content in contents)
+
+
+def test_a_paper_without_a_title_is_listed_by_its_id(site: Site) -> None:
+    first = site.store.papers_by_id([site.feed_papers[0]])[site.feed_papers[0]]
+    site.store.store_announcement(RSS_DAY, [dataclasses.replace(first, title="  ")])
+    with TestClient(create_app(site.store, site.settings), raise_server_exceptions=False) as fresh:
+        for path in FEED_PATHS:
+            titles = {entry.id: entry.title for entry in parse(fresh, path).entries}
+            assert titles.get(first.abs_url) == first.versioned_id

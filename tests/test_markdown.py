@@ -217,3 +217,22 @@ def test_hostile_summary_links_and_fences_on_the_page(papers, stored: str) -> No
         assert seen.details_opened == 2 and seen.depth["details"] == 0 and seen.max_details_depth == 1
         assert [href for href in seen.hrefs if not href.startswith(("https://", "http://", "mailto:"))] == []
         assert "https://arxiv.org/abs/2604.00001" in seen.hrefs and "mailto:a@example.org" in seen.hrefs
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "Intro\n\n- item\n\n    # Injected in a list item",
+        "> Injected in a quote\n> ===",
+        "- Injected in a list\n\n      sub\n- x\n  ---",
+        "Two dashes make a heading\n--",
+        "1. item\n\n        ## deep",
+    ],
+)
+@pytest.mark.parametrize("stored", ["raw", "summarizer"])
+def test_summary_headings_inside_quotes_and_lists_stay_text(papers, hostile: str, stored: str) -> None:
+    first, second = papers[:2]
+    text = hostile if stored == "raw" else summarizer_sanitize(hostile)
+    summaries = {first.arxiv_id: llm_summary(first, text), second.arxiv_id: llm_summary(second, "A calm summary.")}
+    seen = structure(render_markdown(make_digest([scored(first, 9.0), scored(second, 8.0)], summaries)))
+    assert [level for level, _ in seen.headings] == ["h1", "h2", "h2", "h3", "h4", "h3", "h4"]

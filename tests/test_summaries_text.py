@@ -33,6 +33,8 @@ GOOD_ZH = "**1. 主要贡献与创新点**\n- 提出了一种新的 attention ke
         ("a\n---\nb", "---", "a"),
         ("<div\nunfinished", "<div", "< div"),
         ("bell\x07char\u202eflip", "\x07", "bellcharflip"),
+        ("gain\uffff 2x\ufffe", "\uffff", "gain 2x"),
+        ("<think>the user wants a summary, so</think>**Contributions**", "user wants", "**Contributions**"),
         ("a\n\n\n\n\nb", "\n\n\n", "a\n\nb"),
     ],
 )

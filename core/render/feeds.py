@@ -11,6 +11,7 @@ from feedgen.feed import FeedGenerator
 
 from core.models import Digest, ScoredPaper, Summary
 from core.render.html import paper_html
+from core.xml_text import xml_safe
 
 FeedFormat = Literal["rss", "atom"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom")
@@ -59,9 +60,9 @@ def render_feed(entries: Sequence[FeedEntry], info: FeedInfo, feed_format: FeedF
     generator = FeedGenerator()
     generator.load_extension("dc")
     generator.id(info.self_url)
-    generator.title(info.title)
-    generator.description(info.description)
-    generator.subtitle(info.description)
+    generator.title(xml_safe(info.title))
+    generator.description(xml_safe(info.description))
+    generator.subtitle(xml_safe(info.description))
     # feedgen's RSS <link> is the last link given, so the page comes after the self link.
     generator.link(href=info.self_url, rel="self")
     generator.link(href=info.page_url, rel="alternate")
@@ -84,15 +85,15 @@ def _add_entry(generator: FeedGenerator, entry: FeedEntry, zone: ZoneInfo) -> No
     item = generator.add_entry(order="append")
     item.id(paper.abs_url)
     item.guid(paper.abs_url, permalink=True)
-    item.title(" ".join(paper.title.split()))
+    item.title(xml_safe(" ".join(paper.title.split())) or paper.versioned_id)  # Atom requires a title
     item.link(href=paper.abs_url, rel="alternate")
     item.published(when)
     item.updated(when)
-    authors = paper.authors[:MAX_FEED_AUTHORS]
+    authors = [name for name in map(xml_safe, paper.authors[:MAX_FEED_AUTHORS]) if name.strip()]
     for name in authors:
         item.author(name=name)
     item.dc.dc_creator(", ".join(authors))
     for category in paper.categories:
-        item.category(term=category)
-    item.summary(" ".join(paper.abstract.split()))
-    item.content(paper_html(entry.scored, entry.summary), type="html")
+        item.category(term=xml_safe(category))
+    item.summary(xml_safe(" ".join(paper.abstract.split())))
+    item.content(xml_safe(paper_html(entry.scored, entry.summary)), type="html")

@@ -9,7 +9,13 @@ from urllib.parse import quote
 from core.config import SummarySettings
 from core.models import Digest, KeywordMatch, ScoredPaper, Summary
 from core.render.chunks import cut_text
-from core.summaries.sanitize import disarm_link_definitions, drop_unsafe_link_targets, heading_as_bold, split_code_fences
+from core.summaries.sanitize import (
+    disarm_link_definitions,
+    disarm_setext_or_rule,
+    drop_unsafe_link_targets,
+    heading_as_bold,
+    split_code_fences,
+)
 from core.summarize import summary_cost
 
 DEFAULT_TITLE = "arXiv Papers Bot 🤖"
@@ -25,7 +31,6 @@ _HTML_CHARS = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # a thematic break or a setext underline ("- ", "+ ", "1. ", "---", "===").
 _BLOCK_START = re.compile(r"^(?:([-+=])|(\d{1,9})\.)")
 
-_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _IMAGE = re.compile(r"!\[")
 
 
@@ -48,12 +53,8 @@ def _escape_html(text: str) -> str:
 
 def _sanitize_summary_line(line: str) -> str:
     line = line.replace("<", "&lt;")
-    bold = heading_as_bold(line)
-    if bold is not None:
-        line = bold
-    elif _SETEXT_UNDERLINE.match(line):
-        # A line of = or - under text would turn that text into a heading.
-        line = "***" if line.strip().startswith("-") and len(line.strip()) >= 3 else "\\" + line.strip()
+    # A line of = or - under text would turn that text into a heading, also inside a quote or list item.
+    line = heading_as_bold(line) or disarm_setext_or_rule(line) or line
     return _IMAGE.sub(r"!\\[", drop_unsafe_link_targets(line))
 
 

@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.xml_text import xml_safe
+
 MAX_SUMMARY_CHARS = 6000  # four sections of a few bullets; far beyond this the model is rambling or looping
 MIN_SUMMARY_CHARS = 40
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
@@ -13,14 +15,16 @@ MIN_CJK_SHARE = 0.15  # of non-space characters, for a summary requested in a CJ
 MAX_CJK_SHARE_ELSEWHERE = 0.3  # a Latin-script summary may quote a few CJK terms, not be written in CJK
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
-_DROPPED_ELEMENTS = re.compile(r"<(script|style|iframe|object|embed|template)\b.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_DROPPED_ELEMENTS = re.compile(r"<(script|style|iframe|object|embed|template|think)\b.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+# Block quote and list markers, at any indentation: inside a list item a deeply indented line still opens blocks.
+_CONTAINER_LEAD = r"(?P<lead>[ \t]*(?:(?:>|[-+*]|\d{1,9}[.)])[ \t]*)*)"
 # A heading, also inside a block quote or list item ("> ## x", "- # x"), which would outrank the page's own.
-_ATX_HEADING = re.compile(
-    r"^(?P<lead>[ \t]{0,3}(?:(?:>|[-+*]|\d{1,9}[.)])[ \t]*)*)#{1,6}(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
-_SETEXT_OR_RULE = re.compile(r"^[ \t]{0,3}(?:[=]+|[-*_](?:[ \t]*[-*_]){2,})[ \t]*$")
+_ATX_HEADING = re.compile(rf"^{_CONTAINER_LEAD}#{{1,6}}(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
+# A setext underline (any run of = or -, which turns the text above into a heading) or a thematic break.
+_SETEXT_OR_RULE = re.compile(rf"^{_CONTAINER_LEAD}(?P<rule>=+|-+|[-*_](?:[ \t]*[-*_]){{2,}})[ \t]*$")
 _FENCE_OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\([^)]*\)")
 SAFE_LINK_PREFIXES = ("http://", "https://", "mailto:", "#")
@@ -106,6 +110,14 @@ def heading_as_bold(line: str) -> str | None:
     return f"{heading.group('lead')}**{inner}**" if inner else heading.group("lead").rstrip()
 
 
+def disarm_setext_or_rule(line: str) -> str | None:
+    """A setext underline or thematic break with its first character escaped (plain text); None for other lines."""
+    found = _SETEXT_OR_RULE.match(line)
+    if found is None or not found.group("rule").strip():
+        return None
+    return f"{found.group('lead')}\\{found.group('rule').strip()}"
+
+
 def is_safe_link_target(target: str) -> bool:
     """Whether a link destination, as a Markdown parser decodes it (escapes, entities), is http(s), mailto or #anchor.
 
@@ -177,7 +189,7 @@ def sanitize_summary(text: str) -> str:
     images turned into their alt text, links and reference definitions only to http(s)/mailto,
     control characters removed.
     """
-    cleaned = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    cleaned = xml_safe(_CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
     cleaned = _DROPPED_ELEMENTS.sub("", cleaned)
     cleaned = _HTML_COMMENT.sub("", cleaned)
     cleaned = _HTML_TAG.sub("", cleaned)
