@@ -30,7 +30,10 @@ INLINE_RETRY_MAX_SECONDS = 5.0  # a retry_after this short is waited out in plac
 INLINE_RETRY_ATTEMPTS = 3
 BACKOFF_BASE_SECONDS = 30.0  # later transient failures of one digest wait 30 s, 60 s, 120 s, ...
 BACKOFF_MAX_SECONDS = 3600.0
-MAX_DELIVERY_FAILURES = 8  # deferred attempts in a row without one message out, before a digest is given up
+# Deferred attempts in a row without one message out before a digest is given up: with the back-off
+# above that is about 5 hours of trying (30 s doubling to hourly), so a platform outage of an
+# afternoon delays digests but does not drop them.
+MAX_DELIVERY_FAILURES = 12
 
 DELIVERED = "delivered"
 DEFERRED = "deferred"
