@@ -195,7 +195,12 @@ def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fet
     if output is None:
         click.echo(page, nl=False)
         return
-    write_atomically(output, page)
+    try:
+        write_atomically(output, page)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(output) else ""
+        click.echo(f"error: cannot write {output}: {exc.strerror or exc}{where}", err=True)
+        sys.exit(EXIT_CONFIG)
     click.echo(f"{chosen}: wrote {len(selection.papers)} of {selection.considered} papers to {output}", err=True)
 
 
@@ -219,6 +224,9 @@ def summarize(obj: CliContext, day: dt.datetime | None, id_values: tuple[str, ..
     from core.summarize import Summarizer, summary_cost
 
     settings, store = obj.settings, obj.store
+    if not settings.summaries.enabled:
+        click.echo("error: summaries are disabled in config.json (summaries.enabled is false); nothing to summarize.", err=True)
+        sys.exit(EXIT_CONFIG)
     ids = _split_ids(id_values)
     papers = _papers_to_summarize(obj, day.date() if day else None, ids)
     if not papers:
@@ -226,7 +234,7 @@ def summarize(obj: CliContext, day: dt.datetime | None, id_values: tuple[str, ..
         return
     wanted_language = language or settings.summaries.language
 
-    async def run() -> dict[str, Any]:
+    async def run() -> tuple[dict[str, Any], list[Any]]:
         summarizer = Summarizer.from_settings(settings, store)
         try:
             with tqdm(total=len(papers), unit="paper", desc="summaries") as progress:
@@ -237,22 +245,27 @@ def summarize(obj: CliContext, day: dt.datetime | None, id_values: tuple[str, ..
                     return result
 
                 results = await asyncio.gather(*(one(paper) for paper in papers))
-            return {arxiv_id: summary for result in results for arxiv_id, summary in result.items()}
+            summaries = {arxiv_id: summary for result in results for arxiv_id, summary in result.items()}
+            return summaries, summarizer.new_summaries
         finally:
             await summarizer.aclose()
 
-    summaries = asyncio.run(run())
+    summaries, new = asyncio.run(run())
     fallbacks = [summary for summary in summaries.values() if summary.is_fallback]
-    prompt_tokens = sum(summary.prompt_tokens for summary in summaries.values() if not summary.is_fallback)
-    completion_tokens = sum(summary.completion_tokens for summary in summaries.values() if not summary.is_fallback)
+    # Only this run's LLM calls cost anything now; cached summaries were paid for by an earlier run.
+    from_cache = len(summaries) - len(fallbacks) - len(new)
+    prompt_tokens = sum(summary.prompt_tokens for summary in new)
+    completion_tokens = sum(summary.completion_tokens for summary in new)
     click.echo(
         f"{len(summaries)} summaries ({len(fallbacks)} extractive fallback) in {wanted_language}; "
-        f"{prompt_tokens} prompt + {completion_tokens} completion tokens, "
-        f"cost {summary_cost(summaries.values(), settings.summaries):.4f}"
+        f"{len(new)} new ({prompt_tokens} prompt + {completion_tokens} completion tokens, "
+        f"cost {summary_cost(new, settings.summaries):.4f}), {from_cache} from cache"
     )
     if show:
         for paper in papers:
-            summary = summaries[paper.arxiv_id]
+            summary = summaries.get(paper.arxiv_id)
+            if summary is None:
+                continue
             label = "extractive" if summary.is_fallback else summary.model
             click.echo(f"\n{paper.versioned_id} ({label}): {paper.title}\n{summary.text}")
 

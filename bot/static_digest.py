@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -38,12 +40,30 @@ async def summarized(settings: Settings, store: Store, digest: Digest) -> Digest
         await summarizer.aclose()
 
 
+def _new_file_mode() -> int:
+    """The mode open() gives a new file: 0666 less the umask (which can only be read by setting it)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """Replace the file in one step, so a crash never leaves a half-written page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Replace the file in one step, so a crash never leaves a half-written page; OSError when it cannot.
+
+    The page keeps the replaced file's mode (a new one gets the umask's), not mkstemp's owner-only 0600.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:  # a file stands where a directory of the path should be
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), exc.filename) from None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = _new_file_mode()
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
+            os.chmod(temporary, mode)
             out.write(text)
         os.replace(temporary, path)
     except BaseException:

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -89,6 +88,17 @@ class _SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class _AppWithHeaders(Starlette):
+    """Starlette whose every response carries SECURITY_HEADERS, its 500 pages included.
+
+    Starlette puts ServerErrorMiddleware (which renders the 500 handler) outside user middleware, so the
+    headers are added around the whole stack instead.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return _SecurityHeaders(super().build_middleware_stack())
 
 
 class WebApp:
@@ -238,10 +248,9 @@ def create_app(
         log.exception("error serving %s", request.url.path)
         return HTMLResponse(web.pages.error_page(500, "Something went wrong", "The error was logged; please try again later."), status_code=500)
 
-    return Starlette(
+    return _AppWithHeaders(
         debug=False,
         routes=[*extra_routes, *web.routes()],
-        middleware=[Middleware(_SecurityHeaders)],
         exception_handlers={NotFound: not_found, HTTPException: http_error, Exception: server_error},
     )
 

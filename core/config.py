@@ -50,6 +50,11 @@ class ArxivSettings(_Section):
     announcement_timezone: str = "America/New_York"
     holidays: tuple[dt.date, ...] = ()
 
+    @field_validator("announcement_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_timezone(value)
+
 
 class KeywordSetting(_Section):
     term: str = Field(min_length=1, max_length=MAX_KEYWORD_LENGTH)

@@ -68,6 +68,7 @@ class Summarizer:
         self._consecutive_failures = 0
         self._paused_until: dt.datetime | None = None
         self._said_no_key = False
+        self.new_summaries: list[Summary] = []  # made by an LLM call of this summarizer, not read from the cache
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store, api_key: str | None = None) -> "Summarizer":
@@ -92,12 +93,15 @@ class Summarizer:
         unique = list({paper.arxiv_id: paper for paper in papers}.values())
         if not self.settings.enabled or not unique:
             return {}
-        if self._client is None:
-            self._say_no_key_once()
-            return {paper.arxiv_id: self._fallback(paper, language) for paper in unique}
         source_kind = FULLTEXT if self.fulltext is not None and self.settings.source == FULLTEXT else ABSTRACT
         results = self.cached_summaries(unique, language, source_kind)
         missing = [paper for paper in unique if paper.arxiv_id not in results]
+        if self._client is None:
+            # Without a key, what earlier runs paid for is still shown (as the web pages do); only the rest falls back.
+            if missing:
+                self._say_no_key_once()
+            results.update((paper.arxiv_id, self._fallback(paper, language)) for paper in missing)
+            return {paper.arxiv_id: results[paper.arxiv_id] for paper in unique}
         shared = [self._shared_task(self.key_for(paper, language, source_kind), paper) for paper in missing]
         # shield: one caller being cancelled must not cancel the call the others wait for.
         for paper, summary in zip(missing, await asyncio.gather(*(asyncio.shield(task) for task in shared))):
@@ -178,19 +182,21 @@ class Summarizer:
             messages = self.template.messages(paper, key.language, key.source_kind, source_text)
             try:
                 completion = await self._client.complete(messages)  # type: ignore[union-attr]
-                text = check_summary(completion.text, key.language, completion.truncated)
+                # Checked as it will be published: an answer that is mostly markup may sanitize to nothing.
+                text = check_summary(sanitize_summary(completion.text or ""), key.language, completion.truncated)
             except (SummaryUnavailable, MalformedSummary) as exc:
                 self._note_failure(key, paper, exc)
                 return self._fallback(paper, key.language)
         self._consecutive_failures = 0
         summary = Summary(
             **dataclasses.asdict(key),
-            text=sanitize_summary(text),
+            text=text,
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
             seconds=round(completion.seconds, 3),
         )
         self.store.save_summary(summary)
+        self.new_summaries.append(summary)
         return summary
 
     def _waiting_after_failure(self, key: SummaryKey) -> bool:

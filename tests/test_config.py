@@ -26,6 +26,7 @@ def test_embedded_defaults_match_the_shipped_config_json():
     [
         ({"defaults": {"max_papers": 0}}, "defaults.max_papers = 0"),
         ({"defaults": {"timezone": "Mars/Base"}}, "defaults.timezone"),
+        ({"arxiv": {"announcement_timezone": "Mars/Olympus"}}, 'arxiv.announcement_timezone = "Mars/Olympus"'),
         ({"arxiv": {"timeout_seconds": "soon"}}, 'arxiv.timeout_seconds = "soon"'),
         ({"no_such_section": {}}, "no_such_section"),
         ({"defaults": {"max_papers": MAX_PAPERS + 1}}, f"defaults.max_papers = {MAX_PAPERS + 1}"),

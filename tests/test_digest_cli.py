@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 from click.testing import CliRunner
 
-from bot.cli import EXIT_NOTHING, EXIT_UNAVAILABLE, cli
+from bot.cli import EXIT_CONFIG, EXIT_NOTHING, EXIT_UNAVAILABLE, cli
 from core.config import load_settings
 from tests.fakes.arxiv import FakeArxiv, load_paper_list
 from tests.test_arxiv_cli import PAPERS, _today
@@ -75,3 +77,36 @@ def test_digest_of_a_day_not_stored_says_what_to_do(fake_arxiv: FakeArxiv, tmp_p
     assert result.exit_code == EXIT_NOTHING
     assert "no papers in cs.AI+cs.CL+cs.DC+cs.LG are stored for 2026-01-22" in result.stderr
     assert fake_arxiv.requests == []
+
+
+def test_digest_output_keeps_the_file_mode(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    """The page is replaced atomically, yet keeps the old file's mode, or gets the umask's for a new file."""
+    fake_arxiv.announce(load_paper_list(PAPERS), _today())
+    config = _config(tmp_path, fake_arxiv.settings().model_dump(mode="json"))
+    existing = tmp_path / "README.md"
+    existing.write_text("old page", encoding="utf-8")
+    existing.chmod(0o664)
+    created = tmp_path / "site" / "README.md"
+    previous_umask = os.umask(0o027)
+    try:
+        assert _invoke(config, "--output", str(existing)).exit_code == 0
+        assert _invoke(config, "--output", str(created)).exit_code == 0
+    finally:
+        os.umask(previous_umask)
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o664 and existing.read_text(encoding="utf-8").startswith("# ")
+    assert stat.S_IMODE(created.stat().st_mode) == 0o640
+
+
+def test_digest_output_that_cannot_be_written_says_why(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    fake_arxiv.announce(load_paper_list(PAPERS), _today())
+    config = _config(tmp_path, fake_arxiv.settings().model_dump(mode="json"))
+    blocker = tmp_path / "site"
+    blocker.write_text("a file where the directory should be", encoding="utf-8")
+    target = blocker / "README.md"
+
+    result = _invoke(config, "--output", str(target))
+
+    assert result.exit_code == EXIT_CONFIG and isinstance(result.exception, SystemExit)
+    assert f"error: cannot write {target}: Not a directory" in result.stderr
+    assert "Traceback" not in result.output
+    assert blocker.read_text(encoding="utf-8") == "a file where the directory should be"

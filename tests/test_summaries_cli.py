@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli import EXIT_CONFIG, cli
+from core.config import load_settings
 from core.store import Store
+from core.summarize import Summarizer
 from tests.fakes.llm import RunningFakeLlm, fake_llm  # noqa: F401  (fixture)
 from tests.test_summarize import load_papers
 
@@ -69,3 +71,45 @@ def test_summarize_a_day_summarizes_only_the_top_n_of_the_default_digest(
 
     assert "4 summaries (0 extractive fallback) in zh" in output
     assert fake_llm.fake.total_calls == 4
+
+
+def _with_prices(config: Path) -> None:
+    raw = json.loads(config.read_text(encoding="utf-8"))
+    raw["summaries"].update(price_per_million_prompt_tokens=1000.0, price_per_million_completion_tokens=1000.0)
+    config.write_text(json.dumps(raw), encoding="utf-8")
+
+
+def test_tokens_and_cost_count_only_this_runs_calls(cli_files: tuple[Path, Path], fake_llm: RunningFakeLlm) -> None:
+    """Summaries taken from the cache were paid for by an earlier run; they are counted apart."""
+    config, database = cli_files
+    _with_prices(config)
+    first_paper, second_paper = load_papers(2)
+    run(cli_files, "--ids", first_paper.arxiv_id)
+
+    output = run(cli_files, "--ids", f"{first_paper.arxiv_id},{second_paper.arxiv_id}")
+    again = run(cli_files, "--ids", f"{first_paper.arxiv_id},{second_paper.arxiv_id}")
+
+    store = Store(database)
+    key = Summarizer(load_settings(config).summaries, store, None).key_for(second_paper, "en")
+    new = store.cached_summary(key)
+    store.close()
+    cost = (new.prompt_tokens + new.completion_tokens) * 1000.0 / 1_000_000
+    assert f"1 new ({new.prompt_tokens} prompt + {new.completion_tokens} completion tokens, cost {cost:.4f}), 1 from cache" in output
+    assert "0 new (0 prompt + 0 completion tokens, cost 0.0000), 2 from cache" in again
+    assert fake_llm.fake.total_calls == 2
+
+
+def test_summarize_when_summaries_are_disabled_says_so(cli_files: tuple[Path, Path], fake_llm: RunningFakeLlm) -> None:
+    config, database = cli_files
+    raw = json.loads(config.read_text(encoding="utf-8"))
+    raw["summaries"]["enabled"] = False
+    config.write_text(json.dumps(raw), encoding="utf-8")
+
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "--database", str(database), "summarize", "--date", DAY.isoformat(), "--show"]
+    )
+
+    assert result.exit_code == EXIT_CONFIG, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "summaries are disabled in config.json" in result.stderr
+    assert fake_llm.fake.total_calls == 0

@@ -229,3 +229,39 @@ async def test_disabled_summaries_give_nothing(store: Store, papers: list[Paper]
     summarizer = Summarizer(SummarySettings(enabled=False), store, KEY)
     assert await summarizer.summarize_papers(papers, "en") == {}
     await summarizer.aclose()
+
+
+SCRIPT_ONLY_ANSWER = "<script>" + "document.write('x');" * 5 + "</script>\n<!-- nothing else here at all, really -->"
+
+
+async def test_an_answer_the_sanitizer_empties_is_rejected_not_cached(
+    fake_llm: RunningFakeLlm, store: Store, papers: list[Paper], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The length check applies to what would be published: markup that sanitizes to nothing is no summary."""
+    monkeypatch.setattr("tests.fakes.llm.ENGLISH_ANSWER", SCRIPT_ONLY_ANSWER)
+    paper = papers[0]
+
+    summary = (await summarize(llm_settings(fake_llm.base_url), store, [paper]))[paper.arxiv_id]
+
+    assert fake_llm.fake.calls[paper.arxiv_id] == 1
+    assert summary.is_fallback and summary.text.startswith(f"*{FALLBACK_LABELS['en']}*")
+    assert store.summary_usage().summaries == 0
+
+
+async def test_without_a_key_cached_llm_summaries_are_still_used(
+    fake_llm: RunningFakeLlm, store: Store, papers: list[Paper]
+) -> None:
+    """Like the web pages, a run without a key shows what an earlier run paid for; only the rest falls back."""
+    settings = llm_settings(fake_llm.base_url)
+    paid = await summarize(settings, store, papers[:1])
+    calls = fake_llm.fake.total_calls
+
+    summarizer = Summarizer(settings, store, None)
+    try:
+        summaries = await summarizer.summarize_papers(papers[:2], "en")
+    finally:
+        await summarizer.aclose()
+
+    assert summaries[papers[0].arxiv_id] == paid[papers[0].arxiv_id] and not summaries[papers[0].arxiv_id].is_fallback
+    assert summaries[papers[1].arxiv_id].is_fallback
+    assert fake_llm.fake.total_calls == calls and summarizer.new_summaries == []

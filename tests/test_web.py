@@ -156,3 +156,16 @@ def test_page_without_summaries_when_disabled(site: Site) -> None:
     settings = site.settings.model_copy(update={"summaries": site.settings.summaries.model_copy(update={"enabled": False})})
     with TestClient(create_app(site.store, settings)) as client:
         assert "<details>" not in client.get("/").text
+
+
+def test_server_errors_carry_the_security_headers(site: Site) -> None:
+    """A 500 page is served like any other: same headers, no traceback."""
+    def explode(request):
+        raise RuntimeError("secret internals")
+
+    with client_for(site, extra_routes=[Route("/boom", explode)]) as client:
+        failed = client.get("/boom")
+        served = client.get("/")
+    assert failed.status_code == 500 and "Traceback" not in failed.text and "secret internals" not in failed.text
+    for name in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
+        assert failed.headers[name] == served.headers[name]
