@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from adapters.base import ChatGone, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
 from adapters.slack_render import escape_mrkdwn, render_digest_messages, render_reply
+from core.commands.parsing import split_command
 from core.config import ConfigError, Settings, SlackSettings, secret
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply
 
@@ -128,7 +129,7 @@ class SlackAdapter:
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         text = (command.get("text") or "").strip()
-        name = text.split(maxsplit=1)[0].lower() if text else "help"
+        name = split_command(text)[0] or "help"
         channel_id = command.get("channel_id", "")
         chat = ChatRef(self.platform, channel_id)
         is_direct = channel_id.startswith("D") or command.get("channel_name") == "directmessage"
@@ -144,11 +145,11 @@ class SlackAdapter:
         # The command runs once; if it outlasts Slack's ack window the answer follows by response_url.
         running = asyncio.create_task(self._run(chat, command, text, is_direct))
         done, _ = await asyncio.wait({running}, timeout=FAST_REPLY_SECONDS)
-        if done:
+        if done and running.result().digest is None:
             await ack(response_type="ephemeral", **render_reply(running.result()))
             return
         await ack(response_type="ephemeral", text="Still working on it, the answer follows.")
-        await respond(response_type="ephemeral", **render_reply(await running))
+        await self._respond(await running, chat, respond)
 
     async def _run(self, chat: ChatRef, command: dict[str, Any], text: str, is_direct: bool) -> Reply:
         assert self._handle_command is not None
@@ -166,16 +167,20 @@ class SlackAdapter:
         self, chat: ChatRef, command: dict[str, Any], text: str, is_direct: bool, respond: Any
     ) -> None:
         try:
-            reply = await self._run(chat, command, text, is_direct)
-            if reply.digest is None:
-                await respond(response_type="ephemeral", **render_reply(reply))
-                return
-            settings = ChatSettings(ref=chat, keywords=reply.digest.keywords)
-            for payload in response_url_payloads(render_digest_messages(reply.digest, settings)):
-                await respond(response_type="in_channel", **payload)
+            await self._respond(await self._run(chat, command, text, is_direct), chat, respond)
         except Exception:  # the ack is gone: log, and tell the caller something went wrong
             log.exception("slack: late answer to %r in %s failed", text.split(maxsplit=1)[:1], chat.chat_id)
             await respond(response_type="ephemeral", text="Sorry, that failed. Please try again later.")
+
+    @staticmethod
+    async def _respond(reply: Reply, chat: ChatRef, respond: Any) -> None:
+        """A late answer through response_url: a digest in the channel, anything else to the caller alone."""
+        if reply.digest is None:
+            await respond(response_type="ephemeral", **render_reply(reply))
+            return
+        settings = ChatSettings(ref=chat, keywords=reply.digest.keywords)
+        for payload in response_url_payloads(render_digest_messages(reply.digest, settings)):
+            await respond(response_type="in_channel", **payload)
 
     def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
         return render_digest_messages(digest, settings)

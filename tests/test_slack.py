@@ -218,14 +218,15 @@ async def test_bad_or_stale_signature_is_rejected_and_changes_nothing(slack_api,
     assert commands.calls == []
 
 
-async def test_digest_command_acks_first_then_posts_in_channel(slack_api):
+@pytest.mark.parametrize("spelled", ["digest", "/digest", "Digest@arxivbot"])
+async def test_digest_command_acks_first_then_posts_in_channel(slack_api, spelled):
     state, server = slack_api
     adapter = _adapter(server)
     digest = _digest(_real_papers()[:30])
     commands = RecordingCommands(Reply("here it is", digest=digest))
     await adapter.start(commands)
     async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
-        body = _slash("digest", "UMEMBER", CHANNEL, f"{server.url}/response/d")
+        body = _slash(spelled, "UMEMBER", CHANNEL, f"{server.url}/response/d")
         answer = await _post(base, body, _signed(body))
         assert answer.status_code == 200 and "Working" in answer.json()["text"]
         deadline = time.monotonic() + 10
