@@ -71,7 +71,8 @@ def platform_adapters(settings: Settings, store: Store) -> list[Adapter]:
     """Every platform adapter whose credentials are in the environment, with the store hooks it needs."""
 
     async def chat_migrated(old: ChatRef, new: ChatRef) -> None:
-        store.move_chat(old, new)
+        if store.get_chat(old) is not None:  # a group that never used a command has nothing to move
+            store.move_chat(old, new)
 
     async def feedback(ref: ChatRef, arxiv_id: str, user_id: str, vote: int) -> None:
         store.record_feedback(ref, arxiv_id, user_id, vote)

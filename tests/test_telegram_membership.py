@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 
@@ -49,3 +50,26 @@ async def test_bot_removed_deactivates_and_start_reactivates(tmp_path, monkeypat
         finally:
             await adapters[0].stop()
             await world.close()
+
+
+async def test_a_group_that_never_used_the_bot_can_become_a_supergroup(tmp_path, monkeypatch: pytest.MonkeyPatch,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    world = World(tmp_path, dt.datetime(2026, 4, 21, 4, 0, tzinfo=UTC))
+    async with FakeTelegram(long_poll_hold=0.3).serve() as fake:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
+        monkeypatch.delenv("DISCORD_BOT_TOKEN", raising=False)
+        monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+        settings = world.settings.model_copy(update={"telegram": TelegramSettings(api_base_url=fake.api_base_url)})
+        [adapter] = platform_adapters(settings, world.store)
+        app = App(settings, world.store, [adapter], fetcher=world.scheduler.fetcher)
+        await adapter.start(app.handle_command)
+        try:
+            fake.migrate_group(-55, GROUP)
+            fake.type_message(GROUP, USER, "/keywords", chat_type="supergroup")
+            [reply] = await fake.wait_for(1, GROUP)
+            assert "diffusion" in reply.visible
+        finally:
+            await adapter.stop()
+            await world.close()
+    ours = [r for r in caplog.records if r.name.startswith(("adapters", "bot", "core"))]
+    assert [r.getMessage() for r in ours if r.levelno >= logging.ERROR] == []
