@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.categories import canonical_category, similar_categories
+from core.matching import InvalidTerm, parse_term
 from core.limits import (
     MAX_AUTHORS_PER_CHAT,
     MAX_CATEGORIES_PER_CHAT,
@@ -56,9 +57,20 @@ class ArxivSettings(_Section):
         return check_timezone(value)
 
 
+def _matchable(term: str) -> str:
+    """A term the matcher can find in a paper; a chat could not even unsubscribe from one it cannot parse."""
+    try:
+        parse_term(term)
+    except InvalidTerm as problem:
+        raise ValueError(str(problem)) from None
+    return term
+
+
 class KeywordSetting(_Section):
     term: str = Field(min_length=1, max_length=MAX_KEYWORD_LENGTH)
     weight: float = Field(1.0, ge=MIN_KEYWORD_WEIGHT, le=MAX_KEYWORD_WEIGHT)
+
+    _matchable_term = field_validator("term")(_matchable)
 
 
 # The original bot's 30 keywords: what a digest uses when no config.json says otherwise.
@@ -99,6 +111,11 @@ class DefaultsSettings(_Section):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return check_timezone(value)
+
+    @field_validator("exclude")
+    @classmethod
+    def _matchable_excludes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_matchable(term) for term in value)
 
     @field_validator("categories")
     @classmethod

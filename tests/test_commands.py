@@ -355,3 +355,27 @@ async def test_stats_counts_delivered_papers(store):
     assert "Papers delivered: 2 in 1 digests (latest for 2025-10-22)." in reply
     # Paper 1 (light transport) mentions 3D and embedding(s); paper 2 (ORDENA) neither.
     assert reply.splitlines()[-1] == "Top keywords in delivered papers: 3d (1), embeddings (1)."
+
+
+async def test_stored_keywords_and_accented_authors_can_be_removed_however_spelled(store):
+    assert (await run(store, "subscribe llm:1,5")).ok
+    assert [k.weight for k in store.get_chat(CHAT).keywords if k.term.casefold() == "llm"] == [1.5]
+    assert "5" not in [k.term for k in store.get_chat(CHAT).keywords]
+    store.add_terms(CHAT, "keyword", [("pre*training", 1.0)], limit=100)  # stored before such terms were refused
+    assert (await run(store, "unsubscribe pre*training")).ok
+    assert "pre*training" not in [k.term for k in store.get_chat(CHAT).keywords]
+    assert (await run(store, "authors add José García")).ok
+    assert (await run(store, "authors add Jose Garcia")).ok
+    assert store.get_chat(CHAT).authors == ("José García",)  # one person, as the matcher sees it
+    assert (await run(store, "authors remove JOSE GARCIA")).ok
+    assert store.get_chat(CHAT).authors == ()
+    assert (await run(store, "unsubscribe LLM:2")).ok  # a weight typed out of habit does not matter
+    assert "llm" not in [k.term.casefold() for k in store.get_chat(CHAT).keywords]
+
+
+async def test_help_reads_names_like_commands_do(store):
+    assert "subscribe" in (await run(store, "help subscribe@arxivbot")).text
+    assert "subscribe" in (await run(store, "help /Subscribe")).text
+    hostile = await run(store, "help \u202etxt.exe")
+    assert not hostile.ok and "\u202e" not in hostile.text and "\\u202e" in hostile.text
+    assert (await run(store, "minscore -0")).text == "Papers now need a score of at least 0."

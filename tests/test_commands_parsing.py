@@ -48,6 +48,14 @@ def test_split_command(text, expected):
         ("c++:3", [RawTerm("c++", "3")]),
         ("a:b:2", [RawTerm("a:b", "2")]),
         (",, ,", []),
+        ("llm:1,5", [RawTerm("llm", "1,5")]),  # a decimal comma, not a second keyword "5"
+        ("llm:1,5 rl:2", [RawTerm("llm", "1,5"), RawTerm("rl", "2")]),
+        ("rl:2,3D", [RawTerm("rl", "2"), RawTerm("3D")]),
+        ("\u201eduże modele\u201d", [RawTerm("duże modele")]),  # Polish
+        ("\u201estora modeller\u201c", [RawTerm("stora modeller")]),  # German
+        ("\u201dsnabba modeller\u201d", [RawTerm("snabba modeller")]),  # Swedish
+        ("\u00bbstore modeller\u00ab:2", [RawTerm("store modeller", "2")]),  # Danish
+        ("\u2018single quotes\u2019", [RawTerm("single quotes")]),
     ],
 )
 def test_split_terms_quotes_commas_and_weights(args, expected):

@@ -34,6 +34,8 @@ def test_embedded_defaults_match_the_shipped_config_json():
         ({"defaults": {"keywords": [f"kw{n}" for n in range(MAX_KEYWORDS_PER_CHAT + 1)]}}, "defaults.keywords"),
         ({"defaults": {"categories": ["cs.AI"] * (MAX_CATEGORIES_PER_CHAT + 1)}}, "defaults.categories"),
         ({"defaults": {"categories": ["csAI"]}}, "did you mean cs.AI"),
+        ({"defaults": {"keywords": ["pre*training"]}}, "defaults.keywords.0.term"),
+        ({"defaults": {"exclude": ["***"]}}, "defaults.exclude"),
     ],
 )
 def test_bad_values_are_named_in_one_readable_message(raw, named):

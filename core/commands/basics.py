@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from core.commands.formatting import command_help, help_text, settings_summary
-from core.commands.parsing import CommandError
-from core.commands.registry import Invocation, command, registered_specs, spec_for
+from core.commands.parsing import CommandError, split_command
+from core.commands.registry import Invocation, command, registered_specs, spec_for, unknown_command_hint
 from core.models import Reply
 
 WELCOME = (
@@ -17,10 +17,10 @@ async def help_command(call: Invocation) -> Reply:
     """List the commands, or explain one."""
     if not call.args:
         return Reply(help_text(registered_specs()))
-    name = call.args.split()[0].removeprefix("/").casefold()
+    name, _ = split_command(call.args)
     spec = spec_for(name)
     if spec is None:
-        raise CommandError(f'There is no command "{name[:32]}". Send "help" for the list.')
+        raise CommandError(unknown_command_hint(name))
     return Reply(command_help(spec))
 
 

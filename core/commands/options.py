@@ -110,7 +110,7 @@ async def minscore(call: Invocation) -> Reply:
     """Set the score a paper needs to be picked (0 to 100; each keyword match adds its weight)."""
     if not call.args:
         return Reply(f"Papers need a score of at least {call.chat.min_score:g}.")
-    score = round(parse_number(call.args, "minimum score", MIN_SCORE, MAX_SCORE), 2)
+    score = round(parse_number(call.args, "minimum score", MIN_SCORE, MAX_SCORE), 2) + 0.0  # -0 reads as 0
     _change(call, min_score=score)
     return Reply(f"Papers now need a score of at least {score:g}.")
 

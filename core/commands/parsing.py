@@ -14,8 +14,14 @@ from core.matching import InvalidTerm, parse_term
 
 MAX_COMMAND_LENGTH = 1000  # characters in one command, arguments included
 
-# Phones turn " into typographic quotes; each of these opens a phrase closed by its partner.
-_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb", "\u300c": "\u300d"}
+# Phones turn " into typographic quotes; each of these opens a phrase closed by one of its partners
+# (English “…”, German „…“, Polish „…”, Swedish ”…”, French «…», Danish »…«, single ‘…’ and ‚…‘, CJK 「…」).
+_QUOTES = {
+    '"': '"', "\u201c": "\u201d", "\u201e": "\u201c\u201d", "\u201d": "\u201d", "\u00ab": "\u00bb", "\u00bb": "\u00ab",
+    "\u2018": "\u2019", "\u201a": "\u2018\u2019", "\u300c": "\u300d",
+}
+# "llm:1,5" is weight 1.5 written with a decimal comma, not "llm:1" and a keyword "5".
+_DECIMAL_COMMA = re.compile(r":[ \t]*\d+(,)\d+(?=\s|,|$)")
 _SWITCH_WORDS = {word: True for word in ("on", "yes", "true", "1")} | {word: False for word in ("off", "no", "false", "0")}
 _CLOCK = re.compile(r"(\d{1,2})[:.h](\d{2})")
 _UNPRINTABLE = ("Cc", "Cf", "Cs", "Co", "Cn")  # control, format, surrogate, private use, unassigned
@@ -49,7 +55,8 @@ def split_terms(args: str, spaces_separate: bool = True) -> list[RawTerm]:
     quotes at the end of an item is its weight.
     """
     closing: str | None = None
-    has_comma = _has_unquoted_comma(args)
+    decimal_commas = {match.start(1) for match in _DECIMAL_COMMA.finditer(args)}
+    has_comma = _has_unquoted_comma(args, decimal_commas)
     items: list[RawTerm] = []
     text: list[str] = []
     weight: list[str] | None = None  # characters after the last unquoted ':'
@@ -61,14 +68,16 @@ def split_terms(args: str, spaces_separate: bool = True) -> list[RawTerm]:
             items.append(RawTerm(term, "".join(weight) if weight is not None else None))
         text, weight = [], None
 
-    for character in args:
+    for position, character in enumerate(args):
         if closing is not None:
-            if character == closing:
+            if character in closing:
                 closing = None
             else:
                 (weight if weight is not None else text).append(character)
         elif character in _QUOTES:
             closing = _QUOTES[character]
+        elif position in decimal_commas and weight is not None:
+            weight.append(character)
         elif character == "," or (character.isspace() and not has_comma and spaces_separate):
             flush()
         elif character == ":":
@@ -83,14 +92,14 @@ def split_terms(args: str, spaces_separate: bool = True) -> list[RawTerm]:
     return items
 
 
-def _has_unquoted_comma(args: str) -> bool:
+def _has_unquoted_comma(args: str, decimal_commas: set[int]) -> bool:
     closing: str | None = None
-    for character in args:
+    for position, character in enumerate(args):
         if closing is not None:
-            closing = None if character == closing else closing
+            closing = None if character in closing else closing
         elif character in _QUOTES:
             closing = _QUOTES[character]
-        elif character == ",":
+        elif character == "," and position not in decimal_commas:
             return True
     return False
 
@@ -147,6 +156,11 @@ def parse_whole_number(text: str, what: str, low: int, high: int) -> int:
 def parse_keywords(args: str) -> list[tuple[str, float]]:
     """`llm, "large language model":2` -> [("llm", 1.0), ("large language model", 2.0)]."""
     return [(matchable_term(clean_term(raw.text)), parse_weight(raw.weight)) for raw in split_terms(args)]
+
+
+def parse_term_names(args: str) -> list[str]:
+    """Terms named for removal: any weight ignored, and no matchability check, so whatever is stored can go."""
+    return [clean_term(raw.text) for raw in split_terms(args)]
 
 
 def parse_plain_terms(args: str, what: str, spaces_separate: bool = True) -> list[str]:

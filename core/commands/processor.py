@@ -1,13 +1,12 @@
 """The entry point adapters call: text in, Reply out, for every platform; it never raises."""
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 
 from core.arxiv.errors import ArxivError, ArxivUnavailable
 from core.commands.parsing import MAX_COMMAND_LENGTH, CommandError, split_command
-from core.commands.registry import CommandServices, Invocation, handler_for, registered_specs, spec_for
+from core.commands.registry import CommandServices, Invocation, handler_for, spec_for, unknown_command_hint
 from core.config import Settings
 from core.models import CommandContext, Reply
 from core.store import Store
@@ -51,7 +50,7 @@ class CommandProcessor:
         spec = spec_for(name)
         handler = handler_for(name)
         if spec is None or handler is None:
-            raise CommandError(_unknown_command_hint(name))
+            raise CommandError(unknown_command_hint(name))
         chat = self.store.get_chat(context.chat)
         stored = chat is not None
         if chat is None:
@@ -67,10 +66,3 @@ def _arxiv_trouble(trouble: ArxivError) -> str:
     return "arXiv could not be read just now. Please try again later."
 
 
-def _unknown_command_hint(name: str) -> str:
-    if not name:
-        return 'Type a command, for example "help".'
-    shown = name if name.isprintable() and len(name) <= 32 else name[:32].encode("unicode_escape").decode("ascii")
-    close = difflib.get_close_matches(name, [spec.name for spec in registered_specs()], n=1)
-    suggestion = f' Did you mean "{close[0]}"?' if close else ""
-    return f'Unknown command "{shown}".{suggestion} Send "help" for the list.'

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -116,3 +117,13 @@ def handler_for(name: str) -> Handler | None:
 
 def spec_for(name: str) -> CommandSpec | None:
     return _specs.get(name)
+
+
+def unknown_command_hint(name: str) -> str:
+    """The answer to a command name we do not know: shown safely (no control characters), with a close match."""
+    if not name:
+        return 'Type a command, for example "help".'
+    shown = name if name.isprintable() and len(name) <= 32 else name[:32].encode("unicode_escape").decode("ascii")
+    close = difflib.get_close_matches(name, list(_specs), n=1)
+    suggestion = f' Did you mean "{close[0]}"?' if close else ""
+    return f'Unknown command "{shown}".{suggestion} Send "help" for the list.'

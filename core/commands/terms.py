@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from core.categories import archives, canonical_category, categories_in_archive, category_name, similar_categories
 from core.commands.formatting import format_categories, format_keyword, format_list, settings_summary
-from core.commands.parsing import CommandError, matchable_term, parse_keywords, parse_plain_terms
+from core.commands.parsing import CommandError, matchable_term, parse_keywords, parse_plain_terms, parse_term_names
 from core.commands.registry import Invocation, command
 from core.limits import MAX_AUTHORS_PER_CHAT, MAX_CATEGORIES_PER_CHAT, MAX_EXCLUDES_PER_CHAT, MAX_KEYWORDS_PER_CHAT
 from core.models import Keyword, Reply
@@ -68,7 +68,7 @@ async def subscribe(call: Invocation) -> Reply:
 @command("unsubscribe", usage="unsubscribe KEYWORD[, KEYWORD ...]", changes_settings=True)
 async def unsubscribe(call: Invocation) -> Reply:
     """Stop following keywords."""
-    terms = [term for term, _ in parse_keywords(call.args)]
+    terms = parse_term_names(call.args)
     if not terms:
         raise call.usage_error("Name at least one keyword.")
     call.require_permission()

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from core.matching import fold
 from core.models import ChatRef, ChatSettings, Keyword
 
 if TYPE_CHECKING:
@@ -104,8 +105,8 @@ def new_feed_token() -> str:
 
 
 def _fold(term: str) -> str:
-    """Terms are unique per chat ignoring case: `LLM` and `llm` are one keyword."""
-    return term.casefold()
+    """Terms are unique per chat as the matcher tells them apart: `LLM` and `llm`, `José` and `Jose` are one."""
+    return fold(term)
 
 
 class ChatQueries:
