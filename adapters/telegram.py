@@ -40,7 +40,8 @@ CHAT_KINDS = {"private": "private", "group": "group", "supergroup": "group", "ch
 SETTINGS_CHANGERS = (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
 BOT_GONE_STATUSES = (ChatMember.LEFT, ChatMember.BANNED)  # removed from a group, or blocked in a private chat
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-_COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?", re.DOTALL)
+# "/subscribe llm", "/subscribe@bot llm", and the typos "/subscribe,llm" or "/subscribe:llm" alike.
+_COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:[\s,:;]+(.*))?", re.DOTALL)
 _CHAT_GONE_REASONS = ("chat not found", "group chat was deactivated", "user is deactivated", "bot was kicked", "not enough rights to send")
 
 ChatMigratedHook = Callable[[ChatRef, ChatRef], Awaitable[None]]
@@ -116,6 +117,8 @@ class TelegramAdapter:
         self.application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migration))
         self.application.add_handler(MessageHandler(
             filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST), self._on_command))
+        self.application.add_handler(MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, self._on_private_text))
         self.application.add_handler(CallbackQueryHandler(self._on_button))
         self.application.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         self.application.add_error_handler(self._on_error)
@@ -170,6 +173,18 @@ class TelegramAdapter:
         text, addressed = parsed
         if chat.type != "private" and not addressed and text.split()[0] not in self._known_commands:
             return  # probably another bot's command in a shared group
+        await self._run_command(update, text)
+
+    async def _on_private_text(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """In a private chat everything is meant for us: "/помощь" or "hello" get the core's hint, not silence."""
+        message = update.effective_message
+        if message is None or not message.text or self._handle_command is None:
+            return
+        await self._run_command(update, message.text.strip().removeprefix("/"))
+
+    async def _run_command(self, update: Update, text: str) -> None:
+        message, chat = update.effective_message, update.effective_chat
+        assert message is not None and chat is not None and self._handle_command is not None
         user_id = str(update.effective_user.id) if update.effective_user else str(chat.id)
         context = CommandContext(
             chat=ChatRef(PLATFORM, str(chat.id)),

@@ -97,6 +97,20 @@ async def test_private_chat_subscribes_and_the_reply_arrives(fake: FakeTelegram,
     assert {"llm", "speculative decoding"} <= set(keywords_of(store, USER))
 
 
+async def test_private_chat_answers_typos_and_plain_text_instead_of_staying_silent(fake: FakeTelegram, running: TelegramAdapter, store: Store) -> None:
+    fake.type_message(USER, USER, "/subscribe,transformers")
+    [subscribed] = await fake.wait_for(1, USER)
+    assert "transformers" in keywords_of(store, USER)
+    fake.type_message(USER, USER, "/помощь")  # no bot_command entity: Telegram only marks Latin names
+    fake.type_message(USER, USER, "hello there")
+    replies = await fake.wait_for(3, USER)
+    assert ['Unknown command "помощь"', 'Unknown command "hello"'] == [r.visible.split(".")[0] for r in replies[1:]]
+    fake.type_message(GROUP, 7, "just chatting", chat_type="supergroup")  # groups: plain talk is not for us
+    fake.type_message(USER, USER, "/keywords")
+    await fake.wait_for(4, USER)
+    assert fake.messages_to(GROUP) == []
+
+
 async def test_group_settings_are_for_admins_and_reading_is_for_everyone(fake: FakeTelegram, running: TelegramAdapter, store: Store) -> None:
     fake.set_member(GROUP, 8, "administrator")
     fake.type_message(GROUP, 7, "/subscribe@arxiv_digest_bot quantum", chat_type="supergroup", title="Lab")
