@@ -379,3 +379,11 @@ async def test_help_reads_names_like_commands_do(store):
     hostile = await run(store, "help \u202etxt.exe")
     assert not hostile.ok and "\u202e" not in hostile.text and "\\u202e" in hostile.text
     assert (await run(store, "minscore -0")).text == "Papers now need a score of at least 0."
+
+
+async def test_time_takes_am_pm_and_bare_hours(store):
+    assert (await run(store, "time 8:30 pm Europe/Berlin")).ok
+    chat = store.get_chat(CHAT)
+    assert (chat.delivery_time, chat.timezone) == (dt.time(20, 30), "Europe/Berlin")
+    assert (await run(store, "time 7")).ok
+    assert store.get_chat(CHAT).delivery_time == dt.time(7, 0)

@@ -129,7 +129,11 @@ def test_whole_numbers_out_of_range_or_malformed(text):
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("08:30", dt.time(8, 30)), ("8:05", dt.time(8, 5)), ("23.59", dt.time(23, 59)), ("7h00", dt.time(7, 0))],
+    [
+        ("08:30", dt.time(8, 30)), ("8:05", dt.time(8, 5)), ("23.59", dt.time(23, 59)), ("7h00", dt.time(7, 0)),
+        ("8", dt.time(8, 0)), ("8am", dt.time(8, 0)), ("8:30pm", dt.time(20, 30)), ("8:30 PM", dt.time(20, 30)),
+        ("12am", dt.time(0, 0)), ("12pm", dt.time(12, 0)), ("12:15a.m.", dt.time(0, 15)),
+    ],
 )
 def test_clock_times(text, value):
     assert parse_clock(text) == value
@@ -140,6 +144,8 @@ def test_clock_time_out_of_range_is_refused_and_words_are_not_times():
         parse_clock("24:00")
     with pytest.raises(CommandError):
         parse_clock("12:60")
+    with pytest.raises(CommandError, match="1 to 12"):
+        parse_clock("13pm")
     assert parse_clock("Europe/Berlin") is None
     assert parse_clock("830") is None
 

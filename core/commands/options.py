@@ -74,6 +74,8 @@ async def delivery_time(call: Invocation) -> Reply:
     daylight-saving changes are followed. "time Europe/Berlin" keeps the hour and changes the zone.
     """
     words = call.args.split()
+    if len(words) >= 2 and words[1].casefold().strip(".") in ("am", "pm", "a.m", "p.m"):
+        words[:2] = [words[0] + words[1]]  # "8:30 pm" is one time
     if not words:
         current = f"Digests arrive at {call.chat.delivery_time:%H:%M} {call.chat.timezone}."
         return Reply(f"{current} {schedule_line(call)}")

@@ -23,7 +23,7 @@ _QUOTES = {
 # "llm:1,5" is weight 1.5 written with a decimal comma, not "llm:1" and a keyword "5".
 _DECIMAL_COMMA = re.compile(r":[ \t]*\d+(,)\d+(?=\s|,|$)")
 _SWITCH_WORDS = {word: True for word in ("on", "yes", "true", "1")} | {word: False for word in ("off", "no", "false", "0")}
-_CLOCK = re.compile(r"(\d{1,2})[:.h](\d{2})")
+_CLOCK = re.compile(r"(\d{1,2})(?:[:.h](\d{2}))?[ \t]*(?:([ap])\.?m\.?)?", re.IGNORECASE)
 _UNPRINTABLE = ("Cc", "Cf", "Cs", "Co", "Cn")  # control, format, surrogate, private use, unassigned
 
 
@@ -181,11 +181,16 @@ def parse_switch(text: str, what: str) -> bool:
 
 
 def parse_clock(text: str) -> dt.time | None:
-    """`8:30`, `08:30`, `8.30` or `8h30` -> 08:30; None when the text is not a clock time."""
+    """`8:30`, `08:30`, `8.30`, `8h30` or `8:30am` -> 08:30, `8` -> 08:00, `8:30 pm` -> 20:30;
+    None when the text is not a clock time."""
     match = _CLOCK.fullmatch(text.strip())
     if match is None:
         return None
-    hours, minutes = int(match.group(1)), int(match.group(2))
+    hours, minutes, half = int(match.group(1)), int(match.group(2) or 0), (match.group(3) or "").lower()
+    if half and not 1 <= hours <= 12:
+        raise CommandError(f"{text.strip()} is not a time of day: with am/pm the hour is 1 to 12.")
+    if half:
+        hours = hours % 12 + (12 if half == "p" else 0)
     if hours > 23 or minutes > 59:
         raise CommandError(f"{text.strip()} is not a time of day: use HH:MM from 00:00 to 23:59.")
     return dt.time(hours, minutes)
