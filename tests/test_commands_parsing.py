@@ -155,5 +155,6 @@ def test_time_zones_are_canonicalized_and_validated():
     assert resolve_timezone("UTC") == "UTC"
     assert resolve_timezone("Pacific/Kiritimati") == "Pacific/Kiritimati"
     assert resolve_timezone("Mars/Olympus_Mons") is None
+    assert resolve_timezone("localtime") is None and resolve_timezone("Factory") is None
     assert resolve_timezone("../../etc/passwd") is None
     assert resolve_timezone("") is None

@@ -196,9 +196,13 @@ def parse_clock(text: str) -> dt.time | None:
     return dt.time(hours, minutes)
 
 
+# Files in the tz database that are not places: the server's own zone, and a placeholder of invalid times.
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @lru_cache(maxsize=1)
 def _zones_by_folded_name() -> dict[str, str]:
-    return {name.casefold(): name for name in zoneinfo.available_timezones()}
+    return {name.casefold(): name for name in zoneinfo.available_timezones() - _NOT_ZONES}
 
 
 def resolve_timezone(text: str) -> str | None:
