@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
 from core.categories import category_names
+from core.commands.options import LANGUAGES
 from core.render.chunks import cut_text
 
 GROUP_NAME = "arxiv"
@@ -52,20 +53,22 @@ class SlashOption:
         return option
 
 
-_SWITCH = (SlashOption("state", "on or off", choices=("on", "off")),)
+_SWITCH = (SlashOption("state", "on or off; leave out to see the current setting", required=False, choices=("on", "off")),)
 
 # Commands whose arguments have a shape Discord can type and complete; every other command that
-# takes arguments gets one free-form `args` string described by its usage line.
+# takes arguments gets one free-form `args` string described by its usage line. Each of these
+# commands shows its current value when given nothing, so no option is required.
 TYPED_OPTIONS: dict[str, tuple[SlashOption, ...]] = {
-    "categories": (SlashOption("categories", "CAT ... | add CAT ... | remove CAT ... | list; e.g. cs.AI cs.CL", autocomplete="categories"),),
+    "categories": (SlashOption("categories", "CAT ... | add CAT ... | remove CAT ... | list; e.g. cs.AI cs.CL", required=False, autocomplete="categories"),),
     "time": (
-        SlashOption("time", "local delivery time HH:MM, e.g. 08:30"),
+        SlashOption("time", "local delivery time HH:MM, e.g. 08:30; leave out to see it", required=False),
         SlashOption("timezone", "IANA time zone, e.g. Europe/Berlin", required=False, autocomplete="timezone"),
     ),
-    "max": (SlashOption("count", "most papers per digest", kind=INTEGER),),
-    "minscore": (SlashOption("score", "lowest score a paper needs", kind=NUMBER),),
+    "max": (SlashOption("count", "most papers per digest; leave out to see it", kind=INTEGER, required=False),),
+    "minscore": (SlashOption("score", "lowest score a paper needs; leave out to see it", kind=NUMBER, required=False),),
     "crosslists": _SWITCH,
     "summaries": _SWITCH,
+    "language": (SlashOption("code", "summary language, e.g. en or de; leave out to see it", required=False, autocomplete="language"),),
 }
 
 
@@ -75,15 +78,13 @@ def _arguments_usage(spec: SpecLike) -> str:
 
 def options_for(spec: SpecLike) -> tuple[SlashOption, ...]:
     """The subcommand's options: typed where known, else one `args` string when the usage shows arguments."""
-    arguments = _arguments_usage(spec)
-    # "[...]" around the whole argument list means the command also works without one.
-    optional = arguments.startswith("[")
     if spec.name in TYPED_OPTIONS:
-        typed = TYPED_OPTIONS[spec.name]
-        return tuple(replace(option, required=False) for option in typed) if optional else typed
+        return TYPED_OPTIONS[spec.name]
+    arguments = _arguments_usage(spec)
     if not arguments:
         return ()
-    return (SlashOption("args", cut_text(arguments, DESCRIPTION_LIMIT), required=not optional),)
+    # "[...]" around the whole argument list means the command also works without one.
+    return (SlashOption("args", cut_text(arguments, DESCRIPTION_LIMIT), required=not arguments.startswith("[")),)
 
 
 def slash_commands_payload(specs: Sequence[SpecLike]) -> list[dict[str, Any]]:
@@ -161,9 +162,15 @@ def _timezone_choices(typed: str) -> list[Choice]:
     return [Choice(zone, zone) for zone in starts + inside]
 
 
+def _language_choices(typed: str) -> list[Choice]:
+    wanted = typed.strip().casefold()
+    return [Choice(f"{code} ({name})", code) for code, name in LANGUAGES.items() if wanted in code or wanted in name.casefold()]
+
+
 AUTOCOMPLETERS: dict[str, Callable[[str], list[Choice]]] = {
     "categories": _category_choices,
     "timezone": _timezone_choices,
+    "language": _language_choices,
 }
 
 

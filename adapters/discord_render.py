@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from discord.utils import escape_markdown
-
 from adapters.base import OutgoingMessage
 from core.models import ChatSettings, Digest, ScoredPaper
 from core.render.chunks import cut_text, split_blocks
@@ -29,6 +27,15 @@ AUTHORS_BUDGET = 300
 TERMS_BUDGET = 300
 PLAIN_LINE_BUDGET = 190
 ARXIV_RED = 0xB31B1B
+
+# Discord's autolink takes a URL whole, so Markdown characters inside one mean nothing, while a
+# backslash added inside would break the link: URLs stay as they are, everything else is escaped.
+# The URL stops where Discord's own pattern might stop sooner, so nothing unescaped is left outside it.
+_URL = re.compile(r"(?<!\w)https?://[^\s<>`*~|\\\[\]()\"']*[^\s<>`*~|\\\[\]()\"'.,:;!?]")
+# Inline syntax: bold/italic, underline, strikethrough, code, spoilers, masked links, mentions/timestamps.
+_INLINE_SPECIAL = re.compile(r"([\\*_~`|\[\]<])")
+# What only means something at the start of a line: headings, `-#` subtext, lists, quotes.
+_LINE_START = re.compile(r"^([ \t]*)([#>+-])", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,20 @@ def embed_counted_text(embed: Mapping[str, Any]) -> str:
     parts.append((embed.get("footer") or {}).get("text") or "")
     parts.append((embed.get("author") or {}).get("name") or "")
     return "".join(parts)
+
+
+def escape_text(text: str) -> str:
+    """User or paper text shown as it was typed: every Discord Markdown character outside URLs is backslash-escaped.
+
+    discord.utils.escape_markdown is not enough: it escapes only the first of two masked links on one line.
+    """
+    parts = []
+    position = 0
+    for url in _URL.finditer(text):
+        parts += [_INLINE_SPECIAL.sub(r"\\\1", text[position : url.start()]), url.group()]
+        position = url.end()
+    parts.append(_INLINE_SPECIAL.sub(r"\\\1", text[position:]))
+    return _LINE_START.sub(r"\1\\\2", "".join(parts))
 
 
 def cut_markdown(text: str, limit: int) -> str:
@@ -82,7 +103,7 @@ def _paper_body(scored: ScoredPaper, digest: Digest, settings: ChatSettings) -> 
     if summary is not None and summary.text.strip():
         source = "extractive summary" if summary.is_fallback else f"AI summary ({summary.model})"
         return cut_markdown(summary.text.strip(), SUMMARY_BUDGET), source
-    abstract = escape_markdown(_one_line(scored.paper.abstract))
+    abstract = escape_text(_one_line(scored.paper.abstract))
     return cut_text(abstract, ABSTRACT_BUDGET) or "(no abstract)", "abstract"
 
 
@@ -92,16 +113,16 @@ def paper_embed(scored: ScoredPaper, digest: Digest, settings: ChatSettings) -> 
     description, source = _paper_body(scored, digest, settings)
     categories = [f"{paper.primary_category} (primary)"] + [c for c in paper.categories if c != paper.primary_category]
     fields = [
-        {"name": "Authors", "value": cut_text(escape_markdown(", ".join(paper.authors)), AUTHORS_BUDGET) or "unknown", "inline": False},
+        {"name": "Authors", "value": cut_text(escape_text(", ".join(paper.authors)), AUTHORS_BUDGET) or "unknown", "inline": False},
         {"name": "Categories", "value": cut_text(", ".join(categories), TERMS_BUDGET), "inline": True},
         {"name": "Score", "value": f"{scored.score:.1f}", "inline": True},
     ]
     why = [*scored.matched_terms, *scored.matched_authors]
     if why:
-        fields.insert(2, {"name": "Matched", "value": cut_text(escape_markdown(", ".join(why)), TERMS_BUDGET), "inline": True})
+        fields.insert(2, {"name": "Matched", "value": cut_text(escape_text(", ".join(why)), TERMS_BUDGET), "inline": True})
     fields.append({"name": "Links", "value": f"[abstract]({paper.abs_url}) · [PDF]({paper.pdf_url})", "inline": True})
     return {
-        "title": cut_text(escape_markdown(_one_line(paper.title)), TITLE_LIMIT),
+        "title": cut_text(escape_text(_one_line(paper.title)), TITLE_LIMIT),
         "url": paper.abs_url,
         "description": description,
         "color": ARXIV_RED,
@@ -124,7 +145,7 @@ def digest_header(digest: Digest) -> str:
 
 def _plain_line(scored: ScoredPaper) -> str:
     paper = scored.paper
-    return cut_text(f"{_one_line(paper.title)} ({scored.score:.1f}) {paper.abs_url}", PLAIN_LINE_BUDGET)
+    return cut_text(f"{escape_text(_one_line(paper.title))} ({scored.score:.1f}) {paper.abs_url}", PLAIN_LINE_BUDGET)
 
 
 def render_digest(digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
@@ -155,9 +176,9 @@ def render_digest(digest: Digest, settings: ChatSettings) -> list[OutgoingMessag
 
 
 def text_chunks(text: str) -> list[str]:
-    """A command reply split at line ends into messages of at most 2000 characters."""
+    """A command reply (plain text, so Markdown-escaped) split at line ends into messages of at most 2000 characters."""
     if not text.strip():
         return ["(no reply)"]
-    lines = [cut_text(line, CONTENT_LIMIT) for line in text.splitlines()]
+    lines = [cut_text(line, CONTENT_LIMIT) for line in escape_text(text).splitlines()]
     return [chunk.text for chunk in split_blocks(lines, CONTENT_LIMIT, separator="\n")]
 

@@ -143,6 +143,27 @@ async def test_typed_options_become_command_text(bot, fake, store) -> None:
     assert not any(c.body["data"]["content"].startswith("Usage") for c in fake.callbacks)
 
 
+async def test_value_commands_without_options_show_the_current_value(bot, fake, store) -> None:
+    subcommands = {option["name"]: option for option in fake.synced_commands[0]["options"]}
+    for name in ("time", "max", "minscore", "crosslists", "summaries", "language"):
+        assert not any(option["required"] for option in subcommands[name]["options"]), name
+    await typed(fake, "max", count=7)
+    replies = {name: (await fake.slash(name, [], channel_id=DM_CHANNEL)).body["data"]["content"] for name in ("max", "minscore", "summaries", "language", "time")}
+    assert replies["max"] == "A digest shows at most 7 papers."
+    assert replies["minscore"].startswith("Papers need a score of at least")
+    assert replies["summaries"].startswith("Summaries are ")
+    assert replies["language"].startswith("Summaries are written in English.")
+    assert replies["time"].startswith("Digests arrive at ")
+    assert store.get_chat(ChatRef("discord", DM_CHANNEL)).max_papers == 7
+
+
+async def test_replies_echo_keywords_with_their_markdown_escaped(bot, fake) -> None:
+    await slash(fake, "subscribe", '```llm, ~~rl~~, "[free](https://e.vil)"', channel_id=DM_CHANNEL)
+    content = (await slash(fake, "keywords", channel_id=DM_CHANNEL)).body["data"]["content"]
+    assert r"\`\`\`llm" in content and r"\~\~rl\~\~" in content and r"\[free\](https://e.vil)" in content
+    assert "```" not in content.replace(r"\`", "") and "~~" not in content.replace(r"\~", "")
+
+
 async def test_digest_command_answers_with_embeds(bot, fake) -> None:
     await slash(fake, "digest", channel_id=CHANNEL, guild_id=GUILD, permissions=SEND_MESSAGES)
     await fake.wait_for(lambda: sum(len(f.embeds) for f in fake.followups) == 12)
@@ -153,6 +174,7 @@ async def test_autocomplete_suggests_categories_and_time_zones(bot, fake) -> Non
     for subcommand, option, typed, expected in (
         ("categories", "categories", "cs.AI cs.C", "cs.AI cs.CL"),
         ("time", "timezone", "berl", "Europe/Berlin"),
+        ("language", "code", "germ", "de"),
     ):
         options = [{"type": 3, "name": option, "value": typed, "focused": True}]
         callback = await fake.slash(subcommand, options, channel_id=DM_CHANNEL, interaction_type=4)

@@ -35,10 +35,19 @@ def test_optional_arguments_follow_the_usage_line() -> None:
     assert shown["subscribe"]["options"] == [{"type": slash.STRING, "name": "args", "description": SPECS["subscribe"].usage.removeprefix("subscribe "), "required": True}]
     assert shown["help"]["options"][0]["required"] is False
     assert shown["categories"]["options"][0] | {"required": False, "autocomplete": True} == shown["categories"]["options"][0]
-    assert [(o["name"], o["required"]) for o in shown["time"]["options"]] == [("time", True), ("timezone", False)]
     assert shown["max"]["options"][0]["type"] == slash.INTEGER
+    assert shown["language"]["options"][0] | {"type": slash.STRING, "autocomplete": True} == shown["language"]["options"][0]
     assert [c["value"] for c in shown["crosslists"]["options"][0]["choices"]] == ["on", "off"]
     assert shown["keywords"]["options"] == []
+
+
+def test_value_commands_may_be_sent_bare_to_show_the_current_value() -> None:
+    shown = subcommands()
+    for name in ("time", "max", "minscore", "crosslists", "summaries", "language"):
+        assert shown[name]["options"] and not any(option["required"] for option in shown[name]["options"]), name
+        assert slash.command_text(interaction_data(name), SPECS) == name
+    assert slash.command_text(interaction_data("time", {"type": 3, "name": "timezone", "value": "Asia/Tokyo"}), SPECS) == "time Asia/Tokyo"
+    assert slash.command_text(interaction_data("language", {"type": 3, "name": "code", "value": "de"}), SPECS) == "language de"
 
 
 def test_too_many_commands_for_one_group_is_an_error() -> None:
@@ -84,3 +93,9 @@ def test_time_zone_autocomplete() -> None:
     assert "Europe/Berlin" in [c.value for c in autocomplete("time", "timezone", "berlin")]
     assert autocomplete("time", "time", "08") == []
     assert autocomplete("time", "timezone", "no such zone") == []
+
+
+def test_language_autocomplete_by_code_or_name() -> None:
+    assert [c.value for c in autocomplete("language", "code", "germ")] == ["de"]
+    assert ("ja (Japanese)", "ja") in [(c.name, c.value) for c in autocomplete("language", "code", "ja")]
+    assert len(autocomplete("language", "code", "")) <= slash.CHOICES_LIMIT

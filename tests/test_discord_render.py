@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from adapters import discord_render as render
-from core.models import ChatRef, ChatSettings
+from core.models import ChatRef, ChatSettings, KeywordMatch
 from tests.fakes.discord_data import fixture_digest, fixture_papers
 from tests.fakes.discord_limits import message_problem
 
@@ -105,6 +105,25 @@ def test_markdown_in_titles_is_escaped() -> None:
     assert embed["description"] == r"A \*bold\* claim about \_\_init\_\_ and \`code\`"
 
 
+def test_escaping_covers_every_masked_link_and_line_start_but_keeps_urls_working() -> None:
+    assert render.escape_text("[a](http://x) and [b](https://e.vil)") == r"\[a\](http://x) and \[b\](https://e.vil)"
+    assert render.escape_text("```llm ~~rl~~ ||spoiler|| <t:1:R> \\") == r"\`\`\`llm \~\~rl\~\~ \|\|spoiler\|\| \<t:1:R> \\"
+    assert render.escape_text("# big\n  - item\n> quote\n-# small") == "\\# big\n  \\- item\n\\> quote\n\\-# small"
+    assert render.escape_text("code at https://github.com/a_b/c_d. *yes*") == r"code at https://github.com/a_b/c_d. \*yes\*"
+    assert render.escape_text("xhttps://a_b_") == r"xhttps://a\_b\_"
+
+
+def test_matched_keywords_and_plain_fallback_are_escaped() -> None:
+    digest = fixture_digest(1)
+    matches = tuple(KeywordMatch(term, True, False, 1.0) for term in ("[free](https://e.vil)", "~~rl~~"))
+    scored = dataclasses.replace(digest.papers[0], matches=matches)
+    scored = dataclasses.replace(scored, paper=dataclasses.replace(scored.paper, title="**Loud** title"))
+    message = render.render_digest(dataclasses.replace(digest, papers=(scored,)), SETTINGS)[0]
+    [matched] = [f["value"] for f in message.payload.embeds[0]["fields"] if f["name"] == "Matched"]
+    assert matched.startswith(r"\[free\](https://e.vil), \~\~rl\~\~")
+    assert r"\*\*Loud\*\* title" in message.plain_text
+
+
 def test_empty_digest_says_so_in_one_message() -> None:
     digest = dataclasses.replace(fixture_digest(1), papers=())
     messages = render.render_digest(digest, SETTINGS)
@@ -119,3 +138,4 @@ def test_long_reply_text_is_split_at_line_ends() -> None:
     assert all(len(chunk) <= render.CONTENT_LIMIT for chunk in chunks)
     assert "\n".join(chunks) == text
     assert render.text_chunks("  ") == ["(no reply)"]
+    assert render.text_chunks("Keywords: ```llm, ~~rl~~") == [r"Keywords: \`\`\`llm, \~\~rl\~\~"]
