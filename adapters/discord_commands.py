@@ -1,14 +1,13 @@
 """The `/arxiv` slash command group built from the command registry, and slash interactions turned back into command text."""
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Protocol
 
 from core.categories import category_names
 from core.commands.options import LANGUAGES
+from core.commands.parsing import known_timezones
 from core.render.chunks import cut_text
 
 GROUP_NAME = "arxiv"
@@ -150,15 +149,10 @@ def _category_choices(typed: str) -> list[Choice]:
     return choices
 
 
-@lru_cache(maxsize=1)
-def _zones() -> tuple[str, ...]:
-    return tuple(sorted(zoneinfo.available_timezones()))
-
-
 def _timezone_choices(typed: str) -> list[Choice]:
     wanted = typed.strip().casefold().replace(" ", "_")
-    starts = [z for z in _zones() if z.casefold().startswith(wanted)]
-    inside = [z for z in _zones() if wanted in z.casefold() and z not in starts]
+    starts = [z for z in known_timezones() if z.casefold().startswith(wanted)]
+    inside = [z for z in known_timezones() if wanted in z.casefold() and z not in starts]
     return [Choice(zone, zone) for zone in starts + inside]
 
 

@@ -54,19 +54,19 @@ def _switch(call: Invocation, setting: str, label: str) -> Reply:
     return Reply(f"{label} are now {switch_word(wanted)}.")
 
 
-@command("crosslists", usage="crosslists on|off", changes_settings=True)
+@command("crosslists", usage="crosslists [on|off]", changes_settings=True)
 async def crosslists(call: Invocation) -> Reply:
     """Include papers cross-listed into your categories from other ones (on) or not (off)."""
     return _switch(call, "crosslists", "Cross-lists")
 
 
-@command("summaries", usage="summaries on|off", changes_settings=True)
+@command("summaries", usage="summaries [on|off]", changes_settings=True)
 async def summaries(call: Invocation) -> Reply:
     """Add an AI summary under each paper (on) or show abstracts only (off)."""
     return _switch(call, "summaries", "Summaries")
 
 
-@command("time", usage="time HH:MM [Area/City]", changes_settings=True)
+@command("time", usage="time [HH:MM] [Area/City]", changes_settings=True)
 async def delivery_time(call: Invocation) -> Reply:
     """Set when the daily digest arrives, in your time zone (e.g. time 08:30 Europe/Berlin).
 
@@ -97,7 +97,7 @@ async def delivery_time(call: Invocation) -> Reply:
     return Reply(f"Digests will arrive at {chat.delivery_time:%H:%M} {chat.timezone}. {schedule_line(call)}")
 
 
-@command("max", usage="max N", changes_settings=True)
+@command("max", usage="max [N]", changes_settings=True)
 async def max_papers(call: Invocation) -> Reply:
     """Set the most papers one digest shows (1 to 100)."""
     if not call.args:
@@ -107,7 +107,7 @@ async def max_papers(call: Invocation) -> Reply:
     return Reply(f"A digest now shows at most {count} papers.")
 
 
-@command("minscore", usage="minscore X", changes_settings=True)
+@command("minscore", usage="minscore [X]", changes_settings=True)
 async def minscore(call: Invocation) -> Reply:
     """Set the score a paper needs to be picked (0 to 100; each keyword match adds its weight)."""
     if not call.args:
@@ -117,7 +117,7 @@ async def minscore(call: Invocation) -> Reply:
     return Reply(f"Papers now need a score of at least {score:g}.")
 
 
-@command("language", usage="language CODE", changes_settings=True)
+@command("language", usage="language [CODE]", changes_settings=True)
 async def language(call: Invocation) -> Reply:
     """Choose the language of AI summaries (en, zh, de, fr, es, ja, ...)."""
     choices = ", ".join(LANGUAGES)

@@ -201,8 +201,14 @@ _NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 
 
 @lru_cache(maxsize=1)
+def known_timezones() -> tuple[str, ...]:
+    """Every IANA zone a chat may choose, sorted (for validation here and autocomplete in adapters)."""
+    return tuple(sorted(zoneinfo.available_timezones() - _NOT_ZONES))
+
+
+@lru_cache(maxsize=1)
 def _zones_by_folded_name() -> dict[str, str]:
-    return {name.casefold(): name for name in zoneinfo.available_timezones() - _NOT_ZONES}
+    return {name.casefold(): name for name in known_timezones()}
 
 
 def resolve_timezone(text: str) -> str | None:
