@@ -221,7 +221,7 @@ def summarize(obj: CliContext, day: dt.datetime | None, id_values: tuple[str, ..
 
     from tqdm import tqdm
 
-    from core.summarize import Summarizer, summary_cost
+    from core.summarize import Summarizer
 
     settings, store = obj.settings, obj.store
     if not settings.summaries.enabled:
@@ -234,7 +234,7 @@ def summarize(obj: CliContext, day: dt.datetime | None, id_values: tuple[str, ..
         return
     wanted_language = language or settings.summaries.language
 
-    async def run() -> tuple[dict[str, Any], list[Any]]:
+    async def run() -> tuple[dict[str, Any], Any]:
         summarizer = Summarizer.from_settings(settings, store)
         try:
             with tqdm(total=len(papers), unit="paper", desc="summaries") as progress:
@@ -246,20 +246,18 @@ def summarize(obj: CliContext, day: dt.datetime | None, id_values: tuple[str, ..
 
                 results = await asyncio.gather(*(one(paper) for paper in papers))
             summaries = {arxiv_id: summary for result in results for arxiv_id, summary in result.items()}
-            return summaries, summarizer.new_summaries
+            return summaries, summarizer.spent
         finally:
             await summarizer.aclose()
 
-    summaries, new = asyncio.run(run())
+    summaries, spent = asyncio.run(run())
     fallbacks = [summary for summary in summaries.values() if summary.is_fallback]
     # Only this run's LLM calls cost anything now; cached summaries were paid for by an earlier run.
-    from_cache = len(summaries) - len(fallbacks) - len(new)
-    prompt_tokens = sum(summary.prompt_tokens for summary in new)
-    completion_tokens = sum(summary.completion_tokens for summary in new)
+    from_cache = len(summaries) - len(fallbacks) - spent.summaries
     click.echo(
         f"{len(summaries)} summaries ({len(fallbacks)} extractive fallback) in {wanted_language}; "
-        f"{len(new)} new ({prompt_tokens} prompt + {completion_tokens} completion tokens, "
-        f"cost {summary_cost(new, settings.summaries):.4f}), {from_cache} from cache"
+        f"{spent.summaries} new ({spent.prompt_tokens} prompt + {spent.completion_tokens} completion tokens, "
+        f"cost {spent.cost(settings.summaries):.4f}), {from_cache} from cache"
     )
     if show:
         for paper in papers:

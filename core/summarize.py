@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from core.arxiv.http import PoliteHttp
 from core.config import Settings, SummarySettings
@@ -37,11 +38,32 @@ def delivered_papers(digests: Iterable[Digest], top_n: int) -> list[Paper]:
 
 def summary_cost(summaries: Iterable[Summary], settings: SummarySettings) -> float:
     """What the summaries' tokens cost at the configured prices (0 when no prices are set)."""
-    prompt = sum(summary.prompt_tokens for summary in summaries if not summary.is_fallback)
-    completion = sum(summary.completion_tokens for summary in summaries if not summary.is_fallback)
-    return (
-        prompt * settings.price_per_million_prompt_tokens + completion * settings.price_per_million_completion_tokens
-    ) / 1_000_000
+    spent = Spending()
+    for summary in summaries:
+        spent.add(summary)
+    return spent.cost(settings)
+
+
+@dataclass
+class Spending:
+    """Running totals of LLM summaries and their tokens: constant memory however long the process runs."""
+
+    summaries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, summary: Summary) -> None:
+        if not summary.is_fallback:
+            self.summaries += 1
+            self.prompt_tokens += summary.prompt_tokens
+            self.completion_tokens += summary.completion_tokens
+
+    def cost(self, settings: SummarySettings) -> float:
+        """At the configured prices (0 when no prices are set)."""
+        return (
+            self.prompt_tokens * settings.price_per_million_prompt_tokens
+            + self.completion_tokens * settings.price_per_million_completion_tokens
+        ) / 1_000_000
 
 
 class Summarizer:
@@ -68,7 +90,7 @@ class Summarizer:
         self._consecutive_failures = 0
         self._paused_until: dt.datetime | None = None
         self._said_no_key = False
-        self.new_summaries: list[Summary] = []  # made by an LLM call of this summarizer, not read from the cache
+        self.spent = Spending()  # this summarizer's own LLM calls; summaries read from the cache are not counted
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store, api_key: str | None = None) -> "Summarizer":
@@ -196,7 +218,7 @@ class Summarizer:
             seconds=round(completion.seconds, 3),
         )
         self.store.save_summary(summary)
-        self.new_summaries.append(summary)
+        self.spent.add(summary)
         return summary
 
     def _waiting_after_failure(self, key: SummaryKey) -> bool:

@@ -264,4 +264,4 @@ async def test_without_a_key_cached_llm_summaries_are_still_used(
 
     assert summaries[papers[0].arxiv_id] == paid[papers[0].arxiv_id] and not summaries[papers[0].arxiv_id].is_fallback
     assert summaries[papers[1].arxiv_id].is_fallback
-    assert fake_llm.fake.total_calls == calls and summarizer.new_summaries == []
+    assert fake_llm.fake.total_calls == calls and summarizer.spent.summaries == 0
