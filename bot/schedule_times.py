@@ -70,13 +70,14 @@ def due_days(
 ) -> list[dt.date]:
     """Announcement days whose digest this chat should get now, oldest first.
 
-    A chat never served before (`first_planned` None) starts with the current day, unless that
-    day's delivery moment passed before the chat existed (`owed_from`): someone who signs up on
-    Tuesday at 10:00 for 08:00 digests (or on a Sunday) gets the next one at 08:00, not a stale one
-    now. Otherwise every day since its first digest without a plan of its own counts, as far back
-    as `catch_up_days` before the current one: after downtime (or a day arXiv failed to serve) the
-    missed mailings arrive instead of vanishing. Days due before `owed_from` (a chat that removed
-    the bot and added it back) are never owed.
+    A day is owed when its delivery moment has passed, but not before `owed_from` (the chat's
+    creation or reactivation): someone who signs up on Tuesday at 10:00 for 08:00 digests (or on a
+    Sunday) gets the next one at 08:00, not a stale one now, and a chat that removed the bot and
+    added it back gets nothing from the time it was gone. Every owed day without a plan of its
+    own counts, as far back as `catch_up_days` before the current one and never before the chat's
+    first digest: after downtime (or a day arXiv failed to serve) the missed mailings arrive
+    instead of vanishing, a new chat's first one included. Without `owed_from` a chat never
+    served starts with the current day.
     """
     current = current_announcement_day(now, holidays, arxiv_timezone)
 
@@ -84,12 +85,12 @@ def due_days(
         moment = delivery_moment(chat, day, arxiv_timezone)
         return day.weekday() in chat.days and moment <= now and (owed_from is None or moment >= owed_from)
 
-    if first_planned is None:
+    if first_planned is None and owed_from is None:
         return [current] if is_owed(current) else []
     return [
         day
         for day in recent_announcement_days(current, catch_up_days + 1, holidays)
-        if day >= first_planned and day not in planned and is_owed(day)
+        if (first_planned is None or day >= first_planned) and day not in planned and is_owed(day)
     ]
 
 

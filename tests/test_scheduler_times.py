@@ -130,3 +130,6 @@ def test_a_new_chat_starts_with_the_first_digest_due_after_it_was_created():
     assert due_days(chat, sunday, None, catch_up_days=5, owed_from=sunday) == []
     assert next_delivery(chat, sunday, set(), not_before=sunday) == _utc(2026, 9, 28, 8)
     assert due_days(chat, _utc(2026, 9, 28, 8), None, catch_up_days=5, owed_from=sunday) == [dt.date(2026, 9, 28)]
+    # Down through its first delivery time and back after the next mailing: the first digest is caught up too.
+    wednesday = dt.date(2026, 9, 23)
+    assert due_days(chat, _utc(2026, 9, 23, 9), None, catch_up_days=5, owed_from=_utc(2026, 9, 22, 7)) == [tuesday, wednesday]
