@@ -89,6 +89,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._fetch_retry_at: dict[dt.date, dt.datetime] = {}
+        self._fetch_lock = asyncio.Lock()  # a tick and a chat's `digest` preview never fetch the same day twice
         self._current_tick: asyncio.Task[TickReport] | None = None
         self._delivering = 0  # deliveries in progress: a stop must let their message in flight finish
 
@@ -234,23 +235,24 @@ class Scheduler:
 
     async def ensure_fetched(self, day: dt.date, categories: set[str], now: dt.datetime) -> set[str]:
         """Fetch what is missing for the day (one call for the union); returns the categories stored."""
-        fetched = self.store.fetched_categories(day)
-        missing = sorted(categories - fetched)
-        if not missing or now < self._fetch_retry_at.get(day, now):
-            return fetched
-        try:
-            if day == self.current_day(now):
-                await self.fetcher.fetch_day(missing)
+        async with self._fetch_lock:
+            fetched = self.store.fetched_categories(day)
+            missing = sorted(categories - fetched)
+            if not missing or now < self._fetch_retry_at.get(day, now):
+                return fetched
+            try:
+                if day == self.current_day(now):
+                    await self.fetcher.fetch_day(missing)
+                else:
+                    await self.fetcher.backfill(day, missing)
+            except Exception as error:  # ArxivError and anything unexpected: the day waits, others go on
+                log.warning("fetching %s for %s failed: %s", "+".join(missing), day, error)
+            fetched = self.store.fetched_categories(day)
+            if categories - fetched:
+                self._fetch_retry_at[day] = now + dt.timedelta(seconds=FETCH_RETRY_SECONDS)
             else:
-                await self.fetcher.backfill(day, missing)
-        except Exception as error:  # ArxivError and anything unexpected: the day waits, others go on
-            log.warning("fetching %s for %s failed: %s", "+".join(missing), day, error)
-        fetched = self.store.fetched_categories(day)
-        if categories - fetched:
-            self._fetch_retry_at[day] = now + dt.timedelta(seconds=FETCH_RETRY_SECONDS)
-        else:
-            self._fetch_retry_at.pop(day, None)
-        return fetched
+                self._fetch_retry_at.pop(day, None)
+            return fetched
 
     def build_digests(
         self, day: dt.date, chats: Sequence[ChatSettings], now: dt.datetime, *, exclude_delivered: bool = True

@@ -1,6 +1,7 @@
 """The scheduler end to end on real announcements: due at local time, once per day, only new papers, catch-up, isolation."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 
@@ -251,3 +252,13 @@ async def test_pausing_stops_a_digest_that_was_deferred(world):
     world.store.update_chat(chat.ref, paused=True)
     assert (await world.tick_at(2026, 4, 21, 11, 0)).deliveries == []
     assert world.adapter.sent == [] and world.store.pending_papers(chat.ref, TUESDAY) == []
+
+
+async def test_a_preview_and_a_tick_fetching_at_once_ask_arxiv_once(tmp_path, fake_arxiv):
+    world = World(tmp_path, dt.datetime(2026, 4, 21, 9, 0, tzinfo=UTC), fake_arxiv.settings())
+    fake_arxiv.announce(fixture_papers("2026-04-21"), TUESDAY)
+    now = world.clock()
+    both = await asyncio.gather(*(world.scheduler.ensure_fetched(TUESDAY, {"cs.CV"}, now) for _ in range(2)))
+    assert both == [{"cs.CV"}, {"cs.CV"}]
+    assert len(fake_arxiv.feed_requests()) == 1
+    await world.close()
