@@ -140,8 +140,8 @@ class WebApp:
 
     def _page(self, day: dt.date | None) -> bytes:
         days = self.views.days()
-        if day is not None and day not in days:
-            raise NotFound(day.isoformat())
+        if day is not None and day not in days and not self.store.has_announcement_day(day):
+            raise NotFound(day.isoformat())  # a stored day older than the archive list is still served
         shown = day or (days[0] if days else None)
         digest = self.views.digest(shown, self.views.default_subscription(), self.settings.summaries.language) if shown else None
         return self.pages.digest_page(digest, days).encode()

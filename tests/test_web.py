@@ -1,6 +1,7 @@
 """The digest pages and /healthz: escaping of hostile paper text, archive by day, health states, error pages."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -10,6 +11,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from bot.web import create_app
+from bot.web_views import ARCHIVE_DAYS
 from core.models import Paper
 from tests.fixtures.web.papers import DAY
 from tests.fixtures.web.site import RSS_DAY, Site, build_site, site_settings
@@ -81,6 +83,18 @@ def test_hostile_title_and_abstract_are_escaped(site: Site) -> None:
     assert "Mallory &lt;b&gt;Bold&lt;/b&gt;" in latest
     # The earlier day is still reachable from the archive.
     assert f"Papers announced on {DAY.isoformat()}" in archived and "2604.99999" not in archived
+
+
+def test_a_stored_day_older_than_the_archive_list_is_still_served(site: Site) -> None:
+    paper = add_hostile_day(site)
+    for offset in range(1, ARCHIVE_DAYS + 1):  # enough newer days to push DAY out of the listed archive
+        day = LATER_DAY + dt.timedelta(days=offset)
+        site.store.store_announcement(day, [dataclasses.replace(paper, arxiv_id=f"2605.{offset:05d}", announced=day)])
+    with client_for(site) as client:
+        latest = client.get("/").text
+        old = client.get(f"/day/{DAY.isoformat()}")
+    assert f'<a href="/day/{DAY.isoformat()}">' not in latest
+    assert old.status_code == 200 and f"Papers announced on {DAY.isoformat()}" in old.text
 
 
 def test_unknown_day_and_methods_are_refused_without_traceback(site: Site) -> None:

@@ -142,6 +142,9 @@ class PaperQueries:
         ).fetchall()
         return [dt.date.fromisoformat(day) for (day,) in rows]
 
+    def has_announcement_day(self: "Store", day: dt.date) -> bool:
+        return self.db.execute("SELECT 1 FROM announcements WHERE announced = ? LIMIT 1", [day.isoformat()]).fetchone() is not None
+
     def papers_announced(self: "Store", day: dt.date, categories: Iterable[str] = ()) -> list[Paper]:
         """The day's papers (with that day's version and announce type), in a stable id order.
 
