@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from email.utils import format_datetime, parsedate_to_datetime
@@ -17,23 +18,29 @@ RENDER_CACHE_ENTRIES = 512  # feeds x formats x recent chats; the oldest entry g
 
 
 class RenderCache:
-    """Rendered bytes by key for a short time, so a crowd of feed readers costs one rendering."""
+    """Rendered bytes by key for a short time, so a crowd of feed readers costs one rendering.
+
+    Called from the web server's thread pool: the entries are only touched under a lock (rendering is not).
+    """
 
     def __init__(self, clock: Callable[[], dt.datetime], seconds: float = RENDER_CACHE_SECONDS) -> None:
         self.clock = clock
         self.lifetime = dt.timedelta(seconds=seconds)
         self._entries: OrderedDict[Hashable, tuple[dt.datetime, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
         now = self.clock()
-        cached = self._entries.get(key)
+        with self._lock:
+            cached = self._entries.get(key)
         if cached is not None and now - cached[0] < self.lifetime:
             return cached[1]
         body = render()
-        self._entries[key] = (now, body)
-        self._entries.move_to_end(key)
-        while len(self._entries) > RENDER_CACHE_ENTRIES:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[key] = (now, body)
+            self._entries.move_to_end(key)
+            while len(self._entries) > RENDER_CACHE_ENTRIES:
+                self._entries.popitem(last=False)
         return body
 
 
