@@ -152,7 +152,10 @@ class WebApp:
         if stem != "all" and category != stem:
             raise NotFound(stem)
         title = "arXiv digest" + (f": {category}" if category else "")
-        info = self._feed_info(feed_path(feed_format, category=category), title, "Papers picked by the default keywords.")
+        info = self._feed_info(
+            feed_path(feed_format, category=category), title, "Papers picked by the default keywords.",
+            self.settings.summaries.language,
+        )
         body = await run_in_threadpool(
             self.rendered.get_or_render,
             ("feed", category, feed_format),
@@ -166,7 +169,10 @@ class WebApp:
         chat = await run_in_threadpool(self.store.chat_by_feed_token, token)
         if chat is None or not chat.active:
             raise NotFound("feed token")
-        info = self._feed_info(feed_path(feed_format, token=token), f"arXiv digest for {chat.title or 'your chat'}", "Your chat's daily arXiv digest.")
+        info = self._feed_info(
+            feed_path(feed_format, token=token), f"arXiv digest for {chat.title or 'your chat'}",
+            "Your chat's daily arXiv digest.", chat.language,
+        )
         body = await run_in_threadpool(
             self.rendered.get_or_render,
             ("chat", token, feed_format),
@@ -176,9 +182,9 @@ class WebApp:
         cache = f"private, max-age={FEED_MAX_AGE_SECONDS}"
         return conditional_response(request, body, FEED_MEDIA_TYPES[feed_format], self.versions, cache)
 
-    def _feed_info(self, path: str, title: str, description: str) -> FeedInfo:
+    def _feed_info(self, path: str, title: str, description: str, language: str) -> FeedInfo:
         base = self.settings.web.public_url.rstrip("/")
-        return FeedInfo(self_url=base + path, page_url=base + "/", title=title, description=description)
+        return FeedInfo(self_url=base + path, page_url=base + "/", title=title, description=description, language=language)
 
     def _feed_body(self, digests: Sequence[Digest], info: FeedInfo, feed_format: FeedFormat) -> bytes:
         return render_feed(feed_entries(digests), info, feed_format, self.zone)

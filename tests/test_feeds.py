@@ -83,6 +83,9 @@ def test_chat_feed_by_token_and_revocation(client: TestClient, site: Site) -> No
     assert url.startswith("http://testserver/feeds/chat/") and url.endswith(".xml")
     feed = parse(client, url.removeprefix("http://testserver"))
     assert feed.feed.title == "arXiv digest for Reading group"
+    assert feed.feed.language == "en"
+    site.store.update_chat(chat.ref, language="zh")
+    assert parse(client, url.removeprefix("http://testserver").replace(".xml", ".atom")).feed.language == "zh"
     assert [entry.id.removeprefix("https://arxiv.org/abs/") for entry in feed.entries] == site.feed_papers
     site.store.reset_feed_token(chat.ref)
     gone = client.get(url.removeprefix("http://testserver"))

@@ -21,12 +21,13 @@ GENERATOR = "arxiv-digest"
 
 @dataclass(frozen=True)
 class FeedInfo:
-    """What a feed says about itself: its own URL, the page it belongs to, its title and description."""
+    """What a feed says about itself: its own URL, the page it belongs to, its title, description and language."""
 
     self_url: str
     page_url: str
     title: str
     description: str
+    language: str = "en"  # the summaries' language; titles and abstracts are arXiv's (English)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def render_feed(entries: Sequence[FeedEntry], info: FeedInfo, feed_format: FeedF
     # feedgen's RSS <link> is the last link given, so the page comes after the self link.
     generator.link(href=info.self_url, rel="self")
     generator.link(href=info.page_url, rel="alternate")
-    generator.language("en")
+    generator.language(info.language)
     generator.generator(GENERATOR)
     newest = max((announced_at(entry.announcement_day, zone) for entry in entries), default=None)
     updated = newest or dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
