@@ -40,23 +40,24 @@ def summary_cost(summaries: Iterable[Summary], settings: SummarySettings) -> flo
     """What the summaries' tokens cost at the configured prices (0 when no prices are set)."""
     spent = Spending()
     for summary in summaries:
-        spent.add(summary)
+        if not summary.is_fallback:
+            spent.add_call(summary.prompt_tokens, summary.completion_tokens)
+            spent.summaries += 1
     return spent.cost(settings)
 
 
 @dataclass
 class Spending:
-    """Running totals of LLM summaries and their tokens: constant memory however long the process runs."""
+    """Running totals of LLM calls' tokens and the summaries they gave: constant memory however long the
+    process runs. A rejected answer (cut off, wrong language) is paid for too, so its tokens count."""
 
     summaries: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
-    def add(self, summary: Summary) -> None:
-        if not summary.is_fallback:
-            self.summaries += 1
-            self.prompt_tokens += summary.prompt_tokens
-            self.completion_tokens += summary.completion_tokens
+    def add_call(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
 
     def cost(self, settings: SummarySettings) -> float:
         """At the configured prices (0 when no prices are set)."""
@@ -204,6 +205,7 @@ class Summarizer:
             messages = self.template.messages(paper, key.language, key.source_kind, source_text)
             try:
                 completion = await self._client.complete(messages)  # type: ignore[union-attr]
+                self.spent.add_call(completion.prompt_tokens, completion.completion_tokens)
                 # Checked as it will be published: an answer that is mostly markup may sanitize to nothing.
                 text = check_summary(sanitize_summary(completion.text or ""), key.language, completion.truncated)
             except (SummaryUnavailable, MalformedSummary) as exc:
@@ -218,7 +220,7 @@ class Summarizer:
             seconds=round(completion.seconds, 3),
         )
         self.store.save_summary(summary)
-        self.spent.add(summary)
+        self.spent.summaries += 1
         return summary
 
     def _waiting_after_failure(self, key: SummaryKey) -> bool:

@@ -185,6 +185,21 @@ async def test_malformed_answers_are_rejected(
     assert any(paper.arxiv_id in record.getMessage() for record in caplog.records)
 
 
+@pytest.mark.parametrize("fault", ["overlong", "truncated", "wrong_language"])
+async def test_a_rejected_answer_is_not_a_summary_but_its_tokens_were_paid(
+    fault: str, fake_llm: RunningFakeLlm, store: Store, papers: list[Paper]
+) -> None:
+    fake_llm.fake.fail(papers[0].arxiv_id, fault)
+    summarizer = Summarizer(llm_settings(fake_llm.base_url), store, KEY)
+    try:
+        await summarizer.summarize_papers(papers[:2], "en")
+    finally:
+        await summarizer.aclose()
+    [kept] = [store.cached_summary(summarizer.key_for(paper, "en", "abstract")) for paper in papers[1:2]]
+    assert kept is not None and summarizer.spent.summaries == 1
+    assert summarizer.spent.prompt_tokens > kept.prompt_tokens and summarizer.spent.completion_tokens > kept.completion_tokens
+
+
 async def test_wrong_language_rejected_for_chinese(fake_llm: RunningFakeLlm, store: Store, papers: list[Paper]) -> None:
     paper = papers[0]
     fake_llm.fake.fail(paper.arxiv_id, "wrong_language")
