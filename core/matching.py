@@ -14,7 +14,9 @@ Matching rules, the same for keywords and exclude words:
   hyphenated compound written with its letters (``pretraining`` matches ``pre-training``).
 * Plural and possessive tolerance: a word and a term word match when they are equal after
   dropping a plural ending (-s, -es after s/x/z/ch/sh, -ies -> y) or a possessive ``'s``:
-  ``LLM`` ~ ``LLMs`` ~ ``LLM's``, ``cache`` ~ ``caches``, ``study`` ~ ``studies``.
+  ``LLM`` ~ ``LLMs`` ~ ``LLM's``, ``GPU`` ~ ``GPUs``, ``cache`` ~ ``caches``, ``study`` ~
+  ``studies``; but ``corpus``, ``analysis`` and short words such as ``its`` or ``has`` are not
+  plurals (``IT`` does not match "its").
 * Wildcards: ``*`` at the start and/or end of a term word matches any letters there:
   ``*training`` matches ``pretraining`` and ``training``, ``quantiz*`` matches ``quantized``
   and ``quantization``, ``*former*`` matches ``transformers``. The fixed part needs 2+ letters.
@@ -62,13 +64,23 @@ def fold(text: str) -> str:
     return _POSSESSIVE.sub("", text) if "'" in text else text
 
 
+# Short words ending in s that are not plurals: read as plurals they would make `IT` match "its",
+# `GA` match "gas" or `DOE` match "does".
+_NOT_PLURALS = frozenset({"its", "has", "was", "his", "yes", "gas", "bus", "does", "this", "thus", "plus", "axis", "ours"})
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def word_forms(word: str) -> tuple[str, ...]:
-    """The word and its possible singulars; two words match when their forms overlap."""
+    """The word and its possible singulars; two words match when their forms overlap.
+
+    -us and -is endings are Latin or Greek singulars (corpus, analysis) from five letters on;
+    shorter ones are acronym plurals (GPUs, APIs, IoUs).
+    """
     forms = [word]
     if len(word) >= 4 and word.endswith("ies"):
         forms.append(word[:-3] + "y")
-    if len(word) >= 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+    latin_singular = len(word) >= 5 and word.endswith(("us", "is"))
+    if len(word) >= 3 and word.endswith("s") and not word.endswith("ss") and not latin_singular and word not in _NOT_PLURALS:
         forms.append(word[:-1])
     if len(word) >= 5 and word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
         forms.append(word[:-2])

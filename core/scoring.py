@@ -77,14 +77,21 @@ def category_key(category: str) -> str:
 
 
 def passes_filters(paper: Paper, subscription: Subscription) -> bool:
-    """Category and announcement-type filters (not keywords), for one paper."""
-    if paper.is_crosslist and not subscription.crosslists:
-        return False
+    """Category and announcement-type filters (not keywords), for one paper.
+
+    A cross-list is relative to the subscription: a paper whose primary category is not one the
+    subscription reads (the day's stored type says so only for the union of everyone's categories).
+    Without categories, or for a paper with no primary category, the stored type decides.
+    """
     if paper.is_replacement and not subscription.replacements:
         return False
     if not subscription.categories:
-        return True
+        return subscription.crosslists or not paper.is_crosslist
     wanted = {category_key(category) for category in subscription.categories}
+    if not subscription.crosslists:
+        crosslisted = category_key(paper.primary_category) not in wanted if paper.primary_category else paper.is_crosslist
+        if crosslisted:
+            return False
     return any(category_key(category) in wanted for category in paper.categories)
 
 
@@ -286,19 +293,30 @@ def score_day(
 
 def _eligibility(papers: list[Paper], profiles: Mapping[tuple[frozenset[str], bool, bool], int]) -> np.ndarray:
     """profile x paper: does the paper pass that profile's category and type filters (as passes_filters)."""
-    categories = sorted({category_key(category) for paper in papers for category in paper.categories})
+    categories = sorted(
+        {category_key(category) for paper in papers for category in (*paper.categories, paper.primary_category) if category}
+    )
     column = {category: index for index, category in enumerate(categories)}
     in_category = np.zeros((len(papers), len(categories)), dtype=bool)
     for index, paper in enumerate(papers):
         in_category[index, [column[category_key(category)] for category in paper.categories]] = True
+    # The primary category's column, or an extra always-False one for a paper without a primary category.
+    primary = np.array([column.get(category_key(paper.primary_category), len(categories)) for paper in papers], np.int64)
+    has_primary = np.array([bool(paper.primary_category) for paper in papers], dtype=bool)
     crosslist = np.array([paper.is_crosslist for paper in papers], dtype=bool)
     replacement = np.array([paper.is_replacement for paper in papers], dtype=bool)
     eligible = np.ones((len(profiles), len(papers)), dtype=bool)
     for (wanted, crosslists, replacements), profile in profiles.items():
+        columns = [column[category] for category in wanted if category in column]
         if wanted:
-            eligible[profile] = in_category[:, [column[category] for category in wanted if category in column]].any(axis=1)
+            eligible[profile] = in_category[:, columns].any(axis=1)
         if not crosslists:
-            eligible[profile] &= ~crosslist
+            if wanted:  # relative to this profile's categories, as in passes_filters
+                reads = np.zeros(len(categories) + 1, dtype=bool)
+                reads[columns] = True
+                eligible[profile] &= np.where(has_primary, reads[primary], ~crosslist)
+            else:
+                eligible[profile] &= ~crosslist
         if not replacements:
             eligible[profile] &= ~replacement
     return eligible

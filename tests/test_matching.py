@@ -141,3 +141,22 @@ def test_author_names_compare_by_folded_words() -> None:
     assert normalize_author("Yann LeCun") == "yann lecun"
     assert normalize_author("Lecun, Yann") != normalize_author("Yann LeCun")
     assert normalize_author("  ") == ""
+
+
+@pytest.mark.parametrize(
+    ("term", "text", "found"),
+    [
+        ("GPU", "Training on many GPUs", True),
+        ("GPUs", "one GPU is enough", True),
+        ("API", "Calling APIs with LLMs", True),
+        ("IoU", "higher IoUs", True),
+        ("IT", "We show its limits", False),
+        ("ITS", "we evaluate it on roads", False),
+        ("GA", "a gas turbine", False),
+        ("DOE", "It does work", False),
+        ("corpus", "two corpora", False),
+        ("virus", "viruses", True),
+    ],
+)
+def test_acronym_plurals_match_and_short_words_are_not_plurals(term: str, text: str, found: bool) -> None:
+    assert parse_term(term).occurs_in(FieldWords.of(text)) is found

@@ -114,6 +114,19 @@ def test_crosslists_and_replacements_follow_the_subscription() -> None:
     assert ids(replacements=True, crosslists=False) == ["0", "2"]
 
 
+def test_a_crosslist_is_judged_against_the_subscriptions_own_categories() -> None:
+    """The stored type was decided for everyone's categories at once; what counts is this chat's."""
+    papers = [
+        make_paper("a", "LLM", "", categories=("cs.CL", "cs.LG"), announce_type="new"),  # primary cs.CL
+        make_paper("b", "LLM", "", categories=("cs.LG", "cs.CL"), announce_type="cross"),  # primary cs.LG
+    ]
+    only = lambda *categories: [a for a, _ in picked(papers, subscription("LLM", categories=categories, crosslists=False))]  # noqa: E731
+    assert only("cs.LG") == ["b"]
+    assert only("cs.CL") == ["a"]
+    assert only("cs.CL", "cs.LG") == ["a", "b"]
+    assert [a for a, _ in picked(papers, subscription("LLM", crosslists=False))] == ["a"]  # no categories: the stored type
+
+
 def test_followed_authors_add_points_accent_and_case_insensitive() -> None:
     papers = [
         make_paper("1", "Unrelated", "", authors=("José García", "Ada Lovelace")),
