@@ -17,6 +17,7 @@ def test_retry_after_as_seconds_or_http_date() -> None:
     assert parse_retry_after("Thu, 24 Sep 2026 12:01:30 GMT", now) == 90.0
     assert parse_retry_after("Thu, 24 Sep 2026 11:00:00 GMT", now) == 0.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None and parse_retry_after("") is None
+    assert parse_retry_after("\u00b2") is None and parse_retry_after("\u0663") is None  # digits float() refuses or reads oddly
 
 
 async def test_backoff_without_retry_after_grows_and_stops(fake_arxiv: FakeArxiv) -> None:

@@ -1,6 +1,7 @@
 """The store opens, migrates once, and stores an announcement day idempotently."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from core.config import DefaultsSettings
@@ -67,3 +68,16 @@ def test_category_filter_and_types_survive_round_trip(store):
     assert paper.categories == ("cs.LG", "cs.AI") and paper.announced == DAY
     assert store.papers_announced(DAY, ["math.CO"]) == []
 
+
+def test_a_paper_keeps_its_first_day_and_the_metadata_a_newer_version_lacks(store):
+    """The feed's v2 carries no v1 date or comment; a backfilled older day may be stored after a newer one."""
+    first = dataclasses.replace(_paper(), published=DAY - dt.timedelta(days=1), comment="12 pages", doi="10.1/x")
+    store.store_announcement(DAY + dt.timedelta(days=2), [dataclasses.replace(first, version=2, title="New title",
+                                                                              published=None, comment="", doi="", announce_type="replace")])
+    store.store_announcement(DAY, [first])
+    stored = store.papers_by_id([first.arxiv_id])[first.arxiv_id]
+    assert (stored.version, stored.title, stored.announced) == (2, "New title", DAY)
+    store.store_announcement(DAY + dt.timedelta(days=3), [dataclasses.replace(first, version=3, title="Third",
+                                                                              published=None, comment="", doi="")])
+    stored = store.papers_by_id([first.arxiv_id])[first.arxiv_id]
+    assert (stored.title, stored.published, stored.comment, stored.doi) == ("Third", first.published, "12 pages", "10.1/x")

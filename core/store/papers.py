@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from core.store.db import Store
 
 
+# Metadata a newer version may arrive without (the feed has none of it): an empty value keeps the stored one.
+_KEPT_WHEN_MISSING = frozenset({"comment", "journal_ref", "doi", "published"})
+
+
 def _paper_row(paper: Paper, now: str) -> dict[str, Any]:
     return {
         "arxiv_id": paper.arxiv_id,
@@ -61,7 +65,9 @@ class PaperQueries:
     def store_announcement(self: "Store", day: dt.date, papers: Iterable[Paper]) -> int:
         """Store one announcement day's papers atomically; re-storing the same day changes nothing.
 
-        A paper's metadata is replaced only by an equal or newer version. Returns how many
+        A paper's metadata is replaced only by an equal or newer version, and what the newer one
+        lacks (the feed carries no v1 date, comment, DOI or journal ref) is kept; first_announced
+        is the earliest day seen, whatever order days are stored in. Returns how many
         announcement rows the day now has from this batch.
         """
         now = self.now_iso()
@@ -75,6 +81,7 @@ class PaperQueries:
                     row = _paper_row(paper, now)
                     row["first_announced"] = day.isoformat()
                     db["papers"].insert(row)
+                    existing = (paper.version, day.isoformat())
                 elif paper.version >= existing[0]:
                     row = _paper_row(paper, now)
                     unchanged = db.execute(
@@ -82,7 +89,18 @@ class PaperQueries:
                         [paper.arxiv_id, paper.version, paper.title, paper.abstract],
                     ).fetchone()
                     if not unchanged:
-                        db["papers"].update(paper.arxiv_id, row)
+                        missing = {column for column in _KEPT_WHEN_MISSING if row[column] in (None, "")}
+                        db["papers"].update(paper.arxiv_id, {column: row[column] for column in row.keys() - missing})
+                else:  # an older version (a backfilled day): it may still know what the newer one lacks
+                    row = _paper_row(paper, now)
+                    for column in sorted(_KEPT_WHEN_MISSING):
+                        if row[column] not in (None, ""):
+                            db.execute(
+                                f"UPDATE papers SET {column} = ? WHERE arxiv_id = ? AND ({column} IS NULL OR {column} = '')",
+                                [row[column], paper.arxiv_id],
+                            )
+                if existing[1] is None or day.isoformat() < existing[1]:
+                    db.execute("UPDATE papers SET first_announced = ? WHERE arxiv_id = ?", [day.isoformat(), paper.arxiv_id])
                 db["announcements"].upsert(
                     {
                         "announced": day.isoformat(),
