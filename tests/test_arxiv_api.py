@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.arxiv import api
 from core.arxiv.api import announcement_day_for, free_text_query
-from core.arxiv.errors import ArxivMalformed, ArxivRejected
+from core.arxiv.errors import ArxivMalformed, ArxivRejected, ArxivUnavailable
 from core.arxiv.fetcher import MAX_BACKFILL_DAYS, Fetcher
+from core.models import Paper
 from core.store import Store
-from tests.fakes.arxiv import FakeArxiv, Fault, load_paper_list
+from tests.fakes.arxiv import FakeArxiv, Fault, build_api_feed, load_paper_list
 
 API = Path(__file__).parent / "fixtures" / "arxiv" / "api"
 PAPERS = Path(__file__).parent / "fixtures" / "arxiv" / "dw-dengwei_2025-10-22.jsonl"
@@ -189,3 +191,35 @@ async def test_backfill_range_is_limited(fake_arxiv: FakeArxiv, store: Store) ->
     with pytest.raises(ValueError, match=f"at most {MAX_BACKFILL_DAYS}"):
         await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(dt.date(2025, 1, 1), ["cs.AI"]))
     assert fake_arxiv.requests == []
+
+
+def _paper(arxiv_id: str, published: dt.date) -> Paper:
+    return Paper(arxiv_id=arxiv_id, version=1, title=f"T {arxiv_id}", authors=("A",), abstract="abs",
+                 categories=("cs.AI",), primary_category="cs.AI", published=published)
+
+
+async def test_backfill_cut_short_by_the_result_limit_leaves_the_rest_open(
+    fake_arxiv: FakeArxiv, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday, tuesday, wednesday = (dt.date(2026, 9, d) for d in (21, 22, 23))
+    monkeypatch.setattr(api, "MAX_BACKFILL_RESULTS", 4)  # arXiv's is 30,000; the rule is the same
+    fake_arxiv.api_papers = [_paper(f"2609.1000{n}", monday) for n in range(3)] + [
+        _paper(f"2609.2000{n}", tuesday) for n in range(3)
+    ]
+    await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(tuesday, ["cs.AI"]), api_page_size=2)
+    assert len(store.papers_announced(tuesday)) == 3 and store.fetched_categories(tuesday) == {"cs.AI"}
+    assert store.papers_announced(wednesday) == [] and store.fetched_categories(wednesday) == set()  # asked again next time
+
+
+async def test_an_empty_page_that_claims_results_is_a_failure_not_a_quiet_day(fake_arxiv: FakeArxiv, store: Store) -> None:
+    fake_arxiv.api_body = build_api_feed([], total=50)
+    with pytest.raises(ArxivUnavailable, match="50 results"):
+        await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(dt.date(2026, 9, 22), ["cs.AI"]), max_retries=0)
+    assert store.fetched_categories(dt.date(2026, 9, 22)) == set()
+
+
+async def test_backfill_after_a_holiday_asks_for_the_whole_mailing(fake_arxiv: FakeArxiv, store: Store) -> None:
+    monday, tuesday, wednesday = (dt.date(2026, 9, d) for d in (21, 22, 23))
+    fake_arxiv.api_papers = [_paper("2609.30001", monday)]  # Monday's submission: Tuesday's mailing, moved by the holiday
+    await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(wednesday, ["cs.AI"]), holidays=(tuesday,))
+    assert [p.arxiv_id for p in store.papers_announced(wednesday)] == ["2609.30001"]

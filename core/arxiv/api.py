@@ -6,12 +6,13 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import arxiv
 from arxiv import _feed as arxiv_feed
 
-from core.arxiv.calendar import ARXIV_TIMEZONE, next_announcement_day
+from core.arxiv.calendar import ARXIV_TIMEZONE, next_announcement_day, previous_announcement_day
 from core.arxiv.errors import ArxivMalformed, ArxivRejected, ArxivUnavailable
 from core.arxiv.feed import ARXIV_ID, ATOM, clean_text, read_xml, split_arxiv_id
 from core.arxiv.http import PoliteHttp
@@ -119,6 +120,8 @@ class _PoliteClient(arxiv.Client):
         page = arxiv_feed.parse(body)
         if not page.results and not first_page:
             raise ArxivUnavailable("arXiv's export API returned an empty page in the middle of the results")
+        if not page.results and page.header.total_results > 0:  # the package would read it as "nothing"
+            raise ArxivUnavailable(f"arXiv's export API reported {page.header.total_results} results but sent none")
         self._pages += 1
         self._progress(f"export API page {self._pages}: {len(page.results)} of {page.header.total_results} results")
         return page
@@ -159,19 +162,30 @@ async def fetch_ids(http: PoliteHttp, settings: ArxivSettings, ids: Sequence[str
     return papers
 
 
+@dataclass(frozen=True)
+class Backfill:
+    """Papers by announcement day, and which of the asked days are complete (all of them, unless the
+    export API's result limit cut the query short: then the days from the last one reached on)."""
+
+    by_day: dict[dt.date, list[Paper]]
+    complete_days: frozenset[dt.date]
+
+
 async def papers_by_announcement_day(
     http: PoliteHttp,
     settings: ArxivSettings,
     categories: Sequence[str],
     days: Sequence[dt.date],
     progress: Progress = log.info,
-) -> dict[dt.date, list[Paper]]:
+) -> Backfill:
     """New submissions (and cross-lists) in the categories, grouped by the day they were announced.
 
     The export API knows submission times, not mailings: each paper's day follows arXiv's 14:00
-    Eastern cutoff. Replacements are not in the API's date index, so a backfill holds only new papers.
+    Eastern cutoff (a holiday's mailing moves to the next announcement day, so the window starts
+    at the cutoff of the announcement day before the first one asked). Replacements are not in the
+    API's date index, so a backfill holds only new papers.
     """
-    start = _cutoff_before(_cutoff_before(min(days)).date()).astimezone(dt.timezone.utc)
+    start = _cutoff_before(previous_announcement_day(min(days), settings.holidays)).astimezone(dt.timezone.utc)
     end = _cutoff_before(max(days)).astimezone(dt.timezone.utc)
     in_categories = " OR ".join(f"cat:{category}" for category in categories)
     request = arxiv.Search(
@@ -181,12 +195,14 @@ async def papers_by_announcement_day(
         sort_order=arxiv.SortOrder.Ascending,
     )
     results = await _run(http, settings, request, progress)
-    if len(results) >= MAX_BACKFILL_RESULTS:
-        log.warning("backfill hit the export API's %d result limit; later days may be incomplete", MAX_BACKFILL_RESULTS)
-    wanted_days = set(days)
+    papers = [paper_from_result(result, set(categories), settings.holidays) for result in results]
+    complete = set(days)
+    if len(results) >= MAX_BACKFILL_RESULTS and papers:
+        reached = papers[-1].announced  # sorted by submission: this day and later ones may be cut short
+        complete = {day for day in days if reached is not None and day < reached}
+        log.warning("backfill hit the export API's %d result limit at %s; run it again for the days after", MAX_BACKFILL_RESULTS, reached)
     by_day: dict[dt.date, list[Paper]] = {}
-    for result in results:
-        paper = paper_from_result(result, set(categories), settings.holidays)
-        if paper.announced in wanted_days:
+    for paper in papers:
+        if paper.announced in complete:
             by_day.setdefault(paper.announced, []).append(paper)  # type: ignore[arg-type]
-    return by_day
+    return Backfill(by_day, frozenset(complete))

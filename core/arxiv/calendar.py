@@ -37,6 +37,13 @@ def announcement_days(start: dt.date, end: dt.date, holidays: Collection[dt.date
         day += dt.timedelta(days=1)
 
 
+def previous_announcement_day(before: dt.date, holidays: Collection[dt.date] = ()) -> dt.date:
+    day = before - dt.timedelta(days=1)
+    while not is_announcement_day(day, holidays):
+        day -= dt.timedelta(days=1)
+    return day
+
+
 def next_announcement_day(after: dt.date, holidays: Collection[dt.date] = ()) -> dt.date:
     day = after + dt.timedelta(days=1)
     while not is_announcement_day(day, holidays):

@@ -134,14 +134,17 @@ class Fetcher:
             )
         progress(f"asking the export API for {len(open_days)} day(s): {open_days[0]} to {open_days[-1]}")
         try:
-            by_day = await api.papers_by_announcement_day(self.http, self.settings, requested, open_days, progress)
+            backfill = await api.papers_by_announcement_day(self.http, self.settings, requested, open_days, progress)
         except ArxivError as exc:
             for day in open_days:
                 self.store.record_fetch("api", requested, day, "failed", error=str(exc))
             raise
         stored = 0
         for day in open_days:
-            papers = by_day.get(day, [])
+            if day not in backfill.complete_days:
+                progress(f"{day}: not complete (the export API's result limit); run backfill again from {day}")
+                continue
+            papers = backfill.by_day.get(day, [])
             status = "ok" if papers else "empty"
             count = self.store.store_announcement(day, papers) if papers else 0
             self.store.record_fetch("api", requested, day, status, count)
