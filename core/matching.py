@@ -34,10 +34,16 @@ from typing import Literal
 WILDCARD = "*"
 MIN_WILDCARD_STEM = 2
 
+# LaTeX's letter commands (\\o in S{\\o}ren, \\l in \\L{}ukasz, dotless \\i under an accent) as plain letters.
+_LATEX_LETTER = re.compile(r"\\(ss|ae|AE|oe|OE|[ijoOlL])(?![A-Za-z])")
 _LATEX_ACCENT = re.compile(r"""\\(?:['"`^~=.]|[cvuHkr](?=\{))\s*\{?([A-Za-z])\}?""")
 _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 _LATEX_BRACES = re.compile(r"[{}]")
 _COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# Letters Unicode does not decompose into a base letter and an accent.
+_PLAIN_LETTERS = str.maketrans(
+    {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th"}
+)
 _UNIFY_PUNCTUATION = str.maketrans({dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"} | {"\u2019": "'", "\u02bc": "'"})
 _POSSESSIVE = re.compile(r"(?<=[^\W_])'s\b")
 _WORD = re.compile(r"[^\W_]+")
@@ -46,6 +52,9 @@ _NOT_WORD_OR_HYPHEN = re.compile(r"[^\w-]|_")
 _ASCII_NOT_WORD_OR_HYPHEN = str.maketrans({chr(code): " " for code in range(128) if not (chr(code).isalnum() or chr(code) == "-")})
 _TERM_WORD = re.compile(r"\*?[^\W_]+\*?")
 _INNER_WILDCARD = re.compile(r"[^\W_]\*[^\W_]")
+# `C++`, `C#`, `F#`, `.NET`: paper text is read as words, so these symbols would vanish and `C++`
+# would match every lone "C"; such terms are refused with a reason rather than silently widened.
+_SYMBOL_IN_WORD = re.compile(r"[^\W_][+#]+(?![^\W_])|(?:^|\s)\.[^\W_]")
 
 
 class InvalidTerm(ValueError):
@@ -56,10 +65,10 @@ def fold(text: str) -> str:
     """Text in the one form all comparisons use: NFKC, no LaTeX markup, no accents, case-folded."""
     text = unicodedata.normalize("NFKC", text)
     if "\\" in text:
-        text = _LATEX_ACCENT.sub(r"\1", text)
+        text = _LATEX_ACCENT.sub(r"\1", _LATEX_LETTER.sub(r"\1", text))
         text = _LATEX_BRACES.sub("", _LATEX_COMMAND.sub(" ", text))
     if not text.isascii():
-        text = _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text)).translate(_UNIFY_PUNCTUATION)
+        text = _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text)).translate(_UNIFY_PUNCTUATION).translate(_PLAIN_LETTERS)
     text = text.casefold()
     return _POSSESSIVE.sub("", text) if "'" in text else text
 
@@ -161,6 +170,8 @@ def parse_term(term: str) -> TermPattern:
     folded = fold(term)
     if _INNER_WILDCARD.search(folded):
         raise InvalidTerm(f"'*' goes at the start or end of a word, not inside it: {term!r}")
+    if _SYMBOL_IN_WORD.search(folded):
+        raise InvalidTerm(f"text is matched word by word and symbols such as + # . are ignored, so {term!r} would match too much")
     raw_words = _TERM_WORD.findall(folded)
     if not raw_words:
         raise InvalidTerm(f"{term!r} has no letters or digits to match")

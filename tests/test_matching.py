@@ -102,10 +102,15 @@ def test_wildcards_at_word_edges(term: str, text: str, expected: bool) -> None:
     assert occurs(term, text) is expected
 
 
-@pytest.mark.parametrize("term", ["", "   ", "*", "**", "+-+", "a*", "pre*training", "$$"])
+@pytest.mark.parametrize("term", ["", "   ", "*", "**", "+-+", "a*", "pre*training", "$$", "C++", "C#", ".NET", "C++ compiler"])
 def test_terms_that_cannot_match_are_rejected(term: str) -> None:
     with pytest.raises(InvalidTerm):
         parse_term(term)
+
+
+@pytest.mark.parametrize("term", ["LLM+RL", "A+B testing", "node.js", "GPT-4", "Q&A"])
+def test_symbols_between_words_are_separators(term: str) -> None:
+    assert parse_term(term).words
 
 
 def test_unicode_is_folded_nfkc_accents_and_case() -> None:
@@ -160,3 +165,12 @@ def test_author_names_compare_by_folded_words() -> None:
 )
 def test_acronym_plurals_match_and_short_words_are_not_plurals(term: str, text: str, found: bool) -> None:
     assert parse_term(term).occurs_in(FieldWords.of(text)) is found
+
+
+@pytest.mark.parametrize(
+    ("written", "plain"),
+    [("Søren Hauberg", "Soren Hauberg"), ("Łukasz Kaiser", "Lukasz Kaiser"), ("Đorđe Nikolić", "Dorde Nikolic"),
+     (r"S{\o}ren Hauberg", "Soren Hauberg"), (r"\L{}ukasz Kaiser", "Lukasz Kaiser"), (r"Mart\'{\i}nez", "Martinez")],
+)
+def test_letters_unicode_does_not_decompose_and_latex_letters_fold_to_plain_ones(written: str, plain: str) -> None:
+    assert normalize_author(written) == normalize_author(plain)
