@@ -40,9 +40,18 @@ _LATEX_ACCENT = re.compile(r"""\\(?:['"`^~=.]|[cvuHkr](?=\{))\s*\{?([A-Za-z])\}?
 _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 _LATEX_BRACES = re.compile(r"[{}]")
 _COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-# Letters Unicode does not decompose into a base letter and an accent.
+_GREEK_NAMES = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau "
+    "upsilon phi chi psi omega"
+).split()
+# Greek letters read as their names, written in Unicode (α) or LaTeX (\\alpha, \\varepsilon): `alpha`,
+# `α` and `$\\alpha$` are one word.
+_LATEX_GREEK = re.compile(r"\\(?:var)?(" + "|".join(_GREEK_NAMES) + r")(?![A-Za-z])", re.IGNORECASE)
+_GREEK_LETTERS = {chr(0x3B1 + index + (index >= 17)): name for index, name in enumerate(_GREEK_NAMES)}  # skips final sigma
+# Letters Unicode does not decompose into a base letter and an accent, and Greek letters by name.
 _PLAIN_LETTERS = str.maketrans(
     {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th"}
+    | _GREEK_LETTERS | {letter.upper(): name for letter, name in _GREEK_LETTERS.items()} | {"ς": "sigma"}
 )
 _UNIFY_PUNCTUATION = str.maketrans({dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"} | {"\u2019": "'", "\u02bc": "'"})
 _POSSESSIVE = re.compile(r"(?<=[^\W_])'s\b")
@@ -65,7 +74,7 @@ def fold(text: str) -> str:
     """Text in the one form all comparisons use: NFKC, no LaTeX markup, no accents, case-folded."""
     text = unicodedata.normalize("NFKC", text)
     if "\\" in text:
-        text = _LATEX_ACCENT.sub(r"\1", _LATEX_LETTER.sub(r"\1", text))
+        text = _LATEX_ACCENT.sub(r"\1", _LATEX_LETTER.sub(r"\1", _LATEX_GREEK.sub(r" \1", text)))
         text = _LATEX_BRACES.sub("", _LATEX_COMMAND.sub(" ", text))
     if not text.isascii():
         text = _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text)).translate(_UNIFY_PUNCTUATION).translate(_PLAIN_LETTERS)

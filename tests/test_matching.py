@@ -174,3 +174,12 @@ def test_acronym_plurals_match_and_short_words_are_not_plurals(term: str, text: 
 )
 def test_letters_unicode_does_not_decompose_and_latex_letters_fold_to_plain_ones(written: str, plain: str) -> None:
     assert normalize_author(written) == normalize_author(plain)
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [("alpha", r"$\alpha$-divergence minimization"), ("α", r"$\alpha$-divergence"), ("alpha", "α-divergence"),
+     ("epsilon-greedy", r"$\varepsilon$-greedy exploration"), ("Omega", "the Ω set")],
+)
+def test_greek_letters_match_by_name_in_unicode_and_latex(term: str, text: str) -> None:
+    assert occurs(term, text)
