@@ -48,12 +48,13 @@ _GREEK_NAMES = (
 # `α` and `$\\alpha$` are one word.
 _LATEX_GREEK = re.compile(r"\\(?:var)?(" + "|".join(_GREEK_NAMES) + r")(?![A-Za-z])", re.IGNORECASE)
 _GREEK_LETTERS = {chr(0x3B1 + index + (index >= 17)): name for index, name in enumerate(_GREEK_NAMES)}  # skips final sigma
-# Letters Unicode does not decompose into a base letter and an accent, and Greek letters by name.
-_PLAIN_LETTERS = str.maketrans(
-    {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th"}
+# One pass over non-ASCII text: dashes and apostrophes unified, letters Unicode does not decompose
+# into a base letter and an accent made plain, Greek letters by name.
+_TRANSLITERATE = str.maketrans(
+    {dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"} | {"\u2019": "'", "\u02bc": "'"}
+    | {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th"}
     | _GREEK_LETTERS | {letter.upper(): name for letter, name in _GREEK_LETTERS.items()} | {"ς": "sigma"}
 )
-_UNIFY_PUNCTUATION = str.maketrans({dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"} | {"\u2019": "'", "\u02bc": "'"})
 _POSSESSIVE = re.compile(r"(?<=[^\W_])'s\b")
 _WORD = re.compile(r"[^\W_]+")
 _NOT_WORD_OR_HYPHEN = re.compile(r"[^\w-]|_")
@@ -77,7 +78,7 @@ def fold(text: str) -> str:
         text = _LATEX_ACCENT.sub(r"\1", _LATEX_LETTER.sub(r"\1", _LATEX_GREEK.sub(r" \1", text)))
         text = _LATEX_BRACES.sub("", _LATEX_COMMAND.sub(" ", text))
     if not text.isascii():
-        text = _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text)).translate(_UNIFY_PUNCTUATION).translate(_PLAIN_LETTERS)
+        text = _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text)).translate(_TRANSLITERATE)
     text = text.casefold()
     return _POSSESSIVE.sub("", text) if "'" in text else text
 
