@@ -27,7 +27,7 @@ from bot.scheduler import Scheduler  # noqa: E402
 from core.arxiv.fetcher import Fetcher  # noqa: E402
 from core.config import ArxivSettings, DefaultsSettings, Settings  # noqa: E402
 from core.digest import select_digests  # noqa: E402
-from core.models import ChatRef, ChatSettings, Digest, Paper, Reply  # noqa: E402
+from core.models import ChatRef, Digest, Paper  # noqa: E402
 from core.store import Store  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "scheduler"
@@ -51,7 +51,7 @@ class NullAdapter:
     async def stop(self) -> None:
         return None
 
-    def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         ids = [scored.paper.arxiv_id for scored in digest.papers]
         chunks = [tuple(ids[start : start + 5]) for start in range(0, len(ids), 5)]
         return [OutgoingMessage((), "header", "header"), *(OutgoingMessage(c, " ".join(c), " ".join(c)) for c in chunks)]
@@ -59,8 +59,8 @@ class NullAdapter:
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
         return "ok"
 
-    async def send_reply(self, chat: ChatRef, reply: Reply) -> None:
-        return None
+    def web_routes(self) -> list:
+        return []
 
 
 def day_papers() -> list[Paper]:

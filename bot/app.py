@@ -12,14 +12,14 @@ import uvicorn
 from starlette.applications import Starlette
 
 from adapters import discord, slack, telegram
-from adapters.base import Adapter
+from adapters.base import Adapter, ChatEvent, ChatGoneEvent, ChatMovedEvent, FeedbackEvent
 from adapters.console import ConsoleAdapter
 from bot import web
 from bot.scheduler import FETCH_RETRY_SECONDS, Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.commands import CommandProcessor
 from core.config import Settings
-from core.models import ChatRef, ChatSettings, CommandContext, Digest, Paper, Reply
+from core.models import ChatSettings, CommandContext, Digest, Paper, Reply
 from core.store import Store
 from core.summarize import Summarizer
 
@@ -67,29 +67,28 @@ class AppServices:
         return f"the latest fetch failed at {latest['fetched_at']} UTC ({error}); retrying every {minutes:.0f} minutes."
 
 
+class StoreEvents:
+    """The one event sink every adapter reports to: what a platform event means for the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def __call__(self, event: ChatEvent) -> None:
+        store = self.store
+        # A chat that never used a command is not stored: it has nothing to move or stop.
+        match event:
+            case ChatMovedEvent(old, new) if store.get_chat(old) is not None:
+                store.move_chat(old, new)
+            case ChatGoneEvent(chat) if store.get_chat(chat) is not None:
+                store.set_active(chat, False)
+            case FeedbackEvent(chat, arxiv_id, user_id, vote):
+                store.record_feedback(chat, arxiv_id, user_id, vote)
+
+
 def platform_adapters(settings: Settings, store: Store) -> list[Adapter]:
-    """Every platform adapter whose credentials are in the environment, with the store hooks it needs."""
-
-    async def chat_migrated(old: ChatRef, new: ChatRef) -> None:
-        if store.get_chat(old) is not None:  # a group that never used a command has nothing to move
-            store.move_chat(old, new)
-
-    async def feedback(ref: ChatRef, arxiv_id: str, user_id: str, vote: int) -> None:
-        store.record_feedback(ref, arxiv_id, user_id, vote)
-
-    async def chat_gone(ref: ChatRef) -> None:
-        if store.get_chat(ref) is not None:  # a chat that never used a command has nothing to stop
-            store.set_active(ref, False)
-
-    async def configurer(ref: ChatRef) -> str | None:
-        return store.chat_configurer(ref) or None
-
-    candidates = (
-        telegram.create_adapter(settings, telegram.TelegramHooks(
-            on_chat_migrated=chat_migrated, on_feedback=feedback, on_chat_gone=chat_gone)),
-        discord.create_adapter(settings),
-        slack.create_adapter(settings, configurer),
-    )
+    """Every platform adapter whose credentials are in the environment, all reporting to one event sink."""
+    events = StoreEvents(store)
+    candidates = (module.create_adapter(settings, events) for module in (telegram, discord, slack))
     return [adapter for adapter in candidates if adapter is not None]
 
 
@@ -119,7 +118,7 @@ class App:
         return self._scheduler_task is not None and not self._scheduler_task.done()
 
     def web_app(self) -> Starlette:
-        routes = [route for adapter in self.adapters for route in getattr(adapter, "web_routes", list)()]
+        routes = [route for adapter in self.adapters for route in adapter.web_routes()]
         return web.create_app(self.store, self.settings, extra_routes=routes, health=self)
 
     async def run(self, stop: asyncio.Event, *, web_port: int | None = None) -> None:

@@ -12,6 +12,7 @@ import pytest
 from nacl.signing import SigningKey
 
 import adapters.discord as discord_adapter
+from adapters.base import ignore_events
 from adapters.discord import INTERACTIONS_PATH, DiscordAdapter, create_adapter
 from adapters.discord_interactions import EPHEMERAL_FLAG, MAX_SIGNATURE_AGE_SECONDS, slash_command
 from bot.app import App
@@ -177,7 +178,7 @@ async def test_slow_digest_is_deferred_then_followed_up_over_rest(endpoint: Endp
     calls = [(method, path) for method, path in fake.requests if path.startswith(webhook)]
     assert calls[0] == ("PATCH", webhook + "/messages/@original")
     assert calls[1:] and all(call == ("POST", webhook) for call in calls[1:])
-    assert fake.followups[0].content.startswith("Digest for 2026-09-24: 12 papers")
+    assert fake.followups[0].content.startswith("**arXiv digest for Thu 2026-09-24**: 12 papers")
     assert all(message_problem(f.body) is None for f in fake.followups) and not fake.rejected
     assert fake.callbacks == []  # the first answer went back as the HTTP response, not as a callback
 
@@ -197,7 +198,7 @@ async def test_http_mode_needs_no_gateway_and_still_posts_digests(endpoint: Endp
     await adapter.start(CommandProcessor(store, Settings(), StubServices()).handle)
     try:
         chat = ChatRef("discord", CHANNEL)
-        await adapter.send(chat, adapter.render_digest(fixture_digest(1), ChatSettings(ref=chat))[0])
+        await adapter.send(chat, adapter.render_digest(fixture_digest(1))[0])
     finally:
         await adapter.stop()
     assert [message.channel_id for message in fake.messages] == [CHANNEL]
@@ -209,15 +210,15 @@ def test_create_adapter_in_http_mode_needs_the_public_key(monkeypatch) -> None:
     settings = Settings(discord=DiscordSettings(interactions="http"))
     monkeypatch.delenv("DISCORD_PUBLIC_KEY", raising=False)
     with pytest.raises(ConfigError, match="DISCORD_PUBLIC_KEY"):
-        create_adapter(settings)
+        create_adapter(settings, ignore_events)
     monkeypatch.setenv("DISCORD_PUBLIC_KEY", "not-hex")
     with pytest.raises(ConfigError, match="DISCORD_PUBLIC_KEY"):
-        create_adapter(settings)
+        create_adapter(settings, ignore_events)
     monkeypatch.setenv("DISCORD_PUBLIC_KEY", SIGNING_KEY.verify_key.encode().hex())
-    adapter = create_adapter(settings)
+    adapter = create_adapter(settings, ignore_events)
     assert [route.path for route in adapter.web_routes()] == [INTERACTIONS_PATH]
     monkeypatch.delenv("DISCORD_PUBLIC_KEY")
-    assert create_adapter(Settings()).web_routes() == []  # gateway mode mounts nothing
+    assert create_adapter(Settings(), ignore_events).web_routes() == []  # gateway mode mounts nothing
 
 
 def guild_interaction(permissions: object) -> dict:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from core.categories import archives, canonical_category, categories_in_archive, category_name, similar_categories
 from core.commands.formatting import format_categories, format_keyword, format_list, settings_summary
 from core.commands.parsing import CommandError, matchable_term, parse_keywords, parse_plain_terms, parse_term_names
-from core.commands.registry import Invocation, command
+from core.commands.registry import Argument, Invocation, command
 from core.limits import MAX_AUTHORS_PER_CHAT, MAX_CATEGORIES_PER_CHAT, MAX_EXCLUDES_PER_CHAT, MAX_KEYWORDS_PER_CHAT
 from core.models import Keyword, Reply
 from core.store.chats import TooManyTerms
@@ -145,7 +145,9 @@ def _valid_categories(words: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
-@command("categories", usage="categories [CAT ...|add CAT ...|remove CAT ...|list [ARCHIVE]]", changes_settings=True)
+@command("categories", usage="categories [CAT ...|add CAT ...|remove CAT ...|list [ARCHIVE]]", changes_settings=True,
+         arguments=(Argument("categories", "CAT ... | add CAT ... | remove CAT ... | list; e.g. cs.AI cs.CL",
+                             completion="categories"),))
 async def categories(call: Invocation) -> Reply:
     """Show or choose the arXiv categories this chat reads (e.g. cs.AI cs.CL).
 

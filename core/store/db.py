@@ -4,24 +4,18 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from core.clock import Clock, utc_now
 from core.store.chats import ChatQueries
 from core.store.outbox import DeliveryQueries
 from core.store.papers import PaperQueries
 from core.store.schema import migrations
 from core.store.summaries import SummaryQueries
-
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
 
 class StoreError(Exception):
     """The database cannot be opened or written (locked, read-only, corrupt)."""

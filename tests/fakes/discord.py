@@ -321,8 +321,8 @@ class FakeDiscord:
             problem = message_problem(data)
         elif kind == AUTOCOMPLETE_RESULT:
             choices = data.get("choices") or []
-            too_long = any(len(c["name"]) > CHOICE_TEXT_LIMIT or len(str(c["value"])) > CHOICE_TEXT_LIMIT for c in choices)
-            problem = too_long(["data", "choices"], AUTOCOMPLETE_CHOICES_LIMIT) if len(choices) > AUTOCOMPLETE_CHOICES_LIMIT or too_long else None
+            overlong = any(len(c["name"]) > CHOICE_TEXT_LIMIT or len(str(c["value"])) > CHOICE_TEXT_LIMIT for c in choices)
+            problem = too_long(["data", "choices"], AUTOCOMPLETE_CHOICES_LIMIT) if len(choices) > AUTOCOMPLETE_CHOICES_LIMIT or overlong else None
         else:
             problem = None
         if problem:
