@@ -126,7 +126,7 @@ async def run(chats: int) -> None:
         load = time.perf_counter() - started
 
         started = time.perf_counter()
-        digests = scheduler.build_digests(DAY, due, DUE_AT)
+        digests = scheduler.digests.build_digests(DAY, due, DUE_AT)
         one_pass = time.perf_counter() - started
         shown = sum(len(digest.papers) for digest in digests.values())
 
@@ -134,7 +134,7 @@ async def run(chats: int) -> None:
         announced = store.papers_announced(DAY, settings.defaults.categories)
         started = time.perf_counter()
         for chat in sample:
-            select_digests(DAY, announced, [scheduler.subscription_for(chat)], settings.scoring, {}, now=DUE_AT)
+            select_digests(DAY, announced, [scheduler.digests.subscription_for(chat)], settings.scoring, {}, now=DUE_AT)
         per_chat = (time.perf_counter() - started) / len(sample) * len(due)
 
         started = time.perf_counter()

@@ -15,7 +15,8 @@ from adapters import discord, slack, telegram
 from adapters.base import Adapter, ChatEvent, ChatGoneEvent, ChatMovedEvent, FeedbackEvent
 from adapters.console import ConsoleAdapter
 from bot import web
-from bot.scheduler import FETCH_RETRY_SECONDS, Scheduler
+from bot.digests import FETCH_RETRY_SECONDS
+from bot.scheduler import Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.commands import CommandProcessor
 from core.config import Settings
@@ -38,13 +39,7 @@ class AppServices:
         self.scheduler = scheduler
 
     async def digest_now(self, chat: ChatSettings) -> Digest:
-        """Today's selection for the chat (already delivered papers included): a preview, not a delivery."""
-        now = self.store.now()
-        day = self.scheduler.current_day(now)
-        await self.scheduler.ensure_fetched(day, set(self.scheduler.subscription_for(chat).categories), now)
-        digest = self.scheduler.build_digests(day, [chat], now, exclude_delivered=False)[chat.ref]
-        ((_, digest),) = await self.scheduler.with_summaries([(chat, digest)])
-        return digest
+        return await self.scheduler.digests.chat_digest_now(chat)
 
     async def search(self, query: str, limit: int) -> list[Paper]:
         return await self.fetcher.search(query, max_results=limit)

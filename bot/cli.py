@@ -176,20 +176,22 @@ def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fet
     """Today's digest for config.json's keywords as Markdown: fetch if needed, score, summarize, render."""
     import asyncio
 
-    from bot.static_digest import default_digest, latest_stored_day, render_page, summarized, write_atomically
+    from bot.digests import DigestService
+    from bot.static_digest import default_digest, render_page, summarized, write_atomically
 
     settings, store = obj.settings, obj.store
     categories = _categories(obj, ())
     if day is None and not no_fetch:
         click.echo(_fetch_today(obj, categories), err=True)
-    chosen = day.date() if day else latest_stored_day(store, categories)
+    service = DigestService(store, settings)
+    chosen = day.date() if day else service.latest_day(categories)
     if chosen is None or not store.papers_announced(chosen, categories):
         what = f"for {chosen}" if chosen else "yet"
         click.echo(f"error: no papers in {'+'.join(categories)} are stored {what}; run `arxiv-digest fetch` "
                    "(or `backfill --since DATE`) first.", err=True)
         sys.exit(EXIT_NOTHING)
     selection = default_digest(settings, store, chosen)
-    if not no_summaries and settings.defaults.summaries and settings.summaries.enabled:
+    if not no_summaries and service.wants_summaries():
         selection = asyncio.run(summarized(settings, store, selection))
     page = render_page(settings, selection)
     if output is None:
@@ -277,9 +279,10 @@ def _papers_to_summarize(obj: CliContext, day: dt.date | None, ids: list[str]) -
         if unknown:
             click.echo(f"not in the store (fetch them first): {', '.join(unknown)}", err=True)
         return [found[arxiv_id] for arxiv_id in ids if arxiv_id in found]
-    from bot.static_digest import default_digest, latest_stored_day
+    from bot.digests import DigestService
+    from bot.static_digest import default_digest
 
-    day = day or latest_stored_day(store, _categories(obj, ()))
+    day = day or DigestService(store, settings).latest_day(_categories(obj, ()))
     if day is None:
         return []
     return [scored.paper for scored in default_digest(settings, store, day).papers[: settings.summaries.top_n]]

@@ -8,34 +8,25 @@ import stat
 import tempfile
 from pathlib import Path
 
+from bot.digests import DigestService
 from core.config import Settings
-from core.digest import default_subscription, select_digests
 from core.models import Digest
 from core.render.markdown import render_markdown
 from core.store import Store
 from core.summarize import Summarizer
 
 
-def latest_stored_day(store: Store, categories: tuple[str, ...]) -> dt.date | None:
-    """The newest announcement day that has papers in any of the categories."""
-    for day in store.announcement_days(limit=30):
-        if store.papers_announced(day, categories):
-            return day
-    return None
-
-
 def default_digest(settings: Settings, store: Store, day: dt.date) -> Digest:
     """config.json's defaults as one subscriber, scored over the day's stored papers."""
-    subscription = default_subscription(settings)
-    digests = select_digests(day, store.papers_announced(day), [subscription], settings.scoring, now=store.now())
-    return digests[subscription.subscriber]
+    service = DigestService(store, settings)
+    return service.digest_of(day, service.default_subscription())
 
 
 async def summarized(settings: Settings, store: Store, digest: Digest) -> Digest:
     """The digest with summaries of its top N papers (LLM when a key is set, else extractive)."""
     summarizer = Summarizer.from_settings(settings, store)
     try:
-        return (await summarizer.summarize_digests({"static": digest}))["static"]
+        return await DigestService(store, settings, summarizer=summarizer).with_default_summaries(digest)
     finally:
         await summarizer.aclose()
 

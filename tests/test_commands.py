@@ -370,7 +370,7 @@ async def test_stats_counts_delivered_papers(store):
     store.finish_digest_day(CHAT, digest.announcement_day)
     await run(store, "subscribe diffusion, 3d, embeddings, nothing-here")
     reply = (await run(store, "stats")).text
-    assert "Papers delivered: 2 in 1 digests (latest for 2025-10-22)." in reply
+    assert "Papers delivered: 2 in 1 digest (latest for 2025-10-22)." in reply
     # Paper 1 (light transport) mentions 3D and embedding(s); paper 2 (ORDENA) neither.
     assert reply.splitlines()[-1] == "Top keywords in delivered papers: 3d (1), embeddings (1)."
 
