@@ -13,6 +13,7 @@ import pytest
 import adapters.discord as discord_adapter
 from adapters.base import ChatGone, DeliveryError, FormattingRejected, ignore_events
 from adapters.discord import DiscordAdapter, create_adapter
+from bot.app import StoreEvents
 from bot.delivery import CHAT_GONE, DELIVERED, DigestSender
 from core.commands import COMMAND_SPECS, CommandProcessor
 from core.commands.registry import NOT_ALLOWED
@@ -348,3 +349,27 @@ async def test_a_rate_limited_channel_does_not_hold_up_another(bot, fake) -> Non
     sending = [bot.send(chat, bot.render_digest(fixture_digest(1))[0]) for chat in (slow, fast)]
     await asyncio.gather(*sending)
     assert [message.channel_id for message in fake.messages] == [DM_CHANNEL, CHANNEL]
+
+
+async def test_feedback_buttons_under_each_paper_reach_the_store_over_the_gateway(fake, settings, store) -> None:
+    """Every paper of a posted digest has 👍/👎 buttons; a press arrives as a component interaction and is stored
+    through the app's event sink, like Telegram's buttons."""
+    adapter = DiscordAdapter(settings.discord, fake.token, events=StoreEvents(store))
+    await adapter.start(CommandProcessor(store, settings, StubServices()).handle)
+    try:
+        chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), settings.defaults).ref
+        digest = fixture_digest(12)
+        for message in adapter.render_digest(digest):
+            await adapter.send(chat, message)
+        assert not fake.rejected  # the fake checks rows, buttons and custom_ids as Discord does
+        buttons = [b for m in fake.messages for row in m.body["components"] for b in row["components"]]
+        assert len(buttons) == 2 * len(digest.papers)
+        first, second = digest.papers[0].paper.arxiv_id, digest.papers[1].paper.arxiv_id
+        up = await fake.press(fake.messages[0], f"fb:+1:{first}", guild_id=GUILD, user_id="77")
+        down = await fake.press(fake.messages[0], f"fb:-1:{second}", guild_id=GUILD, user_id="77")
+        await fake.press(fake.messages[0], f"fb:-1:{first}", guild_id=GUILD, user_id="78")
+    finally:
+        await adapter.stop()
+    assert up.ephemeral and up.body["data"]["content"] == "Noted 👍 Thanks!"
+    assert down.body["data"]["content"] == "Noted 👎 Thanks!"
+    assert store.feedback_totals(chat) == {first: 0, second: -1}

@@ -15,14 +15,15 @@ import adapters.discord as discord_adapter
 from adapters.base import ignore_events
 from adapters.discord import INTERACTIONS_PATH, DiscordAdapter, create_adapter
 from adapters.discord_interactions import EPHEMERAL_FLAG, MAX_SIGNATURE_AGE_SECONDS, slash_command
-from bot.app import App
+from adapters.discord_render import render_digest
+from bot.app import App, StoreEvents
 from core.commands import COMMAND_SPECS, CommandProcessor
 from core.commands.registry import NOT_ALLOWED
 from core.config import ConfigError, DiscordSettings, Settings
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply
 from core.store import Store
 from tests.fakes.discord import FakeDiscord, running_fake_discord
-from tests.fakes.discord_data import fixture_digest, slash_interaction
+from tests.fakes.discord_data import button_interaction, fixture_digest, slash_interaction
 from tests.fakes.discord_limits import message_problem
 from tests.fakes.server import serve_asgi
 from tests.test_discord import CHANNEL, GUILD, MANAGE_CHANNELS, SEND_MESSAGES, StubServices
@@ -77,7 +78,8 @@ def http_settings(fake: FakeDiscord) -> Settings:
 async def endpoint(store: Store) -> AsyncIterator[Endpoint]:
     async with running_fake_discord() as fake:
         settings = http_settings(fake)
-        adapter = DiscordAdapter(settings.discord, fake.token, interactions_key=SIGNING_KEY.verify_key, clock=lambda: NOW)
+        adapter = DiscordAdapter(settings.discord, fake.token, interactions_key=SIGNING_KEY.verify_key, clock=lambda: NOW,
+                                 events=StoreEvents(store))
         app = App(settings, store, [adapter])  # its web_app() collects the adapter's route, as in `serve`
         services = SlowDigestServices()
         processor = CommandProcessor(store, settings, services)
@@ -232,3 +234,17 @@ def guild_interaction(permissions: object) -> dict:
 def test_permission_bitfield_decides_who_may_change_settings(permissions: object, may_change: bool) -> None:
     context = slash_command(guild_interaction(permissions), SPECS).context
     assert context.can_change_settings is may_change and context.chat == ChatRef("discord", CHANNEL)
+
+
+async def test_a_feedback_button_pressed_over_http_is_stored_and_answered_in_the_response(endpoint: Endpoint, store: Store) -> None:
+    chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults).ref
+    body = render_digest(fixture_digest(2))[0].payload
+    posted = {"id": endpoint.fake.new_id(), "channel_id": CHANNEL, "content": body.content,
+              "embeds": list(body.embeds), "components": list(body.components)}
+    paper_id = fixture_digest(1).papers[0].paper.arxiv_id
+    answer = await endpoint.post(button_interaction(endpoint.fake, posted, f"fb:-1:{paper_id}", guild_id=GUILD, user_id="99"))
+    assert answer.status_code == 200
+    assert answer.json()["type"] == 4 and answer.json()["data"]["content"] == "Noted 👎 Thanks!"
+    assert answer.json()["data"]["flags"] == EPHEMERAL_FLAG
+    assert store.feedback_totals(chat) == {paper_id: -1}
+    assert endpoint.handled == []  # a button press is no command
