@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -14,10 +15,12 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 
-from adapters.base import ChatGone, DeliveryError, EventSink, ignore_events
+from adapters.base import ChatGone, DeliveryError, EventSink, FormattingRejected, ignore_events
 from adapters.slack import EVENTS_PATH, SlackAdapter
 from adapters.slack_render import MAX_BLOCKS_PER_MESSAGE, MAX_SECTION_CHARS, escape_mrkdwn, render_digest_messages
-from core.config import SlackSettings
+from bot.app import StoreEvents
+from bot.delivery import DELIVERED, DigestSender
+from core.config import Settings, SlackSettings
 from core.models import ChatRef, CommandContext, Digest, Keyword, KeywordMatch, Paper, Reply, ScoredPaper, Summary
 from tests.fakes.arxiv import load_paper_list
 from tests.fakes.server import LoopbackServer, serve_asgi
@@ -283,3 +286,69 @@ async def test_socket_mode_receives_a_slash_command_and_acks_the_envelope(slack_
     (ack,) = state.socket_acks
     assert ack["envelope_id"] == "env-1"
     assert ack["payload"] == {"response_type": "ephemeral", "text": "ok: keywords &lt;done&gt;"}
+
+
+async def test_the_fake_refuses_what_slack_refuses(slack_api):
+    state, server = slack_api
+    adapter = _adapter(server)
+    message = render_digest_messages(_digest(_real_papers()[:1]))[0]
+    oversized = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * (MAX_SECTION_CHARS + 1)}}
+    too_many_blocks = dataclasses.replace(message, payload={**message.payload, "blocks": [oversized]})
+    too_long_text = dataclasses.replace(message, payload={"text": "y" * 40_001})
+    for refused in (too_many_blocks, too_long_text):
+        with pytest.raises(FormattingRejected):
+            await adapter.send(ChatRef("slack", CHANNEL), refused)
+    assert state.rejected == ["invalid_blocks", "msg_too_long"] and state.messages == []
+
+
+async def test_refused_blocks_are_sent_again_as_plain_text_and_nothing_is_lost(slack_api, store):
+    """The outbox's fallback: Slack answers invalid_blocks, the same papers go out once more as plain text."""
+    state, server = slack_api
+    adapter = _adapter(server)
+    chat = store.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults)
+    digest = _digest(_real_papers()[:30])
+    store.plan_digest(chat.ref, DAY, digest.papers)
+    state.block_errors.extend(["invalid_blocks", "msg_too_long"])
+    result = await DigestSender(store).deliver(adapter, chat, digest)
+    assert result.outcome == DELIVERED and result.papers_sent == 30
+    assert state.rejected == ["invalid_blocks", "msg_too_long"]
+    plain, *rest = state.messages_to(CHANNEL)
+    assert "blocks" not in plain and plain["text"].startswith("arXiv digest for Tue 2026-04-21")
+    assert len(rest) == 1 and "blocks" not in rest[0] and digest.papers[24].paper.abs_url in rest[0]["text"]
+    assert store.delivered_ids(chat.ref) == {s.paper.arxiv_id for s in digest.papers}
+
+
+def _button_press(value: str, user: str, channel: str, response_url: str) -> str:
+    """A block_actions payload as Slack posts it when someone presses a button under a message."""
+    payload = {
+        "type": "block_actions", "team": {"id": "T1"}, "user": {"id": user}, "api_app_id": "A1", "token": "t",
+        "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": channel},
+        "channel": {"id": channel, "name": "papers"}, "trigger_id": "1.2.3", "response_url": response_url,
+        "actions": [{"type": "button", "action_id": f"feedback{value[3:5]}", "block_id": "feedback-1", "value": value,
+                     "text": {"type": "plain_text", "text": "1 👍"}, "action_ts": "1700000001.000001"}],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+async def test_feedback_buttons_under_each_paper_reach_the_store(slack_api, store):
+    state, server = slack_api
+    adapter = _adapter(server, events=StoreEvents(store))
+    chat = store.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults).ref
+    digest = _digest(_real_papers()[:3])
+    (message,) = render_digest_messages(digest)
+    values = [e["value"] for b in message.payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    first = digest.papers[0].paper.arxiv_id
+    assert values[:2] == [f"fb:+1:{first}", f"fb:-1:{first}"] and len(values) == 6
+    await adapter.start(RecordingCommands())
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        pressed = await _post(base, body := _button_press(values[0], "UMEMBER", CHANNEL, f"{server.url}/response/fb"),
+                              _signed(body))
+        forged = await _post(base, body := _button_press(values[1], "UEVIL", CHANNEL, f"{server.url}/response/x"),
+                             _signed(body, secret="forged-secret"))
+        deadline = time.monotonic() + 10
+        while not state.responses and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    await adapter.stop()
+    assert pressed.status_code == 200 and forged.status_code == 401
+    assert store.feedback_totals(chat) == {first: 1}
+    assert state.responses[0]["text"] == "Noted 👍 Thanks!" and state.responses[0]["response_type"] == "ephemeral"
