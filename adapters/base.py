@@ -21,6 +21,7 @@ CommandHandler = Callable[[CommandContext, str], Awaitable[Reply]]
 
 FEEDBACK_PREFIX = "fb"
 VOTES = (+1, -1)
+FEEDBACK_THANKS = {+1: "Noted 👍 Thanks!", -1: "Noted 👎 Thanks!"}  # what the reader alone sees after a press
 
 
 @dataclass(frozen=True)

@@ -136,12 +136,9 @@ class ConsoleAdapter:
                     continue
                 if text.casefold() in QUIT_WORDS:
                     break
-                await self._answer(handle_command, text)
+                await self.show_reply(await handle_command(self._context(), text))
         finally:
             self._closed.set()
-
-    async def _answer(self, handle_command: CommandHandler, text: str) -> None:
-        await self.show_reply(await handle_command(self._context(), text))
 
     def _pump_lines(self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
         try:

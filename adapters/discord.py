@@ -24,6 +24,7 @@ from adapters.base import (
     CommandHandler,
     DeliveryError,
     EventSink,
+    FEEDBACK_THANKS,
     FeedbackEvent,
     FormattingRejected,
     OutgoingMessage,
@@ -68,7 +69,6 @@ START_TIMEOUT_SECONDS = 30.0
 DEFER_AFTER_SECONDS = 2.0
 INTERACTION_DEADLINE_SECONDS = 3.0
 RESPONSE_SENT_TIMEOUT_SECONDS = 5.0
-FEEDBACK_THANKS = {+1: "Noted 👍 Thanks!", -1: "Noted 👎 Thanks!"}
 NONCE_LENGTH = 24  # Discord accepts nonces of up to 25 characters
 UNKNOWN_CHANNEL = 10003
 GONE_CODES = frozenset({UNKNOWN_CHANNEL, 10004, 50001, 50007})  # unknown channel/guild, missing access, cannot DM

@@ -23,6 +23,7 @@ from adapters.base import (
     CommandHandler,
     DeliveryError,
     EventSink,
+    FEEDBACK_THANKS,
     FeedbackEvent,
     FormattingRejected,
     OutgoingMessage,
@@ -50,7 +51,6 @@ GONE_ERRORS = frozenset(
 )
 FORMAT_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "no_text"})
 RESPONSE_URL_MAX_MESSAGES = 5  # Slack accepts at most five uses of one response_url
-FEEDBACK_THANKS = {+1: "Noted 👍 Thanks!", -1: "Noted 👎 Thanks!"}
 
 
 class SlackAdapter:

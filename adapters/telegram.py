@@ -26,6 +26,7 @@ from adapters.base import (
     CommandHandler,
     DeliveryError,
     EventSink,
+    FEEDBACK_THANKS,
     FeedbackEvent,
     FormattingRejected,
     OutgoingMessage,
@@ -248,7 +249,7 @@ class TelegramAdapter:
             return
         arxiv_id, vote = feedback
         await self._events(FeedbackEvent(ChatRef(PLATFORM, str(chat.id)), arxiv_id, str(query.from_user.id), vote))
-        await query.answer("Noted 👍 Thanks!" if vote > 0 else "Noted 👎 Thanks!")
+        await query.answer(FEEDBACK_THANKS[vote])
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram update failed: %s", context.error, exc_info=context.error)
