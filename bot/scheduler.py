@@ -136,6 +136,8 @@ class Scheduler:
         report = TickReport()
         async with self._tick_lock:
             await self._resume_open_digests(now, report)
+            if not self.sender.store_writable(now):
+                return report  # planning writes too; the store's back-off holds new days as well
             with report.timed("due"):
                 by_day = self._due_chats_by_day(now, report)
             for day in sorted(by_day):

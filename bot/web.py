@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.health import HealthCheck, HealthState, health_report
 from bot.web_cache import FEED_MAX_AGE_SECONDS, RenderCache, VersionClock, conditional_response
 from bot.web_pages import PageRenderer
 from bot.web_views import DigestViews
@@ -104,10 +105,13 @@ class _AppWithHeaders(Starlette):
 class WebApp:
     """The routes' handlers, holding the store, settings and health probe they answer from."""
 
-    def __init__(self, store: Store, settings: Settings, health: HealthProbe | None) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, health: HealthProbe | None, health_checks: Sequence[HealthCheck] = ()
+    ) -> None:
         self.store = store
         self.settings = settings
         self.health = health
+        self.health_checks = list(health_checks)
         self.views = DigestViews(store, settings)
         self.pages = PageRenderer(settings)
         self.versions = VersionClock(store.now)
@@ -190,38 +194,35 @@ class WebApp:
         return render_feed(feed_entries(digests), info, feed_format, self.zone)
 
     async def healthz(self, request: Request) -> Response:
-        report = await run_in_threadpool(self._health_report)
+        report = await run_in_threadpool(health_report, [self._store_health, self._scheduler_health, *self.health_checks])
         healthy = report["status"] == "ok"
         return JSONResponse(report, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})
 
-    def _health_report(self) -> dict[str, object]:
-        problems = []
-        report: dict[str, object] = {}
+    def _store_health(self) -> list[HealthState]:
+        """The store is readable and takes writes, and the last good fetch is recent enough."""
         try:
             last = self.store.last_fetch(("ok", "empty"))
-            report["store"] = "ok"
         except (sqlite3.Error, StoreError):
             log.exception("health check: the store cannot be read")
-            last = None
-            report["store"] = "unreachable"
-            problems.append("store")
-        if last is not None:
-            fetched_at = dt.datetime.fromisoformat(last["fetched_at"])
-            age = (self.store.now() - fetched_at).total_seconds()
-            report["last_fetch"] = {"at": last["fetched_at"], "age_seconds": round(age), "status": last["status"]}
-            if age > self.settings.web.max_fetch_age_hours * 3600:
-                problems.append("fetch")
-        elif report["store"] == "ok":
-            report["last_fetch"] = None
-        if self.health is None:
-            report["scheduler"] = "not in this process"
-        elif self.health.scheduler_alive():
-            report["scheduler"] = "alive"
+            return [HealthState("store", "unreachable", "store")]
+        if self.store.write_failure is not None:
+            store = HealthState("store", f"unwritable: {self.store.write_failure}", "store")
         else:
-            report["scheduler"] = "stopped"
-            problems.append("scheduler")
-        report["status"] = "ok" if not problems else "failing: " + ", ".join(problems)
-        return report
+            store = HealthState("store", "ok")
+        if last is None:
+            return [store, HealthState("last_fetch", None)]
+        fetched_at = dt.datetime.fromisoformat(last["fetched_at"])
+        age = (self.store.now() - fetched_at).total_seconds()
+        stale = age > self.settings.web.max_fetch_age_hours * 3600
+        fetch = {"at": last["fetched_at"], "age_seconds": round(age), "status": last["status"]}
+        return [store, HealthState("last_fetch", fetch, "fetch" if stale else "")]
+
+    def _scheduler_health(self) -> list[HealthState]:
+        if self.health is None:
+            return [HealthState("scheduler", "not in this process")]
+        if self.health.scheduler_alive():
+            return [HealthState("scheduler", "alive")]
+        return [HealthState("scheduler", "stopped", "scheduler")]
 
 
 def _feed_file(name: str) -> tuple[str, FeedFormat]:
@@ -237,9 +238,10 @@ def create_app(
     *,
     extra_routes: Sequence[BaseRoute] = (),
     health: HealthProbe | None = None,
+    health_checks: Sequence[HealthCheck] = (),
 ) -> Starlette:
-    """The one ASGI app of the process; adapters' webhook routes come in as extra_routes."""
-    web = WebApp(store, settings, health)
+    """The one ASGI app of the process; adapters' webhook routes come in as extra_routes, more /healthz checks as health_checks."""
+    web = WebApp(store, settings, health, health_checks)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return HTMLResponse(web.pages.error_page(404, "Not found", "There is no page or feed at this address."), status_code=404)
