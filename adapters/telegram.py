@@ -100,7 +100,7 @@ class TelegramAdapter:
         self.hooks = hooks or TelegramHooks()
         self._public_url = (settings.public_url or public_url).rstrip("/")
         self._secret = webhook_secret(token)
-        self._redactor = TokenRedactor(token)
+        self._redactor = TokenRedactor(token, self._secret)
         self._redactor.install()
         self._handle_command: CommandHandler | None = None
         self._known_commands = frozenset(spec.name for spec in COMMAND_SPECS)

@@ -143,7 +143,8 @@ class App:
             tasks.append(self._scheduler_task)
             if web_port is not None:
                 server = _EmbeddedServer(
-                    uvicorn.Config(self.web_app(), host=self.settings.web.host, port=web_port, log_level="warning")
+                    uvicorn.Config(self.web_app(), host=self.settings.web.host, port=web_port, log_level="warning",
+                                   log_config=None)  # uvicorn's records go to the root handlers and their redaction
                 )
                 tasks.append(asyncio.create_task(server.serve(), name="web"))
             stopped = asyncio.create_task(stop.wait())

@@ -13,6 +13,7 @@ import click
 
 from core.arxiv.errors import ArxivError, ArxivUnavailable
 from core.config import ConfigError, Settings, load_settings
+from core.redaction import install_redaction
 from core.store import Store, StoreError
 
 EXIT_CONFIG = 2
@@ -75,6 +76,8 @@ def cli(ctx: click.Context, config_path: str | None, database: str | None, verbo
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Every record of every logger reaches these handlers: tokens, keys and feed tokens are blanked there.
+    install_redaction()
     # httpx logs full request URLs at INFO, and a Telegram URL contains the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     ctx.obj = CliContext(config_path, database)

@@ -140,6 +140,7 @@ class FakeTelegram:
         self.faults: deque[Fault] = deque()
         self.rejected: list[tuple[int, str]] = []  # (chat_id, description) of every error answer
         self.too_many_requests = 0
+        self.rejected_tokens = 0  # calls answered 401 because they carried another token
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -266,6 +267,8 @@ class FakeTelegram:
     # ---- the HTTP side -----------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
+            self.rejected_tokens += 1
+            self._notify()
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         self.calls.append(method)
