@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.health import HealthCheck, HealthState, health_report
 from bot.web_cache import FEED_MAX_AGE_SECONDS, RenderCache, VersionClock, conditional_response
+from bot.web_limits import BodyLimit
 from bot.web_pages import PageRenderer
 from bot.web_views import DigestViews
 from core.categories import canonical_category
@@ -92,14 +93,14 @@ class _SecurityHeaders:
 
 
 class _AppWithHeaders(Starlette):
-    """Starlette whose every response carries SECURITY_HEADERS, its 500 pages included.
+    """Starlette whose every response carries SECURITY_HEADERS, its 500 pages included, and whose bodies are capped.
 
     Starlette puts ServerErrorMiddleware (which renders the 500 handler) outside user middleware, so the
     headers are added around the whole stack instead.
     """
 
     def build_middleware_stack(self) -> ASGIApp:
-        return _SecurityHeaders(super().build_middleware_stack())
+        return _SecurityHeaders(BodyLimit(super().build_middleware_stack()))
 
 
 class WebApp:
