@@ -15,6 +15,7 @@ from adapters import discord, slack, telegram
 from adapters.base import Adapter
 from adapters.console import ConsoleAdapter
 from bot import web
+from bot.health import HealthState
 from bot.scheduler import FETCH_RETRY_SECONDS, Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.commands import CommandProcessor
@@ -107,6 +108,7 @@ class App:
         self.services = AppServices(settings, store, self.fetcher, self.scheduler)
         self.commands = CommandProcessor(store, settings, self.services)
         self._scheduler_task: asyncio.Task[None] | None = None
+        self._not_started: dict[str, str] = {}  # platform -> the kind of error that kept its adapter from starting
 
     async def handle_command(self, context: CommandContext, text: str) -> Reply:
         reply = await self.commands.handle(context, text)
@@ -118,9 +120,23 @@ class App:
         """For /healthz: the scheduler loop is running (not crashed, not stopped)."""
         return self._scheduler_task is not None and not self._scheduler_task.done()
 
+    def adapter_health(self) -> list[HealthState]:
+        """For /healthz: each adapter's state; one that did not start or whose updates stopped fails the check.
+
+        Only the error's kind is shown: its text may hold a token (PTB's InvalidToken does)."""
+        states: dict[str, str] = {}
+        problems: list[str] = []
+        for adapter in self.adapters:
+            problem = self._not_started.get(adapter.platform)
+            problem = f"did not start ({problem})" if problem else getattr(adapter, "health_problem", lambda: None)()
+            states[adapter.platform] = problem or "running"
+            if problem:
+                problems.append(adapter.platform)
+        return [HealthState("adapters", states, "adapters " + "+".join(problems) if problems else "")]
+
     def web_app(self) -> Starlette:
         routes = [route for adapter in self.adapters for route in getattr(adapter, "web_routes", list)()]
-        return web.create_app(self.store, self.settings, extra_routes=routes, health=self)
+        return web.create_app(self.store, self.settings, extra_routes=routes, health=self, health_checks=[self.adapter_health])
 
     async def run(self, stop: asyncio.Event, *, web_port: int | None = None) -> None:
         """Start adapters, the scheduler (and the web server), wait for `stop`, then shut down in order."""
@@ -131,11 +147,12 @@ class App:
             for adapter in self.adapters:
                 try:
                     await adapter.start(self.handle_command)
-                except Exception:
+                except Exception as error:
                     # One platform down (bad token, outage) must not keep the others from working; its
                     # chats' digests wait in the outbox and catch-up until it runs again.
                     log.exception("the %s adapter did not start; running without it", adapter.platform)
                     del self._running_adapters[adapter.platform]
+                    self._not_started[adapter.platform] = type(error.__cause__ or error).__name__
                     continue
                 started.append(adapter)
                 log.info("%s adapter running", adapter.platform)

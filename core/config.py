@@ -169,6 +169,10 @@ class TelegramSettings(_Section):
     mode: Literal["polling", "webhook"] = "polling"
     webhook_path: str = "/telegram/webhook"
     public_url: str = ""
+    # Long polling that stopped on a fatal error (a 401 while the token was revoked) restarts after this
+    # many seconds, doubling on each failed restart up to poll_restart_max_seconds.
+    poll_restart_seconds: float = Field(5.0, gt=0)
+    poll_restart_max_seconds: float = Field(300.0, gt=0)
 
 
 class DiscordSettings(_Section):
