@@ -40,8 +40,9 @@ FEED_MEDIA_TYPES: dict[FeedFormat, str] = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
 }
-_FEED_FILE = re.compile(r"^(?P<stem>[A-Za-z0-9._-]{1,64})\.(?P<ext>xml|atom)$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Matched with fullmatch: `$` would also accept a trailing newline (`/feeds/all.xml%0A`).
+_FEED_FILE = re.compile(r"(?P<stem>[A-Za-z0-9._-]{1,64})\.(?P<ext>xml|atom)")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # Headers every response carries: no sniffing, no framing, and pages that may load nothing but their own CSS.
 SECURITY_HEADERS = {
     b"x-content-type-options": b"nosniff",
@@ -135,7 +136,7 @@ class WebApp:
     async def day_page(self, request: Request) -> Response:
         text = request.path_params["day"]
         try:
-            day = dt.date.fromisoformat(text) if _DAY.match(text) else None
+            day = dt.date.fromisoformat(text) if _DAY.fullmatch(text) else None
         except ValueError:
             day = None
         if day is None:
@@ -227,7 +228,7 @@ class WebApp:
 
 
 def _feed_file(name: str) -> tuple[str, FeedFormat]:
-    matched = _FEED_FILE.match(name)
+    matched = _FEED_FILE.fullmatch(name)
     if not matched:
         raise NotFound(name)
     return matched.group("stem"), FEED_EXTENSIONS[matched.group("ext")]

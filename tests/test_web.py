@@ -183,3 +183,11 @@ def test_server_errors_carry_the_security_headers(site: Site) -> None:
     assert failed.status_code == 500 and "Traceback" not in failed.text and "secret internals" not in failed.text
     for name in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
         assert failed.headers[name] == served.headers[name]
+
+
+def test_a_trailing_newline_names_no_feed_or_day(site: Site) -> None:
+    """The audit's `%0A`: `$` in the path patterns accepted a trailing newline."""
+    with client_for(site) as client:
+        assert client.get("/feeds/all.xml").status_code == 200
+        assert client.get("/feeds/all.xml%0A").status_code == 404
+        assert client.get(f"/day/{DAY.isoformat()}%0A").status_code == 404

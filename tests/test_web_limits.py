@@ -59,3 +59,4 @@ async def test_a_streamed_body_is_cut_off_at_the_limit(store) -> None:
     await app(scope, receive, send)
     assert sent[0]["status"] == 413 and handled == []
     assert pulled * CHUNK <= MAX_REQUEST_BODY_BYTES + CHUNK
+
