@@ -7,17 +7,18 @@ import sys
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from core.arxiv.errors import ArxivError, ArxivUnavailable
-from core.config import ConfigError, Settings, load_settings
-from core.store import Store, StoreError
+if TYPE_CHECKING:  # pydantic and sqlite-utils load when a command runs, so `--help` and `--version` stay instant
+    from core.config import Settings
+    from core.store import Store
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
 EXIT_NOTHING = 4
+EXIT_BUSY = 5  # another serve holds the database
 
 T = TypeVar("T")
 
@@ -34,12 +35,16 @@ class CliContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from core.config import load_settings
+
             self._settings = load_settings(self.config_path)
         return self._settings
 
     @property
     def store(self) -> Store:
         if self._store is None:
+            from core.store import Store
+
             self._store = Store(self.database or self.settings.database)
         return self._store
 
@@ -49,6 +54,10 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from core.arxiv.errors import ArxivError, ArxivUnavailable
+        from core.config import ConfigError
+        from core.store import StoreError
+
         try:
             return command(*args, **kwargs)
         except (ConfigError, StoreError) as exc:
@@ -65,6 +74,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.group()
+@click.version_option(package_name="arxiv-digest", prog_name="arxiv-digest")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config.json to use.")
 @click.option("--database", type=click.Path(dir_okay=False), help="SQLite file (overrides config.json).")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
@@ -85,20 +95,35 @@ def main() -> None:
 
 
 @cli.command()
-@click.option("--web", is_flag=True, help="Also serve feeds, health and platform webhooks over HTTP.")
+@click.option("--web", is_flag=True, help="Also serve pages, feeds, health and platform webhooks over HTTP.")
+@click.option("--host", default=None, help="Address for --web (default: config web.host, 127.0.0.1; 0.0.0.0 for every interface).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port for --web (default: config web.port).")
 @click.option("--console", is_flag=True, help="Also chat with the bot in this terminal.")
+@click.option("--read-only", is_flag=True, help="With --web: only serve pages and feeds from the database, next to the process that fetches and delivers.")
 @click.pass_obj
 @friendly_errors
-def serve(obj: CliContext, web: bool, port: int | None, console: bool) -> None:
-    """Run the scheduler and every adapter that has credentials until SIGTERM or Ctrl-C."""
+def serve(obj: CliContext, web: bool, host: str | None, port: int | None, console: bool, read_only: bool) -> None:
+    """Run the scheduler and every adapter that has credentials until SIGTERM or Ctrl-C (one per database)."""
     import asyncio
 
-    from bot.app import console_adapter, serve as run_service
+    from bot.app import console_adapter, serve as run_service, serve_replica
+    from bot.serve_lock import ServeLockHeld, serve_lock
 
     settings = obj.settings
+    if host is not None:
+        settings = settings.model_copy(update={"web": settings.web.model_copy(update={"host": host})})
     web_port = (port or settings.web.port) if web else None
-    asyncio.run(run_service(settings, obj.store, console=console_adapter() if console else None, web_port=web_port))
+    if read_only:
+        if web_port is None or console:
+            raise click.UsageError("--read-only serves pages and feeds only: use it with --web and without --console")
+        asyncio.run(serve_replica(settings, obj.store, web_port))
+        return
+    try:
+        with serve_lock(obj.database or settings.database):
+            asyncio.run(run_service(settings, obj.store, console=console_adapter() if console else None, web_port=web_port))
+    except ServeLockHeld as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BUSY)
 
 
 def run_with_fetcher(obj: CliContext, action: Callable[[Any], Awaitable[T]]) -> T:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from starlette.responses import PlainTextResponse
@@ -140,8 +141,41 @@ def test_health_reports_a_stale_fetch(site: Site) -> None:
     with client_for(site, health=Probe(alive=True)) as client:
         answer = client.get("/healthz")
     assert answer.status_code == 503
-    assert answer.json()["status"] == "failing: fetch"
+    assert answer.json()["status"] == "failing: fetch, announcements"
     assert answer.json()["last_fetch"]["age_seconds"] == int((limit + 1) * 3600)
+
+
+def _health_at(site: Site, moment: dt.datetime) -> dict:
+    site.store.clock = lambda: moment
+    with client_for(site, health=Probe(alive=True)) as client:
+        answer = client.get("/healthz")
+    assert answer.status_code == (200 if answer.json()["status"] == "ok" else 503)
+    return answer.json()
+
+
+def test_health_turns_unhealthy_when_the_next_announcement_day_is_overdue(site: Site) -> None:
+    """RSS_DAY (Thursday) is stored; Friday's feed is out at 04:30 UTC and overdue 6 hours later."""
+    friday = RSS_DAY + dt.timedelta(days=1)
+    grace = dt.timedelta(hours=site.settings.web.announcement_overdue_hours)
+    feed_out = dt.datetime(2026, 9, 25, 4, 30, tzinfo=dt.timezone.utc)
+    waiting = _health_at(site, feed_out + grace - dt.timedelta(minutes=1))
+    assert waiting["status"] == "ok"
+    assert waiting["announcements"] == {
+        "expected_day": friday.isoformat(), "latest_stored_day": RSS_DAY.isoformat(), "missing_categories": ["cs.CV", "cs.LG"],
+    }
+    overdue = _health_at(site, feed_out + grace)
+    assert overdue["status"] == "failing: announcements"
+    assert overdue["announcements"]["overdue_since"] == (feed_out + grace).isoformat()
+    site.store.record_fetch("feed", ["cs.CV", "cs.LG"], friday, "empty")  # arXiv announced nothing (an unlisted holiday)
+    assert _health_at(site, feed_out + grace)["status"] == "ok"
+
+
+def test_health_over_a_weekend_expects_nothing_after_friday(site: Site) -> None:
+    friday = RSS_DAY + dt.timedelta(days=1)
+    site.store.record_fetch("feed", ["cs.CV", "cs.LG"], friday, "ok", 3)
+    sunday_night = dt.datetime(2026, 9, 27, 23, 0, tzinfo=dt.timezone.utc)
+    report = _health_at(site, sunday_night)
+    assert report["status"] == "ok" and report["announcements"]["expected_day"] == friday.isoformat()
 
 
 def test_health_reports_a_stopped_scheduler(site: Site) -> None:
@@ -183,3 +217,23 @@ def test_server_errors_carry_the_security_headers(site: Site) -> None:
     assert failed.status_code == 500 and "Traceback" not in failed.text and "secret internals" not in failed.text
     for name in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
         assert failed.headers[name] == served.headers[name]
+
+
+def test_feed_links_follow_the_request_when_no_public_url_is_set(site: Site) -> None:
+    settings = site.settings.model_copy(update={"web": site.settings.web.model_copy(update={"public_url": "", "port": 8123})})
+    with TestClient(create_app(site.store, settings), base_url="http://127.0.0.1:9001") as client:
+        here = client.get("/feeds/all.xml").text
+        elsewhere = client.get("/feeds/all.xml", headers={"host": "digest.example.org"}).text
+        forged = client.get("/feeds/all.xml", headers={"host": "evil.example/<x>"}).text
+    assert "<link>http://127.0.0.1:9001/</link>" in here and "localhost:8000" not in here
+    assert "<link>http://digest.example.org/</link>" in elsewhere  # each address gets its own links, not a cached copy
+    assert "<link>http://localhost:8123/</link>" in forged and "evil" not in forged
+
+
+def test_the_web_server_listens_on_loopback_unless_told_and_deployments_say_so() -> None:
+    from core.config import WebSettings
+
+    assert WebSettings().host == "127.0.0.1" and WebSettings().public_url == ""
+    root = Path(__file__).resolve().parents[1]
+    assert "--host 0.0.0.0" in (root / "Procfile").read_text()
+    assert "--host 0.0.0.0" in (root / "Dockerfile").read_text()
