@@ -66,10 +66,15 @@ def test_latest_page_shows_the_newest_day_and_the_archive(site: Site) -> None:
     assert [f'<a href="{scored.paper.abs_url}">' in html for scored in site.latest.papers] == [True] * len(site.latest.papers)
     assert f'<a href="/day/{DAY.isoformat()}">' in html and f'<a href="/day/{RSS_DAY.isoformat()}">' in html
     assert "default-src 'none'" in page.headers["content-security-policy"]
-    assert "<details>" not in html
+    # Every shown paper of the top N has a summary, extractive where no LLM one is stored, and the count says so.
+    top_n = site.settings.summaries.top_n
+    latest_summaries = min(top_n, len(site.latest.papers))
+    assert html.count("<details>") == latest_summaries and html.count("Extractive summary") == latest_summaries
+    assert f"<li>Summaries: {latest_summaries}</li>" in html
     positions = [archived.index(f'<a href="{scored.paper.abs_url}">') for scored in site.digest.papers]
     assert positions == sorted(positions)
-    assert archived.count("<details>") == len(site.summaries) and "<strong>Contribution</strong>" in archived
+    assert archived.count("<details>") == min(top_n, len(site.digest.papers)) and "<strong>Contribution</strong>" in archived
+    assert archived.count("Extractive summary") == min(top_n, len(site.digest.papers)) - len(site.summaries)
 
 
 def test_hostile_title_and_abstract_are_escaped(site: Site) -> None:
@@ -79,8 +84,8 @@ def test_hostile_title_and_abstract_are_escaped(site: Site) -> None:
         archived = client.get(f"/day/{DAY.isoformat()}").text
     assert f"Papers announced on {LATER_DAY.isoformat()}" in latest
     assert "<script" not in latest and "<img" not in latest and "<a href=javascript" not in latest
-    assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in latest
-    assert "&lt;/p&gt;&lt;script&gt;document.title=&#39;owned&#39;&lt;/script&gt;" in latest
+    assert "&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt;" in latest
+    assert "&lt;/p&gt;&lt;script&gt;document.title=&#x27;owned&#x27;&lt;/script&gt;" in latest
     assert "Mallory &lt;b&gt;Bold&lt;/b&gt;" in latest
     # The earlier day is still reachable from the archive.
     assert f"Papers announced on {DAY.isoformat()}" in archived and "2604.99999" not in archived
