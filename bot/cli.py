@@ -1,8 +1,8 @@
 """The `arxiv-digest` command: one click group; each subcommand turns core errors into a message and an exit code."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from functools import wraps
@@ -81,12 +81,9 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, database: str | None, verbose: bool) -> None:
     """Daily arXiv digests scored against your keywords."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs full request URLs at INFO, and a Telegram URL contains the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from bot.cli_output import configure_logging
+
+    configure_logging(verbose, long_running=ctx.invoked_subcommand == "serve")
     ctx.obj = CliContext(config_path, database)
 
 
@@ -142,10 +139,6 @@ def run_with_fetcher(obj: CliContext, action: Callable[[Any], Awaitable[T]]) -> 
     return asyncio.run(run())
 
 
-def _progress(message: str) -> None:
-    click.echo(f"... {message}", err=True)
-
-
 def _categories(obj: CliContext, given: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(set(given or obj.settings.defaults.categories)))
 
@@ -153,7 +146,7 @@ def _categories(obj: CliContext, given: tuple[str, ...]) -> tuple[str, ...]:
 def _fetch_today(obj: CliContext, categories: tuple[str, ...]) -> str:
     """Fetch the current announcement day; a one-line account of what happened."""
     try:
-        result = run_with_fetcher(obj, lambda fetcher: fetcher.fetch_day(categories, progress=_progress))
+        result = run_with_fetcher(obj, lambda fetcher: fetcher.fetch_day(categories))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     joined = "+".join(categories)
@@ -183,7 +176,7 @@ def backfill(obj: CliContext, since: dt.datetime, categories: tuple[str, ...]) -
     """Store missed announcement days since DATE from the export API, then today's feed."""
     wanted = _categories(obj, categories)
     try:
-        added = run_with_fetcher(obj, lambda fetcher: fetcher.backfill(since.date(), wanted, progress=_progress))
+        added = run_with_fetcher(obj, lambda fetcher: fetcher.backfill(since.date(), wanted))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"backfilled {added} papers in {'+'.join(wanted)} since {since.date()}")
@@ -201,7 +194,9 @@ def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fet
     """Today's digest for config.json's keywords as Markdown: fetch if needed, score, summarize, render."""
     import asyncio
 
-    from bot.static_digest import default_digest, latest_stored_day, render_page, summarized, write_atomically
+    from bot.cli_output import summaries_with_progress
+    from bot.static_digest import default_digest, latest_stored_day, render_page, write_atomically
+    from core.summarize import Summarizer
 
     settings, store = obj.settings, obj.store
     categories = _categories(obj, ())
@@ -215,7 +210,16 @@ def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fet
         sys.exit(EXIT_NOTHING)
     selection = default_digest(settings, store, chosen)
     if not no_summaries and settings.defaults.summaries and settings.summaries.enabled:
-        selection = asyncio.run(summarized(settings, store, selection))
+        shown = [scored.paper for scored in selection.papers[: settings.summaries.top_n]]
+
+        async def summarize() -> dict[str, Any]:
+            summarizer = Summarizer.from_settings(settings, store)
+            try:
+                return await summaries_with_progress(summarizer, shown, settings.summaries.language)
+            finally:
+                await summarizer.aclose()
+
+        selection = dataclasses.replace(selection, summaries=asyncio.run(summarize()))
     page = render_page(settings, selection)
     if output is None:
         click.echo(page, nl=False)
@@ -244,8 +248,7 @@ def summarize(obj: CliContext, day: dt.datetime | None, id_values: tuple[str, ..
     """Summarize the top papers of the default digest of a day (or the given ids), with a progress bar."""
     import asyncio
 
-    from tqdm import tqdm
-
+    from bot.cli_output import summaries_with_progress
     from core.summarize import Summarizer
 
     settings, store = obj.settings, obj.store
@@ -262,16 +265,7 @@ def summarize(obj: CliContext, day: dt.datetime | None, id_values: tuple[str, ..
     async def run() -> tuple[dict[str, Any], Any]:
         summarizer = Summarizer.from_settings(settings, store)
         try:
-            with tqdm(total=len(papers), unit="paper", desc="summaries") as progress:
-
-                async def one(paper: Any) -> dict[str, Any]:
-                    result = await summarizer.summarize_papers([paper], wanted_language)
-                    progress.update(1)
-                    return result
-
-                results = await asyncio.gather(*(one(paper) for paper in papers))
-            summaries = {arxiv_id: summary for result in results for arxiv_id, summary in result.items()}
-            return summaries, summarizer.spent
+            return await summaries_with_progress(summarizer, papers, wanted_language), summarizer.spent
         finally:
             await summarizer.aclose()
 
