@@ -6,13 +6,14 @@ import contextlib
 import datetime as dt
 import logging
 import signal
+import sys
 from collections.abc import Callable, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
 
 from adapters.base import Adapter
-from adapters.console import ConsoleAdapter
+from adapters.console import CONSOLE_HINT, ConsoleAdapter
 from bot import web
 from bot.scheduler import FETCH_RETRY_SECONDS, Scheduler
 from core.arxiv.fetcher import Fetcher
@@ -225,8 +226,12 @@ def install_stop_signals(stop: asyncio.Event) -> Callable[[], None]:
     return remove
 
 
-def console_adapter() -> ConsoleAdapter:
-    return ConsoleAdapter(prompt="> ")
+def console_adapter(chat_id: str = "local") -> ConsoleAdapter:
+    """The terminal chat of `chat` and `serve --console`: greeting and prompt when a person is typing."""
+    interactive = sys.stdin.isatty()
+    return ConsoleAdapter(
+        chat_id=chat_id, prompt="> " if interactive else "", greeting=f"arxiv-digest chat: {CONSOLE_HINT}" if interactive else ""
+    )
 
 
 async def serve(settings: Settings, store: Store, *, console: ConsoleAdapter | None = None, web_port: int | None = None) -> None:

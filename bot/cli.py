@@ -315,13 +315,9 @@ def chat(obj: CliContext, chat_id: str) -> None:
     """
     import asyncio
 
-    from adapters.console import ConsoleAdapter
-    from bot.app import App
+    from bot.app import App, console_adapter
 
-    interactive = sys.stdin.isatty()
-    if interactive:
-        click.echo('arxiv-digest chat: type "/help" for the commands, "/quit" to leave.')
-    console = ConsoleAdapter(chat_id=chat_id, prompt="> " if interactive else "")
+    console = console_adapter(chat_id)
 
     async def converse() -> None:
         app = App(obj.settings, obj.store, [console])
