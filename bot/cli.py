@@ -139,6 +139,11 @@ def run_with_fetcher(obj: CliContext, action: Callable[[Any], Awaitable[T]]) -> 
     return asyncio.run(run())
 
 
+def _progress(message: str) -> None:
+    """Fetch progress in the style of the CLI's log lines (bot.cli_output.ShortFormatter)."""
+    click.echo(f"... {message}", err=True)
+
+
 def _categories(obj: CliContext, given: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(set(given or obj.settings.defaults.categories)))
 
@@ -146,7 +151,7 @@ def _categories(obj: CliContext, given: tuple[str, ...]) -> tuple[str, ...]:
 def _fetch_today(obj: CliContext, categories: tuple[str, ...]) -> str:
     """Fetch the current announcement day; a one-line account of what happened."""
     try:
-        result = run_with_fetcher(obj, lambda fetcher: fetcher.fetch_day(categories))
+        result = run_with_fetcher(obj, lambda fetcher: fetcher.fetch_day(categories, progress=_progress))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     joined = "+".join(categories)
@@ -176,7 +181,7 @@ def backfill(obj: CliContext, since: dt.datetime, categories: tuple[str, ...]) -
     """Store missed announcement days since DATE from the export API, then today's feed."""
     wanted = _categories(obj, categories)
     try:
-        added = run_with_fetcher(obj, lambda fetcher: fetcher.backfill(since.date(), wanted))
+        added = run_with_fetcher(obj, lambda fetcher: fetcher.backfill(since.date(), wanted, progress=_progress))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"backfilled {added} papers in {'+'.join(wanted)} since {since.date()}")
