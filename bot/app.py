@@ -6,20 +6,20 @@ import contextlib
 import datetime as dt
 import logging
 import signal
+import sys
 from collections.abc import Callable, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
 
-from adapters import discord, slack, telegram
 from adapters.base import Adapter
-from adapters.console import ConsoleAdapter
+from adapters.console import CONSOLE_HINT, ConsoleAdapter
 from bot import web
 from bot.health import HealthState
 from bot.scheduler import FETCH_RETRY_SECONDS, Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.commands import CommandProcessor
-from core.config import Settings
+from core.config import Settings, secret
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Paper, Reply
 from core.store import Store
 from core.summarize import Summarizer
@@ -68,8 +68,13 @@ class AppServices:
         return f"the latest fetch failed at {latest['fetched_at']} UTC ({error}); retrying every {minutes:.0f} minutes."
 
 
+# The variable that switches each platform on: its SDK is imported only when it is set (each costs a second or more).
+PLATFORM_TOKENS = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN", "slack": "SLACK_BOT_TOKEN"}
+
+
 def platform_adapters(settings: Settings, store: Store) -> list[Adapter]:
     """Every platform adapter whose credentials are in the environment, with the store hooks it needs."""
+    enabled = {platform for platform, variable in PLATFORM_TOKENS.items() if secret(variable) is not None}
 
     async def chat_migrated(old: ChatRef, new: ChatRef) -> None:
         if store.get_chat(old) is not None:  # a group that never used a command has nothing to move
@@ -85,12 +90,20 @@ def platform_adapters(settings: Settings, store: Store) -> list[Adapter]:
     async def configurer(ref: ChatRef) -> str | None:
         return store.chat_configurer(ref) or None
 
-    candidates = (
-        telegram.create_adapter(settings, telegram.TelegramHooks(
-            on_chat_migrated=chat_migrated, on_feedback=feedback, on_chat_gone=chat_gone)),
-        discord.create_adapter(settings),
-        slack.create_adapter(settings, configurer),
-    )
+    candidates: list[Adapter | None] = []
+    if "telegram" in enabled:
+        from adapters import telegram
+
+        candidates.append(telegram.create_adapter(settings, telegram.TelegramHooks(
+            on_chat_migrated=chat_migrated, on_feedback=feedback, on_chat_gone=chat_gone)))
+    if "discord" in enabled:
+        from adapters import discord
+
+        candidates.append(discord.create_adapter(settings))
+    if "slack" in enabled:
+        from adapters import slack
+
+        candidates.append(slack.create_adapter(settings, configurer))
     return [adapter for adapter in candidates if adapter is not None]
 
 
@@ -156,6 +169,8 @@ class App:
                     continue
                 started.append(adapter)
                 log.info("%s adapter running", adapter.platform)
+            if web_port is not None:  # pages and feeds must not wait for a chat to be due
+                self.scheduler.publish(self.settings.defaults.categories)
             self._scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
             tasks.append(self._scheduler_task)
             if web_port is not None:
@@ -163,7 +178,7 @@ class App:
                     uvicorn.Config(self.web_app(), host=self.settings.web.host, port=web_port, log_level="warning",
                                    log_config=None)  # uvicorn's records go to the root handlers and their redaction
                 )
-                tasks.append(asyncio.create_task(server.serve(), name="web"))
+                tasks.append(asyncio.create_task(_serve_web(server), name="web"))
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
@@ -183,6 +198,30 @@ class App:
                 except Exception:
                     log.exception("stopping the %s adapter failed", adapter.platform)
             await self.fetcher.aclose()
+
+
+LISTEN_POLL_SECONDS = 0.05  # uvicorn has no "started" event to await, only a flag
+
+
+async def _serve_web(server: uvicorn.Server) -> None:
+    announcer = asyncio.create_task(_announce_listening(server))
+    try:
+        await server.serve()
+    finally:
+        announcer.cancel()
+
+
+async def _announce_listening(server: uvicorn.Server) -> None:
+    """One log line per address the web server listens on, once it does (the port may be taken)."""
+    while not server.started:
+        if server.should_exit:
+            return
+        await asyncio.sleep(LISTEN_POLL_SECONDS)
+    for listener in server.servers:
+        for sock in listener.sockets:
+            host, port = sock.getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            log.info("web: listening on http://%s:%d (pages, feeds, /healthz)", shown, port)
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -205,15 +244,19 @@ def install_stop_signals(stop: asyncio.Event) -> Callable[[], None]:
     return remove
 
 
-def console_adapter() -> ConsoleAdapter:
-    return ConsoleAdapter(prompt="> ")
+def console_adapter(chat_id: str = "local") -> ConsoleAdapter:
+    """The terminal chat of `chat` and `serve --console`: greeting and prompt when a person is typing."""
+    interactive = sys.stdin.isatty()
+    return ConsoleAdapter(
+        chat_id=chat_id, prompt="> " if interactive else "", greeting=f"arxiv-digest chat: {CONSOLE_HINT}" if interactive else ""
+    )
 
 
 async def serve(settings: Settings, store: Store, *, console: ConsoleAdapter | None = None, web_port: int | None = None) -> None:
     """`arxiv-digest serve`: run until SIGTERM/SIGINT (or `quit` on the console), leaving nothing half-sent behind."""
     adapters = platform_adapters(settings, store) + ([console] if console is not None else [])
     if not adapters:
-        log.warning("no adapter has credentials (set TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN or SLACK_BOT_TOKEN)")
+        log.info("no chat adapter: no platform token is set (TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN, SLACK_BOT_TOKEN)")
     stop = asyncio.Event()
     remove_handlers = install_stop_signals(stop)
     console_closed = asyncio.create_task(_set_when_closed(console, stop)) if console is not None else None
@@ -222,6 +265,24 @@ async def serve(settings: Settings, store: Store, *, console: ConsoleAdapter | N
     finally:
         if console_closed is not None:
             console_closed.cancel()
+        remove_handlers()
+        store.close()
+
+
+async def serve_replica(settings: Settings, store: Store, web_port: int) -> None:
+    """`serve --web --read-only`: pages and feeds from a database another process fetches into and delivers from."""
+    stop = asyncio.Event()
+    remove_handlers = install_stop_signals(stop)
+    server = _EmbeddedServer(
+        uvicorn.Config(web.create_app(store, settings), host=settings.web.host, port=web_port, log_level="warning")
+    )
+    log.info("read-only web replica: no fetching, no scheduler, no chat adapters")
+    serving = asyncio.create_task(_serve_web(server))
+    try:
+        await asyncio.wait([serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        server.should_exit = True
+        await asyncio.gather(serving, return_exceptions=True)
         remove_handlers()
         store.close()
 

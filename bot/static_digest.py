@@ -1,4 +1,4 @@
-"""The static digest (the original bot's README page): config defaults scored over one stored day, summarized, rendered."""
+"""The static digest (the original bot's README page): config defaults scored over one stored day, rendered."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +13,6 @@ from core.digest import default_subscription, select_digests
 from core.models import Digest
 from core.render.markdown import render_markdown
 from core.store import Store
-from core.summarize import Summarizer
 
 
 def latest_stored_day(store: Store, categories: tuple[str, ...]) -> dt.date | None:
@@ -29,15 +28,6 @@ def default_digest(settings: Settings, store: Store, day: dt.date) -> Digest:
     subscription = default_subscription(settings)
     digests = select_digests(day, store.papers_announced(day), [subscription], settings.scoring, now=store.now())
     return digests[subscription.subscriber]
-
-
-async def summarized(settings: Settings, store: Store, digest: Digest) -> Digest:
-    """The digest with summaries of its top N papers (LLM when a key is set, else extractive)."""
-    summarizer = Summarizer.from_settings(settings, store)
-    try:
-        return (await summarizer.summarize_digests({"static": digest}))["static"]
-    finally:
-        await summarizer.aclose()
 
 
 def _new_file_mode() -> int:

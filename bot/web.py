@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.health import HealthCheck, HealthState, health_report
 from bot.web_cache import FEED_MAX_AGE_SECONDS, RenderCache, VersionClock, conditional_response
+from bot.web_health import announcements_check
 from bot.web_limits import BodyLimit
 from bot.web_pages import PageRenderer
 from bot.web_views import DigestViews
@@ -43,6 +44,7 @@ FEED_MEDIA_TYPES: dict[FeedFormat, str] = {
 # Matched with fullmatch: `$` would also accept a trailing newline (`/feeds/all.xml%0A`).
 _FEED_FILE = re.compile(r"(?P<stem>[A-Za-z0-9._-]{1,64})\.(?P<ext>xml|atom)")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_HOST = re.compile(r"(?:[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?")
 # Headers every response carries: no sniffing, no framing, and pages that may load nothing but their own CSS.
 SECURITY_HEADERS = {
     b"x-content-type-options": b"nosniff",
@@ -69,9 +71,19 @@ def feed_path(feed_format: FeedFormat = "rss", *, category: str | None = None, t
     return f"/feeds/{category or 'all'}.{extension}"
 
 
+def site_url(settings: Settings, request: Request | None = None) -> str:
+    """web.public_url when set; else the address the request came to (a plain Host only); else this machine's port."""
+    if settings.web.public_url:
+        return settings.web.public_url.rstrip("/")
+    host = request.headers.get("host", "") if request is not None else ""
+    if _HOST.fullmatch(host):
+        return f"{request.url.scheme}://{host}"  # type: ignore[union-attr]
+    return f"http://localhost:{settings.web.port}"
+
+
 def feed_url(settings: Settings, chat: ChatSettings, feed_format: FeedFormat = "rss") -> str:
     """A chat's personal feed address, as the `feed` command shows it."""
-    return settings.web.public_url.rstrip("/") + feed_path(feed_format, token=chat.feed_token)
+    return site_url(settings) + feed_path(feed_format, token=chat.feed_token)
 
 
 class _SecurityHeaders:
@@ -159,12 +171,12 @@ class WebApp:
             raise NotFound(stem)
         title = "arXiv digest" + (f": {category}" if category else "")
         info = self._feed_info(
-            feed_path(feed_format, category=category), title, "Papers picked by the default keywords.",
+            request, feed_path(feed_format, category=category), title, "Papers picked by the default keywords.",
             self.settings.summaries.language,
         )
         body = await run_in_threadpool(
             self.rendered.get_or_render,
-            ("feed", category, feed_format),
+            ("feed", category, feed_format, info.page_url),
             lambda: self._feed_body(self.views.default_digests(category), info, feed_format),
         )
         cache = f"public, max-age={FEED_MAX_AGE_SECONDS}"
@@ -176,27 +188,27 @@ class WebApp:
         if chat is None or not chat.active:
             raise NotFound("feed token")
         info = self._feed_info(
-            feed_path(feed_format, token=token), f"arXiv digest for {chat.title or 'your chat'}",
+            request, feed_path(feed_format, token=token), f"arXiv digest for {chat.title or 'your chat'}",
             "Your chat's daily arXiv digest.", chat.language,
         )
         body = await run_in_threadpool(
             self.rendered.get_or_render,
-            ("chat", token, feed_format),
+            ("chat", token, feed_format, info.page_url),
             lambda: self._feed_body(self.views.chat_digests(chat), info, feed_format),
         )
         # private: the URL is a secret, so shared caches must not keep a copy under it.
         cache = f"private, max-age={FEED_MAX_AGE_SECONDS}"
         return conditional_response(request, body, FEED_MEDIA_TYPES[feed_format], self.versions, cache)
 
-    def _feed_info(self, path: str, title: str, description: str, language: str) -> FeedInfo:
-        base = self.settings.web.public_url.rstrip("/")
+    def _feed_info(self, request: Request, path: str, title: str, description: str, language: str) -> FeedInfo:
+        base = site_url(self.settings, request)
         return FeedInfo(self_url=base + path, page_url=base + "/", title=title, description=description, language=language)
 
     def _feed_body(self, digests: Sequence[Digest], info: FeedInfo, feed_format: FeedFormat) -> bytes:
         return render_feed(feed_entries(digests), info, feed_format, self.zone)
 
     async def healthz(self, request: Request) -> Response:
-        report = await run_in_threadpool(health_report, [self._store_health, self._scheduler_health, *self.health_checks])
+        report = await run_in_threadpool(health_report, [self._store_health, self._announcements_health, self._scheduler_health, *self.health_checks])
         healthy = report["status"] == "ok"
         return JSONResponse(report, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})
 
@@ -218,6 +230,13 @@ class WebApp:
         stale = age > self.settings.web.max_fetch_age_hours * 3600
         fetch = {"at": last["fetched_at"], "age_seconds": round(age), "status": last["status"]}
         return [store, HealthState("last_fetch", fetch, "fetch" if stale else "")]
+
+    def _announcements_health(self) -> list[HealthState]:
+        try:
+            report, announced_in_time = announcements_check(self.store, self.settings, self.store.now())
+        except (sqlite3.Error, StoreError):
+            return []  # the store check reports it
+        return [HealthState("announcements", report, "" if announced_in_time else "announcements")]
 
     def _scheduler_health(self) -> list[HealthState]:
         if self.health is None:

@@ -12,6 +12,7 @@ from core.config import Settings
 from core.models import Digest, ScoredPaper
 from core.render.html import matched_terms_text, summary_html
 from core.render.markdown import summary_label
+from core.render.math_html import text_with_math_html
 
 SITE_TITLE = "arXiv digest"
 
@@ -38,6 +39,8 @@ class PageRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # Titles and abstracts: TeX maths as MathML; text_with_math_html escapes everything else.
+        self.env.filters["with_math"] = lambda text: Markup(text_with_math_html(text))
 
     def digest_page(self, digest: Digest | None, days: Sequence[dt.date]) -> str:
         papers = [] if digest is None else [self._paper_view(i, s, digest) for i, s in enumerate(digest.papers, 1)]

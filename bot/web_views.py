@@ -21,7 +21,7 @@ class DigestViews:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        # Only for reading the cache: without an API key it never calls out.
+        # Only for reading the cache and extractive summaries: without an API key it never calls out.
         self._summaries = Summarizer(settings.summaries, store, api_key=None)
 
     def days(self, limit: int = ARCHIVE_DAYS) -> list[dt.date]:
@@ -35,14 +35,15 @@ class DigestViews:
         return dataclasses.replace(subscription, subscriber=f"category:{category}", categories=(category,))
 
     def digest(self, day: dt.date, subscription: Subscription, language: str, with_summaries: bool = True) -> Digest:
-        """One day's digest for one subscription, with whatever summaries are already cached."""
+        """One day's digest for one subscription; its top N papers carry their cached summary, else the
+        extractive one, as the Markdown digest and the chats show them."""
         papers = self.store.papers_announced(day, subscription.categories)
         selected = select_digests(day, papers, [subscription], self.settings.scoring, now=self.store.now())
         digest = selected[subscription.subscriber]
         if not with_summaries or not self.settings.summaries.enabled:
             return digest
-        found = self._summaries.cached_summaries([scored.paper for scored in digest.papers], language)
-        return dataclasses.replace(digest, summaries=found)
+        shown = [scored.paper for scored in digest.papers[: self.settings.summaries.top_n]]
+        return dataclasses.replace(digest, summaries=self._summaries.stored_or_extractive(shown, language))
 
     def recent_digests(self, subscription: Subscription, language: str, with_summaries: bool = True) -> list[Digest]:
         """The subscription's digests of the last FEED_DAYS announcement days, newest first."""

@@ -193,11 +193,13 @@ class SlackSettings(_Section):
 
 
 class WebSettings(_Section):
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"  # loopback unless told otherwise: the Procfile and Docker pass --host 0.0.0.0
     port: int = Field(8000, ge=1, le=65535)
-    public_url: str = "http://localhost:8000"
+    public_url: str = ""  # empty: feed links are built from each request's own address
     # /healthz fails when the last successful fetch is older: a long weekend plus a holiday fits.
     max_fetch_age_hours: float = Field(100.0, gt=0)
+    # /healthz fails when the current announcement day is still not stored this long after its feed is out.
+    announcement_overdue_hours: float = Field(6.0, gt=0, le=48)
 
 
 class SchedulerSettings(_Section):
