@@ -29,4 +29,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=60s --timeout=5s --start-period=30s \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=4)"
 
-CMD ["sh", "-c", "exec arxiv-digest --database /data/arxiv-digest.db serve --web --port \"$PORT\""]
+CMD ["sh", "-c", "exec arxiv-digest --database /data/arxiv-digest.db serve --web --host 0.0.0.0 --port \"$PORT\""]

@@ -7,6 +7,7 @@ import itertools
 import logging
 import sys
 import threading
+from collections.abc import Iterator
 from typing import TextIO
 
 from starlette.routing import BaseRoute
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 CONSOLE_MESSAGE_BUDGET = 4000  # characters per printed message; a terminal has no limit, tests like bounded output
 ABSTRACT_PREVIEW = 300  # characters of the abstract shown when a paper has no summary
 QUIT_WORDS = ("quit", "exit")
+CONSOLE_HINT = 'Type "/help" for the commands, "/quit" to leave.'  # the greeting, and the answer to a blank line or a lone /
 
 
 def _paper_block(view: PaperView) -> str:
@@ -69,9 +71,14 @@ class ConsoleAdapter:
         chat_id: str = "local",
         user_id: str = "local-user",
         prompt: str = "",
+        greeting: str = "",
     ) -> None:
         self._input = input_stream if input_stream is not None else sys.stdin
         self._output = output_stream if output_stream is not None else sys.stdout
+        # A terminal gets line editing and history (readline through input()); streams are read line by line.
+        self._terminal = input_stream is None and sys.stdin.isatty()
+        self._ready_for_line = threading.Event()  # the terminal prompt shows again only after the answer is printed
+        self.greeting = greeting
         self.chat = ChatRef(self.platform, chat_id)
         self.user_id = user_id
         self.prompt = prompt
@@ -80,7 +87,9 @@ class ConsoleAdapter:
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self, handle_command: CommandHandler) -> None:
-        """Begin reading commands in the background; returns at once."""
+        """Greet, then begin reading commands in the background; returns at once."""
+        if self.greeting:
+            self._write(self.greeting)
         self._reader = asyncio.create_task(self._read_commands(handle_command), name="console-input")
 
     async def wait_closed(self) -> None:
@@ -125,14 +134,17 @@ class ConsoleAdapter:
         threading.Thread(target=self._pump_lines, args=(loop, lines), daemon=True, name="console-stdin").start()
         try:
             while True:
-                if self.prompt:
+                if self._terminal:
+                    self._ready_for_line.set()
+                elif self.prompt:
                     self._output.write(self.prompt)
                     self._output.flush()
                 line = await lines.get()
                 if line is None:
                     break
-                text = line.strip().removeprefix("/")
+                text = line.strip().removeprefix("/").strip()
                 if not text:
+                    self._write(CONSOLE_HINT)
                     continue
                 if text.casefold() in QUIT_WORDS:
                     break
@@ -142,10 +154,22 @@ class ConsoleAdapter:
 
     def _pump_lines(self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
         try:
-            for line in iter(self._input.readline, ""):
+            for line in self._terminal_lines() if self._terminal else iter(self._input.readline, ""):
                 loop.call_soon_threadsafe(lines.put_nowait, line)
         except (OSError, ValueError) as exc:
             log.warning("console input stopped: %s", exc)
         finally:
             with contextlib.suppress(RuntimeError):  # the loop may already be closed at exit
                 loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    def _terminal_lines(self) -> Iterator[str]:
+        """Lines typed at the terminal with readline's editing and history (Up arrow recalls, not '\\x1b[A')."""
+        import readline  # noqa: F401  (importing it is what gives input() line editing)
+
+        while True:
+            self._ready_for_line.wait()
+            self._ready_for_line.clear()
+            try:
+                yield input(self.prompt)
+            except EOFError:
+                return

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -16,6 +17,7 @@ from telegram import BotCommand, ChatMember, InlineKeyboardButton, InlineKeyboar
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
+from telegram.ext import Updater
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
 from adapters.base import (
@@ -99,12 +101,14 @@ class TelegramAdapter:
         self._events = events
         self._public_url = (settings.public_url or public_url).rstrip("/")
         self._secret = webhook_secret(token)
-        self._redactor = TokenRedactor(token)
+        self._redactor = TokenRedactor(token, self._secret)
         self._redactor.install()
         self._handle_command: CommandHandler | None = None
         self._known_commands = frozenset(spec.name for spec in COMMAND_SPECS)
         self._migrations: set[tuple[ChatRef, ChatRef]] = set()
         self._running = False
+        self._polling_watch: asyncio.Task[None] | None = None
+        self._polling_problem: str | None = None  # why long polling is not running, while it is being restarted
         file_url = re.sub(r"/bot$", "/file/bot", settings.api_base_url)
         builder = (
             Application.builder().token(token).base_url(settings.api_base_url).base_file_url(file_url)
@@ -134,15 +138,68 @@ class TelegramAdapter:
                     self._public_url + self.settings.webhook_path, secret_token=self._secret,
                     allowed_updates=list(ALLOWED_UPDATES))
             else:
-                await self.application.updater.start_polling(  # type: ignore[union-attr]
-                    timeout=POLL_TIMEOUT_SECONDS, allowed_updates=list(ALLOWED_UPDATES))
+                await self._start_polling()
         except TelegramError as exc:
             raise DeliveryError(f"cannot start the Telegram bot: {exc}") from exc
         self._running = True
+        if self.settings.mode == "polling":
+            self._polling_watch = asyncio.create_task(self._keep_polling(), name="telegram-polling-watch")
         log.info("telegram bot @%s running (%s)", self.application.bot.username, self.settings.mode)
+
+    async def _start_polling(self) -> None:
+        await self.application.updater.start_polling(  # type: ignore[union-attr]
+            timeout=POLL_TIMEOUT_SECONDS, allowed_updates=list(ALLOWED_UPDATES))
+
+    async def _keep_polling(self) -> None:
+        """Restart long polling whenever PTB's loop ends on its own (a 401 ends it for good), with back-off.
+
+        PTB has no public way to tell its polling loop ended, nor to restart an Updater whose loop died
+        (its stop() re-raises the loop's error and leaves it unable to poll again), so the loop's task is
+        watched and a fresh Updater takes over on the same bot and update queue.
+        """
+        delay = self.settings.poll_restart_seconds
+        while self._running:
+            task: asyncio.Task | None = getattr(self.application.updater, "_Updater__polling_task", None)
+            if task is not None and not task.done():
+                await asyncio.wait([task])
+            error = task.exception() if task is not None and task.done() and not task.cancelled() else None
+            if not self._running or (task is not None and error is None):
+                return  # stopped by us
+            if error is not None:
+                self._polling_problem = f"polling stopped ({type(error).__name__}); restarting"
+            log.warning("telegram long polling stopped (%s); restarting in %.1f s", error, delay)
+            await asyncio.sleep(delay)
+            if not self._running:
+                return
+            try:
+                await self._replace_updater()
+            except TelegramError as exc:
+                self._polling_problem = f"polling stopped ({type(exc).__name__}); restarting"
+                log.warning("restarting telegram long polling failed: %s", exc)
+                delay = min(delay * 2, self.settings.poll_restart_max_seconds)
+                continue
+            log.info("telegram long polling running again")
+            self._polling_problem = None
+            delay = self.settings.poll_restart_seconds
+
+    async def _replace_updater(self) -> None:
+        old = self.application.updater
+        if old is not None and old.running:
+            with contextlib.suppress(TelegramError):  # re-raises the dead loop's error; it has stopped all the same
+                await old.stop()
+        self.application.updater = Updater(self.application.bot, self.application.update_queue)
+        await self.application.updater.initialize()
+        await self._start_polling()
+
+    def health_problem(self) -> str | None:
+        """None while updates arrive (polling, or a webhook set); else what is wrong, for /healthz."""
+        return self._polling_problem
 
     async def stop(self) -> None:
         was_running, self._running = self._running, False
+        if self._polling_watch is not None:
+            self._polling_watch.cancel()
+            await asyncio.gather(self._polling_watch, return_exceptions=True)
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()

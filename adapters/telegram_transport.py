@@ -21,13 +21,14 @@ from aiolimiter import AsyncLimiter
 from telegram import Update
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 
+from core.redaction import SecretRedactor, remember_secret
+
 OVERALL_MESSAGES_PER_SECOND = 30
 GROUP_MESSAGES_PER_MINUTE = 20
 CHAT_SPACING_SECONDS = 1.0  # one message per second per chat
 EVEN_BURST = 4  # messages the evening-out limiter may send back to back to catch up
 MAX_CONCURRENT_UPDATES = 64  # commands handled at once, across chats
 MAX_TRACKED_CHATS = 1024  # idle per-chat windows beyond this are dropped (an idle window equals a new one)
-REDACTED = "<bot-token>"
 LOGGERS_THAT_SEE_URLS = ("httpx", "httpcore", "telegram", "telegram.Bot", "telegram.ext.ExtBot",
                          "telegram.ext.Updater", "telegram.ext.Application")
 
@@ -154,23 +155,22 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
         """Nothing to release."""
 
 
-class TokenRedactor(logging.Filter):
-    """Replaces the bot token in log records: httpx logs request URLs and PTB logs its API URL, both with the token."""
+class TokenRedactor:
+    """Keeps the bot token and the webhook secret out of the loggers that see API URLs and request data.
 
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self._token = token
+    The root handlers carry core.redaction's filter when run from the command line; this covers the
+    records of these loggers wherever the adapter runs (embedded, tests), with the same filter.
+    """
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self._token in message:
-            record.msg, record.args = message.replace(self._token, REDACTED), None
-        return True
+    def __init__(self, *secrets: str) -> None:
+        for value in secrets:
+            remember_secret(value)
+        self._filter = SecretRedactor()
 
     def install(self) -> None:
         for name in LOGGERS_THAT_SEE_URLS:
-            logging.getLogger(name).addFilter(self)
+            logging.getLogger(name).addFilter(self._filter)
 
     def remove(self) -> None:
         for name in LOGGERS_THAT_SEE_URLS:
-            logging.getLogger(name).removeFilter(self)
+            logging.getLogger(name).removeFilter(self._filter)

@@ -4,22 +4,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import importlib
 import logging
 import signal
+import sys
 from collections.abc import Callable, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
 
-from adapters import discord, slack, telegram
 from adapters.base import Adapter, ChatEvent, ChatGoneEvent, ChatMovedEvent, FeedbackEvent
-from adapters.console import ConsoleAdapter
+from adapters.console import CONSOLE_HINT, ConsoleAdapter
 from bot import web
 from bot.digests import FETCH_RETRY_SECONDS
+from bot.health import HealthState
 from bot.scheduler import Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.commands import CommandProcessor
-from core.config import Settings
+from core.config import Settings, secret
 from core.models import ChatSettings, CommandContext, Digest, Paper, Reply
 from core.store import Store
 from core.summarize import Summarizer
@@ -80,10 +82,17 @@ class StoreEvents:
                 store.record_feedback(chat, arxiv_id, user_id, vote)
 
 
+# The variable that switches each platform on: its SDK is imported only when it is set (each costs a second or more).
+PLATFORM_TOKENS = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN", "slack": "SLACK_BOT_TOKEN"}
+
+
 def platform_adapters(settings: Settings, store: Store) -> list[Adapter]:
     """Every platform adapter whose credentials are in the environment, all reporting to one event sink."""
     events = StoreEvents(store)
-    candidates = (module.create_adapter(settings, events) for module in (telegram, discord, slack))
+    enabled = [platform for platform, variable in PLATFORM_TOKENS.items() if secret(variable) is not None]
+    # adapters.telegram, adapters.discord, adapters.slack: each module offers create_adapter(settings, events).
+    modules = (importlib.import_module(f"adapters.{platform}") for platform in enabled)
+    candidates = (module.create_adapter(settings, events) for module in modules)
     return [adapter for adapter in candidates if adapter is not None]
 
 
@@ -101,6 +110,7 @@ class App:
         self.services = AppServices(settings, store, self.fetcher, self.scheduler)
         self.commands = CommandProcessor(store, settings, self.services)
         self._scheduler_task: asyncio.Task[None] | None = None
+        self._not_started: dict[str, str] = {}  # platform -> the kind of error that kept its adapter from starting
 
     async def handle_command(self, context: CommandContext, text: str) -> Reply:
         reply = await self.commands.handle(context, text)
@@ -112,9 +122,23 @@ class App:
         """For /healthz: the scheduler loop is running (not crashed, not stopped)."""
         return self._scheduler_task is not None and not self._scheduler_task.done()
 
+    def adapter_health(self) -> list[HealthState]:
+        """For /healthz: each adapter's state; one that did not start or whose updates stopped fails the check.
+
+        Only the error's kind is shown: its text may hold a token (PTB's InvalidToken does)."""
+        states: dict[str, str] = {}
+        problems: list[str] = []
+        for adapter in self.adapters:
+            problem = self._not_started.get(adapter.platform)
+            problem = f"did not start ({problem})" if problem else getattr(adapter, "health_problem", lambda: None)()
+            states[adapter.platform] = problem or "running"
+            if problem:
+                problems.append(adapter.platform)
+        return [HealthState("adapters", states, "adapters " + "+".join(problems) if problems else "")]
+
     def web_app(self) -> Starlette:
         routes = [route for adapter in self.adapters for route in adapter.web_routes()]
-        return web.create_app(self.store, self.settings, extra_routes=routes, health=self)
+        return web.create_app(self.store, self.settings, extra_routes=routes, health=self, health_checks=[self.adapter_health])
 
     async def run(self, stop: asyncio.Event, *, web_port: int | None = None) -> None:
         """Start adapters, the scheduler (and the web server), wait for `stop`, then shut down in order."""
@@ -125,21 +149,25 @@ class App:
             for adapter in self.adapters:
                 try:
                     await adapter.start(self.handle_command)
-                except Exception:
+                except Exception as error:
                     # One platform down (bad token, outage) must not keep the others from working; its
                     # chats' digests wait in the outbox and catch-up until it runs again.
                     log.exception("the %s adapter did not start; running without it", adapter.platform)
                     del self._running_adapters[adapter.platform]
+                    self._not_started[adapter.platform] = type(error.__cause__ or error).__name__
                     continue
                 started.append(adapter)
                 log.info("%s adapter running", adapter.platform)
+            if web_port is not None:  # pages and feeds must not wait for a chat to be due
+                self.scheduler.publish(self.settings.defaults.categories)
             self._scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
             tasks.append(self._scheduler_task)
             if web_port is not None:
                 server = _EmbeddedServer(
-                    uvicorn.Config(self.web_app(), host=self.settings.web.host, port=web_port, log_level="warning")
+                    uvicorn.Config(self.web_app(), host=self.settings.web.host, port=web_port, log_level="warning",
+                                   log_config=None)  # uvicorn's records go to the root handlers and their redaction
                 )
-                tasks.append(asyncio.create_task(server.serve(), name="web"))
+                tasks.append(asyncio.create_task(_serve_web(server), name="web"))
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
@@ -159,6 +187,30 @@ class App:
                 except Exception:
                     log.exception("stopping the %s adapter failed", adapter.platform)
             await self.fetcher.aclose()
+
+
+LISTEN_POLL_SECONDS = 0.05  # uvicorn has no "started" event to await, only a flag
+
+
+async def _serve_web(server: uvicorn.Server) -> None:
+    announcer = asyncio.create_task(_announce_listening(server))
+    try:
+        await server.serve()
+    finally:
+        announcer.cancel()
+
+
+async def _announce_listening(server: uvicorn.Server) -> None:
+    """One log line per address the web server listens on, once it does (the port may be taken)."""
+    while not server.started:
+        if server.should_exit:
+            return
+        await asyncio.sleep(LISTEN_POLL_SECONDS)
+    for listener in server.servers:
+        for sock in listener.sockets:
+            host, port = sock.getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            log.info("web: listening on http://%s:%d (pages, feeds, /healthz)", shown, port)
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -181,15 +233,19 @@ def install_stop_signals(stop: asyncio.Event) -> Callable[[], None]:
     return remove
 
 
-def console_adapter() -> ConsoleAdapter:
-    return ConsoleAdapter(prompt="> ")
+def console_adapter(chat_id: str = "local") -> ConsoleAdapter:
+    """The terminal chat of `chat` and `serve --console`: greeting and prompt when a person is typing."""
+    interactive = sys.stdin.isatty()
+    return ConsoleAdapter(
+        chat_id=chat_id, prompt="> " if interactive else "", greeting=f"arxiv-digest chat: {CONSOLE_HINT}" if interactive else ""
+    )
 
 
 async def serve(settings: Settings, store: Store, *, console: ConsoleAdapter | None = None, web_port: int | None = None) -> None:
     """`arxiv-digest serve`: run until SIGTERM/SIGINT (or `quit` on the console), leaving nothing half-sent behind."""
     adapters = platform_adapters(settings, store) + ([console] if console is not None else [])
     if not adapters:
-        log.warning("no adapter has credentials (set TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN or SLACK_BOT_TOKEN)")
+        log.info("no chat adapter: no platform token is set (TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN, SLACK_BOT_TOKEN)")
     stop = asyncio.Event()
     remove_handlers = install_stop_signals(stop)
     console_closed = asyncio.create_task(_set_when_closed(console, stop)) if console is not None else None
@@ -198,6 +254,24 @@ async def serve(settings: Settings, store: Store, *, console: ConsoleAdapter | N
     finally:
         if console_closed is not None:
             console_closed.cancel()
+        remove_handlers()
+        store.close()
+
+
+async def serve_replica(settings: Settings, store: Store, web_port: int) -> None:
+    """`serve --web --read-only`: pages and feeds from a database another process fetches into and delivers from."""
+    stop = asyncio.Event()
+    remove_handlers = install_stop_signals(stop)
+    server = _EmbeddedServer(
+        uvicorn.Config(web.create_app(store, settings), host=settings.web.host, port=web_port, log_level="warning")
+    )
+    log.info("read-only web replica: no fetching, no scheduler, no chat adapters")
+    serving = asyncio.create_task(_serve_web(server))
+    try:
+        await asyncio.wait([serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        server.should_exit = True
+        await asyncio.gather(serving, return_exceptions=True)
         remove_handlers()
         store.close()
 

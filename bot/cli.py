@@ -2,22 +2,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from core.arxiv.errors import ArxivError, ArxivUnavailable
-from core.config import ConfigError, Settings, load_settings
-from core.store import Store, StoreError
+if TYPE_CHECKING:  # pydantic and sqlite-utils load when a command runs, so `--help` and `--version` stay instant
+    from core.config import Settings
+    from core.models import Digest
+    from core.store import Store
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
 EXIT_NOTHING = 4
+EXIT_BUSY = 5  # another serve holds the database
 
 T = TypeVar("T")
 
@@ -34,12 +35,16 @@ class CliContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from core.config import load_settings
+
             self._settings = load_settings(self.config_path)
         return self._settings
 
     @property
     def store(self) -> Store:
         if self._store is None:
+            from core.store import Store
+
             self._store = Store(self.database or self.settings.database)
         return self._store
 
@@ -49,6 +54,10 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from core.arxiv.errors import ArxivError, ArxivUnavailable
+        from core.config import ConfigError
+        from core.store import StoreError
+
         try:
             return command(*args, **kwargs)
         except (ConfigError, StoreError) as exc:
@@ -65,18 +74,16 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.group()
+@click.version_option(package_name="arxiv-digest", prog_name="arxiv-digest")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config.json to use.")
 @click.option("--database", type=click.Path(dir_okay=False), help="SQLite file (overrides config.json).")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, database: str | None, verbose: bool) -> None:
     """Daily arXiv digests scored against your keywords."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs full request URLs at INFO, and a Telegram URL contains the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from bot.cli_output import configure_logging
+
+    configure_logging(verbose, long_running=ctx.invoked_subcommand == "serve")
     ctx.obj = CliContext(config_path, database)
 
 
@@ -85,20 +92,35 @@ def main() -> None:
 
 
 @cli.command()
-@click.option("--web", is_flag=True, help="Also serve feeds, health and platform webhooks over HTTP.")
+@click.option("--web", is_flag=True, help="Also serve pages, feeds, health and platform webhooks over HTTP.")
+@click.option("--host", default=None, help="Address for --web (default: config web.host, 127.0.0.1; 0.0.0.0 for every interface).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port for --web (default: config web.port).")
 @click.option("--console", is_flag=True, help="Also chat with the bot in this terminal.")
+@click.option("--read-only", is_flag=True, help="With --web: only serve pages and feeds from the database, next to the process that fetches and delivers.")
 @click.pass_obj
 @friendly_errors
-def serve(obj: CliContext, web: bool, port: int | None, console: bool) -> None:
-    """Run the scheduler and every adapter that has credentials until SIGTERM or Ctrl-C."""
+def serve(obj: CliContext, web: bool, host: str | None, port: int | None, console: bool, read_only: bool) -> None:
+    """Run the scheduler and every adapter that has credentials until SIGTERM or Ctrl-C (one per database)."""
     import asyncio
 
-    from bot.app import console_adapter, serve as run_service
+    from bot.app import console_adapter, serve as run_service, serve_replica
+    from bot.serve_lock import ServeLockHeld, serve_lock
 
     settings = obj.settings
+    if host is not None:
+        settings = settings.model_copy(update={"web": settings.web.model_copy(update={"host": host})})
     web_port = (port or settings.web.port) if web else None
-    asyncio.run(run_service(settings, obj.store, console=console_adapter() if console else None, web_port=web_port))
+    if read_only:
+        if web_port is None or console:
+            raise click.UsageError("--read-only serves pages and feeds only: use it with --web and without --console")
+        asyncio.run(serve_replica(settings, obj.store, web_port))
+        return
+    try:
+        with serve_lock(obj.database or settings.database):
+            asyncio.run(run_service(settings, obj.store, console=console_adapter() if console else None, web_port=web_port))
+    except ServeLockHeld as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BUSY)
 
 
 def run_with_fetcher(obj: CliContext, action: Callable[[Any], Awaitable[T]]) -> T:
@@ -118,6 +140,7 @@ def run_with_fetcher(obj: CliContext, action: Callable[[Any], Awaitable[T]]) -> 
 
 
 def _progress(message: str) -> None:
+    """Fetch progress in the style of the CLI's log lines (bot.cli_output.ShortFormatter)."""
     click.echo(f"... {message}", err=True)
 
 
@@ -176,8 +199,10 @@ def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fet
     """Today's digest for config.json's keywords as Markdown: fetch if needed, score, summarize, render."""
     import asyncio
 
+    from bot.cli_output import ProgressSummarizer
     from bot.digests import DigestService
-    from bot.static_digest import default_digest, render_page, summarized, write_atomically
+    from bot.static_digest import default_digest, render_page, write_atomically
+    from core.summarize import Summarizer
 
     settings, store = obj.settings, obj.store
     categories = _categories(obj, ())
@@ -192,7 +217,16 @@ def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fet
         sys.exit(EXIT_NOTHING)
     selection = default_digest(settings, store, chosen)
     if not no_summaries and service.wants_summaries():
-        selection = asyncio.run(summarized(settings, store, selection))
+
+        async def summarize(digest: Digest) -> Digest:
+            summarizer = Summarizer.from_settings(settings, store)
+            try:
+                shown = DigestService(store, settings, summarizer=ProgressSummarizer(summarizer))
+                return await shown.with_default_summaries(digest)
+            finally:
+                await summarizer.aclose()
+
+        selection = asyncio.run(summarize(selection))
     page = render_page(settings, selection)
     if output is None:
         click.echo(page, nl=False)
@@ -221,8 +255,7 @@ def summarize(obj: CliContext, day: dt.datetime | None, id_values: tuple[str, ..
     """Summarize the top papers of the default digest of a day (or the given ids), with a progress bar."""
     import asyncio
 
-    from tqdm import tqdm
-
+    from bot.cli_output import summaries_with_progress
     from core.summarize import Summarizer
 
     settings, store = obj.settings, obj.store
@@ -239,16 +272,7 @@ def summarize(obj: CliContext, day: dt.datetime | None, id_values: tuple[str, ..
     async def run() -> tuple[dict[str, Any], Any]:
         summarizer = Summarizer.from_settings(settings, store)
         try:
-            with tqdm(total=len(papers), unit="paper", desc="summaries") as progress:
-
-                async def one(paper: Any) -> dict[str, Any]:
-                    result = await summarizer.summarize_papers([paper], wanted_language)
-                    progress.update(1)
-                    return result
-
-                results = await asyncio.gather(*(one(paper) for paper in papers))
-            summaries = {arxiv_id: summary for result in results for arxiv_id, summary in result.items()}
-            return summaries, summarizer.spent
+            return await summaries_with_progress(summarizer, papers, wanted_language), summarizer.spent
         finally:
             await summarizer.aclose()
 
@@ -299,13 +323,9 @@ def chat(obj: CliContext, chat_id: str) -> None:
     """
     import asyncio
 
-    from adapters.console import ConsoleAdapter
-    from bot.app import App
+    from bot.app import App, console_adapter
 
-    interactive = sys.stdin.isatty()
-    if interactive:
-        click.echo('arxiv-digest chat: type "/help" for the commands, "/quit" to leave.')
-    console = ConsoleAdapter(chat_id=chat_id, prompt="> " if interactive else "")
+    console = console_adapter(chat_id)
 
     async def converse() -> None:
         app = App(obj.settings, obj.store, [console])

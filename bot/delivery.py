@@ -4,6 +4,9 @@ Order of events per message: the rows are already pending (written by `Store.pla
 adapter sends, and only the platform's confirmation marks the message's papers sent. A crash
 between the two re-sends that one message on restart (at-least-once at the very boundary, the
 best a platform without idempotency keys allows); everything confirmed is never sent again.
+When the store refuses the write that records a confirmation (disk full, locked, read-only), the
+confirmation is kept in memory and written before anything else is sent to that chat, and no chat
+is sent anything until the store takes writes again: a bookkeeping failure never re-sends a message.
 Header messages (no papers, before the first paper) are tracked in the day's status, so a
 resumed digest does not repeat them; a footer (no papers, after the last) is sent once the papers
 are out, and the day is closed right after.
@@ -21,7 +24,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from adapters.base import Adapter, ChatGone, ChatMoved, DeliveryError, FormattingRejected, OutgoingMessage
 from core.models import ChatRef, ChatSettings, Digest
-from core.store import Store
+from core.store import Store, StoreError
 from core.store.outbox import DAY_DONE, OPEN_DAY_STATUSES
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,8 @@ BACKOFF_MAX_SECONDS = 3600.0
 # above that is about 5 hours of trying (30 s doubling to hourly), so a platform outage of an
 # afternoon delays digests but does not drop them.
 MAX_DELIVERY_FAILURES = 12
+# After the store refused a write, nothing is sent to anyone for this long; then one small write probes it.
+STORE_RETRY_SECONDS = 15.0
 
 DELIVERED = "delivered"
 DEFERRED = "deferred"
@@ -42,6 +47,14 @@ GAVE_UP = "gave_up"
 STOPPED = "stopped"
 NOTHING_TO_SEND = "nothing_to_send"
 UNFINISHED = frozenset({DEFERRED, CHAT_GONE, STOPPED})  # the chat's later digests must wait for this one
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A message the platform confirmed whose record the store has not taken yet: papers sent, or the header."""
+
+    paper_ids: tuple[str, ...]
+    message_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,17 +97,47 @@ class DigestSender:
         self.clock = clock or store.now
         self._failures: dict[tuple[ChatRef, dt.date], int] = {}
         self._retry_at: dict[tuple[ChatRef, dt.date], dt.datetime] = {}
+        self._unrecorded: dict[tuple[ChatRef, dt.date], list[Confirmation]] = {}
+        self._store_retry_at: dt.datetime | None = None  # set while the store refuses writes
 
     def ready(self, chat: ChatRef, day: dt.date, now: dt.datetime) -> bool:
         """False while this digest is backing off after a transient failure."""
         retry_at = self._retry_at.get((chat, day))
         return retry_at is None or now >= retry_at
 
+    def store_writable(self, now: dt.datetime) -> bool:
+        """False while backing off after the store refused a write; when the wait is over, a probe write decides."""
+        if self._store_retry_at is None and self.store.write_failure is None:
+            return True
+        if self._store_retry_at is not None and now < self._store_retry_at:
+            return False
+        try:
+            self.store.probe_writable()
+        except StoreError as error:
+            self._store_failed(error)
+            return False
+        log.info("the store takes writes again: delivery resumes")
+        self._store_retry_at = None
+        return True
+
     async def deliver(
         self, adapter: Adapter, chat: ChatSettings, digest: Digest, stop: asyncio.Event | None = None
     ) -> DeliveryResult:
-        """Send whatever of this planned digest is still pending; never raises for platform errors."""
+        """Send whatever of this planned digest is still pending; never raises for platform or store errors."""
         ref, day = chat.ref, digest.announcement_day
+        if not self.store_writable(self.clock()):
+            return DeliveryResult(ref, day, DEFERRED, retry_at=self._store_retry_at, error="the store cannot be written")
+        try:
+            return await self._deliver(adapter, chat, digest, stop)
+        except StoreError as error:
+            self._store_failed(error)
+            return DeliveryResult(ref, day, DEFERRED, retry_at=self._store_retry_at, error=str(error))
+
+    async def _deliver(
+        self, adapter: Adapter, chat: ChatSettings, digest: Digest, stop: asyncio.Event | None
+    ) -> DeliveryResult:
+        ref, day = chat.ref, digest.announcement_day
+        self._record_unrecorded(ref, day)
         status = self.store.digest_day_status(ref, day)
         if status not in OPEN_DAY_STATUSES:
             return DeliveryResult(ref, day, NOTHING_TO_SEND)
@@ -134,11 +177,10 @@ class DigestSender:
             except DeliveryError as error:
                 return self._defer(ref, day, message.paper_ids, error, sent_messages, sent_papers)
             sent_messages += 1
-            if message.paper_ids:
-                self.store.mark_sent(ref, message.paper_ids, message_id)
-                sent_papers += len(message.paper_ids)
-            elif is_header and index == first_paper - 1:
-                self.store.mark_header_sent(ref, day)
+            sent_papers += len(message.paper_ids)
+            if message.paper_ids or (is_header and index == first_paper - 1):
+                self._unrecorded.setdefault((ref, day), []).append(Confirmation(message.paper_ids, message_id))
+                self._record_unrecorded(ref, day)
         self.store.finish_digest_day(ref, day, DAY_DONE)
         self._forget(ref, day)
         return DeliveryResult(ref, day, DELIVERED, sent_messages, sent_papers)
@@ -173,6 +215,23 @@ class DigestSender:
             with attempt:
                 return await adapter.send(ref, message, plain=plain)
         raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    def _record_unrecorded(self, ref: ChatRef, day: dt.date) -> None:
+        """Write the confirmations the store has not taken yet, oldest first; raises StoreError if it still refuses."""
+        waiting = self._unrecorded.get((ref, day), [])
+        while waiting:
+            confirmation = waiting[0]
+            if confirmation.paper_ids:
+                self.store.mark_sent(ref, confirmation.paper_ids, confirmation.message_id)
+            else:
+                self.store.mark_header_sent(ref, day)
+            waiting.pop(0)
+        self._unrecorded.pop((ref, day), None)
+
+    def _store_failed(self, error: StoreError) -> None:
+        self._store_retry_at = self.clock() + dt.timedelta(seconds=STORE_RETRY_SECONDS)
+        log.error("the store refused a write (%s): no digest is sent until it works again (next try %s)",
+                  error, self._store_retry_at)
 
     def _defer(
         self, ref: ChatRef, day: dt.date, paper_ids: tuple[str, ...], error: DeliveryError, messages: int, papers: int

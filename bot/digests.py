@@ -32,7 +32,7 @@ class DayFetcher(Protocol):
 class PaperSummarizer(Protocol):
     async def summarize_papers(self, papers: Sequence[Paper], language: str) -> dict[str, Summary]: ...
 
-    def cached_summaries(self, papers: Sequence[Paper], language: str) -> dict[str, Summary]: ...
+    def stored_or_extractive(self, papers: Sequence[Paper], language: str) -> dict[str, Summary]: ...
 
 
 class DigestService:
@@ -158,12 +158,12 @@ class DigestService:
         papers = [scored.paper for scored in digest.papers[:top_n]]
         return _attach(digest, await self.summarizer.summarize_papers(papers, self.settings.summaries.language), top_n)
 
-    def with_cached_summaries(self, digest: Digest, language: str, wanted: bool) -> Digest:
-        """The digest with the summaries already cached (pages and feeds never call an LLM)."""
+    def with_stored_summaries(self, digest: Digest, language: str, wanted: bool) -> Digest:
+        """The digest's top N with their stored summary, else the extractive one (pages and feeds never call an LLM)."""
         if self.summarizer is None or not (wanted and self.settings.summaries.enabled):
             return digest
-        papers = [scored.paper for scored in digest.papers]
-        return dataclasses.replace(digest, summaries=self.summarizer.cached_summaries(papers, language))
+        papers = [scored.paper for scored in digest.papers[: self.settings.summaries.top_n]]
+        return dataclasses.replace(digest, summaries=self.summarizer.stored_or_extractive(papers, language))
 
     # -- a chat's `digest` command ----------------------------------------------------------------
 

@@ -6,6 +6,9 @@ downtime); (3) per day, fetch the union of their categories in one Fetcher call,
 digests in one `select_digests` pass, plan them in the outbox, summarize the union of the papers
 they show (per language) once, and deliver them concurrently. A failing fetch leaves the day
 unplanned (retried on a later tick); one chat failing never blocks the others.
+
+A process that serves pages and feeds (`publish`) also keeps their categories fetched each
+announcement day, chats or not, catching up the days it missed while it was down.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -78,6 +81,7 @@ class Scheduler:
         self._stopping = asyncio.Event()
         self._current_tick: asyncio.Task[TickReport] | None = None
         self._delivering = 0  # deliveries in progress: a stop must let their message in flight finish
+        self._published: frozenset[str] = frozenset()  # categories pages and feeds show: fetched every announcement day
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -117,16 +121,34 @@ class Scheduler:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
+    def publish(self, categories: Collection[str]) -> None:
+        """Fetch these categories every announcement day even when no chat is due: pages and feeds show them."""
+        self._published = frozenset(categories)
+
     async def tick(self, now: dt.datetime | None = None) -> TickReport:
         now = now or self.clock()
         report = TickReport()
         async with self._tick_lock:
             await self._resume_open_digests(now, report)
+            if not self.sender.store_writable(now):
+                return report  # planning writes too; the store's back-off holds new days as well
             with report.timed("due"):
                 by_day = self._due_chats_by_day(now, report)
-            for day in sorted(by_day):
-                await self._serve_day(day, by_day[day], now, report)
+            for day in sorted(set(by_day) | set(self._published_days(now))):
+                await self._serve_day(day, by_day.get(day, []), now, report)
         return report
+
+    def _published_days(self, now: dt.datetime) -> list[dt.date]:
+        """Days pages and feeds may still miss: the current one and, after downtime, those since the newest
+        stored day (at most catch_up_days back; a new store starts with the current day)."""
+        if not self._published:
+            return []
+        current = self.current_day(now)
+        newest = self.store.announcement_days(limit=1)
+        if not newest:
+            return [current]
+        window = recent_announcement_days(current, self.settings.scheduler.catch_up_days + 1, self.settings.arxiv.holidays)
+        return [day for day in window if day >= newest[0]]
 
     # -- what is due ----------------------------------------------------------------------------
 
@@ -184,11 +206,12 @@ class Scheduler:
     # -- one announcement day for many chats ------------------------------------------------------
 
     async def _serve_day(self, day: dt.date, chats: list[ChatSettings], now: dt.datetime, report: TickReport) -> None:
+        """Fetch the day for its due chats and the published categories in one call, then serve the chats."""
         wanted = {category for chat in chats for category in self.digests.subscription_for(chat).categories}
         with report.timed("fetch"):
-            fetched = await self.digests.ensure_fetched(day, wanted, now)
+            fetched = await self.digests.ensure_fetched(day, wanted | self._published, now)
         ready = [chat for chat in chats if set(self.digests.subscription_for(chat).categories) <= fetched]
-        if len(ready) < len(chats):
+        if len(ready) < len(chats) or not self._published <= fetched:
             report.waiting_for_arxiv.append(day)
         if not ready:
             return

@@ -1,4 +1,4 @@
-"""The static digest (the original bot's README page): config defaults scored over one stored day, summarized, rendered."""
+"""The static digest (the original bot's README page): config defaults scored over one stored day, rendered."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,22 +13,12 @@ from core.config import Settings
 from core.models import Digest
 from core.render.markdown import render_markdown
 from core.store import Store
-from core.summarize import Summarizer
 
 
 def default_digest(settings: Settings, store: Store, day: dt.date) -> Digest:
     """config.json's defaults as one subscriber, scored over the day's stored papers."""
     service = DigestService(store, settings)
     return service.digest_of(day, service.default_subscription())
-
-
-async def summarized(settings: Settings, store: Store, digest: Digest) -> Digest:
-    """The digest with summaries of its top N papers (LLM when a key is set, else extractive)."""
-    summarizer = Summarizer.from_settings(settings, store)
-    try:
-        return await DigestService(store, settings, summarizer=summarizer).with_default_summaries(digest)
-    finally:
-        await summarizer.aclose()
 
 
 def _new_file_mode() -> int:

@@ -22,7 +22,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.health import HealthCheck, HealthState, health_report
 from bot.web_cache import FEED_MAX_AGE_SECONDS, RenderCache, VersionClock, conditional_response
+from bot.web_health import announcements_check
+from bot.web_limits import BodyLimit
 from bot.web_pages import PageRenderer
 from bot.web_views import DigestViews
 from core.categories import canonical_category
@@ -38,8 +41,10 @@ FEED_MEDIA_TYPES: dict[FeedFormat, str] = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
 }
-_FEED_FILE = re.compile(r"^(?P<stem>[A-Za-z0-9._-]{1,64})\.(?P<ext>xml|atom)$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Matched with fullmatch: `$` would also accept a trailing newline (`/feeds/all.xml%0A`).
+_FEED_FILE = re.compile(r"(?P<stem>[A-Za-z0-9._-]{1,64})\.(?P<ext>xml|atom)")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_HOST = re.compile(r"(?:[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?")
 # Headers every response carries: no sniffing, no framing, and pages that may load nothing but their own CSS.
 SECURITY_HEADERS = {
     b"x-content-type-options": b"nosniff",
@@ -66,9 +71,19 @@ def feed_path(feed_format: FeedFormat = "rss", *, category: str | None = None, t
     return f"/feeds/{category or 'all'}.{extension}"
 
 
+def site_url(settings: Settings, request: Request | None = None) -> str:
+    """web.public_url when set; else the address the request came to (a plain Host only); else this machine's port."""
+    if settings.web.public_url:
+        return settings.web.public_url.rstrip("/")
+    host = request.headers.get("host", "") if request is not None else ""
+    if _HOST.fullmatch(host):
+        return f"{request.url.scheme}://{host}"  # type: ignore[union-attr]
+    return f"http://localhost:{settings.web.port}"
+
+
 def feed_url(settings: Settings, chat: ChatSettings, feed_format: FeedFormat = "rss") -> str:
     """A chat's personal feed address, as the `feed` command shows it."""
-    return settings.web.public_url.rstrip("/") + feed_path(feed_format, token=chat.feed_token)
+    return site_url(settings) + feed_path(feed_format, token=chat.feed_token)
 
 
 class _SecurityHeaders:
@@ -91,23 +106,26 @@ class _SecurityHeaders:
 
 
 class _AppWithHeaders(Starlette):
-    """Starlette whose every response carries SECURITY_HEADERS, its 500 pages included.
+    """Starlette whose every response carries SECURITY_HEADERS, its 500 pages included, and whose bodies are capped.
 
     Starlette puts ServerErrorMiddleware (which renders the 500 handler) outside user middleware, so the
     headers are added around the whole stack instead.
     """
 
     def build_middleware_stack(self) -> ASGIApp:
-        return _SecurityHeaders(super().build_middleware_stack())
+        return _SecurityHeaders(BodyLimit(super().build_middleware_stack()))
 
 
 class WebApp:
     """The routes' handlers, holding the store, settings and health probe they answer from."""
 
-    def __init__(self, store: Store, settings: Settings, health: HealthProbe | None) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, health: HealthProbe | None, health_checks: Sequence[HealthCheck] = ()
+    ) -> None:
         self.store = store
         self.settings = settings
         self.health = health
+        self.health_checks = list(health_checks)
         self.views = DigestViews(store, settings)
         self.pages = PageRenderer(settings)
         self.versions = VersionClock(store.now)
@@ -130,7 +148,7 @@ class WebApp:
     async def day_page(self, request: Request) -> Response:
         text = request.path_params["day"]
         try:
-            day = dt.date.fromisoformat(text) if _DAY.match(text) else None
+            day = dt.date.fromisoformat(text) if _DAY.fullmatch(text) else None
         except ValueError:
             day = None
         if day is None:
@@ -153,12 +171,12 @@ class WebApp:
             raise NotFound(stem)
         title = "arXiv digest" + (f": {category}" if category else "")
         info = self._feed_info(
-            feed_path(feed_format, category=category), title, "Papers picked by the default keywords.",
+            request, feed_path(feed_format, category=category), title, "Papers picked by the default keywords.",
             self.settings.summaries.language,
         )
         body = await run_in_threadpool(
             self.rendered.get_or_render,
-            ("feed", category, feed_format),
+            ("feed", category, feed_format, info.page_url),
             lambda: self._feed_body(self.views.default_digests(category), info, feed_format),
         )
         cache = f"public, max-age={FEED_MAX_AGE_SECONDS}"
@@ -170,62 +188,66 @@ class WebApp:
         if chat is None or not chat.active:
             raise NotFound("feed token")
         info = self._feed_info(
-            feed_path(feed_format, token=token), f"arXiv digest for {chat.title or 'your chat'}",
+            request, feed_path(feed_format, token=token), f"arXiv digest for {chat.title or 'your chat'}",
             "Your chat's daily arXiv digest.", chat.language,
         )
         body = await run_in_threadpool(
             self.rendered.get_or_render,
-            ("chat", token, feed_format),
+            ("chat", token, feed_format, info.page_url),
             lambda: self._feed_body(self.views.chat_digests(chat), info, feed_format),
         )
         # private: the URL is a secret, so shared caches must not keep a copy under it.
         cache = f"private, max-age={FEED_MAX_AGE_SECONDS}"
         return conditional_response(request, body, FEED_MEDIA_TYPES[feed_format], self.versions, cache)
 
-    def _feed_info(self, path: str, title: str, description: str, language: str) -> FeedInfo:
-        base = self.settings.web.public_url.rstrip("/")
+    def _feed_info(self, request: Request, path: str, title: str, description: str, language: str) -> FeedInfo:
+        base = site_url(self.settings, request)
         return FeedInfo(self_url=base + path, page_url=base + "/", title=title, description=description, language=language)
 
     def _feed_body(self, digests: Sequence[Digest], info: FeedInfo, feed_format: FeedFormat) -> bytes:
         return render_feed(feed_entries(digests), info, feed_format, self.zone)
 
     async def healthz(self, request: Request) -> Response:
-        report = await run_in_threadpool(self._health_report)
+        report = await run_in_threadpool(health_report, [self._store_health, self._announcements_health, self._scheduler_health, *self.health_checks])
         healthy = report["status"] == "ok"
         return JSONResponse(report, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})
 
-    def _health_report(self) -> dict[str, object]:
-        problems = []
-        report: dict[str, object] = {}
+    def _store_health(self) -> list[HealthState]:
+        """The store is readable and takes writes, and the last good fetch is recent enough."""
         try:
             last = self.store.last_fetch(("ok", "empty"))
-            report["store"] = "ok"
         except (sqlite3.Error, StoreError):
             log.exception("health check: the store cannot be read")
-            last = None
-            report["store"] = "unreachable"
-            problems.append("store")
-        if last is not None:
-            fetched_at = dt.datetime.fromisoformat(last["fetched_at"])
-            age = (self.store.now() - fetched_at).total_seconds()
-            report["last_fetch"] = {"at": last["fetched_at"], "age_seconds": round(age), "status": last["status"]}
-            if age > self.settings.web.max_fetch_age_hours * 3600:
-                problems.append("fetch")
-        elif report["store"] == "ok":
-            report["last_fetch"] = None
-        if self.health is None:
-            report["scheduler"] = "not in this process"
-        elif self.health.scheduler_alive():
-            report["scheduler"] = "alive"
+            return [HealthState("store", "unreachable", "store")]
+        if self.store.write_failure is not None:
+            store = HealthState("store", f"unwritable: {self.store.write_failure}", "store")
         else:
-            report["scheduler"] = "stopped"
-            problems.append("scheduler")
-        report["status"] = "ok" if not problems else "failing: " + ", ".join(problems)
-        return report
+            store = HealthState("store", "ok")
+        if last is None:
+            return [store, HealthState("last_fetch", None)]
+        fetched_at = dt.datetime.fromisoformat(last["fetched_at"])
+        age = (self.store.now() - fetched_at).total_seconds()
+        stale = age > self.settings.web.max_fetch_age_hours * 3600
+        fetch = {"at": last["fetched_at"], "age_seconds": round(age), "status": last["status"]}
+        return [store, HealthState("last_fetch", fetch, "fetch" if stale else "")]
+
+    def _announcements_health(self) -> list[HealthState]:
+        try:
+            report, announced_in_time = announcements_check(self.store, self.settings, self.store.now())
+        except (sqlite3.Error, StoreError):
+            return []  # the store check reports it
+        return [HealthState("announcements", report, "" if announced_in_time else "announcements")]
+
+    def _scheduler_health(self) -> list[HealthState]:
+        if self.health is None:
+            return [HealthState("scheduler", "not in this process")]
+        if self.health.scheduler_alive():
+            return [HealthState("scheduler", "alive")]
+        return [HealthState("scheduler", "stopped", "scheduler")]
 
 
 def _feed_file(name: str) -> tuple[str, FeedFormat]:
-    matched = _FEED_FILE.match(name)
+    matched = _FEED_FILE.fullmatch(name)
     if not matched:
         raise NotFound(name)
     return matched.group("stem"), FEED_EXTENSIONS[matched.group("ext")]
@@ -237,9 +259,10 @@ def create_app(
     *,
     extra_routes: Sequence[BaseRoute] = (),
     health: HealthProbe | None = None,
+    health_checks: Sequence[HealthCheck] = (),
 ) -> Starlette:
-    """The one ASGI app of the process; adapters' webhook routes come in as extra_routes."""
-    web = WebApp(store, settings, health)
+    """The one ASGI app of the process; adapters' webhook routes come in as extra_routes, more /healthz checks as health_checks."""
+    web = WebApp(store, settings, health, health_checks)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return HTMLResponse(web.pages.error_page(404, "Not found", "There is no page or feed at this address."), status_code=404)

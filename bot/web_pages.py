@@ -11,6 +11,7 @@ from markupsafe import Markup
 from core.config import Settings
 from core.models import Digest
 from core.render.html import summary_html
+from core.render.math_html import text_with_math_html
 from core.render.view import PaperView, digest_view
 
 SITE_TITLE = "arXiv digest"
@@ -35,6 +36,8 @@ class PageRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # Titles and abstracts: TeX maths as MathML; text_with_math_html escapes everything else.
+        self.env.filters["with_math"] = lambda text: Markup(text_with_math_html(text))
 
     def digest_page(self, digest: Digest | None, days: Sequence[dt.date]) -> str:
         view = None if digest is None else digest_view(digest)

@@ -1,4 +1,4 @@
-"""What the web app shows, read from the store: the default and per-chat digests of recent announcement days, with cached summaries."""
+"""What the web app shows, read from the store: the default and per-chat digests of recent announcement days, with stored or extractive summaries."""
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +20,7 @@ class DigestViews:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        # Only for reading the cache: without an API key it never calls out.
+        # Only for reading stored and extractive summaries: without an API key it never calls out.
         self.digests = DigestService(store, settings, summarizer=Summarizer(settings.summaries, store, api_key=None))
 
     def days(self, limit: int = ARCHIVE_DAYS) -> list[dt.date]:
@@ -35,8 +35,9 @@ class DigestViews:
         return self.digest(day, self.digests.default_subscription(), self.settings.summaries.language, wanted=None)
 
     def digest(self, day: dt.date, subscription: Subscription, language: str, wanted: ChatSettings | None) -> Digest:
-        """One day's digest for one subscription, with the cached summaries its reader wants."""
-        return self.digests.with_cached_summaries(
+        """One day's digest for one subscription; when its reader wants summaries, its top N papers carry their
+        stored summary, else the extractive one, as the Markdown digest and the chats show them."""
+        return self.digests.with_stored_summaries(
             self.digests.digest_of(day, subscription), language, self.digests.wants_summaries(wanted)
         )
 

@@ -169,6 +169,10 @@ class TelegramSettings(_Section):
     mode: Literal["polling", "webhook"] = "polling"
     webhook_path: str = "/telegram/webhook"
     public_url: str = ""
+    # Long polling that stopped on a fatal error (a 401 while the token was revoked) restarts after this
+    # many seconds, doubling on each failed restart up to poll_restart_max_seconds.
+    poll_restart_seconds: float = Field(5.0, gt=0)
+    poll_restart_max_seconds: float = Field(300.0, gt=0)
 
 
 class DiscordSettings(_Section):
@@ -189,11 +193,13 @@ class SlackSettings(_Section):
 
 
 class WebSettings(_Section):
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"  # loopback unless told otherwise: the Procfile and Docker pass --host 0.0.0.0
     port: int = Field(8000, ge=1, le=65535)
-    public_url: str = "http://localhost:8000"
+    public_url: str = ""  # empty: feed links are built from each request's own address
     # /healthz fails when the last successful fetch is older: a long weekend plus a holiday fits.
     max_fetch_age_hours: float = Field(100.0, gt=0)
+    # /healthz fails when the current announcement day is still not stored this long after its feed is out.
+    announcement_overdue_hours: float = Field(6.0, gt=0, le=48)
 
 
 class SchedulerSettings(_Section):

@@ -117,14 +117,14 @@ class Summarizer:
         if not self.settings.enabled or not unique:
             return {}
         source_kind = FULLTEXT if self.fulltext is not None and self.settings.source == FULLTEXT else ABSTRACT
-        results = self.cached_summaries(unique, language, source_kind)
-        missing = [paper for paper in unique if paper.arxiv_id not in results]
         if self._client is None:
             # Without a key, what earlier runs paid for is still shown (as the web pages do); only the rest falls back.
-            if missing:
+            shown = self.stored_or_extractive(unique, language, source_kind)
+            if any(summary.is_fallback for summary in shown.values()):
                 self._say_no_key_once()
-            results.update((paper.arxiv_id, self._fallback(paper, language)) for paper in missing)
-            return {paper.arxiv_id: results[paper.arxiv_id] for paper in unique}
+            return shown
+        results = self.cached_summaries(unique, language, source_kind)
+        missing = [paper for paper in unique if paper.arxiv_id not in results]
         shared = [self._shared_task(self.key_for(paper, language, source_kind), paper) for paper in missing]
         # shield: one caller being cancelled must not cancel the call the others wait for.
         for paper, summary in zip(missing, await asyncio.gather(*(asyncio.shield(task) for task in shared))):
@@ -142,6 +142,13 @@ class Summarizer:
                 if key in stored:
                     found.setdefault(arxiv_id, stored[key])
         return found
+
+    def stored_or_extractive(
+        self, papers: Sequence[Paper], language: str, source_kind: str | None = None
+    ) -> dict[str, Summary]:
+        """What can be shown without calling the LLM: each paper's stored summary, else the labelled extractive one."""
+        found = self.cached_summaries(papers, language, source_kind)
+        return {paper.arxiv_id: found.get(paper.arxiv_id) or self._fallback(paper, language) for paper in papers}
 
     async def summarize_digests(
         self, digests: Mapping[str, Digest], languages: Mapping[str, str] | None = None

@@ -5,7 +5,7 @@ import asyncio
 import io
 
 from adapters.base import Adapter
-from adapters.console import CONSOLE_MESSAGE_BUDGET, ConsoleAdapter, render_plain_digest
+from adapters.console import CONSOLE_HINT, CONSOLE_MESSAGE_BUDGET, ConsoleAdapter, render_plain_digest
 from core.models import ChatRef, Keyword, Reply, Summary
 from tests.commands_support import FakeServices, digest_of, fixture_papers, processor
 
@@ -30,7 +30,8 @@ async def test_subscribe_then_keywords_prints_replies_and_changes_the_store(stor
     printed = await converse(store, "/subscribe llm:2, \"speculative decoding\"\n\n/keywords\n")
     lines = printed.splitlines()
     assert lines[0] == "Subscribed to speculative decoding. Updated llm:2. You follow 2 of at most 50 keywords."
-    assert lines[1] == "Keywords (2): LLM:2, speculative decoding"
+    assert lines[1] == CONSOLE_HINT  # the blank line
+    assert lines[2] == "Keywords (2): LLM:2, speculative decoding"
     assert "Categories: cs.AI (Artificial Intelligence), cs.CL (Computation and Language)" in printed
     chat = store.get_chat(CONSOLE_CHAT)
     assert chat.keywords == (Keyword("LLM", 2.0), Keyword("speculative decoding"))
@@ -86,3 +87,8 @@ async def test_send_returns_distinct_ids_and_plain_uses_plain_text():
     assert output.getvalue().endswith("plain reply\n")
     await adapter.stop()
     await adapter.stop()
+
+
+async def test_a_blank_line_or_a_lone_slash_gets_the_hint(store):
+    printed = await converse(store, "\n/\n  /  \n")
+    assert printed.splitlines() == [CONSOLE_HINT] * 3

@@ -87,36 +87,58 @@ async def test_services_report_arxiv_trouble_and_the_feed_link(tmp_path):
     await world.close()
 
 
-def test_serve_process_exits_cleanly_on_sigterm(tmp_path):
+def _serve_process(tmp_path: Path, *args: str) -> subprocess.Popen:
     config = tmp_path / "config.json"
     config.write_text('{"arxiv": {"feed_url": "http://127.0.0.1:9/rss/", "api_url": "http://127.0.0.1:9/api/query"}}')
     env = {key: value for key, value in os.environ.items() if not key.endswith(("_TOKEN", "_SECRET"))}
-    port = _free_port()
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [str(Path(sys.executable).parent / "arxiv-digest"), "--config", str(config), "--database", str(tmp_path / "serve.db"),
-         "serve", "--web", "--port", str(port)],
+         "serve", *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+
+
+def _healthz_of(process: subprocess.Popen, port: int) -> httpx.Response:
+    deadline = time.monotonic() + 60  # generous for a loaded machine; it takes about a second
+    while True:
+        assert process.poll() is None, process.stdout.read()
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "web server never answered"
+        time.sleep(0.05)
+
+
+def test_serve_process_says_where_it_listens_refuses_a_second_serve_and_exits_cleanly_on_sigterm(tmp_path):
+    port, replica_port = _free_port(), _free_port()
+    process = _serve_process(tmp_path, "--web", "--port", str(port))
+    replica = None
     try:
-        deadline = time.monotonic() + 60  # importing every SDK takes a while on a loaded machine
-        while True:
-            assert process.poll() is None, process.stdout.read()
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "web server never answered"
-            time.sleep(0.05)
+        health = _healthz_of(process, port)
+        second = _serve_process(tmp_path, "--web", "--port", str(_free_port()))
+        refused, _ = second.communicate(timeout=60)
+        replica = _serve_process(tmp_path, "--web", "--read-only", "--port", str(replica_port))
+        replica_health = _healthz_of(replica, replica_port)
+        replica.send_signal(signal.SIGTERM)
+        replica_output, _ = replica.communicate(timeout=30)
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
+        for running in (process, replica):
+            if running is not None and running.poll() is None:
+                running.kill()
     assert health.json()["scheduler"] == "alive"
     assert process.returncode == 0, output
+    assert f"web: listening on http://127.0.0.1:{port} " in output
+    assert "no chat adapter: no platform token is set" in output
     assert "shutting down" in output
     assert (tmp_path / "serve.db").exists()
+    assert second.returncode == 5
+    assert f"is already serving {tmp_path / 'serve.db'}" in refused and "serve --web --read-only" in refused
+    assert "Traceback" not in refused
+    assert replica.returncode == 0 and replica_health.json()["scheduler"] == "not in this process"
+    assert f"web: listening on http://127.0.0.1:{replica_port} " in replica_output
 
 
 def _free_port() -> int:

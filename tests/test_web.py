@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from starlette.responses import PlainTextResponse
@@ -65,10 +66,15 @@ def test_latest_page_shows_the_newest_day_and_the_archive(site: Site) -> None:
     assert [f'<a href="{scored.paper.abs_url}">' in html for scored in site.latest.papers] == [True] * len(site.latest.papers)
     assert f'<a href="/day/{DAY.isoformat()}">' in html and f'<a href="/day/{RSS_DAY.isoformat()}">' in html
     assert "default-src 'none'" in page.headers["content-security-policy"]
-    assert "<details>" not in html
+    # Every shown paper of the top N has a summary, extractive where no LLM one is stored, and the count says so.
+    top_n = site.settings.summaries.top_n
+    latest_summaries = min(top_n, len(site.latest.papers))
+    assert html.count("<details>") == latest_summaries and html.count("Extractive summary") == latest_summaries
+    assert f"<li>Summaries: {latest_summaries}</li>" in html
     positions = [archived.index(f'<a href="{scored.paper.abs_url}">') for scored in site.digest.papers]
     assert positions == sorted(positions)
-    assert archived.count("<details>") == len(site.summaries) and "<strong>Contribution</strong>" in archived
+    assert archived.count("<details>") == min(top_n, len(site.digest.papers)) and "<strong>Contribution</strong>" in archived
+    assert archived.count("Extractive summary") == min(top_n, len(site.digest.papers)) - len(site.summaries)
 
 
 def test_hostile_title_and_abstract_are_escaped(site: Site) -> None:
@@ -78,8 +84,8 @@ def test_hostile_title_and_abstract_are_escaped(site: Site) -> None:
         archived = client.get(f"/day/{DAY.isoformat()}").text
     assert f"Papers announced on {LATER_DAY.isoformat()}" in latest
     assert "<script" not in latest and "<img" not in latest and "<a href=javascript" not in latest
-    assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in latest
-    assert "&lt;/p&gt;&lt;script&gt;document.title=&#39;owned&#39;&lt;/script&gt;" in latest
+    assert "&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt;" in latest
+    assert "&lt;/p&gt;&lt;script&gt;document.title=&#x27;owned&#x27;&lt;/script&gt;" in latest
     assert "Mallory &lt;b&gt;Bold&lt;/b&gt;" in latest
     # The earlier day is still reachable from the archive.
     assert f"Papers announced on {DAY.isoformat()}" in archived and "2604.99999" not in archived
@@ -140,8 +146,41 @@ def test_health_reports_a_stale_fetch(site: Site) -> None:
     with client_for(site, health=Probe(alive=True)) as client:
         answer = client.get("/healthz")
     assert answer.status_code == 503
-    assert answer.json()["status"] == "failing: fetch"
+    assert answer.json()["status"] == "failing: fetch, announcements"
     assert answer.json()["last_fetch"]["age_seconds"] == int((limit + 1) * 3600)
+
+
+def _health_at(site: Site, moment: dt.datetime) -> dict:
+    site.store.clock = lambda: moment
+    with client_for(site, health=Probe(alive=True)) as client:
+        answer = client.get("/healthz")
+    assert answer.status_code == (200 if answer.json()["status"] == "ok" else 503)
+    return answer.json()
+
+
+def test_health_turns_unhealthy_when_the_next_announcement_day_is_overdue(site: Site) -> None:
+    """RSS_DAY (Thursday) is stored; Friday's feed is out at 04:30 UTC and overdue 6 hours later."""
+    friday = RSS_DAY + dt.timedelta(days=1)
+    grace = dt.timedelta(hours=site.settings.web.announcement_overdue_hours)
+    feed_out = dt.datetime(2026, 9, 25, 4, 30, tzinfo=dt.timezone.utc)
+    waiting = _health_at(site, feed_out + grace - dt.timedelta(minutes=1))
+    assert waiting["status"] == "ok"
+    assert waiting["announcements"] == {
+        "expected_day": friday.isoformat(), "latest_stored_day": RSS_DAY.isoformat(), "missing_categories": ["cs.CV", "cs.LG"],
+    }
+    overdue = _health_at(site, feed_out + grace)
+    assert overdue["status"] == "failing: announcements"
+    assert overdue["announcements"]["overdue_since"] == (feed_out + grace).isoformat()
+    site.store.record_fetch("feed", ["cs.CV", "cs.LG"], friday, "empty")  # arXiv announced nothing (an unlisted holiday)
+    assert _health_at(site, feed_out + grace)["status"] == "ok"
+
+
+def test_health_over_a_weekend_expects_nothing_after_friday(site: Site) -> None:
+    friday = RSS_DAY + dt.timedelta(days=1)
+    site.store.record_fetch("feed", ["cs.CV", "cs.LG"], friday, "ok", 3)
+    sunday_night = dt.datetime(2026, 9, 27, 23, 0, tzinfo=dt.timezone.utc)
+    report = _health_at(site, sunday_night)
+    assert report["status"] == "ok" and report["announcements"]["expected_day"] == friday.isoformat()
 
 
 def test_health_reports_a_stopped_scheduler(site: Site) -> None:
@@ -183,3 +222,31 @@ def test_server_errors_carry_the_security_headers(site: Site) -> None:
     assert failed.status_code == 500 and "Traceback" not in failed.text and "secret internals" not in failed.text
     for name in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
         assert failed.headers[name] == served.headers[name]
+
+
+def test_a_trailing_newline_names_no_feed_or_day(site: Site) -> None:
+    """The audit's `%0A`: `$` in the path patterns accepted a trailing newline."""
+    with client_for(site) as client:
+        assert client.get("/feeds/all.xml").status_code == 200
+        assert client.get("/feeds/all.xml%0A").status_code == 404
+        assert client.get(f"/day/{DAY.isoformat()}%0A").status_code == 404
+
+
+def test_feed_links_follow_the_request_when_no_public_url_is_set(site: Site) -> None:
+    settings = site.settings.model_copy(update={"web": site.settings.web.model_copy(update={"public_url": "", "port": 8123})})
+    with TestClient(create_app(site.store, settings), base_url="http://127.0.0.1:9001") as client:
+        here = client.get("/feeds/all.xml").text
+        elsewhere = client.get("/feeds/all.xml", headers={"host": "digest.example.org"}).text
+        forged = client.get("/feeds/all.xml", headers={"host": "evil.example/<x>"}).text
+    assert "<link>http://127.0.0.1:9001/</link>" in here and "localhost:8000" not in here
+    assert "<link>http://digest.example.org/</link>" in elsewhere  # each address gets its own links, not a cached copy
+    assert "<link>http://localhost:8123/</link>" in forged and "evil" not in forged
+
+
+def test_the_web_server_listens_on_loopback_unless_told_and_deployments_say_so() -> None:
+    from core.config import WebSettings
+
+    assert WebSettings().host == "127.0.0.1" and WebSettings().public_url == ""
+    root = Path(__file__).resolve().parents[1]
+    assert "--host 0.0.0.0" in (root / "Procfile").read_text()
+    assert "--host 0.0.0.0" in (root / "Dockerfile").read_text()

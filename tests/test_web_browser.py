@@ -95,6 +95,43 @@ async def test_digest_page_reads_right_in_chromium(site: Site, tmp_path: Path) -
     assert f"Papers announced on {site.digest.announcement_day.isoformat()}" in day.text
     for scored in site.digest.papers:
         assert " ".join(scored.paper.title.split()) in day.text
-    assert day.elements.count("details") == len(site.summaries)
+    assert day.elements.count("details") == min(site.settings.summaries.top_n, len(site.digest.papers))
     assert "2x speed-up" in day.text  # summaries are in the DOM (inside closed <details>)
+    assert screenshot.exists() and screenshot.stat().st_size > 10_000
+
+
+MATH_TITLE = r"Segmentation tokens at $3\sim 6\times$ the speed with 2.6\% less memory"
+MATH_ABSTRACT = (  # from a real cs.CV abstract of 2026-04-22 (tests/fixtures/web/cs_cv_2026-04-22.json), plus a formula
+    r"Existing approaches rely on a single segmentation token $\texttt{<SEG>}$, achieving approximately "
+    r"3$\times$ lower correspondence error at $\mathcal{O}(n^2)$ cost. Broken TeX stays readable: $\begin{foo}$."
+)
+
+
+async def test_maths_in_titles_and_abstracts_render_as_mathml_in_chromium(site: Site, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from core.models import Paper
+
+    day = dt.date(2026, 9, 28)
+    paper = Paper(
+        arxiv_id="2609.77777", version=1, title=MATH_TITLE, authors=("Ada Lovelace",), abstract=MATH_ABSTRACT,
+        categories=("cs.CV",), primary_category="cs.CV", announce_type="new", announced=day, published=day,
+    )
+    site.store.store_announcement(day, [paper])
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "web-math.png"
+    screenshot.unlink(missing_ok=True)
+    async with serve_asgi(create_app(site.store, site.settings)) as base_url:
+        dom = await browse(base_url + "/", tmp_path / "profile", screenshot)
+    seen = VisibleText()
+    seen.feed(dom)
+    assert seen.elements.count("math") == 4  # title: 1; abstract: \texttt, \times, \mathcal; the broken one is not maths
+    assert {"msup", "mtext", "mo"} <= set(seen.elements)
+    assert "seg" not in seen.elements and "script" not in seen.elements
+    shown = VisibleText()  # the title and abstract only (the extractive summary below quotes the abstract as text)
+    shown.feed(dom[dom.index("<h2>1. ") : dom.index("<details>")])
+    assert r"\sim" not in shown.text and r"\times" not in shown.text and "2.6% less memory" in shown.text
+    assert "<SEG>" in shown.text  # \texttt's text, shown as text
+    assert r"$\begin{foo}$" in shown.text  # what does not convert is shown as the raw TeX
+    assert "Summaries: 1" in seen.text  # the extractive summary the Markdown digest would show too
     assert screenshot.exists() and screenshot.stat().st_size > 10_000

@@ -17,21 +17,38 @@ from core.store.papers import PaperQueries
 from core.store.schema import migrations
 from core.store.summaries import SummaryQueries
 
+# How long a write waits for another connection's lock before failing: a backup or a second process
+# holding the database for a while is waited out, not turned into an error at once.
+BUSY_TIMEOUT_SECONDS = 30.0
+# SQLite result codes (primary, the low byte) that mean "the database cannot be written right now":
+# BUSY/LOCKED (another writer), READONLY (file or file system), IOERR, FULL (disk), CANTOPEN, PROTOCOL.
+_UNWRITABLE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
+
+
 class StoreError(Exception):
     """The database cannot be opened or written (locked, read-only, corrupt)."""
+
+
+class StoreUnwritable(StoreError):
+    """A write failed because the database cannot be written now (disk full, locked, read-only); nothing of it was kept."""
+
+
+def _is_unwritable(error: sqlite3.Error) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _UNWRITABLE_CODES
 
 
 class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries):
     """All persistent state. Methods are grouped by table family in the mixins it inherits."""
 
-    def __init__(self, path: str | Path, clock: Clock = utc_now) -> None:
+    def __init__(self, path: str | Path, clock: Clock = utc_now, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = str(path)
         self.clock = clock
         self._lock = threading.RLock()
+        self.write_failure: str | None = None  # why the latest write failed; None once a write succeeds again
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            connection = sqlite3.connect(self.path, check_same_thread=False, timeout=busy_timeout_seconds)
             self.db = Database(connection)
             if self.path != ":memory:":
                 self.db.enable_wal()
@@ -49,10 +66,39 @@ class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries):
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
-        """One atomic unit of work; the lock keeps threads (arxiv runs in one) from interleaving."""
+        """One atomic write; the lock keeps threads (arxiv runs in one) from interleaving.
+
+        It begins IMMEDIATE: a deferred transaction that reads first and then writes cannot wait for
+        another writer (SQLite skips the busy handler when upgrading a read lock), so "database is
+        locked" came back at once instead of after the busy timeout. A write the database refuses
+        (locked past the timeout, disk full, read-only) raises StoreUnwritable and is remembered in
+        `write_failure` until a later write succeeds.
+        """
         with self._lock:
-            with self.db.atomic():
-                yield self.db
+            if self.db.conn.in_transaction:  # nested: a savepoint inside the outer write
+                with self.db.atomic():
+                    yield self.db
+                return
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    self.db.rollback()
+                    raise
+            except sqlite3.Error as error:
+                if not _is_unwritable(error):
+                    raise
+                self.write_failure = f"{error} ({getattr(error, 'sqlite_errorname', 'sqlite error')})"
+                raise StoreUnwritable(f"cannot write to database {self.path}: {error}") from error
+            self.write_failure = None
+
+    def probe_writable(self) -> None:
+        """A tiny real write (the header's user_version, unchanged), so a store that failed can be seen to work again."""
+        with self.transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            db.execute(f"PRAGMA user_version = {int(version)}")
 
     def applied_migrations(self) -> list[str]:
         return [m.name for m in migrations.applied(self.db)]

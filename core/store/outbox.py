@@ -154,8 +154,8 @@ class DeliveryQueries:
         )
 
     def pending_papers(self: "Store", ref: ChatRef, day: dt.date) -> list[PlannedPaper]:
-        with self.transaction() as db:
-            return self._pending_rows(db, _chat_pk(db, ref), day)
+        """A read: it works while another process holds the write lock (WAL readers are never blocked)."""
+        return self._pending_rows(self.db, _chat_pk(self.db, ref), day)
 
     def open_digest_days(self: "Store") -> list[OpenDay]:
         """Planned but unfinished digests of active chats, oldest day first: what a restart resumes."""

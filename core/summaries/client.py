@@ -5,8 +5,6 @@ import logging
 import time
 from dataclasses import dataclass
 
-import openai
-
 from core.config import SummarySettings, secret
 
 log = logging.getLogger(__name__)
@@ -38,6 +36,8 @@ class LlmClient:
     exponential backoff, Retry-After honoured) and a per-attempt timeout."""
 
     def __init__(self, settings: SummarySettings, api_key: str) -> None:
+        import openai  # a third of a second of imports: only a process with an LLM key pays for them
+
         self.settings = settings
         self.calls = 0
         self._client = openai.AsyncOpenAI(
@@ -49,6 +49,8 @@ class LlmClient:
 
     async def complete(self, messages: list[dict[str, str]]) -> Completion:
         """One completion; raises SummaryUnavailable when the endpoint fails after the retries."""
+        import openai
+
         started = time.perf_counter()
         self.calls += 1
         try:

@@ -7,10 +7,6 @@ import logging
 import re
 from pathlib import Path
 
-import pypdf
-from bs4 import BeautifulSoup
-from pypdf.errors import PyPdfError
-
 from core.arxiv.errors import ArxivError, ArxivRejected
 from core.arxiv.http import PoliteHttp
 from core.config import SummarySettings
@@ -70,6 +66,8 @@ def _without_references(text: str) -> str:
 
 def text_from_html(body: bytes) -> str:
     """Readable text of an arXiv (LaTeXML) HTML paper: formulas as their TeX, no navigation or bibliography."""
+    from bs4 import BeautifulSoup  # imported here: only full-text summaries parse HTML
+
     soup = BeautifulSoup(body, "lxml")
     root = soup.find("article") or soup.body or soup
     for selector in _DROPPED_HTML:
@@ -86,9 +84,15 @@ def text_from_html(body: bytes) -> str:
 
 
 def text_from_pdf(body: bytes) -> str:
-    """Text of every page of a PDF, in page order (raises PyPdfError for a broken file)."""
-    reader = pypdf.PdfReader(io.BytesIO(body))
-    pages = [page.extract_text() or "" for page in reader.pages]
+    """Text of every page of a PDF, in page order (raises ValueError for a broken file)."""
+    import pypdf  # imported here: only full-text summaries read PDFs
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(body))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except PyPdfError as exc:
+        raise ValueError(f"unreadable PDF: {exc}") from exc
     return _without_references(_tidy("\n\n".join(pages)))
 
 
@@ -144,7 +148,7 @@ class FullTextSource:
                 log.warning("cannot download the %s of %s: %s", kind, paper.versioned_id, exc)
                 permanent = False
                 continue
-            except (PyPdfError, ValueError) as exc:
+            except ValueError as exc:
                 log.warning("cannot read the %s of %s: %s", kind, paper.versioned_id, exc)
                 continue
             if len(text) >= MIN_FULLTEXT_CHARS:

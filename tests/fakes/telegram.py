@@ -140,6 +140,7 @@ class FakeTelegram:
         self.faults: deque[Fault] = deque()
         self.rejected: list[tuple[int, str]] = []  # (chat_id, description) of every error answer
         self.too_many_requests = 0
+        self.rejected_tokens = 0  # calls answered 401 because they carried another token
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -265,11 +266,14 @@ class FakeTelegram:
 
     # ---- the HTTP side -----------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.Response:
+        # The body is read first, as the real API does: an answer before the upload ends leaves the client's connection stuck.
+        params = {key: _decode(key, value) for key, value in (await request.post()).items() if isinstance(value, str)}
         if request.match_info["token"] != self.token:
+            self.rejected_tokens += 1
+            self._notify()
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         self.calls.append(method)
-        params = {key: _decode(key, value) for key, value in (await request.post()).items() if isinstance(value, str)}
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")
