@@ -135,6 +135,13 @@ class WordPattern:
     stem: str
     kind: Literal["word", "prefix", "suffix", "infix"] = "word"
 
+    @property
+    def spelled(self) -> str:
+        """The pattern written as a term again ("quantiz*")."""
+        leading = WILDCARD if self.kind in ("suffix", "infix") else ""
+        trailing = WILDCARD if self.kind in ("prefix", "infix") else ""
+        return f"{leading}{self.stem}{trailing}"
+
     def matches(self, word: str) -> bool:
         if self.kind == "word":
             return not set(word_forms(word)).isdisjoint(word_forms(self.stem))

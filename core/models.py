@@ -55,6 +55,7 @@ class Keyword:
 
     term: str
     weight: float = 1.0
+    aliases: bool = True  # relevance ranking: also match the term's aliases (LLM ~ large language model)
 
 
 @dataclass(frozen=True)
@@ -70,16 +71,24 @@ class Subscription:
     replacements: bool = False
     min_score: float = 0.0
     max_papers: int = 30
+    ranking: str = "relevance"  # "relevance" | "classic" (core/relevance.py)
+    learned: tuple[Keyword, ...] = ()  # words learned from the chat's 👍/👎 (relevance ranking only)
 
 
-@dataclass(frozen=True)
+# Where a matched term came from: a subscribed keyword, a word of a subscribed phrase, or feedback.
+KEYWORD, PHRASE_WORD, LEARNED = "keyword", "phrase word", "learned"
+
+
+@dataclass(frozen=True, slots=True)
 class KeywordMatch:
-    """Why a paper scored: which subscribed term matched, and where."""
+    """Why a paper scored: which term matched, where, and whether the chat subscribed to it or it was derived."""
 
     term: str
     in_title: bool
     in_abstract: bool
     points: float
+    source: str = KEYWORD  # KEYWORD | PHRASE_WORD (of the phrase in `via`) | LEARNED (from feedback)
+    via: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,8 @@ class ScoredPaper:
 
     @property
     def matched_terms(self) -> tuple[str, ...]:
-        return tuple(m.term for m in self.matches)
+        """The subscribed keywords that matched (not the words derived from phrases or feedback)."""
+        return tuple(m.term for m in self.matches if m.source == KEYWORD)
 
 
 @dataclass(frozen=True)

@@ -30,20 +30,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.aliases import CURATED, AliasTable
 from core.config import ScoringSettings
-from core.matching import InvalidTerm, TermPattern, normalize_author, parse_term
-from core.models import Keyword, KeywordMatch, Paper, ScoredPaper, Subscription
+from core.matching import normalize_author
+from core.models import KEYWORD, KeywordMatch, Paper, ScoredPaper, Subscription
+from core.relevance import paper_lengths, relevance_factors
 from core.score_matrix import Postings, RowEntries, RowRules, select_top
+from core.subscription_terms import CompiledSubscription, CountedTerm, TermCompiler, category_key
 from core.term_hits import PaperWords, TermHits, TermMatcher
 
 WEIGHT_STEPS = 100  # weights and the title bonus are honoured to 0.01
 SCORE_UNITS = WEIGHT_STEPS * WEIGHT_STEPS  # a point is 10,000 units: every sum is an exact integer
 MIN_WEIGHT = 0.01
 MAX_WEIGHT = 10.0
-# With weights <= 10, title_bonus <= 10 and author_points <= 100 these keep every score below
-# 2**30 units, so the score matrix stays int32 (core/score_matrix.py); extra entries are ignored.
-MAX_KEYWORDS_PER_SUBSCRIPTION = 500
-MAX_AUTHORS_PER_SUBSCRIPTION = 100
+# With weights <= 10, title_bonus <= 10, relevance factors <= 10 (core/relevance.py), author_points <= 100
+# and the per-subscription caps of core/subscription_terms.py, every score stays below 2**30 units, so the
+# score matrix stays int32 (core/score_matrix.py); entries beyond the caps are ignored.
 _UNREACHABLE_SCORE = 1e6  # min_score beyond any possible score (still an int64 in units)
 
 
@@ -70,10 +72,6 @@ def min_score_units(subscription: Subscription) -> int:
     floor = 1 if subscription.keywords or subscription.authors else 0
     min_score = 0.0 if math.isnan(subscription.min_score) else min(max(subscription.min_score, 0.0), _UNREACHABLE_SCORE)
     return max(floor, math.ceil(round(min_score * SCORE_UNITS, 6)))
-
-
-def category_key(category: str) -> str:
-    return category.strip().casefold()
 
 
 def passes_filters(paper: Paper, subscription: Subscription) -> bool:
@@ -105,79 +103,17 @@ def day_papers(papers: Sequence[Paper]) -> list[Paper]:
     return [latest[arxiv_id] for arxiv_id in sorted(latest)]
 
 
-_UNSEEN = -1
-
-
 @dataclass(frozen=True)
-class _Compiled:
-    """A subscription turned into the day's ids: terms (duplicates after parsing dropped), excludes, filter profile."""
+class _TermPostings:
+    """Per term: the papers it occurs in (sorted), where, and its relevance factor in each (hundredths)."""
 
-    subscription: Subscription
-    keywords: tuple[Keyword, ...]  # the ones that count, parallel to term_ids
-    term_ids: tuple[int, ...]
-    steps: tuple[int, ...]  # weights in hundredths
-    exclude_ids: tuple[int, ...]
-    author_keys: tuple[str, ...]
-    profile: int  # index of its (categories, crosslists, replacements) filter
+    hits: TermHits
+    papers: tuple[np.ndarray, ...]
+    relevance: tuple[np.ndarray, ...]
 
-
-class _Compiler:
-    """Parses each distinct term string once, numbers the distinct patterns and filter profiles of the day."""
-
-    def __init__(self) -> None:
-        self.patterns: list[TermPattern] = []
-        self.profiles: dict[tuple[frozenset[str], bool, bool], int] = {}
-        self._pattern_ids: dict[TermPattern, int] = {}
-        self._term_ids: dict[str, int | None] = {}
-        self._profile_ids: dict[tuple[tuple[str, ...], bool, bool], int] = {}
-
-    def compile(self, subscription: Subscription) -> _Compiled:
-        term_ids = self._term_ids
-        kept: dict[int, Keyword] = {}
-        for keyword in subscription.keywords[:MAX_KEYWORDS_PER_SUBSCRIPTION]:
-            term_id = term_ids.get(keyword.term, _UNSEEN)
-            if term_id == _UNSEEN:
-                term_id = self._parse(keyword.term)
-            if term_id is not None and term_id not in kept:
-                kept[term_id] = keyword
-        excludes = set()
-        for term in subscription.excludes:
-            term_id = term_ids.get(term, _UNSEEN)
-            excludes.add(self._parse(term) if term_id == _UNSEEN else term_id)
-        excludes.discard(None)
-        authors = subscription.authors[:MAX_AUTHORS_PER_SUBSCRIPTION]
-        author_keys = tuple(dict.fromkeys(key for key in map(normalize_author, authors) if key)) if authors else ()
-        return _Compiled(
-            subscription,
-            keywords=tuple(kept.values()),
-            term_ids=tuple(kept),
-            steps=tuple(weight_steps(keyword.weight) for keyword in kept.values()),
-            exclude_ids=tuple(sorted(excludes)),
-            author_keys=author_keys,
-            profile=self._profile(subscription),
-        )
-
-    def _parse(self, term: str) -> int | None:
-        """The id of the term's pattern (spellings that parse alike share one); None if it is invalid."""
-        try:
-            pattern = parse_term(term)
-        except InvalidTerm:
-            self._term_ids[term] = None
-            return None
-        pattern_id = self._pattern_ids.get(pattern)
-        if pattern_id is None:
-            pattern_id = self._pattern_ids[pattern] = len(self.patterns)
-            self.patterns.append(pattern)
-        self._term_ids[term] = pattern_id
-        return pattern_id
-
-    def _profile(self, subscription: Subscription) -> int:
-        spelled = (subscription.categories, subscription.crosslists, subscription.replacements)
-        profile = self._profile_ids.get(spelled)
-        if profile is None:
-            key = (frozenset(map(category_key, subscription.categories)), subscription.crosslists, subscription.replacements)
-            profile = self._profile_ids[spelled] = self.profiles.setdefault(key, len(self.profiles))
-        return profile
+    def relevance_of(self, term_id: int, paper_index: int) -> int:
+        papers = self.papers[term_id]
+        return int(self.relevance[term_id][np.searchsorted(papers, paper_index)])
 
 
 class DaySelection(Mapping[str, list[ScoredPaper]]):
@@ -187,9 +123,9 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         self,
         papers: list[Paper],
         subscribers: Sequence[str],
-        compiled: list[_Compiled],
+        compiled: list[CompiledSubscription],
         selection: tuple[np.ndarray, np.ndarray, np.ndarray],
-        hits: TermHits,
+        postings: _TermPostings,
         considered: np.ndarray,
         scoring: ScoringSettings,
     ) -> None:
@@ -199,9 +135,11 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         # Rows are grouped by filter profile; iteration follows the order subscriptions came in.
         self._rows = {subscriber: rows[subscriber] for subscriber in subscribers}
         self._offsets, self._selected, self._units = selection
-        self._hits = hits
+        self._postings = postings
         self._considered = considered
         self._scoring = scoring
+        # Many chats share a keyword and a paper: one immutable match object serves them all.
+        self._matches: dict[tuple[CountedTerm, int, bool], KeywordMatch | None] = {}
 
     def __getitem__(self, subscriber: str) -> list[ScoredPaper]:
         row = self._rows[subscriber]
@@ -228,19 +166,34 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         """How many of the day's papers passed the subscriber's category and type filters."""
         return int(self._considered[self._compiled[self._rows[subscriber]].profile])
 
-    def _scored(self, entry: _Compiled, paper_index: int, units: int) -> ScoredPaper:
+    def _scored(self, entry: CompiledSubscription, paper_index: int, units: int) -> ScoredPaper:
         paper = self._papers[paper_index]
         matches = []
-        for keyword, term_id in zip(entry.keywords, entry.term_ids):
-            in_title = paper_index in self._hits.in_title[term_id]
-            in_abstract = paper_index in self._hits.in_abstract[term_id]
-            if in_title or in_abstract:
-                points = keyword_units(keyword.weight, in_title, self._scoring) / SCORE_UNITS
-                matches.append(KeywordMatch(keyword.term, in_title, in_abstract, points))
+        for term in entry.terms:
+            match = self._match(term, paper_index, entry.relevance)
+            if match is not None:
+                matches.append(match)
         authors: tuple[str, ...] = ()
         if entry.author_keys:
             authors = tuple(name for name in paper.authors if normalize_author(name) in entry.author_keys)
-        return ScoredPaper(paper, units / SCORE_UNITS, tuple(matches), authors)
+        related = not authors and all(match.source != KEYWORD for match in matches)
+        return ScoredPaper(paper, units / SCORE_UNITS, tuple(matches), authors, related=related)
+
+    def _match(self, term: CountedTerm, paper_index: int, relevance: bool) -> KeywordMatch | None:
+        key = (term, paper_index, relevance)
+        if key in self._matches:
+            return self._matches[key]
+        hits = self._postings.hits
+        in_title, in_abstract = paper_index in hits.in_title[term.term_id], paper_index in hits.in_abstract[term.term_id]
+        match = None
+        if in_title or in_abstract:
+            if relevance:
+                units = weight_steps(term.keyword.weight) * self._postings.relevance_of(term.term_id, paper_index)
+            else:
+                units = keyword_units(term.keyword.weight, in_title, self._scoring)
+            match = KeywordMatch(term.keyword.term, in_title, in_abstract, units / SCORE_UNITS, term.source, term.via)
+        self._matches[key] = match
+        return match
 
 
 def score_day(
@@ -248,38 +201,41 @@ def score_day(
     subscriptions: Sequence[Subscription],
     scoring: ScoringSettings,
     skip: Mapping[str, Collection[str]] | None = None,
+    aliases: AliasTable = CURATED,
 ) -> DaySelection:
     """Select every subscriber's papers of the day (a Mapping subscriber -> ordered ScoredPaper list).
 
     ``skip[subscriber]`` lists arXiv ids to leave out for that subscriber before the cut to
     max_papers (papers it already received). A subscriber listed twice keeps its last subscription.
+    ``aliases``: the terms the relevance ranking treats as one (core/aliases.py).
     """
     ordered = day_papers(papers)
     latest = {subscription.subscriber: subscription for subscription in subscriptions}
-    compiler = _Compiler()
+    compiler = TermCompiler(aliases)
     # Rows grouped by filter profile: a block of rows then only scores the papers its profiles allow.
     compiled = sorted((compiler.compile(subscription) for subscription in latest.values()), key=lambda entry: entry.profile)
-    hits = TermMatcher(compiler.patterns).hits([PaperWords.of(paper) for paper in ordered])
+    words = [PaperWords.of(paper) for paper in ordered]
+    postings = _term_postings(compiler.terms, TermMatcher(compiler.patterns).hits(words), words)
     eligible = _eligibility(ordered, compiler.profiles)
-    term_papers = [np.array(sorted(title | abstract), np.int64) for title, abstract in zip(hits.in_title, hits.in_abstract)]
     title_factor = round((1 + scoring.title_bonus) * WEIGHT_STEPS)
-    term_factors = tuple(
+    classic_factors = tuple(
         np.where(np.isin(papers, np.fromiter(title, np.int64, len(title))), title_factor, WEIGHT_STEPS).astype(np.int32)
-        for papers, title in zip(term_papers, hits.in_title)
+        for papers, title in zip(postings.papers, postings.hits.in_title)
     )
-    term_found = np.array([len(papers) > 0 for papers in term_papers], dtype=bool)
+    term_found = np.array([len(papers) > 0 for papers in postings.papers], dtype=bool)
     author_keys, author_papers = _author_postings(ordered, compiled)
     author_ids = {key: index for index, key in enumerate(author_keys)}
     followed = [tuple(author_ids[key] for key in entry.author_keys if key in author_ids) for entry in compiled]
     gains = [
-        (RowEntries.of([entry.term_ids for entry in compiled], [entry.steps for entry in compiled], term_found), Postings(tuple(term_papers), term_factors)),
+        (_term_entries(compiled, term_found, relevance=False), Postings(postings.papers, classic_factors)),
+        (_term_entries(compiled, term_found, relevance=True), Postings(postings.papers, postings.relevance)),
         (
             RowEntries.of(followed, [(author_units(scoring),) * len(ids) for ids in followed], np.ones(len(author_keys), dtype=bool)),
             Postings(tuple(author_papers), tuple(np.ones(len(papers), np.int32) for papers in author_papers)),
         ),
     ]
     excludes = [entry.exclude_ids for entry in compiled]
-    drops = (RowEntries.of(excludes, [(0,) * len(ids) for ids in excludes], term_found), term_papers)
+    drops = (RowEntries.of(excludes, [(0,) * len(ids) for ids in excludes], term_found), postings.papers)
     rules = RowRules(
         thresholds=np.array([min_score_units(entry.subscription) for entry in compiled], np.int64),
         limits=np.array([max(0, entry.subscription.max_papers) for entry in compiled], np.int64),
@@ -288,7 +244,38 @@ def score_day(
         skipped=_skipped_papers(ordered, compiled, skip or {}),
     )
     selection = select_top(len(ordered), gains, drops, rules)
-    return DaySelection(ordered, list(latest), compiled, selection, hits, eligible.sum(axis=1), scoring)
+    return DaySelection(ordered, list(latest), compiled, selection, postings, eligible.sum(axis=1), scoring)
+
+
+def _term_postings(terms: Sequence[tuple[int, ...]], pattern_hits: TermHits, words: Sequence[PaperWords]) -> _TermPostings:
+    """Hits per term (a term is found where any of its patterns is) and each term's relevance factors."""
+    in_title = tuple(frozenset().union(*(pattern_hits.in_title[p] for p in group)) for group in terms)
+    in_abstract = tuple(frozenset().union(*(pattern_hits.in_abstract[p] for p in group)) for group in terms)
+    papers = tuple(np.array(sorted(title | abstract), np.int64) for title, abstract in zip(in_title, in_abstract))
+    lengths = paper_lengths([len(w.title.words) for w in words], [len(w.abstract.words) for w in words])
+    average = float(lengths.mean()) if len(lengths) else 1.0
+    factors = tuple(
+        relevance_factors(
+            found,
+            np.isin(found, np.fromiter(title, np.int64, len(title))),
+            np.isin(found, np.fromiter(abstract, np.int64, len(abstract))),
+            lengths,
+            len(words),
+            average,
+        )
+        for found, title, abstract in zip(papers, in_title, in_abstract)
+    )
+    return _TermPostings(TermHits(in_title, in_abstract), papers, factors)
+
+
+def _term_entries(compiled: Sequence[CompiledSubscription], term_found: np.ndarray, relevance: bool) -> RowEntries:
+    """(row, term, weight in hundredths) for the rows ranked one way (relevance or classic); other rows get none."""
+    terms = [entry.terms if entry.relevance == relevance else () for entry in compiled]
+    return RowEntries.of(
+        [tuple(term.term_id for term in counted) for counted in terms],
+        [tuple(weight_steps(term.keyword.weight) for term in counted) for counted in terms],
+        term_found,
+    )
 
 
 def _eligibility(papers: list[Paper], profiles: Mapping[tuple[frozenset[str], bool, bool], int]) -> np.ndarray:
@@ -322,7 +309,7 @@ def _eligibility(papers: list[Paper], profiles: Mapping[tuple[frozenset[str], bo
     return eligible
 
 
-def _author_postings(papers: list[Paper], compiled: list[_Compiled]) -> tuple[list[str], list[np.ndarray]]:
+def _author_postings(papers: list[Paper], compiled: list[CompiledSubscription]) -> tuple[list[str], list[np.ndarray]]:
     """Followed authors that appear today, and the papers of each."""
     followed = {key for entry in compiled for key in entry.author_keys}
     found: dict[str, set[int]] = {}
@@ -336,7 +323,7 @@ def _author_postings(papers: list[Paper], compiled: list[_Compiled]) -> tuple[li
     return keys, [np.array(sorted(found[key]), np.int64) for key in keys]
 
 
-def _skipped_papers(papers: list[Paper], compiled: list[_Compiled], skip: Mapping[str, Collection[str]]) -> dict[int, np.ndarray]:
+def _skipped_papers(papers: list[Paper], compiled: list[CompiledSubscription], skip: Mapping[str, Collection[str]]) -> dict[int, np.ndarray]:
     """Row -> indexes of the papers that row must not get again."""
     if not skip:
         return {}

@@ -4,13 +4,24 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.aliases import CURATED, AliasTable
 from core.config import ScoringSettings
 from core.matching import FieldWords, InvalidTerm, TermPattern, normalize_author, parse_term
-from core.models import KeywordMatch, Paper, ScoredPaper, Subscription
-from core.scoring import SCORE_UNITS, author_units, day_papers, keyword_units, min_score_units, passes_filters
+from core.models import KEYWORD, LEARNED, PHRASE_WORD, Keyword, KeywordMatch, Paper, ScoredPaper, Subscription
+from core.relevance import BM25_B, BM25_K1, FACTOR_STEPS, IDF_REFERENCE, MAX_FACTOR, TITLE_HITS, phrase_words
+from core.scoring import (
+    SCORE_UNITS,
+    author_units,
+    day_papers,
+    keyword_units,
+    min_score_units,
+    passes_filters,
+    weight_steps,
+)
 
 PAPERS_DIR = Path(__file__).parent / "fixtures" / "papers"
 CS_DAY = PAPERS_DIR / "dw-dengwei_2025-10-22.jsonl"  # cs.CL / cs.AI / cs.CV with cs.LG cross-lists
@@ -60,15 +71,57 @@ def _occurs(pattern: TermPattern, text: str) -> bool:
     return pattern.occurs_in(_words(text))
 
 
-def reference_select(papers: Sequence[Paper], subscription: Subscription, scoring: ScoringSettings) -> list[ScoredPaper]:
-    """The same rules as core.scoring, written as the obvious loop over papers and keywords."""
-    keywords = {}
-    for keyword in subscription.keywords:
+def _counted_terms(subscription: Subscription, aliases: AliasTable) -> dict[tuple[TermPattern, ...], tuple[Keyword, str, str]]:
+    """Each counted term's patterns (the keyword's own first, then its aliases) -> (keyword, source, via); first wins."""
+    wanted = [(keyword, KEYWORD, "") for keyword in subscription.keywords]
+    relevance = subscription.ranking != "classic"
+    if relevance:
+        wanted += [(word, PHRASE_WORD, phrase) for word, phrase in phrase_words(subscription.keywords)]
+        wanted += [(word, LEARNED, "") for word in subscription.learned]
+    counted: dict[tuple[TermPattern, ...], tuple[Keyword, str, str]] = {}
+    for keyword, source, via in wanted:
         try:
             pattern = parse_term(keyword.term)
         except InvalidTerm:
             continue
-        keywords.setdefault(pattern, keyword)
+        group = (pattern, *(aliases.aliases_of(keyword.term) if relevance and keyword.aliases else ()))
+        counted.setdefault(group, (keyword, source, via))
+    return counted
+
+
+class _DayStatistics:
+    """What the relevance formula needs of the whole day: each term's document frequency, paper lengths."""
+
+    def __init__(self, day: Sequence[Paper]) -> None:
+        self.day = day
+        self.average_length = sum(map(self.length, day)) / len(day) if day else 1.0
+        self._frequency: dict[tuple[TermPattern, ...], int] = {}
+
+    @staticmethod
+    def length(paper: Paper) -> int:
+        return TITLE_HITS * len(_words(paper.title).words) + len(_words(paper.abstract).words)
+
+    def frequency(self, group: tuple[TermPattern, ...]) -> int:
+        if group not in self._frequency:
+            self._frequency[group] = sum(any(_occurs(p, other.title) or _occurs(p, other.abstract) for p in group) for other in self.day)
+        return self._frequency[group]
+
+    def units(self, group: tuple[TermPattern, ...], weight: float, paper: Paper, in_title: bool, in_abstract: bool) -> int:
+        """A relevance match's units, straight from the formula in core/relevance.py."""
+        found = self.frequency(group)
+        idf = math.log1p((len(self.day) - found + 0.5) / (found + 0.5)) / IDF_REFERENCE
+        hits = TITLE_HITS * in_title + in_abstract
+        norm = 1 - BM25_B + BM25_B * self.length(paper) / max(self.average_length, 1.0)
+        factor = min(max(round(idf * hits * (BM25_K1 + 1) / (hits + BM25_K1 * norm) * FACTOR_STEPS), 1), MAX_FACTOR)
+        return weight_steps(weight) * factor
+
+
+def reference_select(
+    papers: Sequence[Paper], subscription: Subscription, scoring: ScoringSettings, aliases: AliasTable = CURATED
+) -> list[ScoredPaper]:
+    """The same rules as core.scoring, written as the obvious loop over papers and keywords."""
+    counted = _counted_terms(subscription, aliases)
+    relevance = subscription.ranking != "classic"
     excludes = []
     for term in subscription.excludes:
         try:
@@ -76,26 +129,34 @@ def reference_select(papers: Sequence[Paper], subscription: Subscription, scorin
         except InvalidTerm:
             continue
     followed = {normalize_author(name) for name in subscription.authors} - {""}
+    day = day_papers(papers)
+    statistics = _DayStatistics(day)
     selected = []
-    for paper in day_papers(papers):
+    for paper in day:
         if not passes_filters(paper, subscription):
             continue
         if any(_occurs(pattern, paper.title) or _occurs(pattern, paper.abstract) for pattern in excludes):
             continue
         units, matches = 0, []
-        for pattern, keyword in keywords.items():
-            in_title, in_abstract = _occurs(pattern, paper.title), _occurs(pattern, paper.abstract)
+        for group, (keyword, source, via) in counted.items():
+            in_title = any(_occurs(pattern, paper.title) for pattern in group)
+            in_abstract = any(_occurs(pattern, paper.abstract) for pattern in group)
             if in_title or in_abstract:
-                points = keyword_units(keyword.weight, in_title, scoring)
+                if relevance:
+                    points = statistics.units(group, keyword.weight, paper, in_title, in_abstract)
+                else:
+                    points = keyword_units(keyword.weight, in_title, scoring)
                 units += points
-                matches.append(KeywordMatch(keyword.term, in_title, in_abstract, points / SCORE_UNITS))
+                matches.append(KeywordMatch(keyword.term, in_title, in_abstract, points / SCORE_UNITS, source, via))
         authors = tuple(name for name in paper.authors if normalize_author(name) in followed)
         units += author_units(scoring) * len({normalize_author(name) for name in authors})
         if units >= min_score_units(subscription):
             selected.append((units, paper, matches, authors))
     selected.sort(key=lambda item: (-item[0], item[1].arxiv_id))
     return [
-        ScoredPaper(paper, units / SCORE_UNITS, tuple(matches), authors)
+        ScoredPaper(
+            paper, units / SCORE_UNITS, tuple(matches), authors, related=not authors and all(m.source != KEYWORD for m in matches)
+        )
         for units, paper, matches, authors in selected[: max(0, subscription.max_papers)]
     ]
 

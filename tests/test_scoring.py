@@ -6,20 +6,22 @@ import pytest
 from core.config import ScoringSettings
 from core.models import Keyword, KeywordMatch, Subscription
 from core.scoring import (
-    MAX_KEYWORDS_PER_SUBSCRIPTION,
     MAX_WEIGHT,
     MIN_WEIGHT,
     SCORE_UNITS,
     keyword_units,
     score_day,
 )
+from core.subscription_terms import MAX_KEYWORDS_PER_SUBSCRIPTION
 from tests.scoring_support import make_paper
 
 SCORING = ScoringSettings(title_bonus=2.0, author_points=5.0)
 
 
 def subscription(*terms: str | Keyword, **options) -> Subscription:
+    """The classic ranking (the additive formula these tests pin down); core/relevance.py has its own tests."""
     keywords = tuple(term if isinstance(term, Keyword) else Keyword(term) for term in terms)
+    options.setdefault("ranking", "classic")
     return Subscription(options.pop("subscriber", "chat"), keywords, **options)
 
 

@@ -42,6 +42,8 @@ def random_subscriptions(count: int, seed: int) -> list[Subscription]:
                 replacements=rng.random() < 0.3,
                 min_score=rng.choice((0.0, 1.0, 2.5, 3.0, 4.5, 10.0)),
                 max_papers=rng.choice((0, 1, 5, 30, 200)),
+                ranking=rng.choice(("relevance", "classic")),
+                learned=tuple(Keyword(term, 0.3) for term in rng.sample(VOCABULARY, rng.randint(0, 2))),
             )
         )
     return subscriptions

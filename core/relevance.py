@@ -1,0 +1,85 @@
+"""The relevance ranking's arithmetic: how much one matched term is worth in one paper (BM25 over title and abstract).
+
+Why not the classic sum of weights: on real curated lists (benchmarks/ranking.py) a generic word
+("framework", "efficient") counted as much as a specific one, and a title hit counted three times
+without limit, so one generic title word outranked a paper squarely on topic. Here a match is worth
+
+    weight * informativeness(term) * saturation(hits, paper length)
+
+* informativeness: BM25's idf over the day's papers, scaled so that a term found in about one
+  paper in twenty is worth 1; words half the papers use are worth about 0.2.
+* saturation: the title counts ``TITLE_HITS`` abstract hits; hits saturate (BM25's k1) and long
+  papers need more of them (b), so a paper cannot win by repeating one word.
+
+A phrase also lends a share of its weight to its own words (``phrase_words``): "LLM agent" then
+reaches papers on "LLM-based agents", ranked below those that use the phrase itself.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.matching import InvalidTerm, parse_term
+from core.models import Keyword
+
+RANKINGS = ("relevance", "classic")
+BM25_K1 = 1.2
+BM25_B = 0.75
+TITLE_HITS = 3  # a title hit counts as this many abstract hits before saturation
+IDF_REFERENCE = math.log(20.0)  # BM25 idf of a term in ~1 of 20 papers: the unit of informativeness
+PHRASE_WORD_SHARE = 0.4  # a phrase's words together are worth this share of the phrase's weight
+FACTOR_STEPS = 100  # factors are kept in hundredths, as weights are
+MAX_FACTOR = 10 * FACTOR_STEPS  # bounds every factor so integer scores stay below 2**30 (core/scoring.py)
+# Words a phrase's back-off leaves out: they say nothing about a topic.
+STOP_WORDS = frozenset(
+    "a an and are as at based be by for from in into is of on or the to use used using via with without".split()
+)
+
+
+def informativeness(document_frequency: np.ndarray, paper_count: int) -> np.ndarray:
+    """BM25's idf of terms found in `document_frequency` of `paper_count` papers, in units of IDF_REFERENCE."""
+    rest = np.maximum(paper_count - document_frequency, 0) + 0.5
+    return np.log1p(rest / (document_frequency + 0.5)) / IDF_REFERENCE
+
+
+def saturation(hits: np.ndarray, lengths: np.ndarray, average_length: float) -> np.ndarray:
+    """BM25's term-frequency part: `hits` (title hits count TITLE_HITS) in papers of the given lengths."""
+    norm = 1 - BM25_B + BM25_B * lengths / max(average_length, 1.0)
+    return hits * (BM25_K1 + 1) / (hits + BM25_K1 * norm)
+
+
+def paper_lengths(title_words: Sequence[int], abstract_words: Sequence[int]) -> np.ndarray:
+    """A paper's length as BM25 sees it: title words weigh like title hits."""
+    return TITLE_HITS * np.asarray(title_words, np.float64) + np.asarray(abstract_words, np.float64)
+
+
+def relevance_factors(
+    papers: np.ndarray, in_title: np.ndarray, in_abstract: np.ndarray, lengths: np.ndarray, paper_count: int, average_length: float
+) -> np.ndarray:
+    """One term's factor (in hundredths) for each paper it occurs in; `in_title`/`in_abstract` mark where."""
+    hits = TITLE_HITS * in_title.astype(np.float64) + in_abstract
+    weight = informativeness(np.float64(len(papers)), paper_count) * saturation(hits, lengths[papers], average_length)
+    return np.clip(np.rint(weight * FACTOR_STEPS), 1, MAX_FACTOR).astype(np.int32)
+
+
+def phrase_words(keywords: Sequence[Keyword]) -> tuple[tuple[Keyword, str], ...]:
+    """(word as a keyword, the phrase it comes from) for the telling words of every phrase keyword.
+
+    Each word gets PHRASE_WORD_SHARE / (words in the phrase) of the phrase's weight; words that are
+    keywords themselves keep their own weight (the scorer counts a term once).
+    """
+    words: list[tuple[Keyword, str]] = []
+    for keyword in keywords:
+        try:
+            pattern = parse_term(keyword.term)
+        except InvalidTerm:
+            continue
+        if len(pattern.words) < 2:
+            continue
+        share = keyword.weight * PHRASE_WORD_SHARE / len(pattern.words)
+        for word in pattern.words:
+            if word.stem not in STOP_WORDS:
+                words.append((Keyword(word.spelled, share), keyword.term))
+    return tuple(words)

@@ -1,0 +1,121 @@
+"""Subscriptions turned into the day's numbered terms: each distinct term (with its aliases) parsed once for all chats.
+
+A "term" here is what one scored keyword matches: its own pattern, plus the patterns of its
+aliases under the relevance ranking (core/aliases.py), found in a paper if any of them is. Each
+subscription lists the terms that count for it in priority order (its keywords, then the words of
+its phrases, then words learned from feedback); a term listed twice counts once, first wins.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.aliases import AliasTable
+from core.matching import InvalidTerm, TermPattern, normalize_author, parse_term
+from core.models import KEYWORD, LEARNED, PHRASE_WORD, Keyword, Subscription
+from core.relevance import phrase_words
+
+MAX_KEYWORDS_PER_SUBSCRIPTION = 500
+MAX_LEARNED_PER_SUBSCRIPTION = 50
+MAX_AUTHORS_PER_SUBSCRIPTION = 100
+_UNSEEN = -1
+
+
+def category_key(category: str) -> str:
+    return category.strip().casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class CountedTerm:
+    """A term that counts for one subscription: the keyword (spelling, weight), where it came from, its term id."""
+
+    keyword: Keyword
+    term_id: int
+    source: str = KEYWORD  # KEYWORD | PHRASE_WORD | LEARNED (core/models.py)
+    via: str = ""  # the phrase a PHRASE_WORD comes from
+
+
+@dataclass(frozen=True)
+class CompiledSubscription:
+    """A subscription turned into the day's ids: counted terms, excludes, followed authors, filter profile."""
+
+    subscription: Subscription
+    terms: tuple[CountedTerm, ...]
+    exclude_ids: tuple[int, ...]
+    author_keys: tuple[str, ...]
+    profile: int  # index of its (categories, crosslists, replacements) filter
+
+    @property
+    def relevance(self) -> bool:
+        return self.subscription.ranking != "classic"
+
+
+class TermCompiler:
+    """Numbers the distinct patterns, terms (pattern groups) and filter profiles of one day's subscriptions."""
+
+    def __init__(self, aliases: AliasTable) -> None:
+        self.aliases = aliases
+        self.patterns: list[TermPattern] = []
+        self.terms: list[tuple[int, ...]] = []  # term id -> its pattern ids (the keyword's first)
+        self.profiles: dict[tuple[frozenset[str], bool, bool], int] = {}
+        self._pattern_ids: dict[TermPattern, int] = {}
+        self._group_ids: dict[tuple[int, ...], int] = {}
+        self._term_ids: dict[tuple[str, bool], int | None] = {}
+        self._profile_ids: dict[tuple[tuple[str, ...], bool, bool], int] = {}
+
+    def compile(self, subscription: Subscription) -> CompiledSubscription:
+        relevance = subscription.ranking != "classic"
+        keywords = subscription.keywords[:MAX_KEYWORDS_PER_SUBSCRIPTION]
+        wanted = [(keyword, KEYWORD, "") for keyword in keywords]
+        if relevance:
+            wanted += [(word, PHRASE_WORD, phrase) for word, phrase in phrase_words(keywords)]
+            wanted += [(word, LEARNED, "") for word in subscription.learned[:MAX_LEARNED_PER_SUBSCRIPTION]]
+        counted: dict[int, CountedTerm] = {}
+        for keyword, source, via in wanted:
+            term_id = self.term_id(keyword.term, with_aliases=relevance and keyword.aliases)
+            if term_id is not None and term_id not in counted:
+                counted[term_id] = CountedTerm(keyword, term_id, source, via)
+        excludes = {self.term_id(term, with_aliases=False) for term in subscription.excludes}
+        excludes.discard(None)
+        authors = subscription.authors[:MAX_AUTHORS_PER_SUBSCRIPTION]
+        author_keys = tuple(dict.fromkeys(key for key in map(normalize_author, authors) if key)) if authors else ()
+        return CompiledSubscription(
+            subscription,
+            terms=tuple(counted.values()),
+            exclude_ids=tuple(sorted(term_id for term_id in excludes if term_id is not None)),
+            author_keys=author_keys,
+            profile=self._profile(subscription),
+        )
+
+    def term_id(self, term: str, with_aliases: bool) -> int | None:
+        """The id of the term (spellings that parse alike share one); None if it is invalid."""
+        key = (term, with_aliases)
+        term_id = self._term_ids.get(key, _UNSEEN)
+        if term_id != _UNSEEN:
+            return term_id
+        try:
+            members = (parse_term(term), *(self.aliases.aliases_of(term) if with_aliases else ()))
+        except InvalidTerm:
+            self._term_ids[key] = None
+            return None
+        group = tuple(self._pattern_id(pattern) for pattern in members)
+        term_id = self._group_ids.get(group)
+        if term_id is None:
+            term_id = self._group_ids[group] = len(self.terms)
+            self.terms.append(group)
+        self._term_ids[key] = term_id
+        return term_id
+
+    def _pattern_id(self, pattern: TermPattern) -> int:
+        pattern_id = self._pattern_ids.get(pattern)
+        if pattern_id is None:
+            pattern_id = self._pattern_ids[pattern] = len(self.patterns)
+            self.patterns.append(pattern)
+        return pattern_id
+
+    def _profile(self, subscription: Subscription) -> int:
+        spelled = (subscription.categories, subscription.crosslists, subscription.replacements)
+        profile = self._profile_ids.get(spelled)
+        if profile is None:
+            key = (frozenset(map(category_key, subscription.categories)), subscription.crosslists, subscription.replacements)
+            profile = self._profile_ids[spelled] = self.profiles.setdefault(key, len(self.profiles))
+        return profile
