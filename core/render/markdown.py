@@ -22,6 +22,7 @@ DEFAULT_TITLE = "arXiv Papers Bot 🤖"
 INTRO = "This page lists the day's arXiv papers that match the configured categories and keywords."
 FALLBACK_LABEL = "📝 Extractive summary (no LLM)"
 FOOTER = "*Generated automatically by arxiv-digest.*"
+CONTENTS_MIN_PAPERS = 10  # from this many papers on, the page starts with a linked list of their titles
 
 # Inline text: every character CommonMark/GFM gives a meaning inside a line is backslash-escaped,
 # and the three HTML characters become entities, so no tag, link, emphasis or table cell can start.
@@ -91,16 +92,27 @@ def summary_label(summary: Summary) -> str:
     return FALLBACK_LABEL if summary.is_fallback else f"🤖 AI Summary (by {summary.model})"
 
 
+def papers_found(digest: Digest) -> str:
+    """"30 of 158 matching, of 321 announced": what the cut to max_papers left out, when it was counted."""
+    if digest.matched is None:
+        return f"{len(digest.papers)} (of {digest.considered} announced)"
+    return f"{len(digest.papers)} of {digest.matched} matching, of {digest.considered} announced"
+
+
 def _statistics(digest: Digest, summary_settings: SummarySettings | None) -> list[str]:
     lines = [
         "## 📊 Statistics",
         "",
         f"- **Last Updated**: {digest.generated_at.strftime('%Y-%m-%d %H:%M:%S %Z').strip()}",
         f"- **Announcement Day**: {digest.announcement_day.isoformat()}",
-        f"- **Total Papers Found**: {len(digest.papers)} (of {digest.considered} announced)",
+        f"- **Total Papers Found**: {papers_found(digest)}",
         f"- **Categories Monitored**: {escape_inline(', '.join(digest.categories)) or 'all'}",
         f"- **Keywords**: {escape_inline(', '.join(k.term for k in digest.keywords)) or 'none'}",
+        f"- **Exclude Words**: {escape_inline(', '.join(digest.excludes)) or 'none'}",
+        f"- **Min Score**: {digest.min_score:g}",
     ]
+    if digest.max_papers is not None:
+        lines.append(f"- **Max Papers**: {digest.max_papers}")
     shown = [digest.summaries[s.paper.arxiv_id] for s in digest.papers if s.paper.arxiv_id in digest.summaries]
     llm = [s for s in shown if not s.is_fallback]
     if shown:
@@ -117,20 +129,46 @@ def _statistics(digest: Digest, summary_settings: SummarySettings | None) -> lis
     return lines
 
 
-def render_paper(position: int, scored: ScoredPaper, summary: Summary | None, abstract_limit: int | None = None) -> str:
-    """One paper's section: heading with link, metadata lines, abstract, matches, optional summary."""
+def paper_anchor(position: int) -> str:
+    """The id a contents entry links to: an explicit <a name> (GitHub keeps it, prefixed, and resolves
+    #paper-N to it), since heading slugs derived from TeX and Unicode titles differ between renderers."""
+    return f"paper-{position}"
+
+
+def _contents(papers: Sequence[ScoredPaper]) -> str:
+    lines = ["## 📑 Contents", ""]
+    lines += [
+        f"{position}. [{escape_inline(scored.paper.title)}](#{paper_anchor(position)}) ({scored.score:.1f})"
+        for position, scored in enumerate(papers, start=1)
+    ]
+    return "\n".join(lines)
+
+
+def render_paper(
+    position: int,
+    scored: ScoredPaper,
+    summary: Summary | None,
+    abstract_limit: int | None = None,
+    *,
+    anchored: bool = False,
+) -> str:
+    """One paper's section: heading with link, metadata lines, abstract, matches, optional summary.
+
+    With `anchored`, the heading carries the anchor the page's contents link to.
+    """
     paper = scored.paper
     url = f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='/.-')}"
     abstract = paper.abstract if abstract_limit is None else cut_text(" ".join(paper.abstract.split()), abstract_limit)
     announced = paper.announced.isoformat() if paper.announced else "unknown"
     published = paper.published.isoformat() if paper.published else announced
+    anchor = f'<a name="{paper_anchor(position)}"></a>' if anchored else ""
     # Two trailing spaces end each metadata line with a hard break, as in the original page.
     lines = [
-        f"### {position}. [{escape_inline(paper.title)}]({url})",
+        f"### {anchor}{position}. [{escape_inline(paper.title)}]({url})",
         "",
         f"**Authors**: {escape_inline(', '.join(paper.authors)) or 'unknown'}  ",
         f"**Category**: {escape_inline(paper.primary_category)}  ",
-        f"**Published**: {published}  ",
+        *([f"**Published**: {published}  "] if published != announced else []),
         f"**Announced**: {announced}  ",
         f"**Score**: {scored.score:.1f}  ",
         f"**Type**: {escape_inline(paper.announce_type)}  ",
@@ -161,13 +199,17 @@ def render_markdown(
     summary_settings: SummarySettings | None = None,
     abstract_limit: int | None = None,
 ) -> str:
-    """The whole page: title, statistics, then the numbered papers separated by rules."""
+    """The whole page: title, statistics, contents (for CONTENTS_MIN_PAPERS or more), then the numbered
+    papers separated by rules."""
     parts = ["\n".join([f"# {escape_inline(title)}", "", INTRO, "", *_statistics(digest, summary_settings)])]
+    anchored = len(digest.papers) >= CONTENTS_MIN_PAPERS
+    if anchored:
+        parts.append(_contents(digest.papers))
     parts.append("## 📚 Recent Papers")
     if not digest.papers:
         parts.append(f"No paper announced on {digest.announcement_day.isoformat()} matched the keywords.")
     for position, scored in enumerate(digest.papers, start=1):
-        parts.append(render_paper(position, scored, digest.summary_for(scored.paper), abstract_limit))
+        parts.append(render_paper(position, scored, digest.summary_for(scored.paper), abstract_limit, anchored=anchored))
         parts.append("---")
     parts.append(FOOTER)
     return "\n\n".join(parts) + "\n"
