@@ -15,7 +15,7 @@ from tests.fakes.arxiv import FakeArxiv, load_paper_list
 from tests.test_arxiv_cli import PAPERS, _today
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config.json"
-PAPER_HEADING = re.compile(r"^### (\d+)\. \[", re.MULTILINE)
+PAPER_HEADING = re.compile(r"^### (?:<a name=\"paper-\d+\"></a>)?(\d+)\. \[", re.MULTILINE)
 
 
 def _config(tmp_path: Path, arxiv: dict) -> Path:
