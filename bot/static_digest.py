@@ -1,6 +1,7 @@
 """The static digest (the original bot's README page): config defaults scored over one stored day, rendered."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import errno
 import os
@@ -23,9 +24,11 @@ def latest_stored_day(store: Store, categories: tuple[str, ...]) -> dt.date | No
     return None
 
 
-def default_digest(settings: Settings, store: Store, day: dt.date) -> Digest:
-    """config.json's defaults as one subscriber, scored over the day's stored papers."""
+def default_digest(settings: Settings, store: Store, day: dt.date, *, max_papers: int | None = None) -> Digest:
+    """config.json's defaults as one subscriber (max_papers overridden when given), scored over the day's stored papers."""
     subscription = default_subscription(settings)
+    if max_papers is not None:
+        subscription = dataclasses.replace(subscription, max_papers=max_papers)
     digests = select_digests(day, store.papers_announced(day), [subscription], settings.scoring, now=store.now())
     return digests[subscription.subscriber]
 
