@@ -1,7 +1,6 @@
 """The `arxiv-digest` command: one click group; each subcommand turns core errors into a message and an exit code."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import sys
 from collections.abc import Awaitable, Callable
@@ -15,6 +14,7 @@ from core.limits import MAX_PAPERS, MIN_PAPERS
 
 if TYPE_CHECKING:  # pydantic and sqlite-utils load when a command runs, so `--help` and `--version` stay instant
     from core.config import Settings
+    from core.models import Digest
     from core.store import Store
 
 EXIT_CONFIG = 2
@@ -212,34 +212,36 @@ def digest(
     """Today's digest for config.json's keywords as Markdown or JSON: fetch if needed, score, summarize, render."""
     import asyncio
 
-    from bot.cli_output import summaries_with_progress
-    from bot.static_digest import default_digest, latest_stored_day, render_page, write_atomically
+    from bot.cli_output import ProgressSummarizer
+    from bot.digests import DigestService
+    from bot.static_digest import default_digest, render_page, write_atomically
     from core.render.digest_json import render_json
-    from core.render.markdown import papers_found
+    from core.render.view import digest_view
     from core.summarize import Summarizer
 
     settings, store = obj.settings, obj.store
     categories = _categories(obj, ())
     if day is None and not no_fetch:
         click.echo(_fetch_today(obj, categories), err=True)
-    chosen = day.date() if day else latest_stored_day(store, categories)
+    service = DigestService(store, settings)
+    chosen = day.date() if day else service.latest_day(categories)
     if chosen is None or not store.papers_announced(chosen, categories):
         what = f"for {chosen}" if chosen else "yet"
         click.echo(f"error: no papers in {'+'.join(categories)} are stored {what}; run `arxiv-digest fetch` "
                    "(or `backfill --since DATE`) first.", err=True)
         sys.exit(EXIT_NOTHING)
     selection = default_digest(settings, store, chosen, max_papers=max_papers)
-    if not no_summaries and settings.defaults.summaries and settings.summaries.enabled:
-        shown = [scored.paper for scored in selection.papers[: settings.summaries.top_n]]
+    if not no_summaries and service.wants_summaries():
 
-        async def summarize() -> dict[str, Any]:
+        async def summarize(digest: Digest) -> Digest:
             summarizer = Summarizer.from_settings(settings, store)
             try:
-                return await summaries_with_progress(summarizer, shown, settings.summaries.language)
+                shown = DigestService(store, settings, summarizer=ProgressSummarizer(summarizer))
+                return await shown.with_default_summaries(digest)
             finally:
                 await summarizer.aclose()
 
-        selection = dataclasses.replace(selection, summaries=asyncio.run(summarize()))
+        selection = asyncio.run(summarize(selection))
     page = render_json(selection) if output_format == "json" else render_page(settings, selection)
     if output is None:
         click.echo(page, nl=False)
@@ -250,7 +252,7 @@ def digest(
         where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(output) else ""
         click.echo(f"error: cannot write {output}: {exc.strerror or exc}{where}", err=True)
         sys.exit(EXIT_CONFIG)
-    click.echo(f"{chosen}: wrote {papers_found(selection)} papers to {output}", err=True)
+    click.echo(f"{chosen}: wrote {digest_view(selection).found} papers to {output}", err=True)
 
 
 def _split_ids(values: tuple[str, ...]) -> list[str]:
@@ -316,9 +318,10 @@ def _papers_to_summarize(obj: CliContext, day: dt.date | None, ids: list[str]) -
         if unknown:
             click.echo(f"not in the store (fetch them first): {', '.join(unknown)}", err=True)
         return [found[arxiv_id] for arxiv_id in ids if arxiv_id in found]
-    from bot.static_digest import default_digest, latest_stored_day
+    from bot.digests import DigestService
+    from bot.static_digest import default_digest
 
-    day = day or latest_stored_day(store, _categories(obj, ()))
+    day = day or DigestService(store, settings).latest_day(_categories(obj, ()))
     if day is None:
         return []
     return [scored.paper for scored in default_digest(settings, store, day).papers[: settings.summaries.top_n]]

@@ -225,6 +225,24 @@ async def test_settings_changes_are_refused_without_permission_reading_is_open(s
     assert store.chat_configurer(CHAT) == "U1"
 
 
+async def test_first_configurer_rule_lets_the_first_non_admin_keep_configuring(store):
+    """Where the platform's policy allows it (Slack's admins_or_configurer), whoever changed a channel's
+    settings first may keep changing them; until someone has, anyone may; everyone else is refused."""
+    commands = processor(store)
+
+    def member(user_id: str):
+        return dataclasses.replace(context(can_change=False, user_id=user_id), configurer_may_change=True)
+
+    assert (await commands.handle(member("UFIRST"), "max 5")).ok
+    assert store.chat_configurer(CHAT) == "UFIRST"
+    assert (await commands.handle(member("UFIRST"), "max 6")).ok
+    refused = await commands.handle(member("UOTHER"), "max 7")
+    assert not refused.ok and "admins" in refused.text
+    assert not (await commands.handle(context(can_change=False, user_id="UFIRST"), "max 8")).ok  # the policy is off
+    assert (await commands.handle(context(user_id="UADMIN"), "max 9")).ok  # admins always may
+    assert store.require_chat(CHAT).max_papers == 9
+
+
 async def test_command_length_and_score_boundaries(store):
     assert (await run(store, "help" + " " * (MAX_COMMAND_LENGTH - 4))).ok
     too_long = await run(store, "help" + " " * (MAX_COMMAND_LENGTH - 3))
@@ -352,7 +370,7 @@ async def test_stats_counts_delivered_papers(store):
     store.finish_digest_day(CHAT, digest.announcement_day)
     await run(store, "subscribe diffusion, 3d, embeddings, nothing-here")
     reply = (await run(store, "stats")).text
-    assert "Papers delivered: 2 in 1 digests (latest for 2025-10-22)." in reply
+    assert "Papers delivered: 2 in 1 digest (latest for 2025-10-22)." in reply
     # Paper 1 (light transport) mentions 3D and embedding(s); paper 2 (ORDENA) neither.
     assert reply.splitlines()[-1] == "Top keywords in delivered papers: 3d (1), embeddings (1)."
 

@@ -9,7 +9,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from core.config import SummarySettings
-from core.render.markdown import CONTENTS_MIN_PAPERS, FALLBACK_LABEL, escape_inline, render_markdown, sanitize_summary
+from core.render.markdown import CONTENTS_MIN_PAPERS, escape_inline, render_markdown, sanitize_summary
+from core.render.view import FALLBACK_LABEL
 from core.summaries.sanitize import sanitize_summary as summarizer_sanitize
 from tests.fixtures.web.papers import fixture_papers, llm_summary, make_digest, scored
 

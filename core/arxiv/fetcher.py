@@ -163,7 +163,3 @@ class Fetcher:
     async def search(self, query: str, max_results: int = 5) -> list[Paper]:
         """Papers matching a free-text query, newest submissions first."""
         return await api.search(self.http, self.settings, query, max_results)
-
-    async def fetch_ids(self, ids: Sequence[str]) -> list[Paper]:
-        """Current metadata of the given arXiv ids (unknown ids are simply absent)."""
-        return await api.fetch_ids(self.http, self.settings, ids)

@@ -13,7 +13,7 @@ from core.commands.parsing import (
     parse_plain_terms,
     parse_term_names,
 )
-from core.commands.registry import Invocation, command
+from core.commands.registry import Argument, Invocation, command
 from core.limits import MAX_AUTHORS_PER_CHAT, MAX_CATEGORIES_PER_CHAT, MAX_EXCLUDES_PER_CHAT, MAX_KEYWORDS_PER_CHAT
 from core.models import Keyword, Reply
 from core.store.chats import TooManyTerms
@@ -161,7 +161,9 @@ def _valid_categories(words: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
-@command("categories", usage="categories [CAT ...|add CAT ...|remove CAT ...|list [ARCHIVE]]", changes_settings=True)
+@command("categories", usage="categories [CAT ...|add CAT ...|remove CAT ...|list [ARCHIVE]]", changes_settings=True,
+         arguments=(Argument("categories", "CAT ... | add CAT ... | remove CAT ... | list; e.g. cs.AI cs.CL",
+                             completion="categories"),))
 async def categories(call: Invocation) -> Reply:
     """Show or choose the arXiv categories this chat reads (e.g. cs.AI cs.CL).
 
