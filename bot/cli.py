@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from core.limits import MAX_PAPERS, MIN_PAPERS
+
 if TYPE_CHECKING:  # pydantic and sqlite-utils load when a command runs, so `--help` and `--version` stay instant
     from core.config import Settings
     from core.models import Digest
@@ -193,15 +195,28 @@ def backfill(obj: CliContext, since: dt.datetime, categories: tuple[str, ...]) -
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the Markdown here (e.g. README.md) instead of printing it.")
 @click.option("--no-fetch", is_flag=True, help="Use only what is stored; do not contact arXiv.")
 @click.option("--no-summaries", is_flag=True, help="Leave out the summaries block.")
+@click.option("--max", "max_papers", type=click.IntRange(MIN_PAPERS, MAX_PAPERS), help="At most N papers (default: config.json's max_papers).")
+@click.option("--format", "output_format", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True,
+              help="json: the digest for scripts, keys described in core/data/digest.schema.json.")
 @click.pass_obj
 @friendly_errors
-def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fetch: bool, no_summaries: bool) -> None:
-    """Today's digest for config.json's keywords as Markdown: fetch if needed, score, summarize, render."""
+def digest(
+    obj: CliContext,
+    day: dt.datetime | None,
+    output: Path | None,
+    no_fetch: bool,
+    no_summaries: bool,
+    max_papers: int | None,
+    output_format: str,
+) -> None:
+    """Today's digest for config.json's keywords as Markdown or JSON: fetch if needed, score, summarize, render."""
     import asyncio
 
     from bot.cli_output import ProgressSummarizer
     from bot.digests import DigestService
     from bot.static_digest import default_digest, render_page, write_atomically
+    from core.render.digest_json import render_json
+    from core.render.view import digest_view
     from core.summarize import Summarizer
 
     settings, store = obj.settings, obj.store
@@ -215,7 +230,7 @@ def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fet
         click.echo(f"error: no papers in {'+'.join(categories)} are stored {what}; run `arxiv-digest fetch` "
                    "(or `backfill --since DATE`) first.", err=True)
         sys.exit(EXIT_NOTHING)
-    selection = default_digest(settings, store, chosen)
+    selection = default_digest(settings, store, chosen, max_papers=max_papers)
     if not no_summaries and service.wants_summaries():
 
         async def summarize(digest: Digest) -> Digest:
@@ -227,7 +242,7 @@ def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fet
                 await summarizer.aclose()
 
         selection = asyncio.run(summarize(selection))
-    page = render_page(settings, selection)
+    page = render_json(selection) if output_format == "json" else render_page(settings, selection)
     if output is None:
         click.echo(page, nl=False)
         return
@@ -237,7 +252,7 @@ def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fet
         where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(output) else ""
         click.echo(f"error: cannot write {output}: {exc.strerror or exc}{where}", err=True)
         sys.exit(EXIT_CONFIG)
-    click.echo(f"{chosen}: wrote {len(selection.papers)} of {selection.considered} papers to {output}", err=True)
+    click.echo(f"{chosen}: wrote {digest_view(selection).found} papers to {output}", err=True)
 
 
 def _split_ids(values: tuple[str, ...]) -> list[str]:

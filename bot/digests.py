@@ -63,9 +63,12 @@ class DigestService:
             subscription = dataclasses.replace(subscription, categories=self.settings.defaults.categories)
         return subscription
 
-    def default_subscription(self, category: str | None = None) -> Subscription:
-        """config.json's defaults (the static page, the web page, the feeds), optionally narrowed to one category."""
+    def default_subscription(self, category: str | None = None, *, max_papers: int | None = None) -> Subscription:
+        """config.json's defaults (the static page, the web page, the feeds), optionally narrowed to one category
+        or with another limit on papers (the CLI's --max)."""
         subscription = default_subscription(self.settings)
+        if max_papers is not None:
+            subscription = dataclasses.replace(subscription, max_papers=max_papers)
         if category is None:
             return subscription
         return dataclasses.replace(subscription, subscriber=f"category:{category}", categories=(category,))

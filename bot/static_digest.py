@@ -15,10 +15,10 @@ from core.render.markdown import render_markdown
 from core.store import Store
 
 
-def default_digest(settings: Settings, store: Store, day: dt.date) -> Digest:
-    """config.json's defaults as one subscriber, scored over the day's stored papers."""
+def default_digest(settings: Settings, store: Store, day: dt.date, *, max_papers: int | None = None) -> Digest:
+    """config.json's defaults as one subscriber (max_papers overridden when given), scored over the day's stored papers."""
     service = DigestService(store, settings)
-    return service.digest_of(day, service.default_subscription())
+    return service.digest_of(day, service.default_subscription(max_papers=max_papers))
 
 
 def _new_file_mode() -> int:

@@ -133,6 +133,12 @@ class Digest:
     considered: int  # papers announced that day in the watched categories
     generated_at: dt.datetime
     summaries: dict[str, Summary] = field(default_factory=dict)  # by arxiv_id
+    # The rest of the subscription's rules, and how many papers passed them before the cut to
+    # max_papers (None: not counted, as for a digest that was not scored here).
+    excludes: tuple[str, ...] = ()
+    min_score: float = 0.0
+    max_papers: int | None = None
+    matched: int | None = None
 
     def summary_for(self, paper: Paper) -> Summary | None:
         return self.summaries.get(paper.arxiv_id)

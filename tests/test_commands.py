@@ -405,3 +405,32 @@ async def test_time_takes_am_pm_and_bare_hours(store):
     assert (chat.delivery_time, chat.timezone) == (dt.time(20, 30), "Europe/Berlin")
     assert (await run(store, "time 7")).ok
     assert store.get_chat(CHAT).delivery_time == dt.time(7, 0)
+
+
+async def test_a_subscribe_list_adds_the_good_items_and_says_which_were_not_and_why(store):
+    reply = await run(store, 'subscribe diffusion, C++, rl:20, "mixture of experts", ---')
+    assert reply.ok, reply.text
+    assert reply.text.startswith("Subscribed to ") and "diffusion" in reply.text.split("Not added")[0]
+    not_added = reply.text.split("Not added: ", 1)[1]
+    assert '"C++" (The keyword' in not_added and '"rl:20" (The weight must be from 0.1 to 10' in not_added
+    assert '"---" (The keyword' in not_added
+    assert {keyword.term for keyword in store.get_chat(CHAT).keywords} >= {"diffusion", "mixture of experts"}
+    assert not {"C++", "rl", "---"} & {keyword.term for keyword in store.get_chat(CHAT).keywords}
+    assert "\n" not in reply.text
+
+
+async def test_a_subscribe_list_with_nothing_usable_adds_nothing(store):
+    reply = await run(store, "subscribe C++, llm:0")
+    assert not reply.ok and reply.text.startswith("Nothing was added: ")
+    assert '"C++"' in reply.text and '"llm:0"' in reply.text
+    assert store.get_chat(CHAT) is None
+
+
+@pytest.mark.parametrize("spec", [spec for spec in COMMAND_SPECS if not spec.takes_arguments], ids=lambda spec: spec.name)
+async def test_commands_that_take_nothing_refuse_extra_words_with_their_usage(store, spec):
+    await run(store, "start")
+    before = store.get_chat(CHAT)
+    reply = await run(store, f"{spec.name} now please")
+    assert not reply.ok and reply.text == f'"{spec.name}" takes nothing after it. Usage: {spec.usage}'
+    assert store.get_chat(CHAT) == before  # "pause now" did not pause
+    assert (await run(store, f"/{spec.name}@arxivbot")).ok  # the bare command, as menus send it, still works

@@ -1,6 +1,8 @@
 """Telegram HTML rendering: escaping, limits after entity parsing, clean cuts, checked by the fake's strict parser."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
@@ -99,3 +101,11 @@ def test_any_summary_markdown_renders_valid_and_cuts_within_the_limit(text: str,
     parse_telegram_html(markup)
     cut = cut_html(markup, limit)
     assert telegram_length(parse_telegram_html(cut)) <= limit
+
+
+def test_header_says_how_many_matched_when_the_limit_cut_some() -> None:
+    """The chat header's sentence comes from the view, as the Markdown's count does: 'N of M matching'."""
+    cut = dataclasses.replace(sample_digest(5), matched=158)
+    assert "5 of 158 matching papers picked from 480 announced in cs.CL." in render_digest(cut)[0].plain_text
+    whole = dataclasses.replace(sample_digest(5), matched=5)
+    assert "5 papers picked from 480 announced in cs.CL." in render_digest(whole)[0].plain_text

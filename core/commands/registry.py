@@ -75,8 +75,13 @@ class CommandSpec:
     slow: bool = False
     arguments: tuple[Argument, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.arguments and not self.takes_arguments:  # the dispatcher would refuse what the platform offers
+            raise ValueError(f"command {self.name!r} declares arguments but its usage names none")
+
     @property
     def takes_arguments(self) -> bool:
+        """Whether words may follow the command; the dispatcher refuses them where its usage names none."""
         return self.usage != self.name
 
 

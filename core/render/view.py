@@ -163,12 +163,26 @@ class DigestView:
         return keywords_text(self.digest.keywords) or NO_KEYWORDS
 
     @property
+    def cut(self) -> bool:
+        """Whether the limit on papers left out some that matched (known only when the matches were counted)."""
+        return self.digest.matched is not None and self.digest.matched > len(self.papers)
+
+    @property
+    def found(self) -> str:
+        """ "30 of 158 matching, of 321 announced": the count a page's statistics carry."""
+        if self.digest.matched is None:
+            return f"{len(self.papers)} (of {self.digest.considered} announced)"
+        return f"{len(self.papers)} of {self.digest.matched} matching, of {self.digest.considered} announced"
+
+    @property
     def selection(self) -> str:
-        """How many papers were picked from how many: the one sentence every header carries."""
+        """How many papers were picked from how many (and how many matched, when the limit cut some):
+        the one sentence every header carries."""
         considered = self.digest.considered
         if not self.papers:
             return f"No paper matched among {plural(considered, 'paper')} announced in {self.categories}."
-        return f"{plural(len(self.papers), 'paper')} picked from {considered} announced in {self.categories}."
+        picked = f"{len(self.papers)} of {self.digest.matched} matching papers" if self.cut else plural(len(self.papers), "paper")
+        return f"{picked} picked from {considered} announced in {self.categories}."
 
     @property
     def summary_count(self) -> int:
