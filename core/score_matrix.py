@@ -54,7 +54,8 @@ class RowEntries:
 class RowRules:
     """Per subscriber row: selection threshold, max papers, filter profile; profile x paper eligibility."""
 
-    thresholds: np.ndarray
+    thresholds: np.ndarray  # on the threshold score (the gains)
+    floors: np.ndarray  # on the order score (the order gains): 1 where a row needs some match, else 0
     limits: np.ndarray
     profiles: np.ndarray
     eligible: np.ndarray
@@ -66,17 +67,20 @@ def select_top(
     gains: Sequence[tuple[RowEntries, Postings]],
     drops: tuple[RowEntries, Sequence[np.ndarray]],
     rules: RowRules,
+    order_gains: Sequence[tuple[RowEntries, Postings]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """CSR arrays: offsets per row, each row's selected paper indexes (score desc, index asc), their scores;
-    and per row how many papers passed every rule before the cut to its limit.
+    """CSR arrays: offsets per row, each row's selected paper indexes (order desc, index asc), their order
+    scores; and per row how many papers passed every rule before the cut to its limit.
 
-    A row's score for a paper is the sum over its gain entries of value * factor for that paper;
-    a drop entry (an exclude word) removes the paper from the row. Rows should come grouped by
-    profile: each block of rows only scores the papers its profiles let through.
+    A row's threshold score for a paper is the sum over its gain entries of value * factor for that
+    paper; a paper passes when it reaches the row's threshold and its order score (the same sum over
+    `order_gains`, or the threshold score itself) reaches the row's floor. A drop entry (an exclude
+    word) removes the paper from the row. Rows should come grouped by profile: each block of rows
+    only scores the papers its profiles let through.
     """
     row_count = len(rules.thresholds)
     block = max(1, CELLS_PER_BLOCK // max(1, paper_count))
-    parts = [_select_block(start, min(row_count, start + block), gains, drops, rules) for start in range(0, row_count, block)]
+    parts = [_select_block(start, min(row_count, start + block), gains, drops, rules, order_gains) for start in range(0, row_count, block)]
     rows = np.concatenate([part[0] for part in parts]) if parts else np.zeros(0, np.int64)
     offsets = np.zeros(row_count + 1, np.int64)
     np.cumsum(np.bincount(rows, minlength=row_count), out=offsets[1:])
@@ -107,14 +111,12 @@ def _select_block(
     gains: Sequence[tuple[RowEntries, Postings]],
     drops: tuple[RowEntries, Sequence[np.ndarray]],
     rules: RowRules,
+    order_gains: Sequence[tuple[RowEntries, Postings]] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     profiles = rules.profiles[start:stop]
     columns = _Columns(rules.eligible[np.unique(profiles)].any(axis=0))
-    scores = np.zeros((stop - start, len(columns.papers)), np.int32)
-    for entries, postings in gains:
-        for posting_id, rows, values in entries.groups(start, stop):
-            papers, inside = columns.of(postings.papers[posting_id])
-            scores[rows[:, None], papers] += np.multiply.outer(values, postings.factors[posting_id][inside])
+    scores = _scatter(start, stop, columns, gains)
+    order = scores if order_gains is None else _scatter(start, stop, columns, order_gains)
     drop_entries, drop_papers = drops
     for posting_id, rows, _ in drop_entries.groups(start, stop):
         scores[rows[:, None], columns.of(drop_papers[posting_id])[0]] = DROPPED
@@ -125,17 +127,26 @@ def _select_block(
     for row, papers in rules.skipped.items():
         if start <= row < stop:
             scores[row - start, columns.of(papers)[0]] = DROPPED
-    rows, block_columns, units, matched = _top_per_row(scores, rules.thresholds[start:stop], rules.limits[start:stop])
+    passing = (scores >= rules.thresholds[start:stop, None]) & (order >= rules.floors[start:stop, None])
+    rows, block_columns, units, matched = _top_per_row(order, passing, rules.limits[start:stop])
     return rows + start, columns.papers[block_columns], units, matched
 
 
-def _top_per_row(
-    scores: np.ndarray, thresholds: np.ndarray, limits: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each row's entries at or above its threshold, by score descending then column, cut to its limit;
-    and each row's count of such entries before the cut."""
+def _scatter(start: int, stop: int, columns: _Columns, gains: Sequence[tuple[RowEntries, Postings]]) -> np.ndarray:
+    """The block's score matrix: each gain entry's value times its postings' factors, summed."""
+    scores = np.zeros((stop - start, len(columns.papers)), np.int32)
+    for entries, postings in gains:
+        for posting_id, rows, values in entries.groups(start, stop):
+            papers, inside = columns.of(postings.papers[posting_id])
+            scores[rows[:, None], papers] += np.multiply.outer(values, postings.factors[posting_id][inside])
+    return scores
+
+
+def _top_per_row(scores: np.ndarray, passing: np.ndarray, limits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's passing entries by score descending then column, cut to its limit; and each row's count
+    of passing entries before the cut."""
     columns_count = scores.shape[1]
-    flat = np.flatnonzero(scores >= thresholds[:, None])
+    flat = np.flatnonzero(passing)
     rows, columns = np.divmod(flat, columns_count)
     # One unique int64 key per candidate orders by (row, score descending, column): rows * columns
     # stays below CELLS_PER_BLOCK (2**21) and scores below 2**31, so the key fits in 53 bits.
@@ -143,7 +154,7 @@ def _top_per_row(
     keys = np.sort((rows * _SCORE_LIMIT + below_top) * columns_count + columns, kind="stable")  # runs per row: timsort is fast
     rows, rest = np.divmod(keys, _SCORE_LIMIT * columns_count)
     below_top, columns = np.divmod(rest, columns_count)
-    counts = np.bincount(rows, minlength=len(thresholds))
+    counts = np.bincount(rows, minlength=len(limits))
     rank = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
     keep = rank < limits[rows]
     return rows[keep], columns[keep], (_SCORE_LIMIT - 1) - below_top[keep], counts

@@ -67,9 +67,9 @@ def author_units(scoring: ScoringSettings) -> int:
     return round(scoring.author_points * SCORE_UNITS)
 
 
-def min_score_units(subscription: Subscription) -> int:
-    """The lowest selectable score in units; a subscription with keywords or authors needs a match."""
-    floor = 1 if subscription.keywords or subscription.authors else 0
+def min_score_units(subscription: Subscription, floor: bool = True) -> int:
+    """The lowest selectable score in units; with `floor`, a subscription with keywords or authors needs a match."""
+    floor = 1 if floor and (subscription.keywords or subscription.authors) else 0
     min_score = 0.0 if math.isnan(subscription.min_score) else min(max(subscription.min_score, 0.0), _UNREACHABLE_SCORE)
     return max(floor, math.ceil(round(min_score * SCORE_UNITS, 6)))
 
@@ -230,24 +230,32 @@ def score_day(
     author_keys, author_papers = _author_postings(ordered, compiled)
     author_ids = {key: index for index, key in enumerate(author_keys)}
     followed = [tuple(author_ids[key] for key in entry.author_keys if key in author_ids) for entry in compiled]
-    gains = [
-        (_term_entries(compiled, term_found, relevance=False), Postings(postings.papers, classic_factors)),
-        (_term_entries(compiled, term_found, relevance=True), Postings(postings.papers, postings.relevance)),
-        (
-            RowEntries.of(followed, [(author_units(scoring),) * len(ids) for ids in followed], np.ones(len(author_keys), dtype=bool)),
-            Postings(tuple(author_papers), tuple(np.ones(len(papers), np.int32) for papers in author_papers)),
-        ),
-    ]
+    authors = (
+        RowEntries.of(followed, [(author_units(scoring),) * len(ids) for ids in followed], np.ones(len(author_keys), dtype=bool)),
+        Postings(tuple(author_papers), tuple(np.ones(len(papers), np.int32) for papers in author_papers)),
+    )
+    classic = Postings(postings.papers, classic_factors)
+    # min_score keeps its meaning under either ranking: keyword points (weight, x(1 + title_bonus) in the
+    # title) and author points; the relevance ranking only orders what passes (core/relevance.py).
+    threshold_gains = [(_term_entries(compiled, term_found, KEYWORD_POINTS), classic), authors]
+    order_gains = None
+    if any(entry.relevance for entry in compiled):
+        order_gains = [
+            (_term_entries(compiled, term_found, CLASSIC_ORDER), classic),
+            (_term_entries(compiled, term_found, RELEVANCE_ORDER), Postings(postings.papers, postings.relevance)),
+            authors,
+        ]
     excludes = [entry.exclude_ids for entry in compiled]
     drops = (RowEntries.of(excludes, [(0,) * len(ids) for ids in excludes], term_found), postings.papers)
     rules = RowRules(
-        thresholds=np.array([min_score_units(entry.subscription) for entry in compiled], np.int64),
+        thresholds=np.array([min_score_units(entry.subscription, floor=not entry.relevance) for entry in compiled], np.int64),
+        floors=np.array([min_score_units(entry.subscription, floor=True) > 0 for entry in compiled], np.int64),
         limits=np.array([max(0, entry.subscription.max_papers) for entry in compiled], np.int64),
         profiles=np.array([entry.profile for entry in compiled], np.int64),
         eligible=eligible,
         skipped=_skipped_papers(ordered, compiled, skip or {}),
     )
-    selection = select_top(len(ordered), gains, drops, rules)
+    selection = select_top(len(ordered), threshold_gains, drops, rules, order_gains)
     return DaySelection(ordered, list(latest), compiled, selection, postings, eligible.sum(axis=1), scoring)
 
 
@@ -272,9 +280,19 @@ def _term_postings(terms: Sequence[tuple[int, ...]], pattern_hits: TermHits, wor
     return _TermPostings(TermHits(in_title, in_abstract), papers, factors)
 
 
-def _term_entries(compiled: Sequence[CompiledSubscription], term_found: np.ndarray, relevance: bool) -> RowEntries:
-    """(row, term, weight in hundredths) for the rows ranked one way (relevance or classic); other rows get none."""
-    terms = [entry.terms if entry.relevance == relevance else () for entry in compiled]
+# Which rows' terms a gain list scatters: every row's own keywords (for min_score), or the terms that
+# order a classic or a relevance row.
+KEYWORD_POINTS, CLASSIC_ORDER, RELEVANCE_ORDER = "keyword points", "classic order", "relevance order"
+
+
+def _term_entries(compiled: Sequence[CompiledSubscription], term_found: np.ndarray, purpose: str) -> RowEntries:
+    """(row, term, weight in hundredths) for one purpose; rows it does not concern get none."""
+    terms: list[tuple[CountedTerm, ...]] = []
+    for entry in compiled:
+        if purpose == KEYWORD_POINTS:
+            terms.append(tuple(term for term in entry.terms if term.source == KEYWORD))
+        else:
+            terms.append(entry.terms if entry.relevance == (purpose == RELEVANCE_ORDER) else ())
     return RowEntries.of(
         [tuple(term.term_id for term in counted) for counted in terms],
         [tuple(weight_steps(term.keyword.weight) for term in counted) for counted in terms],

@@ -137,20 +137,22 @@ def reference_select(
             continue
         if any(_occurs(pattern, paper.title) or _occurs(pattern, paper.abstract) for pattern in excludes):
             continue
-        units, matches = 0, []
+        units, keyword_points, matches = 0, 0, []
         for group, (keyword, source, via) in counted.items():
             in_title = any(_occurs(pattern, paper.title) for pattern in group)
             in_abstract = any(_occurs(pattern, paper.abstract) for pattern in group)
             if in_title or in_abstract:
-                if relevance:
-                    points = statistics.units(group, keyword.weight, paper, in_title, in_abstract)
-                else:
-                    points = keyword_units(keyword.weight, in_title, scoring)
+                classic = keyword_units(keyword.weight, in_title, scoring)
+                points = statistics.units(group, keyword.weight, paper, in_title, in_abstract) if relevance else classic
                 units += points
+                keyword_points += classic if source == KEYWORD else 0
                 matches.append(KeywordMatch(keyword.term, in_title, in_abstract, points / SCORE_UNITS, source, via))
         authors = tuple(name for name in paper.authors if normalize_author(name) in followed)
-        units += author_units(scoring) * len({normalize_author(name) for name in authors})
-        if units >= min_score_units(subscription):
+        author_points = author_units(scoring) * len({normalize_author(name) for name in authors})
+        units += author_points
+        # min_score counts keyword and author points under either ranking; the order score needs a match.
+        passes = keyword_points + author_points >= min_score_units(subscription, floor=not relevance)
+        if passes and units >= (1 if min_score_units(subscription) > 0 else 0):
             selected.append((units, paper, matches, authors))
     selected.sort(key=lambda item: (-item[0], item[1].arxiv_id))
     return [
