@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from core.matching import InvalidTerm, TermPattern, fold, parse_term, word_forms
+from core.matching import InvalidTerm, TermPattern, parse_term, word_forms
 
 # Well-known pairs of the fields our users read; papers teach the rest.
 CURATED_ALIASES: tuple[tuple[str, str], ...] = (
@@ -116,6 +116,25 @@ class AliasTable:
 CURATED = AliasTable.of(CURATED_ALIASES)
 
 
-def alias_key(acronym: str) -> str:
-    """How a learned acronym is stored: folded, so LLM, LLMs and llm are one row."""
-    return fold(acronym)
+def paper_definitions(title: str, abstract: str) -> set[tuple[str, str]]:
+    """The (acronym, expansion) pairs one paper defines, in canonical form ("llm", "large language model")."""
+    pairs = set()
+    for acronym, expansion in defined_acronyms(f"{title}. {abstract}"):
+        try:
+            pairs.add((" ".join(canonical(parse_term(acronym))), " ".join(canonical(parse_term(expansion)))))
+        except InvalidTerm:
+            continue
+    return pairs
+
+
+def table_with(definitions: Iterable[tuple[str, str, int]]) -> AliasTable:
+    """The curated pairs plus each acronym that stored papers define (acronym, expansion, papers) one dominant way."""
+    by_acronym: dict[str, list[tuple[int, str]]] = {}
+    for acronym, expansion, papers in definitions:
+        by_acronym.setdefault(acronym, []).append((papers, expansion))
+    pairs = list(CURATED_ALIASES)
+    for acronym, expansions in by_acronym.items():
+        papers, expansion = max(expansions)
+        if papers >= MIN_PAPERS_FOR_LEARNED_ALIAS and papers >= DOMINANT_SHARE * sum(count for count, _ in expansions):
+            pairs.append((acronym, expansion))
+    return AliasTable.of(pairs)

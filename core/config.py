@@ -98,6 +98,7 @@ class DefaultsSettings(_Section):
     delivery_time: dt.time = dt.time(8, 0)
     language: str = "en"
     summaries: bool = True
+    ranking: Literal["relevance", "classic"] = "relevance"
 
     @field_validator("keywords", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ def default_subscription(settings: Settings) -> Subscription:
         crosslists=defaults.crosslists,
         min_score=defaults.min_score,
         max_papers=defaults.max_papers,
+        ranking=defaults.ranking,
     )
 
 

@@ -174,6 +174,8 @@ class ChatSettings:
     categories: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
     feed_token: str = ""
+    ranking: str = "relevance"
+    learned: tuple[Keyword, ...] = ()  # words learned from the chat's 👍/👎 (core/feedback.py)
 
     def subscription(self) -> Subscription:
         return Subscription(
@@ -185,6 +187,8 @@ class ChatSettings:
             crosslists=self.crosslists,
             min_score=self.min_score,
             max_papers=self.max_papers,
+            ranking=self.ranking,
+            learned=self.learned,
         )
 
 

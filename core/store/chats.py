@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from core.config import DefaultsSettings
     from core.store.db import Store
 
-TERM_KINDS = ("keyword", "exclude", "author", "category")
+# "learned": words learned from the chat's feedback (core/feedback.py); "plain": keywords whose aliases are off.
+TERM_KINDS = ("keyword", "exclude", "author", "category", "learned", "plain")
 FEED_TOKEN_BYTES = 24  # 32 URL-safe characters: unguessable, still fits a URL comfortably
 
 # ChatSettings field -> how it is written to its chats column.
@@ -32,6 +33,7 @@ _COLUMN_WRITERS: dict[str, Any] = {
     "summaries": int,
     "language": str,
     "crosslists": int,
+    "ranking": str,
 }
 
 
@@ -56,6 +58,7 @@ def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float
     for kind, term, weight in terms:
         by_kind[kind].append((term, weight))
     hours, minutes = (int(part) for part in row["delivery_time"].split(":"))
+    plain = {_fold(term) for term, _ in by_kind["plain"]}
     return ChatSettings(
         ref=ChatRef(row["platform"], row["chat_id"]),
         title=row["title"] or "",
@@ -70,7 +73,9 @@ def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float
         summaries=bool(row["summaries"]),
         language=row["language"],
         crosslists=bool(row["crosslists"]),
-        keywords=tuple(Keyword(term, weight) for term, weight in by_kind["keyword"]),
+        keywords=tuple(Keyword(term, weight, aliases=_fold(term) not in plain) for term, weight in by_kind["keyword"]),
+        learned=tuple(Keyword(term, weight) for term, weight in by_kind["learned"]),
+        ranking=row["ranking"] or "relevance",
         excludes=tuple(term for term, _ in by_kind["exclude"]),
         categories=tuple(term for term, _ in by_kind["category"]),
         authors=tuple(term for term, _ in by_kind["author"]),
@@ -93,6 +98,7 @@ def chat_from_defaults(
         summaries=defaults.summaries,
         language=defaults.language,
         crosslists=defaults.crosslists,
+        ranking=defaults.ranking,
         keywords=tuple(Keyword(keyword.term, keyword.weight) for keyword in defaults.keywords),
         excludes=tuple(defaults.exclude),
         categories=tuple(defaults.categories),

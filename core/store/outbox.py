@@ -309,6 +309,12 @@ class DeliveryQueries:
                 [*_ref_args(ref), arxiv_id, user_id, 1 if vote > 0 else -1, self.now_iso()],
             )
 
+    def forget_feedback(self: "Store", ref: ChatRef) -> int:
+        """Drop every vote in the chat (`forget`); returns how many there were."""
+        with self.transaction() as db:
+            cursor = db.execute(f"DELETE FROM feedback WHERE chat = {_CHAT_PK}", _ref_args(ref))
+        return cursor.rowcount
+
     def feedback_totals(self: "Store", ref: ChatRef) -> dict[str, int]:
         """Net votes per paper in this chat."""
         rows = self.db.execute(

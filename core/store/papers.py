@@ -190,5 +190,27 @@ class PaperQueries:
                 found[row["arxiv_id"]] = paper_from_row(row)
         return found
 
+    def record_acronyms(self: "Store", definitions: Iterable[tuple[str, str]]) -> None:
+        """Count one more paper for each (acronym, expansion) a paper defined (core/aliases.py reads them)."""
+        rows = list(definitions)
+        if not rows:
+            return
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO acronyms (acronym, expansion, papers) VALUES (?, ?, 1) "
+                "ON CONFLICT (acronym, expansion) DO UPDATE SET papers = papers + 1",
+                rows,
+            )
+
+    def acronym_definitions(self: "Store", min_papers: int) -> list[tuple[str, str, int]]:
+        """(acronym, expansion, papers) defined by at least `min_papers` stored papers."""
+        return [
+            (acronym, expansion, papers)
+            for acronym, expansion, papers in self.db.execute(
+                "SELECT acronym, expansion, papers FROM acronyms WHERE papers >= ? ORDER BY acronym, papers DESC",
+                [min_papers],
+            ).fetchall()
+        ]
+
     def count_papers(self: "Store") -> int:
         return self.db["papers"].count

@@ -136,3 +136,11 @@ def m002_chat_owed_from(db: Database) -> None:
     """When a chat's claim to digests starts: its creation, or the moment it was last reactivated."""
     db["chats"].add_column("owed_from", str)
     db.execute("UPDATE chats SET owed_from = created_at")
+
+
+@migrations()
+def m003_ranking(db: Database) -> None:
+    """Each chat's ranking (relevance or classic), and acronym definitions read from stored papers (core/aliases.py)."""
+    db["chats"].add_column("ranking", str)
+    db.execute("UPDATE chats SET ranking = 'relevance'")
+    db["acronyms"].create({"acronym": str, "expansion": str, "papers": int}, pk=("acronym", "expansion"))
