@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from adapters.base import ChatGone, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
 from adapters.slack_render import escape_mrkdwn, render_digest_messages, render_reply
+from adapters.slack_requests import SlackRequestGate
 from core.commands.parsing import split_command
 from core.config import ConfigError, Settings, SlackSettings, secret
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply
@@ -71,6 +72,7 @@ class SlackAdapter:
             assert self._identity is not None
             return self._identity
 
+        self._signing_secret = signing_secret
         self.app = AsyncApp(client=self.client, signing_secret=signing_secret, authorize=authorize)
         self.app.command(SLASH_COMMAND)(self._on_command)
         self._http = AsyncSlackRequestHandler(self.app)
@@ -102,12 +104,14 @@ class SlackAdapter:
         self._background.clear()
 
     def web_routes(self) -> list[BaseRoute]:
-        """Mounted on the shared web app in HTTP mode; bolt verifies the signature (401 otherwise)."""
+        """Mounted on the shared web app in HTTP mode; the gate, then bolt, verify the signature (401 otherwise)."""
         if self.settings.mode != "http":
             return []
+        gate = SlackRequestGate(self._signing_secret)
 
         async def events(request: Request) -> Response:
-            return await self._http.handle(request)
+            refusal = gate.refusal(request.headers, await request.body())
+            return refusal or await self._http.handle(request)
 
         return [Route(EVENTS_PATH, events, methods=["POST"])]
 

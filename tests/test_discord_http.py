@@ -13,7 +13,8 @@ from nacl.signing import SigningKey
 
 import adapters.discord as discord_adapter
 from adapters.discord import INTERACTIONS_PATH, DiscordAdapter, create_adapter
-from adapters.discord_interactions import EPHEMERAL_FLAG, MAX_SIGNATURE_AGE_SECONDS, slash_command
+from adapters.discord_interactions import EPHEMERAL_FLAG, slash_command
+from adapters.signed_requests import SIGNATURE_WINDOW_SECONDS
 from bot.app import App
 from core.commands import COMMAND_SPECS, CommandProcessor
 from core.commands.registry import NOT_ALLOWED
@@ -116,8 +117,8 @@ async def test_ping_is_answered_with_pong(endpoint: Endpoint) -> None:
     [
         {"key": SigningKey.generate()},
         {"signed_body": b'{"type": 1}'},
-        {"timestamp": int(NOW.timestamp()) - MAX_SIGNATURE_AGE_SECONDS - 1},
-        {"timestamp": int(NOW.timestamp()) + MAX_SIGNATURE_AGE_SECONDS + 1},
+        {"timestamp": int(NOW.timestamp()) - SIGNATURE_WINDOW_SECONDS - 1},
+        {"timestamp": int(NOW.timestamp()) + SIGNATURE_WINDOW_SECONDS + 1},
     ],
     ids=["other-key", "other-body", "stale", "future"],
 )
