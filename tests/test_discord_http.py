@@ -159,6 +159,15 @@ async def test_subscribe_from_a_channel_manager_changes_the_store(endpoint: Endp
     assert chat.kind == "channel" and GUILD in chat.title and "#papers" in chat.title
 
 
+async def test_a_replayed_signed_interaction_is_refused_and_runs_once(endpoint: Endpoint) -> None:
+    """The same signed request again within the window (a captured `feed reset`, say) must not run twice."""
+    body = json.dumps(subscribe(endpoint.fake, MANAGE_CHANNELS)).encode()
+    first = await endpoint.post_raw(body, signature_headers(body))
+    replayed = await endpoint.post_raw(body, signature_headers(body))
+    assert first.status_code == 200 and replayed.status_code == 401
+    assert endpoint.handled == ["subscribe diffusion"]
+
+
 async def test_subscribe_without_manage_channels_is_refused(endpoint: Endpoint, store: Store) -> None:
     answer = await endpoint.post(subscribe(endpoint.fake, SEND_MESSAGES))
     assert answer.json()["type"] == 4 and answer.json()["data"]["content"] == NOT_ALLOWED

@@ -218,6 +218,22 @@ async def test_bad_or_stale_signature_is_rejected_and_changes_nothing(slack_api,
     assert commands.calls == []
 
 
+async def test_a_replayed_signed_command_is_refused_and_runs_once(slack_api):
+    """A captured `/arxiv feed reset` sent again within Slack's five minutes must not rotate the token twice."""
+    _, server = slack_api
+    adapter = _adapter(server)
+    commands = RecordingCommands()
+    await adapter.start(commands)
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        body = _slash("feed reset", "UADMIN", CHANNEL, f"{server.url}/response/r")
+        headers = _signed(body)
+        first = await _post(base, body, headers)
+        replayed = await _post(base, body, headers)
+    await adapter.stop()
+    assert first.status_code == 200 and replayed.status_code == 401
+    assert [text for _, text in commands.calls] == ["feed reset"]
+
+
 @pytest.mark.parametrize("spelled", ["digest", "/digest", "Digest@arxivbot"])
 async def test_digest_command_acks_first_then_posts_in_channel(slack_api, spelled):
     state, server = slack_api
