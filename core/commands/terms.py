@@ -7,6 +7,7 @@ from core.categories import archives, canonical_category, categories_in_archive,
 from core.commands.formatting import format_categories, format_keyword, format_list, settings_summary
 from core.commands.parsing import CommandError, matchable_term, parse_keywords, parse_plain_terms, parse_term_names
 from core.commands.registry import Invocation, command
+from core.echo import echoed
 from core.limits import MAX_AUTHORS_PER_CHAT, MAX_CATEGORIES_PER_CHAT, MAX_EXCLUDES_PER_CHAT, MAX_KEYWORDS_PER_CHAT
 from core.models import Keyword, Reply
 from core.store.chats import TooManyTerms
@@ -139,8 +140,7 @@ def _valid_categories(words: Sequence[str]) -> list[str]:
         if code is None:
             close = similar_categories(word)
             hint = f" Did you mean {format_list(close, '')}?" if close else ""
-            shown = word[:30].encode("unicode_escape").decode("ascii")
-            raise CommandError(f'Unknown arXiv category "{shown}".{hint} Send "categories list" to see them.')
+            raise CommandError(f'Unknown arXiv category "{echoed(word, 30)}".{hint} Send "categories list" to see them.')
         codes.append(code)
     return list(dict.fromkeys(codes))
 
@@ -184,5 +184,5 @@ def _taxonomy_listing(words: Sequence[str]) -> str:
         return f'arXiv archives: {", ".join(archives())}. Send "categories list ARCHIVE" for its categories.'
     codes = categories_in_archive(words[0])
     if not codes:
-        return f'No archive "{words[0][:30]}". Archives: {", ".join(archives())}.'
+        return f'No archive "{echoed(words[0], 30)}". Archives: {", ".join(archives())}.'
     return "\n".join(f"{code} - {category_name(code)}" for code in codes)
