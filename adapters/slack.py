@@ -136,7 +136,8 @@ class SlackAdapter:
         name = split_command(text)[0] or "help"
         channel_id = command.get("channel_id", "")
         chat = ChatRef(self.platform, channel_id)
-        is_direct = channel_id.startswith("D") or command.get("channel_name") == "directmessage"
+        # The channel id alone says "DM" (D...): a channel's name is chosen by its members ("directmessage" included).
+        is_direct = channel_id.startswith("D")
         if self._handle_command is None:
             await ack(response_type="ephemeral", text="The bot is starting, try again in a moment.")
             return

@@ -147,10 +147,10 @@ def _signed(body: str, secret: str = SIGNING_SECRET, age_seconds: int = 0) -> di
     }
 
 
-def _slash(text: str, user: str, channel: str, response_url: str) -> str:
+def _slash(text: str, user: str, channel: str, response_url: str, channel_name: str = "papers") -> str:
     return urlencode({
         "command": "/arxiv", "text": text, "user_id": user, "channel_id": channel,
-        "channel_name": "papers", "team_id": "T1", "response_url": response_url, "trigger_id": "1.2.3",
+        "channel_name": channel_name, "team_id": "T1", "response_url": response_url, "trigger_id": "1.2.3",
     })
 
 
@@ -191,6 +191,21 @@ async def test_signed_slash_command_answers_ephemerally_with_permission(slack_ap
     ]
     assert commands.calls[0][0].chat == ChatRef("slack", CHANNEL)
     assert member.status_code == direct.status_code == 200
+
+
+async def test_a_channel_named_directmessage_is_no_dm(slack_api):
+    """Members name channels; only a D… id is a direct message, where anyone may change settings."""
+    _, server = slack_api
+    adapter = _adapter(server)
+    commands = RecordingCommands()
+    await adapter.start(commands)
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        body = _slash("max 5", "UMEMBER", CHANNEL, f"{server.url}/response/m", channel_name="directmessage")
+        answer = await _post(base, body, _signed(body))
+    await adapter.stop()
+    assert answer.status_code == 200
+    [(context, _)] = commands.calls
+    assert not context.can_change_settings and context.chat_kind == "channel"
 
 
 async def test_first_configurer_may_change_settings_when_no_one_has_yet(slack_api):
