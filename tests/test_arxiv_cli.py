@@ -78,8 +78,17 @@ def test_fetch_when_arxiv_keeps_failing_or_sends_garbage(fake_arxiv: FakeArxiv, 
 
 def test_bad_category_is_a_usage_error(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
     result = _invoke(_config(tmp_path, fake_arxiv.settings().model_dump(mode="json")), "fetch", "--category", "no such")
-    assert result.exit_code == 2 and "not arXiv categories: no such" in result.output
+    assert result.exit_code == 2 and "unknown arXiv category 'no such'" in result.output
     assert fake_arxiv.requests == []
+
+
+def test_categories_on_the_command_line_are_checked_and_spelled_as_in_config(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    config = _config(tmp_path, fake_arxiv.settings().model_dump(mode="json"))
+    unknown = _invoke(config, "fetch", "--category", "cs.XX")
+    assert unknown.exit_code == 2 and "unknown arXiv category 'cs.XX'" in unknown.output
+    assert fake_arxiv.requests == []
+    _invoke(config, "fetch", "--category", "cs.cl")
+    assert [request.path.rsplit("/", 1)[-1] for request in fake_arxiv.requests][:1] == ["cs.CL"]
 
 
 def test_backfill_then_today(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
