@@ -119,6 +119,10 @@ class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries):
             version = db.execute("PRAGMA user_version").fetchone()[0]
             db.execute(f"PRAGMA user_version = {int(version)}")
 
+    def is_empty(self) -> bool:
+        """No paper and no chat stored: a fetch log alone is nothing anyone would miss."""
+        return self.db["papers"].count == 0 and self.db["chats"].count == 0
+
     def applied_migrations(self) -> list[str]:
         return [m.name for m in migrations.applied(self.db)]
 
