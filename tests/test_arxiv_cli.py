@@ -65,6 +65,7 @@ def test_fetch_when_arxiv_is_unreachable(tmp_path: Path) -> None:
 def test_fetch_when_arxiv_keeps_failing_or_sends_garbage(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
     fake_arxiv.announce(load_paper_list(PAPERS), _today())
     config = _config(tmp_path, fake_arxiv.settings(max_retries=1).model_dump(mode="json"))
+    Store(tmp_path / "cli.db").close()  # an existing database keeps the failures' log (a new one is removed again)
     fake_arxiv.fail_next(Fault("status", 503), Fault("status", 503))
     busy = _invoke(config, "fetch")
     assert busy.exit_code == EXIT_UNAVAILABLE and "HTTP 503" in busy.stderr
