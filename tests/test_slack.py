@@ -171,6 +171,17 @@ async def _post(base: str, body: str, headers: dict[str, str]) -> httpx.Response
         return await client.post(f"{base}{EVENTS_PATH}", content=body, headers=headers)
 
 
+async def _answers(server: LoopbackServer, requests: list[tuple[str, dict[str, str]]]) -> tuple[list[httpx.Response], RecordingCommands]:
+    """POST each (body, headers) to a started adapter's route, in order; its answers and what reached the commands."""
+    adapter = _adapter(server)
+    commands = RecordingCommands()
+    await adapter.start(commands)
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        answers = [await _post(base, body, headers) for body, headers in requests]
+    await adapter.stop()
+    return answers, commands
+
+
 async def test_signed_slash_command_answers_ephemerally_with_permission(slack_api):
     state, server = slack_api
     adapter = _adapter(server)
@@ -196,13 +207,8 @@ async def test_signed_slash_command_answers_ephemerally_with_permission(slack_ap
 async def test_a_channel_named_directmessage_is_no_dm(slack_api):
     """Members name channels; only a D… id is a direct message, where anyone may change settings."""
     _, server = slack_api
-    adapter = _adapter(server)
-    commands = RecordingCommands()
-    await adapter.start(commands)
-    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
-        body = _slash("max 5", "UMEMBER", CHANNEL, f"{server.url}/response/m", channel_name="directmessage")
-        answer = await _post(base, body, _signed(body))
-    await adapter.stop()
+    body = _slash("max 5", "UMEMBER", CHANNEL, f"{server.url}/response/m", channel_name="directmessage")
+    [answer], commands = await _answers(server, [(body, _signed(body))])
     assert answer.status_code == 200
     [(context, _)] = commands.calls
     assert not context.can_change_settings and context.chat_kind == "channel"
@@ -222,13 +228,8 @@ async def test_first_configurer_may_change_settings_when_no_one_has_yet(slack_ap
 )
 async def test_bad_or_stale_signature_is_rejected_and_changes_nothing(slack_api, secret, age):
     _, server = slack_api
-    adapter = _adapter(server)
-    commands = RecordingCommands()
-    await adapter.start(commands)
-    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
-        body = _slash("subscribe llm", "UADMIN", CHANNEL, f"{server.url}/response/x")
-        answer = await _post(base, body, _signed(body, secret=secret, age_seconds=age))
-    await adapter.stop()
+    body = _slash("subscribe llm", "UADMIN", CHANNEL, f"{server.url}/response/x")
+    [answer], commands = await _answers(server, [(body, _signed(body, secret=secret, age_seconds=age))])
     assert answer.status_code == 401
     assert commands.calls == []
 
@@ -236,15 +237,9 @@ async def test_bad_or_stale_signature_is_rejected_and_changes_nothing(slack_api,
 async def test_a_replayed_signed_command_is_refused_and_runs_once(slack_api):
     """A captured `/arxiv feed reset` sent again within Slack's five minutes must not rotate the token twice."""
     _, server = slack_api
-    adapter = _adapter(server)
-    commands = RecordingCommands()
-    await adapter.start(commands)
-    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
-        body = _slash("feed reset", "UADMIN", CHANNEL, f"{server.url}/response/r")
-        headers = _signed(body)
-        first = await _post(base, body, headers)
-        replayed = await _post(base, body, headers)
-    await adapter.stop()
+    body = _slash("feed reset", "UADMIN", CHANNEL, f"{server.url}/response/r")
+    headers = _signed(body)
+    [first, replayed], commands = await _answers(server, [(body, headers), (body, headers)])
     assert first.status_code == 200 and replayed.status_code == 401
     assert [text for _, text in commands.calls] == ["feed reset"]
 
