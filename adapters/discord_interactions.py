@@ -17,6 +17,7 @@ from core.models import ChatRef, CommandContext
 # Interaction types Discord sends, and the response types we answer with.
 PING = 1
 APPLICATION_COMMAND = 2
+MESSAGE_COMPONENT = 3  # a button under a message was pressed
 AUTOCOMPLETE = 4
 PONG = 1
 CHANNEL_MESSAGE = 4
@@ -51,14 +52,23 @@ def _permission_bits(member: Mapping[str, Any]) -> int:
         return 0
 
 
+def _user(interaction: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Who acted: `member.user` in a guild, `user` in a DM."""
+    return (interaction.get("member") or {}).get("user") or interaction.get("user") or {}
+
+
+def interaction_user_id(interaction: Mapping[str, Any]) -> str:
+    return str(_user(interaction).get("id") or "")
+
+
 def slash_command(interaction: Mapping[str, Any], specs_by_name: Mapping[str, SpecLike], guild_name: str | None = None) -> SlashCommand:
     """Chat, caller and command text of an interaction: a guild channel (settings need Manage Channels,
     Manage Guild or Administrator) or a DM (always allowed)."""
     channel = interaction.get("channel") or {}
     channel_id = str(interaction.get("channel_id") or channel.get("id") or "")
     member = interaction.get("member") or {}
-    user = member.get("user") or interaction.get("user") or {}
-    user_id = str(user.get("id") or "")
+    user = _user(interaction)
+    user_id = interaction_user_id(interaction)
     channel_name = channel.get("name") or channel_id
     text = command_text(interaction.get("data") or {}, specs_by_name)
     chat = ChatRef("discord", channel_id)
@@ -77,6 +87,7 @@ def message_data(body: DiscordMessage, *, ephemeral: bool) -> dict[str, Any]:
     """A message body as interaction responses and webhooks take it; echoed user text never pings anyone."""
     data: dict[str, Any] = {
         "embeds": [dict(embed) for embed in body.embeds],
+        "components": [dict(row) for row in body.components],
         "allowed_mentions": {"parse": []},
         "flags": EPHEMERAL_FLAG if ephemeral else 0,
     }

@@ -27,7 +27,7 @@ from bot.scheduler import Scheduler  # noqa: E402
 from core.arxiv.fetcher import Fetcher  # noqa: E402
 from core.config import ArxivSettings, DefaultsSettings, Settings  # noqa: E402
 from core.digest import select_digests  # noqa: E402
-from core.models import ChatRef, ChatSettings, Digest, Paper, Reply  # noqa: E402
+from core.models import ChatRef, Digest, Paper  # noqa: E402
 from core.store import Store  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "scheduler"
@@ -51,7 +51,7 @@ class NullAdapter:
     async def stop(self) -> None:
         return None
 
-    def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         ids = [scored.paper.arxiv_id for scored in digest.papers]
         chunks = [tuple(ids[start : start + 5]) for start in range(0, len(ids), 5)]
         return [OutgoingMessage((), "header", "header"), *(OutgoingMessage(c, " ".join(c), " ".join(c)) for c in chunks)]
@@ -59,8 +59,8 @@ class NullAdapter:
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
         return "ok"
 
-    async def send_reply(self, chat: ChatRef, reply: Reply) -> None:
-        return None
+    def web_routes(self) -> list:
+        return []
 
 
 def day_papers() -> list[Paper]:
@@ -126,7 +126,7 @@ async def run(chats: int) -> None:
         load = time.perf_counter() - started
 
         started = time.perf_counter()
-        digests = scheduler.build_digests(DAY, due, DUE_AT)
+        digests = scheduler.digests.build_digests(DAY, due, DUE_AT)
         one_pass = time.perf_counter() - started
         shown = sum(len(digest.papers) for digest in digests.values())
 
@@ -134,7 +134,7 @@ async def run(chats: int) -> None:
         announced = store.papers_announced(DAY, settings.defaults.categories)
         started = time.perf_counter()
         for chat in sample:
-            select_digests(DAY, announced, [scheduler.subscription_for(chat)], settings.scoring, {}, now=DUE_AT)
+            select_digests(DAY, announced, [scheduler.digests.subscription_for(chat)], settings.scoring, {}, now=DUE_AT)
         per_chat = (time.perf_counter() - started) / len(sample) * len(due)
 
         started = time.perf_counter()

@@ -172,8 +172,8 @@ class WebApp:
         days = self.views.days()
         if day is not None and day not in days and not self.store.has_announcement_day(day):
             raise NotFound(day.isoformat())  # a stored day older than the archive list is still served
-        shown = day or (days[0] if days else None)
-        digest = self.views.digest(shown, self.views.default_subscription(), self.settings.summaries.language) if shown else None
+        shown = day or self.views.latest_day()
+        digest = self.views.default_digest(shown) if shown else None
         return self.pages.digest_page(digest, days).encode()
 
     async def public_feed(self, request: Request) -> Response:

@@ -61,6 +61,10 @@ def select_digests(
             keywords=subscription.keywords,
             considered=selection.considered(subscriber),
             generated_at=now,
+            excludes=subscription.excludes,
+            min_score=subscription.min_score,
+            max_papers=subscription.max_papers,
+            matched=selection.matched_count(subscriber),
         )
         for subscriber, subscription in latest.items()
     }

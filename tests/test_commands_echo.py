@@ -43,6 +43,11 @@ def test_echoed_drops_surrogates_bidi_and_control_characters_and_cuts_long_input
         f"categories {HOSTILE}",
         f"categories list {HOSTILE}",
         f"subscribe {HOSTILE}",
+        f"subscribe diffusion, {HOSTILE}",
+        f"subscribe diffusion, rl:{HOSTILE}",
+        f"pause {HOSTILE}",
+        f"digest {HOSTILE}",
+        f"feed {HOSTILE}",
         f"{HOSTILE}",
     ],
 )

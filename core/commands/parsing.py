@@ -153,9 +153,29 @@ def parse_whole_number(text: str, what: str, low: int, high: int) -> int:
     return value
 
 
-def parse_keywords(args: str) -> list[tuple[str, float]]:
-    """`llm, "large language model":2` -> [("llm", 1.0), ("large language model", 2.0)]."""
-    return [(matchable_term(clean_term(raw.text)), parse_weight(raw.weight)) for raw in split_terms(args)]
+@dataclass(frozen=True)
+class RefusedTerm:
+    """One item of a term list that cannot be used, as typed, and why (a CommandError's sentence)."""
+
+    typed: str
+    reason: str
+
+
+def parse_keywords(args: str) -> tuple[list[tuple[str, float]], list[RefusedTerm]]:
+    """`llm, "large language model":2, c++` -> ([("llm", 1.0), ("large language model", 2.0)], [c++ and why]).
+
+    Each item is judged on its own, so one bad item does not cost the others; an unclosed quote
+    still refuses the whole list (where one item ends is then unknown).
+    """
+    accepted: list[tuple[str, float]] = []
+    refused: list[RefusedTerm] = []
+    for raw in split_terms(args):
+        try:
+            accepted.append((matchable_term(clean_term(raw.text)), parse_weight(raw.weight)))
+        except CommandError as problem:
+            typed = raw.text.strip() if raw.weight is None else f"{raw.text.strip()}:{raw.weight.strip()}"
+            refused.append(RefusedTerm(typed, str(problem)))
+    return accepted, refused
 
 
 def parse_term_names(args: str) -> list[str]:

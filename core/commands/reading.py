@@ -12,7 +12,7 @@ SEARCH_RESULTS = 5
 MAX_SEARCH_QUERY_LENGTH = 4 * MAX_KEYWORD_LENGTH
 
 
-@command("digest")
+@command("digest", slow=True)
 async def digest(call: Invocation) -> Reply:
     """Send this chat's digest for the latest announcement day now."""
     selection = await call.services.digest_now(call.chat)
@@ -36,7 +36,7 @@ async def digest(call: Invocation) -> Reply:
     )
 
 
-@command("search", usage="search QUERY")
+@command("search", usage="search QUERY", slow=True)
 async def search(call: Invocation) -> Reply:
     """Search all of arXiv and show the top results."""
     query = " ".join(call.args.split())

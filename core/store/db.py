@@ -4,19 +4,18 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from core.clock import Clock, utc_now
 from core.store.chats import ChatQueries
 from core.store.outbox import DeliveryQueries
 from core.store.papers import PaperQueries
 from core.store.schema import migrations
 from core.store.summaries import SummaryQueries
-
-Clock = Callable[[], dt.datetime]
 
 # How long a write waits for another connection's lock before failing: a backup or a second process
 # holding the database for a while is waited out, not turned into an error at once.
@@ -25,10 +24,6 @@ BUSY_TIMEOUT_SECONDS = 30.0
 # BUSY/LOCKED (another writer), READONLY (file or file system), IOERR, FULL (disk), CANTOPEN, PROTOCOL.
 _UNWRITABLE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
 _NOT_A_DATABASE = 26  # SQLITE_NOTADB
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class StoreError(Exception):
