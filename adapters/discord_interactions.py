@@ -11,6 +11,7 @@ from nacl.signing import VerifyKey
 
 from adapters.discord_commands import Choice, SpecLike, command_text
 from adapters.discord_render import DiscordMessage
+from adapters.signed_requests import ReplayGuard, signed_timestamp, within_window
 from core.models import ChatRef, CommandContext
 
 # Interaction types Discord sends, and the response types we answer with.
@@ -33,8 +34,6 @@ GROUP_DM_CHANNEL = 3
 
 SIGNATURE_HEADER = "X-Signature-Ed25519"
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
-# A signed request older (or further ahead) than this is refused, so a captured one cannot be replayed later.
-MAX_SIGNATURE_AGE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -119,19 +118,20 @@ def public_key(hex_key: str) -> VerifyKey:
 
 
 class SignatureCheck:
-    """Tells Discord's signed requests from anything else: Ed25519 over timestamp + raw body, timestamp recent."""
+    """Tells Discord's signed requests from anything else: Ed25519 over timestamp + raw body, timestamp recent, not seen before."""
 
     def __init__(self, key: VerifyKey, clock: Callable[[], dt.datetime]) -> None:
         self._key = key
         self._clock = clock
+        self._replays = ReplayGuard()
 
     def valid(self, signature_hex: str | None, timestamp: str | None, raw_body: bytes) -> bool:
-        if not signature_hex or not timestamp or not (timestamp.isascii() and timestamp.isdigit()):
-            return False
-        if abs(self._clock().timestamp() - int(timestamp)) > MAX_SIGNATURE_AGE_SECONDS:
+        seconds = signed_timestamp(timestamp)
+        now = self._clock().timestamp()
+        if not signature_hex or not timestamp or seconds is None or not within_window(seconds, now):
             return False
         try:
             self._key.verify(timestamp.encode() + raw_body, bytes.fromhex(signature_hex))
         except (BadSignatureError, ValueError):  # ValueError: not hex, or not 64 bytes
             return False
-        return True
+        return self._replays.first_use(seconds, signature_hex, now)

@@ -32,6 +32,7 @@ from adapters.base import (
     reply_messages,
 )
 from adapters.slack_render import escape_mrkdwn, render_digest_messages, render_reply
+from adapters.slack_requests import SlackRequestGate
 from core.commands import COMMAND_SPECS
 from core.commands.parsing import split_command
 from core.config import ConfigError, Settings, SlackSettings, secret
@@ -83,6 +84,7 @@ class SlackAdapter:
             assert self._identity is not None
             return self._identity
 
+        self._signing_secret = signing_secret
         self.app = AsyncApp(client=self.client, signing_secret=signing_secret, authorize=authorize)
         self.app.command(SLASH_COMMAND)(self._on_command)
         self.app.action(FEEDBACK_ACTION)(self._on_feedback)
@@ -115,12 +117,14 @@ class SlackAdapter:
         self._background.clear()
 
     def web_routes(self) -> list[BaseRoute]:
-        """Mounted on the shared web app in HTTP mode; bolt verifies the signature (401 otherwise)."""
+        """Mounted on the shared web app in HTTP mode; the gate, then bolt, verify the signature (401 otherwise)."""
         if self.settings.mode != "http":
             return []
+        gate = SlackRequestGate(self._signing_secret)
 
         async def events(request: Request) -> Response:
-            return await self._http.handle(request)
+            refusal = gate.refusal(request.headers, await request.body())
+            return refusal or await self._http.handle(request)
 
         return [Route(EVENTS_PATH, events, methods=["POST"])]
 
@@ -153,7 +157,8 @@ class SlackAdapter:
         name = split_command(text)[0] or "help"
         channel_id = command.get("channel_id", "")
         chat = ChatRef(self.platform, channel_id)
-        is_direct = channel_id.startswith("D") or command.get("channel_name") == "directmessage"
+        # The channel id alone says "DM" (D...): a channel's name is chosen by its members ("directmessage" included).
+        is_direct = channel_id.startswith("D")
         if self._handle_command is None:
             await ack(response_type="ephemeral", text="The bot is starting, try again in a moment.")
             return

@@ -381,8 +381,11 @@ class TelegramAdapter:
         if not self._running:
             return Response("not running", status_code=503)
         try:
-            update = Update.de_json(await request.json(), self.application.bot)
+            payload = await request.json()
+            update = Update.de_json(payload, self.application.bot) if isinstance(payload, dict) else None
         except (ValueError, TypeError, KeyError):
+            update = None
+        if update is None:  # `null`, `[]` or `1` parse as JSON but are no update
             return Response("not an update", status_code=400)
         await self.application.update_queue.put(update)
         return Response("ok")

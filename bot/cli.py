@@ -33,6 +33,7 @@ class CliContext:
         self.database = database
         self._settings: Settings | None = None
         self._store: Store | None = None
+        self._created_database = False  # this command made the file: it may take it away again if it stays empty
 
     @property
     def settings(self) -> Settings:
@@ -47,8 +48,28 @@ class CliContext:
         if self._store is None:
             from core.store import Store
 
-            self._store = Store(self.database or self.settings.database)
+            path = self.database or self.settings.database
+            self._created_database = path != ":memory:" and not Path(path).exists()
+            self._store = Store(path)
         return self._store
+
+    def discard_new_empty_store(self) -> None:
+        """After a failed first fetch: no database file holding nothing is left behind ("Nothing was stored")."""
+        if self._store is None or not self._created_database or not self._store.is_empty():
+            return
+        self._store.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(self._store.path + suffix).unlink(missing_ok=True)
+        self._store = None
+
+    def stored_day_hint(self) -> str:
+        """For a command that can do without arXiv: how to go on with the papers already stored."""
+        from bot.digests import DigestService
+
+        if self._store is None or self._store.is_empty():
+            return ""
+        day = DigestService(self._store, self.settings).latest_day(_categories(self, ()))
+        return f" The papers of {day} are stored: `arxiv-digest digest --no-fetch` uses them." if day else ""
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -56,7 +77,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from core.arxiv.errors import ArxivError, ArxivUnavailable
+        from core.arxiv.errors import ArxivError
         from core.config import ConfigError
         from core.store import StoreError
 
@@ -65,14 +86,28 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except (ConfigError, StoreError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_CONFIG)
-        except ArxivUnavailable as exc:
-            click.echo(f"error: arXiv is unreachable: {exc}. Nothing was stored; try again later.", err=True)
-            sys.exit(EXIT_UNAVAILABLE)
         except ArxivError as exc:
-            click.echo(f"error: arXiv failed: {exc}. Nothing was stored.", err=True)
+            click.echo(f"error: {_arxiv_failure(exc)}", err=True)
             sys.exit(EXIT_UNAVAILABLE)
 
     return wrapper
+
+
+def _arxiv_failure(exc: Exception) -> str:
+    """What went wrong with arXiv, and how to go on; a database this command created and left empty is removed."""
+    from core.arxiv.errors import ArxivUnavailable
+
+    context = click.get_current_context()
+    obj = context.find_object(CliContext)
+    can_skip_fetching = any(param.name == "no_fetch" for param in context.command.params)
+    hint = obj.stored_day_hint() if obj is not None and can_skip_fetching else ""
+    if obj is not None:
+        obj.discard_new_empty_store()
+    if not isinstance(exc, ArxivUnavailable):
+        return f"arXiv failed: {exc}. Nothing was stored."
+    if exc.offline:
+        return f"this machine seems to be offline ({exc}). Nothing was stored; try again once it is online.{hint}"
+    return f"arXiv is unreachable: {exc}. Nothing was stored; try again later.{hint}"
 
 
 @click.group()

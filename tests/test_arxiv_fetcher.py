@@ -241,8 +241,10 @@ async def test_atom_feed_is_read_too(fake_arxiv: FakeArxiv, tmp_path: Path) -> N
 
 async def test_bad_categories_are_refused_before_any_request(fake_arxiv: FakeArxiv, store: Store) -> None:
     fetcher = _fetcher(fake_arxiv, store)
-    with pytest.raises(ValueError, match="not arXiv categories: cs.AI/../x"):
+    with pytest.raises(ValueError, match="unknown arXiv category 'cs.AI/../x'"):
         await fetcher.fetch_day(["cs.AI/../x"])
+    with pytest.raises(ValueError, match=r"unknown arXiv category 'cs.XX' \(did you mean"):
+        await fetcher.fetch_day(["cs.XX"])
     with pytest.raises(ValueError, match="no arXiv categories"):
         await fetcher.fetch_day([" "])
     await fetcher.aclose()

@@ -14,8 +14,9 @@ from nacl.signing import SigningKey
 import adapters.discord as discord_adapter
 from adapters.base import ignore_events
 from adapters.discord import INTERACTIONS_PATH, DiscordAdapter, create_adapter
-from adapters.discord_interactions import EPHEMERAL_FLAG, MAX_SIGNATURE_AGE_SECONDS, slash_command
+from adapters.discord_interactions import EPHEMERAL_FLAG, slash_command
 from adapters.discord_render import render_digest
+from adapters.signed_requests import SIGNATURE_WINDOW_SECONDS
 from bot.app import App, StoreEvents
 from core.commands import COMMAND_SPECS, CommandProcessor
 from core.commands.registry import NOT_ALLOWED
@@ -119,8 +120,8 @@ async def test_ping_is_answered_with_pong(endpoint: Endpoint) -> None:
     [
         {"key": SigningKey.generate()},
         {"signed_body": b'{"type": 1}'},
-        {"timestamp": int(NOW.timestamp()) - MAX_SIGNATURE_AGE_SECONDS - 1},
-        {"timestamp": int(NOW.timestamp()) + MAX_SIGNATURE_AGE_SECONDS + 1},
+        {"timestamp": int(NOW.timestamp()) - SIGNATURE_WINDOW_SECONDS - 1},
+        {"timestamp": int(NOW.timestamp()) + SIGNATURE_WINDOW_SECONDS + 1},
     ],
     ids=["other-key", "other-body", "stale", "future"],
 )
@@ -159,6 +160,15 @@ async def test_subscribe_from_a_channel_manager_changes_the_store(endpoint: Endp
     assert keywords_of(store) >= {"diffusion"}
     chat = store.get_chat(ChatRef("discord", CHANNEL))
     assert chat.kind == "channel" and GUILD in chat.title and "#papers" in chat.title
+
+
+async def test_a_replayed_signed_interaction_is_refused_and_runs_once(endpoint: Endpoint) -> None:
+    """The same signed request again within the window (a captured `feed reset`, say) must not run twice."""
+    body = json.dumps(subscribe(endpoint.fake, MANAGE_CHANNELS)).encode()
+    first = await endpoint.post_raw(body, signature_headers(body))
+    replayed = await endpoint.post_raw(body, signature_headers(body))
+    assert first.status_code == 200 and replayed.status_code == 401
+    assert endpoint.handled == ["subscribe diffusion"]
 
 
 async def test_subscribe_without_manage_channels_is_refused(endpoint: Endpoint, store: Store) -> None:

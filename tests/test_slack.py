@@ -146,10 +146,10 @@ def _signed(body: str, secret: str = SIGNING_SECRET, age_seconds: int = 0) -> di
     }
 
 
-def _slash(text: str, user: str, channel: str, response_url: str) -> str:
+def _slash(text: str, user: str, channel: str, response_url: str, channel_name: str = "papers") -> str:
     return urlencode({
         "command": "/arxiv", "text": text, "user_id": user, "channel_id": channel,
-        "channel_name": "papers", "team_id": "T1", "response_url": response_url, "trigger_id": "1.2.3",
+        "channel_name": channel_name, "team_id": "T1", "response_url": response_url, "trigger_id": "1.2.3",
     })
 
 
@@ -168,6 +168,17 @@ class RecordingCommands:
 async def _post(base: str, body: str, headers: dict[str, str]) -> httpx.Response:
     async with httpx.AsyncClient() as client:
         return await client.post(f"{base}{EVENTS_PATH}", content=body, headers=headers)
+
+
+async def _answers(server: LoopbackServer, requests: list[tuple[str, dict[str, str]]]) -> tuple[list[httpx.Response], RecordingCommands]:
+    """POST each (body, headers) to a started adapter's route, in order; its answers and what reached the commands."""
+    adapter = _adapter(server)
+    commands = RecordingCommands()
+    await adapter.start(commands)
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        answers = [await _post(base, body, headers) for body, headers in requests]
+    await adapter.stop()
+    return answers, commands
 
 
 async def test_signed_slash_command_answers_ephemerally_with_permission(slack_api):
@@ -192,14 +203,20 @@ async def test_signed_slash_command_answers_ephemerally_with_permission(slack_ap
     assert member.status_code == direct.status_code == 200
 
 
+async def test_a_channel_named_directmessage_is_no_dm(slack_api):
+    """Members name channels; only a D… id is a direct message, where anyone may change settings."""
+    _, server = slack_api
+    body = _slash("max 5", "UMEMBER", CHANNEL, f"{server.url}/response/m", channel_name="directmessage")
+    [answer], commands = await _answers(server, [(body, _signed(body))])
+    assert answer.status_code == 200
+    [(context, _)] = commands.calls
+    assert not context.can_change_settings and context.chat_kind == "channel"
+
+
 async def test_channel_members_are_handed_to_the_core_under_the_first_configurer_policy(slack_api):
     _, server = slack_api
-    adapter = _adapter(server)
-    commands = RecordingCommands()
-    await adapter.start(commands)
-    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
-        await _post(base, body := _slash("max 5", "UMEMBER", CHANNEL, f"{server.url}/response/m"), _signed(body))
-    await adapter.stop()
+    body = _slash("max 5", "UMEMBER", CHANNEL, f"{server.url}/response/m")
+    _, commands = await _answers(server, [(body, _signed(body))])
     ((context, _),) = commands.calls
     assert not context.can_change_settings and context.configurer_may_change  # the core applies the rule
 
@@ -209,15 +226,20 @@ async def test_channel_members_are_handed_to_the_core_under_the_first_configurer
 )
 async def test_bad_or_stale_signature_is_rejected_and_changes_nothing(slack_api, secret, age):
     _, server = slack_api
-    adapter = _adapter(server)
-    commands = RecordingCommands()
-    await adapter.start(commands)
-    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
-        body = _slash("subscribe llm", "UADMIN", CHANNEL, f"{server.url}/response/x")
-        answer = await _post(base, body, _signed(body, secret=secret, age_seconds=age))
-    await adapter.stop()
+    body = _slash("subscribe llm", "UADMIN", CHANNEL, f"{server.url}/response/x")
+    [answer], commands = await _answers(server, [(body, _signed(body, secret=secret, age_seconds=age))])
     assert answer.status_code == 401
     assert commands.calls == []
+
+
+async def test_a_replayed_signed_command_is_refused_and_runs_once(slack_api):
+    """A captured `/arxiv feed reset` sent again within Slack's five minutes must not rotate the token twice."""
+    _, server = slack_api
+    body = _slash("feed reset", "UADMIN", CHANNEL, f"{server.url}/response/r")
+    headers = _signed(body)
+    [first, replayed], commands = await _answers(server, [(body, headers), (body, headers)])
+    assert first.status_code == 200 and replayed.status_code == 401
+    assert [text for _, text in commands.calls] == ["feed reset"]
 
 
 @pytest.mark.parametrize("spelled", ["digest", "/digest", "Digest@arxivbot"])

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -12,13 +11,13 @@ from core.arxiv.calendar import announcement_days, current_announcement_day
 from core.arxiv.errors import ArxivError
 from core.arxiv.feed import FeedPage, parse_feed
 from core.arxiv.http import PoliteHttp
+from core.categories import canonical_categories
 from core.config import ArxivSettings
 from core.models import FetchResult, Paper
 from core.store import Store
 
 log = logging.getLogger(__name__)
 
-CATEGORY = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 MAX_BACKFILL_DAYS = 60  # about three months of mailings: the export API is not meant for bulk harvesting
 Progress = Callable[[str], None]
 
@@ -28,11 +27,8 @@ def _log_progress(message: str) -> None:
 
 
 def check_categories(categories: Sequence[str]) -> tuple[str, ...]:
-    """Sorted, de-duplicated categories; ValueError names any that cannot be an arXiv category."""
-    wanted = tuple(sorted({category.strip() for category in categories if category.strip()}))
-    bad = [category for category in wanted if not CATEGORY.match(category)]
-    if bad:
-        raise ValueError(f"not arXiv categories: {', '.join(bad)} (expected names such as cs.CL or hep-th)")
+    """Sorted, de-duplicated categories as arXiv spells them; ValueError names any arXiv does not have (as in config.json)."""
+    wanted = tuple(sorted(canonical_categories(category for category in categories if category.strip())))
     if not wanted:
         raise ValueError("no arXiv categories to fetch")
     return wanted

@@ -13,6 +13,7 @@ from core.commands.parsing import (
     resolve_timezone,
 )
 from core.commands.registry import Argument, Invocation, command
+from core.echo import echoed
 from core.limits import MAX_PAPERS, MAX_SCORE, MIN_PAPERS, MIN_SCORE
 from core.models import Reply
 
@@ -90,13 +91,12 @@ async def delivery_time(call: Invocation) -> Reply:
     clock = parse_clock(words[0])
     zone_words = words[1:] if clock is not None else words
     if clock is None and len(words) == 2:
-        raise call.usage_error(f'"{words[0][:20]}" is not a time: use HH:MM.')
+        raise call.usage_error(f'"{echoed(words[0], 20)}" is not a time: use HH:MM.')
     changes: dict[str, Any] = {"delivery_time": clock} if clock is not None else {}
     if zone_words:
         zone = resolve_timezone(zone_words[0])
         if zone is None:
-            shown = zone_words[0][:40].encode("unicode_escape").decode("ascii")
-            raise CommandError(f'Unknown time zone "{shown}": use an IANA name such as Europe/Berlin or UTC.')
+            raise CommandError(f'Unknown time zone "{echoed(zone_words[0])}": use an IANA name such as Europe/Berlin or UTC.')
         changes["timezone"] = zone
     _change(call, **changes)
     chat = call.store.require_chat(call.chat.ref)

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from core.commands.parsing import CommandError
 from core.config import Settings
+from core.echo import echoed
 from core.models import ChatSettings, CommandContext, Digest, Paper, Reply
 from core.store import Store
 
@@ -174,7 +175,6 @@ def unknown_command_hint(name: str) -> str:
     """The answer to a command name we do not know: shown safely (no control characters), with a close match."""
     if not name:
         return 'Type a command, for example "help".'
-    shown = name if name.isprintable() and len(name) <= 32 else name[:32].encode("unicode_escape").decode("ascii")
     close = difflib.get_close_matches(name, list(_specs), n=1)
     suggestion = f' Did you mean "{close[0]}"?' if close else ""
-    return f'Unknown command "{shown}".{suggestion} Send "help" for the list.'
+    return f'Unknown command "{echoed(name, 32)}".{suggestion} Send "help" for the list.'

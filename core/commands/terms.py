@@ -14,6 +14,7 @@ from core.commands.parsing import (
     parse_term_names,
 )
 from core.commands.registry import Argument, Invocation, command
+from core.echo import echoed
 from core.limits import MAX_AUTHORS_PER_CHAT, MAX_CATEGORIES_PER_CHAT, MAX_EXCLUDES_PER_CHAT, MAX_KEYWORDS_PER_CHAT
 from core.models import Keyword, Reply
 from core.store.chats import TooManyTerms
@@ -78,7 +79,7 @@ async def subscribe(call: Invocation) -> Reply:
 
 def _refusals(refused: Sequence[RefusedTerm]) -> str:
     """`"c++" (The keyword ... cannot be used: ...); "llm:20" (The weight must be ...)`: each item as typed, and why."""
-    return "; ".join(f'"{item.typed[:40]}" ({item.reason.rstrip(".")})' for item in refused)
+    return "; ".join(f'"{echoed(item.typed)}" ({item.reason.rstrip(".")})' for item in refused)
 
 
 @command("unsubscribe", usage="unsubscribe KEYWORD[, KEYWORD ...]", changes_settings=True)
@@ -155,8 +156,7 @@ def _valid_categories(words: Sequence[str]) -> list[str]:
         if code is None:
             close = similar_categories(word)
             hint = f" Did you mean {format_list(close, '')}?" if close else ""
-            shown = word[:30].encode("unicode_escape").decode("ascii")
-            raise CommandError(f'Unknown arXiv category "{shown}".{hint} Send "categories list" to see them.')
+            raise CommandError(f'Unknown arXiv category "{echoed(word, 30)}".{hint} Send "categories list" to see them.')
         codes.append(code)
     return list(dict.fromkeys(codes))
 
@@ -202,5 +202,5 @@ def _taxonomy_listing(words: Sequence[str]) -> str:
         return f'arXiv archives: {", ".join(archives())}. Send "categories list ARCHIVE" for its categories.'
     codes = categories_in_archive(words[0])
     if not codes:
-        return f'No archive "{words[0][:30]}". Archives: {", ".join(archives())}.'
+        return f'No archive "{echoed(words[0], 30)}". Archives: {", ".join(archives())}.'
     return "\n".join(f"{code} - {category_name(code)}" for code in codes)

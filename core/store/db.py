@@ -23,6 +23,7 @@ BUSY_TIMEOUT_SECONDS = 30.0
 # SQLite result codes (primary, the low byte) that mean "the database cannot be written right now":
 # BUSY/LOCKED (another writer), READONLY (file or file system), IOERR, FULL (disk), CANTOPEN, PROTOCOL.
 _UNWRITABLE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
+_NOT_A_DATABASE = 26  # SQLITE_NOTADB
 
 
 class StoreError(Exception):
@@ -31,6 +32,16 @@ class StoreError(Exception):
 
 class StoreUnwritable(StoreError):
     """A write failed because the database cannot be written now (disk full, locked, read-only); nothing of it was kept."""
+
+
+_MOVE_OR_FIX = "; choose another place with --database (or `database` in config.json), or fix its permissions"
+
+
+def _open_advice(error: sqlite3.Error) -> str:
+    """What to do about a database that cannot be opened, by SQLite's reason."""
+    if isinstance(error, sqlite3.DatabaseError) and (getattr(error, "sqlite_errorcode", 0) & 0xFF) == _NOT_A_DATABASE:
+        return " (another kind of file, or a damaged one): point --database at a new file, or move this one away to start afresh"
+    return _MOVE_OR_FIX
 
 
 def _is_unwritable(error: sqlite3.Error) -> bool:
@@ -48,6 +59,9 @@ class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries):
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where the folder should be, a read-only file system, no permission
+            raise StoreError(f"cannot create the folder for database {self.path}: {exc.strerror or exc}{_MOVE_OR_FIX}") from None
+        try:
             connection = sqlite3.connect(self.path, check_same_thread=False, timeout=busy_timeout_seconds)
             self.db = Database(connection)
             if self.path != ":memory:":
@@ -56,7 +70,7 @@ class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries):
             self.db.execute("PRAGMA synchronous = NORMAL")
             migrations.apply(self.db)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+            raise StoreError(f"cannot open database {self.path}: {exc}{_open_advice(exc)}") from exc
 
     def now(self) -> dt.datetime:
         return self.clock()
@@ -99,6 +113,10 @@ class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries):
         with self.transaction() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             db.execute(f"PRAGMA user_version = {int(version)}")
+
+    def is_empty(self) -> bool:
+        """No paper and no chat stored: a fetch log alone is nothing anyone would miss."""
+        return self.db["papers"].count == 0 and self.db["chats"].count == 0
 
     def applied_migrations(self) -> list[str]:
         return [m.name for m in migrations.applied(self.db)]
