@@ -20,6 +20,7 @@ CHOICE_TEXT_LIMIT = 100
 
 # Discord's application command option types.
 SUB_COMMAND = 1
+SUB_COMMAND_GROUP = 2
 STRING = 3
 INTEGER = 4
 NUMBER = 10
@@ -33,6 +34,7 @@ class SpecLike(Protocol):
     summary: str
     slow: bool
     arguments: tuple[Argument, ...]
+    family: str
 
 
 OPTION_TYPES = {"text": STRING, "integer": INTEGER, "number": NUMBER}
@@ -78,24 +80,42 @@ def options_for(spec: SpecLike) -> tuple[SlashOption, ...]:
     return (SlashOption("args", cut_text(arguments, DESCRIPTION_LIMIT), required=not arguments.startswith("[")),)
 
 
+def _subcommand_payload(spec: SpecLike) -> dict[str, Any]:
+    return {
+        "type": SUB_COMMAND,
+        "name": spec.name,
+        "description": cut_text(spec.summary, DESCRIPTION_LIMIT),
+        "options": [option.payload() for option in options_for(spec)],
+    }
+
+
 def slash_commands_payload(specs: Sequence[SpecLike]) -> list[dict[str, Any]]:
-    """The global command list to PUT at start-up: one `/arxiv` group, a subcommand per registry entry."""
-    if len(specs) > SUBCOMMANDS_LIMIT:
-        raise ValueError(f"Discord allows {SUBCOMMANDS_LIMIT} subcommands in /{GROUP_NAME}; the registry has {len(specs)}")
-    subcommands = [
-        {
-            "type": SUB_COMMAND,
-            "name": spec.name,
-            "description": cut_text(spec.summary, DESCRIPTION_LIMIT),
-            "options": [option.payload() for option in options_for(spec)],
-        }
-        for spec in specs
-    ]
-    return [{"name": GROUP_NAME, "type": 1, "description": GROUP_DESCRIPTION, "options": subcommands, "dm_permission": True}]
+    """The global command list to PUT at start-up: one `/arxiv` group, a subcommand per registry entry; a
+    command family (`/arxiv feedback like`) is a subcommand group, so the group stays within Discord's 25."""
+    families: dict[str, list[SpecLike]] = {}
+    entries: list[dict[str, Any]] = []
+    for spec in specs:
+        if spec.family:
+            if spec.family not in families:
+                families[spec.family] = []
+                entries.append({"type": SUB_COMMAND_GROUP, "name": spec.family, "options": []})
+            families[spec.family].append(spec)
+        else:
+            entries.append(_subcommand_payload(spec))
+    for entry in entries:
+        if entry["type"] == SUB_COMMAND_GROUP:
+            members = families[entry["name"]]
+            entry["description"] = cut_text(", ".join(member.name for member in members), DESCRIPTION_LIMIT)
+            entry["options"] = [_subcommand_payload(member) for member in members]
+    if len(entries) > SUBCOMMANDS_LIMIT or any(len(family) > SUBCOMMANDS_LIMIT for family in families.values()):
+        raise ValueError(f"Discord allows {SUBCOMMANDS_LIMIT} subcommands (and groups) in /{GROUP_NAME}; the registry has {len(entries)}")
+    return [{"name": GROUP_NAME, "type": 1, "description": GROUP_DESCRIPTION, "options": entries, "dm_permission": True}]
 
 
 def _subcommand(data: Mapping[str, Any]) -> tuple[str, list[Mapping[str, Any]]]:
     options = data.get("options") or []
+    if options and options[0].get("type") == SUB_COMMAND_GROUP:  # /arxiv feedback like: the subcommand inside
+        options = options[0].get("options") or []
     if not options or options[0].get("type") != SUB_COMMAND:
         return "", []
     return options[0]["name"], list(options[0].get("options") or [])

@@ -22,6 +22,7 @@ from bot.scheduler import Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.commands import CommandProcessor
 from core.config import Settings, secret
+from core.feedback import record_vote
 from core.models import ChatSettings, CommandContext, Digest, Paper, Reply
 from core.store import Store
 from core.summarize import Summarizer
@@ -67,8 +68,9 @@ class AppServices:
 class StoreEvents:
     """The one event sink every adapter reports to: what a platform event means for the store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, default_categories: Sequence[str] = ()) -> None:
         self.store = store
+        self.default_categories = default_categories  # what a chat without categories of its own reads
 
     async def __call__(self, event: ChatEvent) -> None:
         store = self.store
@@ -79,7 +81,7 @@ class StoreEvents:
             case ChatGoneEvent(chat) if store.get_chat(chat) is not None:
                 store.set_active(chat, False)
             case FeedbackEvent(chat, arxiv_id, user_id, vote):
-                store.record_feedback(chat, arxiv_id, user_id, vote)
+                record_vote(store, chat, arxiv_id, user_id, vote, self.default_categories)
 
 
 # The variable that switches each platform on: its SDK is imported only when it is set (each costs a second or more).
@@ -88,7 +90,7 @@ PLATFORM_TOKENS = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOK
 
 def platform_adapters(settings: Settings, store: Store) -> list[Adapter]:
     """Every platform adapter whose credentials are in the environment, all reporting to one event sink."""
-    events = StoreEvents(store)
+    events = StoreEvents(store, settings.defaults.categories)
     enabled = [platform for platform, variable in PLATFORM_TOKENS.items() if secret(variable) is not None]
     # adapters.telegram, adapters.discord, adapters.slack: each module offers create_adapter(settings, events).
     modules = (importlib.import_module(f"adapters.{platform}") for platform in enabled)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from core.arxiv.calendar import current_announcement_day
 from core.config import Settings
+from core.aliases import MIN_PAPERS_FOR_LEARNED_ALIAS, AliasTable, paper_definitions, table_with
 from core.digest import default_subscription, select_digests
 from core.models import ChatRef, ChatSettings, Digest, FetchResult, Paper, Subscription, Summary
 from core.store import Store
@@ -99,7 +100,10 @@ class DigestService:
                     await self.fetcher.backfill(day, missing)
             except Exception as error:  # ArxivError and anything unexpected: the day waits, others go on
                 log.warning("fetching %s for %s failed: %s", "+".join(missing), day, error)
+            before = fetched
             fetched = self.store.fetched_categories(day)
+            if fetched - before:
+                self.learn_acronyms(day, sorted(fetched - before))
             if categories - fetched:
                 self._fetch_retry_at[day] = now + dt.timedelta(seconds=FETCH_RETRY_SECONDS)
             else:
@@ -113,17 +117,30 @@ class DigestService:
     ) -> dict[ChatRef, Digest]:
         """All these chats' digests for the day in one scoring pass, by default without papers they already have."""
         subscriptions = {chat.ref: self.subscription_for(chat) for chat in chats}
-        categories = {category for sub in subscriptions.values() for category in sub.categories}
-        papers = self.store.papers_announced(day, categories)
+        # The whole stored day, whatever the chats read: the relevance ranking weighs terms over it, so a
+        # chat's `digest`, the tick, the page and the feeds order the same papers the same way.
+        papers = self.store.papers_announced(day)
         delivered_by_ref = self.store.delivered_on_day(day) if exclude_delivered else {}
         delivered = {sub.subscriber: delivered_by_ref.get(ref, set()) for ref, sub in subscriptions.items()}
-        by_subscriber = select_digests(day, papers, list(subscriptions.values()), self.settings.scoring, delivered, now=now)
+        by_subscriber = select_digests(
+            day, papers, list(subscriptions.values()), self.settings.scoring, delivered, now=now, aliases=self.aliases()
+        )
         return {ref: by_subscriber[sub.subscriber] for ref, sub in subscriptions.items()}
 
     def digest_of(self, day: dt.date, subscription: Subscription) -> Digest:
         """One subscription's digest of a stored day (nothing delivered is left out: pages and feeds show all)."""
-        papers = self.store.papers_announced(day, subscription.categories)
-        return select_digests(day, papers, [subscription], self.settings.scoring, now=self.clock())[subscription.subscriber]
+        papers = self.store.papers_announced(day)
+        digests = select_digests(day, papers, [subscription], self.settings.scoring, now=self.clock(), aliases=self.aliases())
+        return digests[subscription.subscriber]
+
+    def aliases(self) -> AliasTable:
+        """The curated aliases and the acronyms stored papers define one dominant way."""
+        return table_with(self.store.acronym_definitions(MIN_PAPERS_FOR_LEARNED_ALIAS))
+
+    def learn_acronyms(self, day: dt.date, categories: Sequence[str]) -> None:
+        """Count the acronym definitions of the day's newly fetched papers (core/aliases.py)."""
+        papers = self.store.papers_announced(day, categories)
+        self.store.record_acronyms(pair for paper in papers for pair in paper_definitions(paper.title, paper.abstract))
 
     # -- summaries --------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from types import MappingProxyType
 
+from core.aliases import CURATED, AliasTable
 from core.config import ScoringSettings, Settings
 from core.models import Digest, Keyword, Paper, Subscription
 from core.scoring import day_papers, score_day
@@ -37,6 +38,7 @@ def select_digests(
     delivered: Mapping[str, Collection[str]] = _NOTHING_DELIVERED,
     *,
     now: dt.datetime,
+    aliases: AliasTable = CURATED,
 ) -> dict[str, Digest]:
     """Each subscriber's Digest for `day`, keyed by Subscription.subscriber.
 
@@ -44,6 +46,7 @@ def select_digests(
     ignored). `delivered[subscriber]` holds arXiv ids the subscriber already got: those are left
     out before the cut to max_papers, except a paper announced again as a replacement when the
     subscription wants replacements. A versioned id ("2601.00001v2") blocks exactly that version.
+    The relevance ranking weighs terms over all of `papers`: pass the whole day for the same order everywhere.
     """
     todays = day_papers([paper for paper in papers if paper.announced in (None, day)])
     latest = {subscription.subscriber: subscription for subscription in subscriptions}
@@ -53,7 +56,7 @@ def select_digests(
         for subscriber, subscription in latest.items()
         if (blocked := already_delivered(by_id, subscription, delivered.get(subscriber, ())))
     }
-    selection = score_day(todays, list(latest.values()), scoring, skip=skip)
+    selection = score_day(todays, list(latest.values()), scoring, skip=skip, aliases=aliases)
     return {
         subscriber: Digest(
             announcement_day=day,

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from core.matching import FieldWords
-from core.models import ChatRef, Keyword, Paper
+from core.models import ChatRef, ChatSettings, Keyword, Paper
 from core.relevance import STOP_WORDS
 
 if TYPE_CHECKING:
@@ -67,21 +67,29 @@ def votes_by_paper(totals: dict[str, int]) -> tuple[list[str], list[str]]:
     return sorted(i for i, vote in totals.items() if vote > 0), sorted(i for i, vote in totals.items() if vote < 0)
 
 
-def relearn(store: Store, ref: ChatRef, categories: Sequence[str]) -> tuple[Keyword, ...]:
+def record_vote(
+    store: Store, ref: ChatRef, arxiv_id: str, user_id: str, vote: int, default_categories: Sequence[str]
+) -> tuple[Keyword, ...]:
+    """A reader's 👍 (+1) or 👎 (-1), from a button or a command: stored, then the chat's learned words redone."""
+    store.record_feedback(ref, arxiv_id, user_id, vote)
+    chat = store.get_chat(ref)
+    return relearn(store, chat, default_categories) if chat is not None else ()
+
+
+def relearn(store: Store, chat: ChatSettings, default_categories: Sequence[str]) -> tuple[Keyword, ...]:
     """Recompute and store what the chat learned from all its votes; returns it."""
-    liked_ids, disliked_ids = votes_by_paper(store.feedback_totals(ref))
+    liked_ids, disliked_ids = votes_by_paper(store.feedback_totals(chat.ref))
     papers = store.papers_by_id([*liked_ids, *disliked_ids])
     background: list[Paper] = []
     for day in store.announcement_days(limit=BACKGROUND_DAYS):
-        background.extend(store.papers_announced(day, categories))
+        background.extend(store.papers_announced(day, chat.categories or default_categories))
         if len(background) >= BACKGROUND_PAPERS:
             break
-    chat = store.require_chat(ref)
     terms = learned_terms(
         [papers[i] for i in liked_ids if i in papers],
         [papers[i] for i in disliked_ids if i in papers],
         background[:BACKGROUND_PAPERS],
         [keyword.term for keyword in chat.keywords],
     )
-    store.replace_terms(ref, "learned", [(keyword.term, keyword.weight) for keyword in terms])
+    store.replace_terms(chat.ref, "learned", [(keyword.term, keyword.weight) for keyword in terms])
     return terms

@@ -202,6 +202,9 @@ CHANGES = {
     "feed": "feed reset",
     "pause": "pause",
     "resume": "resume",
+    "ranking": "ranking classic",
+    "aliases": "aliases llm off",
+    "forget": "forget",
 }
 
 
@@ -217,7 +220,7 @@ async def test_settings_changes_are_refused_without_permission_reading_is_open(s
     assert not refused.ok and "admins" in refused.text
     assert store.get_chat(CHAT) == before
     assert store.chat_configurer(CHAT) == ""
-    bare_reads = name not in ("subscribe", "unsubscribe", "exclude", "include", "pause", "resume")
+    bare_reads = name not in ("subscribe", "unsubscribe", "exclude", "include", "pause", "resume", "forget")
     reading = await run(store, name if bare_reads else "keywords", can_change=False)
     assert reading.ok
     allowed = await run(store, CHANGES[name])

@@ -9,8 +9,13 @@ SPECS = {spec.name: spec for spec in COMMAND_SPECS}
 
 
 def subcommands() -> dict[str, dict]:
+    """Every subcommand by name, those nested in a family's subcommand group (`/arxiv feedback like`) too."""
     [group] = slash.slash_commands_payload(COMMAND_SPECS)
-    return {option["name"]: option for option in group["options"]}
+    shown = {}
+    for option in group["options"]:
+        nested = option["options"] if option["type"] == slash.SUB_COMMAND_GROUP else [option]
+        shown.update({member["name"]: member for member in nested})
+    return shown
 
 
 def interaction_data(subcommand: str, *options: dict) -> dict:
@@ -19,8 +24,9 @@ def interaction_data(subcommand: str, *options: dict) -> dict:
 
 def test_every_registry_command_is_a_subcommand_with_its_summary() -> None:
     shown = subcommands()
-    assert list(shown) == list(SPECS)
-    assert len(shown) <= slash.SUBCOMMANDS_LIMIT
+    assert sorted(shown) == sorted(SPECS)
+    [group] = slash.slash_commands_payload(COMMAND_SPECS)
+    assert len(group["options"]) <= slash.SUBCOMMANDS_LIMIT < len(SPECS)  # families keep the menu within Discord's limit
     for name, option in shown.items():
         assert option["description"] == SPECS[name].summary[: slash.DESCRIPTION_LIMIT] or option["description"].endswith("…")
         assert len(option["description"]) <= slash.DESCRIPTION_LIMIT
@@ -103,3 +109,16 @@ def test_language_autocomplete_by_code_or_name() -> None:
     assert [c.value for c in autocomplete("language", "code", "germ")] == ["de"]
     assert ("ja (Japanese)", "ja") in [(c.name, c.value) for c in autocomplete("language", "code", "ja")]
     assert len(autocomplete("language", "code", "")) <= slash.CHOICES_LIMIT
+
+
+def test_a_family_is_a_subcommand_group_and_its_commands_read_back_as_text() -> None:
+    [group] = slash.slash_commands_payload(COMMAND_SPECS)
+    [feedback] = [option for option in group["options"] if option["name"] == "feedback"]
+    assert feedback["type"] == slash.SUB_COMMAND_GROUP
+    assert [member["name"] for member in feedback["options"]] == ["like", "dislike", "more", "forget"]
+    pressed = {"name": "arxiv", "type": 1, "options": [
+        {"type": slash.SUB_COMMAND_GROUP, "name": "feedback", "options": [
+            {"type": slash.SUB_COMMAND, "name": "like", "options": [{"type": slash.STRING, "name": "id", "value": "2501.01234"}]},
+        ]},
+    ]}
+    assert slash.command_text(pressed, SPECS) == "like 2501.01234"

@@ -7,7 +7,7 @@ from core.aliases import MIN_PAPERS_FOR_LEARNED_ALIAS, table_with
 from core.commands.parsing import CommandError
 from core.commands.registry import Argument, Invocation, command
 from core.echo import echoed
-from core.feedback import learned_terms, relearn, votes_by_paper
+from core.feedback import learned_terms, record_vote, votes_by_paper
 from core.models import Keyword, Paper, Reply, Subscription
 from core.relevance import RANKINGS
 from core.scoring import score_day
@@ -34,29 +34,28 @@ async def _vote(call: Invocation, vote: int) -> tuple[Paper, tuple[Keyword, ...]
     if not call.stored:
         raise CommandError('This chat gets no digests yet: send "start" first, then tell me what you like.')
     paper = _paper(call)
-    call.store.record_feedback(call.chat.ref, paper.arxiv_id, call.context.user_id, vote)
-    return paper, relearn(call.store, call.chat.ref, call.chat.categories or call.settings.defaults.categories)
+    return paper, record_vote(call.store, call.chat.ref, paper.arxiv_id, call.context.user_id, vote, call.settings.defaults.categories)
 
 
 def _learned_line(learned: tuple[Keyword, ...]) -> str:
     return "Learned so far: " + ", ".join(keyword.term for keyword in learned[:10]) + ("…" if len(learned) > 10 else "") + "."
 
 
-@command("like", usage="like ID", arguments=_PAPER_ARGUMENT)
+@command("like", usage="like ID", arguments=_PAPER_ARGUMENT, family="feedback")
 async def like(call: Invocation) -> Reply:
     """Say you liked a paper (as 👍 does): later digests rank papers like it higher."""
     paper, learned = await _vote(call, +1)
     return Reply(f"Noted 👍 {paper.arxiv_id}. " + (_learned_line(learned) if learned else "Like a few more and I learn what they share."))
 
 
-@command("dislike", usage="dislike ID", arguments=_PAPER_ARGUMENT)
+@command("dislike", usage="dislike ID", arguments=_PAPER_ARGUMENT, family="feedback")
 async def dislike(call: Invocation) -> Reply:
     """Say a paper missed the mark (as 👎 does): words it shares with liked papers are not learned."""
     paper, _ = await _vote(call, -1)
     return Reply(f"Noted 👎 {paper.arxiv_id}.")
 
 
-@command("more", usage="more ID", slow=True, arguments=_PAPER_ARGUMENT)
+@command("more", usage="more ID", slow=True, arguments=_PAPER_ARGUMENT, family="feedback")
 async def more(call: Invocation) -> Reply:
     """Like a paper and show papers like it from the latest announcement day."""
     paper, _ = await _vote(call, +1)
@@ -73,7 +72,7 @@ async def more(call: Invocation) -> Reply:
     return Reply("\n".join(lines))
 
 
-@command("forget", changes_settings=True)
+@command("forget", changes_settings=True, family="feedback")
 async def forget(call: Invocation) -> Reply:
     """Forget every 👍/👎 of this chat and what the ranking learned from them."""
     call.require_permission()
@@ -87,7 +86,10 @@ async def forget(call: Invocation) -> Reply:
 @command("ranking", usage="ranking [relevance|classic]", changes_settings=True,
          arguments=(Argument("order", "relevance or classic; leave out to see it"),))
 async def ranking(call: Invocation) -> Reply:
-    """Choose how papers are ordered: relevance (specific words count more, learns from 👍) or classic (the sum of matched keyword weights)."""
+    """Order papers by relevance (specific words count more; learns from 👍) or classic (sum of weights).
+
+    Either way minscore counts keyword points; relevance only changes the order and adds related papers.
+    """
     choice = call.args.strip().casefold()
     if not choice:
         return Reply(f"Papers are ordered by {call.chat.ranking} ranking.")
@@ -101,7 +103,7 @@ async def ranking(call: Invocation) -> Reply:
 
 @command("aliases", usage="aliases [KEYWORD on|off]", changes_settings=True)
 async def aliases(call: Invocation) -> Reply:
-    """Show what each keyword also matches (LLM ~ large language model), or switch that off or on for one keyword."""
+    """Show what keywords also match (LLM ~ large language model), or switch it off/on per keyword."""
     table = table_with(call.store.acronym_definitions(MIN_PAPERS_FOR_LEARNED_ALIAS))
     if not call.args:
         lines = [

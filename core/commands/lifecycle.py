@@ -6,6 +6,7 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 from core.arxiv.calendar import current_announcement_day, is_announcement_day, next_announcement_day
+from core.commands.feedback import learned_summary
 from core.commands.formatting import format_keyword, schedule_line
 from core.commands.registry import Invocation, command
 from core.matching import FieldWords, InvalidTerm, parse_term
@@ -85,6 +86,9 @@ async def stats(call: Invocation) -> Reply:
     top = _top_keywords(call)
     if top:
         lines.append("Top keywords in delivered papers: " + ", ".join(f"{term} ({count})" for term, count in top) + ".")
+    learned = learned_summary(call)
+    if learned:
+        lines.append(learned)
     return Reply("\n".join(lines))
 
 

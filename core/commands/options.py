@@ -117,7 +117,7 @@ async def max_papers(call: Invocation) -> Reply:
 @command("minscore", usage="minscore [X]", changes_settings=True,
          arguments=(Argument("score", "lowest score a paper needs; leave out to see it", kind="number"),))
 async def minscore(call: Invocation) -> Reply:
-    """Set the keyword points a paper needs to be picked (0 to 100; a keyword match adds its weight, 3x in a title)."""
+    """Set the keyword points a paper needs (0 to 100; a match adds its weight, 3x in a title)."""
     if not call.args:
         return Reply(f"Papers need a score of at least {call.chat.min_score:g}.")
     score = round(parse_number(call.args, "minimum score", MIN_SCORE, MAX_SCORE), 2) + 0.0  # -0 reads as 0

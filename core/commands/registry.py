@@ -75,6 +75,7 @@ class CommandSpec:
     details: str = ""
     slow: bool = False
     arguments: tuple[Argument, ...] = ()
+    family: str = ""  # commands that belong together ("feedback"); platforms with menu limits nest them
 
     def __post_init__(self) -> None:
         if self.arguments and not self.takes_arguments:  # the dispatcher would refuse what the platform offers
@@ -141,6 +142,7 @@ def command(
     *,
     slow: bool = False,
     arguments: tuple[Argument, ...] = (),
+    family: str = "",
 ) -> Callable[[Handler], Handler]:
     """Register a handler; its docstring's first line is the summary, the rest the `help NAME` details."""
 
@@ -151,7 +153,7 @@ def command(
         if not summary:
             raise ValueError(f"command {name!r} needs a docstring: its first line is the help summary")
         _specs[name] = CommandSpec(
-            name, usage or name, summary.strip(), changes_settings, details.strip(), slow=slow, arguments=arguments
+            name, usage or name, summary.strip(), changes_settings, details.strip(), slow=slow, arguments=arguments, family=family
         )
         _handlers[name] = handler
         return handler

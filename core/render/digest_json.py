@@ -42,8 +42,12 @@ def _paper(rank: int, scored: ScoredPaper, summary: Summary | None) -> dict[str,
         "journal_ref": paper.journal_ref,
         "doi": paper.doi,
         "score": scored.score,
+        "related": scored.related,
         "matches": [
-            {"term": match.term, "in_title": match.in_title, "in_abstract": match.in_abstract, "points": match.points}
+            {
+                "term": match.term, "in_title": match.in_title, "in_abstract": match.in_abstract, "points": match.points,
+                "source": match.source, "via": match.via,
+            }
             for match in scored.matches
         ],
         "matched_authors": list(scored.matched_authors),

@@ -196,7 +196,7 @@ class PaperQueries:
         if not rows:
             return
         with self.transaction() as db:
-            db.executemany(
+            db.conn.executemany(
                 "INSERT INTO acronyms (acronym, expansion, papers) VALUES (?, ?, 1) "
                 "ON CONFLICT (acronym, expansion) DO UPDATE SET papers = papers + 1",
                 rows,
