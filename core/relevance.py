@@ -65,12 +65,15 @@ def relevance_factors(
 
 
 def phrase_words(keywords: Sequence[Keyword]) -> tuple[tuple[Keyword, str], ...]:
-    """(word as a keyword, the phrase it comes from) for the telling words of every phrase keyword.
+    """(word as a keyword, the first phrase it comes from) for the telling words of the phrase keywords.
 
-    Each word gets PHRASE_WORD_SHARE / (words in the phrase) of the phrase's weight; words that are
-    keywords themselves keep their own weight (the scorer counts a term once).
+    Each phrase lends its words PHRASE_WORD_SHARE / (words in the phrase) of its weight; a word in
+    several phrases ("agent" in "LLM agent", "web agent", "multi-agent") collects every share, since
+    it is what those phrases have in common. Words that are keywords themselves keep their own weight
+    (the scorer counts a term once, the keyword first).
     """
-    words: list[tuple[Keyword, str]] = []
+    shares: dict[str, float] = {}
+    first_phrase: dict[str, str] = {}
     for keyword in keywords:
         try:
             pattern = parse_term(keyword.term)
@@ -81,5 +84,6 @@ def phrase_words(keywords: Sequence[Keyword]) -> tuple[tuple[Keyword, str], ...]
         share = keyword.weight * PHRASE_WORD_SHARE / len(pattern.words)
         for word in pattern.words:
             if word.stem not in STOP_WORDS:
-                words.append((Keyword(word.spelled, share), keyword.term))
-    return tuple(words)
+                shares[word.spelled] = shares.get(word.spelled, 0.0) + share
+                first_phrase.setdefault(word.spelled, keyword.term)
+    return tuple((Keyword(word, round(share, 2)), first_phrase[word]) for word, share in shares.items())
