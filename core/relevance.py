@@ -16,6 +16,7 @@ reaches papers on "LLM-based agents", ranked below those that use the phrase its
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -64,26 +65,43 @@ def relevance_factors(
     return np.clip(np.rint(weight * FACTOR_STEPS), 1, MAX_FACTOR).astype(np.int32)
 
 
-def phrase_words(keywords: Sequence[Keyword]) -> tuple[tuple[Keyword, str], ...]:
+@functools.lru_cache(maxsize=1 << 14)
+def _telling_words(term: str) -> tuple[str, ...]:
+    """A phrase keyword's words that say something (empty for a single word or an invalid term)."""
+    try:
+        pattern = parse_term(term)
+    except InvalidTerm:
+        return ()
+    if len(pattern.words) < 2:
+        return ()
+    return tuple(word.spelled for word in pattern.words if word.stem not in STOP_WORDS)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _phrase_length(term: str) -> int:
+    try:
+        return len(parse_term(term).words)
+    except InvalidTerm:
+        return 0
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def phrase_words(keywords: tuple[Keyword, ...]) -> tuple[tuple[Keyword, str], ...]:
     """(word as a keyword, the first phrase it comes from) for the telling words of the phrase keywords.
 
     Each phrase lends its words PHRASE_WORD_SHARE / (words in the phrase) of its weight; a word in
     several phrases ("agent" in "LLM agent", "web agent", "multi-agent") collects every share, since
     it is what those phrases have in common. Words that are keywords themselves keep their own weight
-    (the scorer counts a term once, the keyword first).
+    (the scorer counts a term once, the keyword first). Cached: many chats share their keywords.
     """
     shares: dict[str, float] = {}
     first_phrase: dict[str, str] = {}
     for keyword in keywords:
-        try:
-            pattern = parse_term(keyword.term)
-        except InvalidTerm:
+        words = _telling_words(keyword.term)
+        if not words:
             continue
-        if len(pattern.words) < 2:
-            continue
-        share = keyword.weight * PHRASE_WORD_SHARE / len(pattern.words)
-        for word in pattern.words:
-            if word.stem not in STOP_WORDS:
-                shares[word.spelled] = shares.get(word.spelled, 0.0) + share
-                first_phrase.setdefault(word.spelled, keyword.term)
+        share = keyword.weight * PHRASE_WORD_SHARE / _phrase_length(keyword.term)
+        for word in words:
+            shares[word] = shares.get(word, 0.0) + share
+            first_phrase.setdefault(word, keyword.term)
     return tuple((Keyword(word, round(share, 2)), first_phrase[word]) for word, share in shares.items())

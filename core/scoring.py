@@ -138,8 +138,8 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         self._postings = postings
         self._considered = considered
         self._scoring = scoring
-        # Many chats share a keyword and a paper: one immutable match object serves them all.
-        self._matches: dict[tuple[CountedTerm, int, bool], KeywordMatch | None] = {}
+        self._matches: dict[int, KeywordMatch] = {}
+        self._terms_of_paper: list[set[int]] | None = None
 
     def __getitem__(self, subscriber: str) -> list[ScoredPaper]:
         row = self._rows[subscriber]
@@ -172,31 +172,38 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
 
     def _scored(self, entry: CompiledSubscription, paper_index: int, units: int) -> ScoredPaper:
         paper = self._papers[paper_index]
-        matches = []
-        for term in entry.terms:
-            match = self._match(term, paper_index, entry.relevance)
-            if match is not None:
-                matches.append(match)
+        present = self._paper_terms()[paper_index]
+        matches = tuple(
+            self._match(term, paper_index, entry.relevance) for term in entry.terms if term.term_id in present
+        )
         authors: tuple[str, ...] = ()
         if entry.author_keys:
             authors = tuple(name for name in paper.authors if normalize_author(name) in entry.author_keys)
         related = not authors and all(match.source != KEYWORD for match in matches)
-        return ScoredPaper(paper, units / SCORE_UNITS, tuple(matches), authors, related=related)
+        return ScoredPaper(paper, units / SCORE_UNITS, matches, authors, related=related)
 
-    def _match(self, term: CountedTerm, paper_index: int, relevance: bool) -> KeywordMatch | None:
-        key = (term, paper_index, relevance)
-        if key in self._matches:
-            return self._matches[key]
-        hits = self._postings.hits
-        in_title, in_abstract = paper_index in hits.in_title[term.term_id], paper_index in hits.in_abstract[term.term_id]
-        match = None
-        if in_title or in_abstract:
+    def _paper_terms(self) -> list[set[int]]:
+        """Per paper, the terms found in it (title or abstract); made once, when results are first read."""
+        if self._terms_of_paper is None:
+            self._terms_of_paper = [set() for _ in self._papers]
+            for term_id, papers in enumerate(self._postings.papers):
+                for paper_index in papers.tolist():
+                    self._terms_of_paper[paper_index].add(term_id)
+        return self._terms_of_paper
+
+    def _match(self, term: CountedTerm, paper_index: int, relevance: bool) -> KeywordMatch:
+        # Many chats share a term and a paper: one immutable match object serves them all.
+        key = (term.key * len(self._papers) + paper_index) * 2 + relevance
+        match = self._matches.get(key)
+        if match is None:
+            hits = self._postings.hits
+            in_title, in_abstract = paper_index in hits.in_title[term.term_id], paper_index in hits.in_abstract[term.term_id]
             if relevance:
                 units = weight_steps(term.keyword.weight) * self._postings.relevance_of(term.term_id, paper_index)
             else:
                 units = keyword_units(term.keyword.weight, in_title, self._scoring)
             match = KeywordMatch(term.keyword.term, in_title, in_abstract, units / SCORE_UNITS, term.source, term.via)
-        self._matches[key] = match
+            self._matches[key] = match
         return match
 
 

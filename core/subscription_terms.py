@@ -32,6 +32,7 @@ class CountedTerm:
     term_id: int
     source: str = KEYWORD  # KEYWORD | PHRASE_WORD | LEARNED (core/models.py)
     via: str = ""  # the phrase a PHRASE_WORD comes from
+    key: int = 0  # the same for equal counted terms of the day: building results looks matches up by it
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class TermCompiler:
         self._group_ids: dict[tuple[int, ...], int] = {}
         self._term_ids: dict[tuple[str, bool], int | None] = {}
         self._profile_ids: dict[tuple[tuple[str, ...], bool, bool], int] = {}
+        self._counted: dict[tuple[Keyword, int, str, str], CountedTerm] = {}
 
     def compile(self, subscription: Subscription) -> CompiledSubscription:
         relevance = subscription.ranking != "classic"
@@ -73,7 +75,7 @@ class TermCompiler:
         for keyword, source, via in wanted:
             term_id = self.term_id(keyword.term, with_aliases=relevance and keyword.aliases)
             if term_id is not None and term_id not in counted:
-                counted[term_id] = CountedTerm(keyword, term_id, source, via)
+                counted[term_id] = self._counted_term(keyword, term_id, source, via)
         excludes = {self.term_id(term, with_aliases=False) for term in subscription.excludes}
         excludes.discard(None)
         authors = subscription.authors[:MAX_AUTHORS_PER_SUBSCRIPTION]
@@ -104,6 +106,14 @@ class TermCompiler:
             self.terms.append(group)
         self._term_ids[key] = term_id
         return term_id
+
+    def _counted_term(self, keyword: Keyword, term_id: int, source: str, via: str) -> CountedTerm:
+        """One shared object (with its own key) per distinct counted term of the day."""
+        spelled = (keyword, term_id, source, via)
+        counted = self._counted.get(spelled)
+        if counted is None:
+            counted = self._counted[spelled] = CountedTerm(keyword, term_id, source, via, key=len(self._counted))
+        return counted
 
     def _pattern_id(self, pattern: TermPattern) -> int:
         pattern_id = self._pattern_ids.get(pattern)
