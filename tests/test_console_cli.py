@@ -33,7 +33,7 @@ def test_chat_subscribes_and_shows_a_digest_from_the_fake_arxiv(tmp_path, fake_a
     fake_arxiv.announce(papers, day)
     config = _config(tmp_path, fake_arxiv)
 
-    typed = '/subscribe "large language models":2, diffusion\n/digest\n/keywords\n/quit\n/help\n'
+    typed = '/subscribe "large language models":2, diffusion\n/digest\n/keywords\n/like 2510.17880\n/stats\n/quit\n/help\n'
     result = CliRunner().invoke(cli, ["--config", config, "chat", "--chat-id", "me"], input=typed)
 
     assert result.exit_code == 0, result.output
@@ -42,6 +42,7 @@ def test_chat_subscribes_and_shows_a_digest_from_the_fake_arxiv(tmp_path, fake_a
     assert f"arXiv digest for {day:%a %Y-%m-%d}:" in output
     assert "Outraged AI: Large language models prioritise emotion over cost" in output  # an LLM paper
     assert "Planned Diffusion" in output
+    assert "Noted 👍 2510.17880." in output and "Feedback: 1 👍, 0 👎. Learned so far:" in output  # feedback in the console
     assert "A Generalizable Light Transport" not in output  # matches neither keyword
     assert "Keywords (2): large language models:2, diffusion" in output
     assert "Commands (arguments" not in output  # nothing is read after /quit

@@ -356,6 +356,7 @@ async def test_feedback_buttons_under_each_paper_reach_the_store(slack_api, stor
     state, server = slack_api
     adapter = _adapter(server, events=StoreEvents(store))
     chat = store.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults).ref
+    store.store_announcement(DAY, _real_papers())
     digest = _digest(_real_papers()[:3])
     (message,) = render_digest_messages(digest)
     values = [e["value"] for b in message.payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
@@ -373,4 +374,5 @@ async def test_feedback_buttons_under_each_paper_reach_the_store(slack_api, stor
     await adapter.stop()
     assert pressed.status_code == 200 and forged.status_code == 401
     assert store.feedback_totals(chat) == {first: 1}
+    assert store.require_chat(chat).learned  # the press taught the chat's ranking (core/feedback.py)
     assert state.responses[0]["text"] == "Noted 👍 Thanks!" and state.responses[0]["response_type"] == "ephemeral"

@@ -75,8 +75,10 @@ async def status(call: Invocation) -> Reply:
 async def stats(call: Invocation) -> Reply:
     """Show how many papers this chat received and which keywords matched most."""
     counts = call.store.delivery_stats(call.chat.ref)
+    learned = learned_summary(call)
     if not counts.papers_sent:
-        return Reply('No paper was delivered here yet. Send "digest" to see today\'s selection.')
+        nothing = 'No paper was delivered here yet. Send "digest" to see today\'s selection.'
+        return Reply(f"{nothing}\n{learned}" if learned else nothing)
     lines = [
         f"Papers delivered: {counts.papers_sent} in {plural(counts.digests_delivered, 'digest')}"
         + (f" (latest for {counts.last_digest_day:%Y-%m-%d})." if counts.last_digest_day else ".")
@@ -86,7 +88,6 @@ async def stats(call: Invocation) -> Reply:
     top = _top_keywords(call)
     if top:
         lines.append("Top keywords in delivered papers: " + ", ".join(f"{term} ({count})" for term, count in top) + ".")
-    learned = learned_summary(call)
     if learned:
         lines.append(learned)
     return Reply("\n".join(lines))

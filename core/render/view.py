@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.models import Digest, Keyword, Paper, ScoredPaper, Summary
+from core.models import KEYWORD, LEARNED, PHRASE_WORD, Digest, Keyword, Paper, ScoredPaper, Summary
 
 SHOWN_AUTHORS = 3  # a chat message names this many authors (plus followed ones) before "et al."
 FALLBACK_LABEL = "📝 Extractive summary (no LLM)"
-RELATED_LABEL = "related"  # a paper found by similarity to liked ones rather than by a keyword
+RELATED_LABEL = "related"  # picked by words of its phrases or learned from feedback, not by a whole keyword
 NO_KEYWORDS = "(none yet: subscribe llm)"
 
 
@@ -55,11 +55,18 @@ def summary_label(summary: Summary) -> str:
 
 
 def matched_terms_text(scored: ScoredPaper, escape: Callable[[str], str] = str) -> str:
-    """ "LLM (title); inference (abstract)": which keywords picked the paper and where; `escape` marks up each term."""
+    """ "LLM (title); inference (abstract); words of your phrases: agent; learned from 👍: web": which keywords
+    picked the paper and where, then the words the relevance ranking derived; `escape` marks up each term."""
     described = []
     for match in scored.matches:
+        if match.source != KEYWORD:
+            continue
         where = ", ".join(place for place, hit in (("title", match.in_title), ("abstract", match.in_abstract)) if hit)
         described.append(f"{escape(match.term)} ({where})" if where else escape(match.term))
+    for source, label in ((PHRASE_WORD, "words of your phrases"), (LEARNED, "learned from 👍")):
+        words = [escape(match.term) for match in scored.matches if match.source == source]
+        if words:
+            described.append(f"{label}: {', '.join(words)}")
     return "; ".join(described)
 
 
