@@ -43,7 +43,7 @@ class AppServices:
         now = self.store.now()
         day = self.scheduler.current_day(now)
         await self.scheduler.ensure_fetched(day, set(self.scheduler.subscription_for(chat).categories), now)
-        digest = self.scheduler.build_digests(day, [chat], now, exclude_delivered=False)[chat.ref]
+        digest = self.scheduler.build_digests(day, [chat], now, exclude_delivered=False)[chat.ref.subscriber]
         ((_, digest),) = await self.scheduler.with_summaries([(chat, digest)])
         return digest
 

@@ -134,6 +134,11 @@ class ChatRef:
     platform: str  # "telegram" | "discord" | "slack" | "console"
     chat_id: str
 
+    @property
+    def subscriber(self) -> str:
+        """The chat's key among a day's subscriptions (Subscription.subscriber)."""
+        return f"{self.platform}:{self.chat_id}"
+
 
 @dataclass(frozen=True)
 class ChatSettings:
@@ -160,7 +165,7 @@ class ChatSettings:
 
     def subscription(self) -> Subscription:
         return Subscription(
-            subscriber=f"{self.ref.platform}:{self.ref.chat_id}",
+            subscriber=self.ref.subscriber,
             keywords=self.keywords,
             excludes=self.excludes,
             categories=self.categories,
