@@ -126,18 +126,20 @@ class DeliveryQueries:
                 "SELECT chat FROM chat_days WHERE announced = ? AND chat IN (SELECT value FROM json_each(?))", [announced, chats]
             )}
             fresh = {ref: chat for ref, chat in chat_ids.items() if chat not in already}
-            paper_ids = _json_list({scored.paper.arxiv_id for ref in fresh for scored in digests[ref]})
+            # One primary-key probe per (chat, paper) asked for, not chats x papers.
+            pairs = json.dumps([[chat, scored.paper.arxiv_id] for ref, chat in fresh.items() for scored in digests[ref]])
             known = {
                 (chat, arxiv_id): (version, status)
                 for chat, arxiv_id, version, status in db.execute(
-                    "SELECT chat, arxiv_id, version, status FROM deliveries WHERE chat IN (SELECT value FROM json_each(?)) "
-                    "AND arxiv_id IN (SELECT value FROM json_each(?))",
-                    [_json_list(fresh.values()), paper_ids],
+                    "SELECT d.chat, d.arxiv_id, d.version, d.status FROM json_each(?) AS j JOIN deliveries d "
+                    "ON d.chat = json_extract(j.value, '$[0]') AND d.arxiv_id = json_extract(j.value, '$[1]')",
+                    [pairs],
                 )
             }
             rows, days = [], []
+            plans: dict[ChatRef, list[PlannedPaper]] = {ref: [] for ref in digests}
             for ref, chat in fresh.items():
-                planned = 0
+                plan = plans[ref]
                 for position, scored in enumerate(digests[ref]):
                     paper = scored.paper
                     existing = known.get((chat, paper.arxiv_id))
@@ -145,8 +147,9 @@ class DeliveryQueries:
                         continue
                     known[chat, paper.arxiv_id] = (paper.version, PENDING)
                     rows.append((chat, paper.arxiv_id, paper.version, announced, position, scored.score, PENDING, now))
-                    planned += 1
-                days.append((chat, announced, DAY_PLANNED if planned else DAY_EMPTY, now, None if planned else now))
+                    plan.append(PlannedPaper(paper.arxiv_id, paper.version, position, scored.score))
+                plan.sort(key=lambda planned: (planned.position, planned.arxiv_id))
+                days.append((chat, announced, DAY_PLANNED if plan else DAY_EMPTY, now, None if plan else now))
             db.conn.executemany(
                 "INSERT OR REPLACE INTO deliveries (chat, arxiv_id, version, announced, position, score, "
                 "status, message_id, attempts, error, created_at, sent_at) "
@@ -156,14 +159,15 @@ class DeliveryQueries:
             db.conn.executemany(
                 "INSERT INTO chat_days (chat, announced, status, planned_at, finished_at) VALUES (?, ?, ?, ?, ?)", days
             )
-            pending: dict[int, list[tuple]] = {}
+            # A day planned before: what is still pending of it (its pending rows of other days stay theirs).
+            planned_before = {chat: ref for ref, chat in chat_ids.items() if chat in already}
             for chat, *row in db.execute(
                 "SELECT chat, arxiv_id, version, position, score, attempts FROM deliveries "
                 "WHERE chat IN (SELECT value FROM json_each(?)) AND announced = ? AND status = ? ORDER BY chat, position, arxiv_id",
-                [chats, announced, PENDING],
+                [_json_list(planned_before), announced, PENDING],
             ):
-                pending.setdefault(chat, []).append(row)
-        return {ref: _planned(pending.get(chat_ids[ref], ())) if ref in chat_ids else [] for ref in digests}
+                plans[planned_before[chat]].extend(_planned([row]))
+        return plans
 
     def skip_digest_day(self: "Store", ref: ChatRef, day: dt.date, status: str = DAY_PAUSED) -> None:
         """Record that this chat will not get this day's digest (e.g. it was paused), unless already planned."""
