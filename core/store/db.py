@@ -38,6 +38,11 @@ class StoreUnwritable(StoreError):
     """A write failed because the database cannot be written now (disk full, locked, read-only); nothing of it was kept."""
 
 
+# What a store call may raise when the database cannot be read or written: callers outside core/store
+# catch these instead of the driver's own errors, so another store (PostgreSQL) can take its place.
+STORE_FAILURES: tuple[type[Exception], ...] = (StoreError, sqlite3.Error)
+
+
 def _is_unwritable(error: sqlite3.Error) -> bool:
     return isinstance(error, sqlite3.OperationalError) and (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _UNWRITABLE_CODES
 
