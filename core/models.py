@@ -10,7 +10,7 @@ ABS_URL = "https://arxiv.org/abs/{}"
 PDF_URL = "https://arxiv.org/pdf/{}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Paper:
     """One arXiv paper as announced on one day (latest known version)."""
 
@@ -49,7 +49,7 @@ class Paper:
         return self.announce_type in ("replace", "replace-cross")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Keyword:
     """A subscribed term (word or phrase) and how much a match is worth."""
 
@@ -57,7 +57,7 @@ class Keyword:
     weight: float = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subscription:
     """Everything scoring needs to know about one subscriber (a chat, or the config defaults)."""
 
@@ -72,7 +72,7 @@ class Subscription:
     max_papers: int = 30
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeywordMatch:
     """Why a paper scored: which subscribed term matched, and where."""
 
@@ -82,7 +82,7 @@ class KeywordMatch:
     points: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoredPaper:
     paper: Paper
     score: float
@@ -127,7 +127,7 @@ class Digest:
         return self.summaries.get(paper.arxiv_id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChatRef:
     """A chat's identity: the platform and the platform's own id for it."""
 
@@ -140,7 +140,7 @@ class ChatRef:
         return f"{self.platform}:{self.chat_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChatSettings:
     """A chat's stored preferences; new chats start from config.json's defaults."""
 
