@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -137,14 +138,26 @@ def main() -> None:
           f"{distinct_terms(subscriptions)} distinct terms")
 
     with tempfile.TemporaryDirectory() as folder:
-        store = Store(Path(folder) / "bench.db", clock=lambda: NOW)
+        template = Path(folder) / "chats.db"
+        store = Store(template, clock=lambda: NOW)
         create_chats(store, subscriptions, settings.defaults)
-        rss_before = peak_rss_mib()
-        runs = []
-        for repeat in range(options.repeats):  # a fresh day each run: planning a day twice writes nothing
-            runs.append(full_path(store, DAY + dt.timedelta(days=repeat), papers, subscriptions, settings.scoring))
-        sample_times, _ = full_path(store, DAY - dt.timedelta(days=1), papers, sample, settings.scoring)
         store.close()
+        rss_before = peak_rss_mib()
+
+        def fresh_run(chosen: Sequence[Subscription], run: int) -> tuple[PathTimes, int]:
+            """A copy of the chats' database, so every run writes all its outbox rows (a paper planned
+            before would be left out)."""
+            path = Path(folder) / f"run{run}.db"
+            shutil.copy(template, path)
+            store = Store(path, clock=lambda: NOW)
+            try:
+                return full_path(store, DAY, papers, chosen, settings.scoring)
+            finally:
+                store.close()
+                path.unlink()
+
+        runs = [fresh_run(subscriptions, run) for run in range(options.repeats)]
+        sample_times, _ = fresh_run(sample, options.repeats)
 
     (cold, rows), warm_runs = runs[0], [times for times, _ in runs[1:]] or [runs[0][0]]
     warm = statistics.median(times.total for times in warm_runs)
