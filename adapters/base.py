@@ -1,8 +1,10 @@
-"""The Adapter protocol every chat platform implements, and the types and outcomes that cross it.
+"""The Adapter protocol every chat platform implements, and the types, events and outcomes that cross it.
 
 Flow: the scheduler (bot/) asks an adapter to `render_digest`, writes the outbox rows, then calls
 `send` once per OutgoingMessage and marks the message's papers sent with the returned id.
-Incoming commands go the other way through the CommandHandler the adapter is started with.
+Incoming commands go the other way through the CommandHandler the adapter is started with;
+everything else a platform reports (a chat moved or left, a 👍 on a paper) goes to the one
+EventSink the app hands every adapter when creating it.
 """
 from __future__ import annotations
 
@@ -10,10 +12,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply
+from starlette.routing import BaseRoute
+
+from core.models import ChatRef, CommandContext, Digest, Reply
 
 CommandHandler = Callable[[CommandContext, str], Awaitable[Reply]]
 """The core's entry point for a command: `await handler(context, "subscribe llm")` (no leading slash)."""
+
+FEEDBACK_PREFIX = "fb"
+VOTES = (+1, -1)
+FEEDBACK_THANKS = {+1: "Noted 👍 Thanks!", -1: "Noted 👎 Thanks!"}  # what the reader alone sees after a press
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,65 @@ class OutgoingMessage:
     paper_ids: tuple[str, ...]
     payload: Any  # the platform's form: Telegram HTML, Discord embeds, Slack blocks, console text
     plain_text: str  # what to send instead if the platform rejects the formatting
+
+
+@dataclass(frozen=True)
+class ChatMovedEvent:
+    """The chat lives under a new id now (a Telegram group became a supergroup): move its settings and outbox."""
+
+    old: ChatRef
+    new: ChatRef
+
+
+@dataclass(frozen=True)
+class ChatGoneEvent:
+    """The bot was removed from the chat or blocked there: stop delivering to it."""
+
+    chat: ChatRef
+
+
+@dataclass(frozen=True)
+class FeedbackEvent:
+    """A reader pressed 👍 (+1) or 👎 (-1) under a paper of a digest."""
+
+    chat: ChatRef
+    arxiv_id: str
+    user_id: str
+    vote: int
+
+
+ChatEvent = ChatMovedEvent | ChatGoneEvent | FeedbackEvent
+EventSink = Callable[[ChatEvent], Awaitable[None]]
+"""Where an adapter reports platform events; the app stores what they mean."""
+
+
+async def ignore_events(event: ChatEvent) -> None:
+    """The sink of an adapter built without an app (tests, tools): events are dropped."""
+
+
+def feedback_data(arxiv_id: str, vote: int) -> str:
+    """A feedback button's payload on every platform: "fb:+1:2601.00001" (within Telegram's 64 bytes)."""
+    return f"{FEEDBACK_PREFIX}:{vote:+d}:{arxiv_id}"
+
+
+def parse_feedback_data(data: str) -> tuple[str, int] | None:
+    """(arxiv_id, vote) from a feedback button's payload, or None if it is not one."""
+    prefix, _, rest = data.partition(":")
+    vote, _, arxiv_id = rest.partition(":")
+    if prefix != FEEDBACK_PREFIX or vote not in ("+1", "-1") or not arxiv_id:
+        return None
+    return arxiv_id, int(vote)
+
+
+def reply_messages(
+    reply: Reply,
+    render_digest: Callable[[Digest], list[OutgoingMessage]],
+    render_text: Callable[[Reply], list[OutgoingMessage]],
+) -> list[OutgoingMessage]:
+    """A command's answer as messages: the digest it carries (whose header says what the reply says), else its text."""
+    if reply.digest is not None:
+        return render_digest(reply.digest)
+    return render_text(reply)
 
 
 class DeliveryError(Exception):
@@ -59,11 +126,11 @@ class Adapter(Protocol):
     async def stop(self) -> None:
         """Disconnect cleanly; safe to call twice."""
 
-    def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         """The digest as platform messages, each within the platform's limits, split at paper boundaries."""
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
         """Send one message; return the platform's message id. Raises DeliveryError and subclasses."""
 
-    async def send_reply(self, chat: ChatRef, reply: Reply) -> None:
-        """Answer a command outside a platform interaction (e.g. the console, or a late reply)."""
+    def web_routes(self) -> list[BaseRoute]:
+        """HTTP endpoints the platform calls (webhooks, interactions), mounted on the shared web app; often none."""

@@ -10,72 +10,52 @@ import threading
 from collections.abc import Iterator
 from typing import TextIO
 
-from adapters.base import CommandHandler, OutgoingMessage
-from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply, ScoredPaper
+from starlette.routing import BaseRoute
+
+from adapters.base import CommandHandler, OutgoingMessage, reply_messages
+from core.models import ChatRef, CommandContext, Digest, Reply
 from core.render.chunks import cut_text, split_blocks
-from core.render.html import matched_terms_text
-from core.render.markdown import summary_label
+from core.render.view import PaperView, digest_view
 
 log = logging.getLogger(__name__)
 
 CONSOLE_MESSAGE_BUDGET = 4000  # characters per printed message; a terminal has no limit, tests like bounded output
 ABSTRACT_PREVIEW = 300  # characters of the abstract shown when a paper has no summary
-MAX_AUTHORS_SHOWN = 5
 QUIT_WORDS = ("quit", "exit")
-CONSOLE_FAILURE = "(the command could not be handled; see the log)"
 CONSOLE_HINT = 'Type "/help" for the commands, "/quit" to leave.'  # the greeting, and the answer to a blank line or a lone /
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _paper_block(rank: int, scored: ScoredPaper, digest: Digest, settings: ChatSettings) -> str:
-    paper = scored.paper
-    more = " et al." if len(paper.authors) > MAX_AUTHORS_SHOWN else ""
-    authors = ", ".join(paper.authors[:MAX_AUTHORS_SHOWN]) + more
-    facts = [paper.primary_category]
-    if paper.is_crosslist:
-        facts.append("cross-list")
-    if paper.is_replacement:
-        facts.append(f"updated to v{paper.version}")
-    matched = "; ".join(part for part in (matched_terms_text(scored), ", ".join(scored.matched_authors)) if part)
-    if matched:
-        facts.append(f"matched: {matched}")
+def _paper_block(view: PaperView) -> str:
+    facts = " · ".join(view.facts)
     lines = [
-        f"{rank}. {_one_line(paper.title)}  [score {scored.score:g}]",
-        f"   {authors}",
-        f"   {' · '.join(facts)}",
-        f"   {paper.abs_url}",
+        f"{view.position}. {view.title}",
+        f"   {view.short_authors}",
+        f"   {facts}" + (f" · matched: {view.reasons}" if view.reasons else ""),
+        f"   {view.paper.abs_url}",
     ]
-    summary = digest.summary_for(paper) if settings.summaries else None
-    if summary is not None:
-        lines.append(f"   {summary_label(summary)}:")
-        lines.extend(f"   {line}" for line in summary.text.strip().splitlines() if line.strip())
+    if view.summary is not None:
+        lines.append(f"   {view.summary_label}:")
+        lines.extend(f"   {line}" for line in view.summary.text.strip().splitlines() if line.strip())
     else:
-        lines.append(f"   {cut_text(_one_line(paper.abstract), ABSTRACT_PREVIEW)}")
+        lines.append(f"   {cut_text(view.abstract, ABSTRACT_PREVIEW)}")
     return "\n".join(lines)
 
 
-def render_plain_digest(
-    digest: Digest, settings: ChatSettings, budget: int = CONSOLE_MESSAGE_BUDGET
-) -> list[OutgoingMessage]:
+def render_plain_digest(digest: Digest, budget: int = CONSOLE_MESSAGE_BUDGET) -> list[OutgoingMessage]:
     """The digest as plain-text messages under `budget` characters, split between papers."""
-    count = len(digest.papers)
-    header = (
-        f"arXiv digest for {digest.announcement_day:%a %Y-%m-%d}: {count} paper{'s' if count != 1 else ''} "
-        f"(of {digest.considered} considered)"
-    )
-    blocks = [header] + [
-        cut_text(_paper_block(rank, scored, digest, settings), budget)
-        for rank, scored in enumerate(digest.papers, start=1)
-    ]
-    paper_ids = [""] + [scored.paper.arxiv_id for scored in digest.papers]
+    view = digest_view(digest)
+    header = f"{view.title}: {view.selection}\nKeywords: {view.keywords}"
+    blocks = [header] + [cut_text(_paper_block(paper), budget) for paper in view.papers]
+    paper_ids = [""] + [paper.arxiv_id for paper in view.papers]
     messages = []
     for chunk in split_blocks(blocks, budget):
         ids = tuple(paper_ids[index] for index in chunk.indices if paper_ids[index])
         messages.append(OutgoingMessage(paper_ids=ids, payload=chunk.text, plain_text=chunk.text))
     return messages
+
+
+def _text_messages(reply: Reply) -> list[OutgoingMessage]:
+    return [OutgoingMessage((), reply.text, reply.text)]
 
 
 class ConsoleAdapter:
@@ -123,19 +103,21 @@ class ConsoleAdapter:
                 await self._reader
         self._closed.set()
 
-    def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
-        return render_plain_digest(digest, settings)
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
+        return render_plain_digest(digest)
+
+    def web_routes(self) -> list[BaseRoute]:
+        """A terminal needs no HTTP endpoint."""
+        return []
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
         self._write(message.plain_text if plain else str(message.payload))
         return f"console-{next(self._message_ids)}"
 
-    async def send_reply(self, chat: ChatRef, reply: Reply) -> None:
-        self._write(reply.text)
-        if reply.digest is not None:
-            # A reply does not carry the chat's settings; what the digest holds is what it shows.
-            for message in self.render_digest(reply.digest, ChatSettings(ref=chat)):
-                await self.send(chat, message)
+    async def show_reply(self, reply: Reply) -> None:
+        """A command's answer, or the digest it carries, printed."""
+        for message in reply_messages(reply, self.render_digest, _text_messages):
+            await self.send(self.chat, message)
 
     def _write(self, text: str) -> None:
         self._output.write(text.rstrip("\n") + "\n")
@@ -166,17 +148,9 @@ class ConsoleAdapter:
                     continue
                 if text.casefold() in QUIT_WORDS:
                     break
-                await self._answer(handle_command, text)
+                await self.show_reply(await handle_command(self._context(), text))
         finally:
             self._closed.set()
-
-    async def _answer(self, handle_command: CommandHandler, text: str) -> None:
-        try:
-            reply = await handle_command(self._context(), text)
-        except Exception:
-            log.exception("console command %r failed", text[:40])
-            reply = Reply(CONSOLE_FAILURE, ok=False)
-        await self.send_reply(self.chat, reply)
 
     def _pump_lines(self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
         try:

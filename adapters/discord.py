@@ -19,11 +19,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.base import ChatGone, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
+from adapters.base import (
+    ChatGone,
+    CommandHandler,
+    DeliveryError,
+    EventSink,
+    FEEDBACK_THANKS,
+    FeedbackEvent,
+    FormattingRejected,
+    OutgoingMessage,
+    ignore_events,
+    parse_feedback_data,
+    reply_messages,
+)
 from adapters.discord_commands import GROUP_NAME, SpecLike, autocomplete_choices, slash_commands_payload
 from adapters.discord_interactions import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
+    MESSAGE_COMPONENT,
     PING,
     PONG,
     SIGNATURE_HEADER,
@@ -32,6 +45,7 @@ from adapters.discord_interactions import (
     SlashCommand,
     autocomplete_response,
     deferred_response,
+    interaction_user_id,
     message_data,
     message_response,
     public_key,
@@ -39,10 +53,10 @@ from adapters.discord_interactions import (
 )
 from adapters.discord_render import CONTENT_LIMIT, DiscordMessage, render_digest, text_chunks
 from core.commands import COMMAND_SPECS
+from core.clock import utc_now
 from core.config import ConfigError, DiscordSettings, Settings, secret
-from core.models import ChatRef, ChatSettings, Digest, Reply
+from core.models import ChatRef, Digest, Reply
 from core.render.chunks import cut_text
-from core.store.db import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +69,6 @@ START_TIMEOUT_SECONDS = 30.0
 DEFER_AFTER_SECONDS = 2.0
 INTERACTION_DEADLINE_SECONDS = 3.0
 RESPONSE_SENT_TIMEOUT_SECONDS = 5.0
-FAILED_TEXT = "Sorry, that failed. Please try again later."
 NONCE_LENGTH = 24  # Discord accepts nonces of up to 25 characters
 UNKNOWN_CHANNEL = 10003
 GONE_CODES = frozenset({UNKNOWN_CHANNEL, 10004, 50001, 50007})  # unknown channel/guild, missing access, cannot DM
@@ -146,12 +159,16 @@ def message_nonce(chat: ChatRef, body: DiscordMessage) -> str:
     return hashlib.blake2b(identity.encode(), digest_size=NONCE_LENGTH // 2).hexdigest()
 
 
-def _message_arguments(body: DiscordMessage) -> dict[str, Any]:
-    """discord.py's send() arguments for a body; echoed user text (a keyword "@everyone") never pings anyone."""
+def _message_json(body: DiscordMessage, nonce: str) -> dict[str, Any]:
+    """A channel message as Discord's API takes it; echoed user text (a keyword "@everyone") never pings anyone.
+    The nonce is enforced: Discord answers a repeat with the message it already has."""
     return {
         "content": body.content or None,
-        "embeds": [discord.Embed.from_dict(dict(embed)) for embed in body.embeds],
-        "allowed_mentions": discord.AllowedMentions.none(),
+        "embeds": [dict(embed) for embed in body.embeds],
+        "components": [dict(row) for row in body.components],
+        "allowed_mentions": {"parse": []},
+        "nonce": nonce,
+        "enforce_nonce": True,
     }
 
 
@@ -168,6 +185,7 @@ class DiscordAdapter:
         *,
         interactions_key: VerifyKey | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
+        events: EventSink = ignore_events,
     ) -> None:
         if settings.interactions == "http" and interactions_key is None:
             raise ValueError("the HTTP interactions endpoint needs the application's public key")
@@ -179,6 +197,7 @@ class DiscordAdapter:
         self._client: _Client | None = None
         self._connection: asyncio.Task[None] | None = None
         self._handle_command: CommandHandler | None = None
+        self._events = events
         self._answering: set[asyncio.Task[None]] = set()
 
     # ---- lifecycle ----
@@ -262,27 +281,44 @@ class DiscordAdapter:
 
     async def _answer(self, interaction: Mapping[str, Any], respond: InitialResponse) -> None:
         data = interaction.get("data")
-        if not isinstance(data, dict) or data.get("name") != GROUP_NAME or not interaction.get("token"):
+        if not isinstance(data, dict) or not interaction.get("token"):
             return
+        kind = interaction.get("type")
         try:
-            if interaction.get("type") == AUTOCOMPLETE:
-                await respond(autocomplete_response(autocomplete_choices(data)))
-            elif interaction.get("type") == APPLICATION_COMMAND:
+            if kind == MESSAGE_COMPONENT:
+                await self._answer_button(interaction, data, respond)
+            elif data.get("name") != GROUP_NAME:
+                return
+            elif kind == AUTOCOMPLETE:
+                await respond(autocomplete_response(autocomplete_choices(data, self._specs)))
+            elif kind == APPLICATION_COMMAND:
                 await self._answer_command(interaction, respond)
         except discord.HTTPException as exc:
             log.warning("Discord: answering interaction in channel %s failed: %s %s", interaction.get("channel_id"), exc.status, exc.text[:200])
         except (aiohttp.ClientError, OSError, DeliveryError) as exc:
             log.warning("Discord: answering interaction in channel %s failed: %s: %s", interaction.get("channel_id"), type(exc).__name__, exc)
 
+    async def _answer_button(self, interaction: Mapping[str, Any], data: Mapping[str, Any], respond: InitialResponse) -> None:
+        """A 👍/👎 under a digest's paper: report it, and thank the reader (only they see it)."""
+        feedback = parse_feedback_data(str(data.get("custom_id") or ""))
+        if feedback is None:
+            return
+        arxiv_id, vote = feedback
+        chat = ChatRef(self.platform, str(interaction.get("channel_id") or ""))
+        await self._events(FeedbackEvent(chat, arxiv_id, interaction_user_id(interaction), vote))
+        await respond(message_response(DiscordMessage(FEEDBACK_THANKS[vote]), ephemeral=True))
+
     async def _answer_command(self, interaction: Mapping[str, Any], respond: InitialResponse) -> None:
         command = slash_command(interaction, self._specs, self._guild_name(interaction.get("guild_id")))
+        spec = self._specs.get(command.text.split(" ", 1)[0])
         pending = asyncio.ensure_future(self._run(command))
-        done, _ = await asyncio.wait({pending}, timeout=DEFER_AFTER_SECONDS)
+        # A slow command says "thinking" at once; any other gets the time Discord allows before it must.
+        done, _ = await asyncio.wait({pending}, timeout=0 if spec is not None and spec.slow else DEFER_AFTER_SECONDS)
         deferred = not done
         if deferred:
             await respond(deferred_response())
         reply = await pending
-        for index, body in enumerate(self._reply_bodies(command.context.chat, reply)):
+        for index, body in enumerate(self._reply_bodies(reply)):
             if index == 0 and not deferred:
                 await respond(message_response(body, ephemeral=reply.ephemeral))
             elif index == 0:  # replaces "thinking" (keeping its visibility)
@@ -293,11 +329,7 @@ class DiscordAdapter:
     async def _run(self, command: SlashCommand) -> Reply:
         if self._handle_command is None:
             return Reply("The bot is starting, try again in a moment.")
-        try:
-            return await self._handle_command(command.context, command.text)
-        except Exception:
-            log.exception("Discord: the command %r in channel %s failed", command.text.split(" ", 1)[0], command.context.chat.chat_id)
-            return Reply(FAILED_TEXT)
+        return await self._handle_command(command.context, command.text)
 
     def _guild_name(self, guild_id: object) -> str | None:
         """The guild's name from discord.py's cache (filled over the gateway only)."""
@@ -312,47 +344,40 @@ class DiscordAdapter:
             raise DeliveryError("the Discord adapter is not running")
         await self._client.http.request(route, json=payload)
 
-    def _reply_bodies(self, chat: ChatRef, reply: Reply) -> list[DiscordMessage]:
-        bodies = [DiscordMessage(chunk) for chunk in text_chunks(reply.text)]
-        if reply.digest is not None:
-            bodies += [message.payload for message in self.render_digest(reply.digest, ChatSettings(ref=chat))]
-        return bodies
+    @staticmethod
+    def _reply_bodies(reply: Reply) -> list[DiscordMessage]:
+        return [message.payload for message in reply_messages(reply, render_digest, _text_messages)]
 
     # ---- outgoing ----
-    def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
-        return render_digest(digest, settings)
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
+        return render_digest(digest)
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
         """Post one digest message; 429s are waited out by discord.py up to the configured ceiling."""
         body = DiscordMessage(cut_text(message.plain_text, CONTENT_LIMIT)) if plain else message.payload
-        return await self._post(chat, body, nonce=message_nonce(chat, body), formatting_may_fail=not plain)
-
-    async def send_reply(self, chat: ChatRef, reply: Reply) -> None:
-        # A random nonce (discord.py's default): the same answer asked twice is meant to arrive twice.
-        for body in self._reply_bodies(chat, reply):
-            await self._post(chat, body, nonce=None, formatting_may_fail=False)
-
-    async def _post(self, chat: ChatRef, body: DiscordMessage, *, nonce: str | None, formatting_may_fail: bool) -> str:
         if self._client is None:
             raise DeliveryError("the Discord adapter is not running")
         where = f"discord channel {chat.chat_id}"
-        try:
-            channel = self._client.get_partial_messageable(int(chat.chat_id))
-        except ValueError:
-            raise ChatGone(f"{where}: not a Discord channel id") from None
+        if not chat.chat_id.isdigit():
+            raise ChatGone(f"{where}: not a Discord channel id")
+        route = discord.http.Route("POST", "/channels/{channel_id}/messages", channel_id=chat.chat_id)
         try:
             async with asyncio.timeout(self._settings.send_timeout_seconds):
-                sent = await channel.send(**_message_arguments(body), nonce=nonce)
+                sent = await self._client.http.request(route, json=_message_json(body, message_nonce(chat, body)))
         except discord.RateLimited as exc:
             raise DeliveryError(f"{where}: rate limited for {exc.retry_after:.0f} s", retry_after=exc.retry_after) from None
         except discord.HTTPException as exc:
-            raise _delivery_error(where, exc, formatting_may_fail) from None
+            raise _delivery_error(where, exc, formatting_may_fail=not plain) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}") from None
-        return str(sent.id)
+        return str(sent["id"])
 
 
-def _delivery_error(where: str, exc: discord.HTTPException, formatting_may_fail: bool) -> DeliveryError:
+def _text_messages(reply: Reply) -> list[OutgoingMessage]:
+    return [OutgoingMessage((), DiscordMessage(chunk), chunk) for chunk in text_chunks(reply.text)]
+
+
+def _delivery_error(where: str, exc: discord.HTTPException, *, formatting_may_fail: bool) -> DeliveryError:
     """Discord's refusal as the outbox's outcome: gone (deactivate), bad formatting (go plain), or try later."""
     detail = f"{where}: HTTP {exc.status} code {exc.code}: {exc.text[:200]}"
     if isinstance(exc, discord.Forbidden) or exc.code in GONE_CODES:
@@ -362,13 +387,13 @@ def _delivery_error(where: str, exc: discord.HTTPException, formatting_may_fail:
     return DeliveryError(detail)
 
 
-def create_adapter(settings: Settings) -> DiscordAdapter | None:
+def create_adapter(settings: Settings, events: EventSink) -> DiscordAdapter | None:
     """The Discord adapter when DISCORD_BOT_TOKEN is set, else None (Discord stays off); HTTP interactions need DISCORD_PUBLIC_KEY."""
     token = secret(TOKEN_ENV)
     if token is None:
         return None
     if settings.discord.interactions == "gateway":
-        return DiscordAdapter(settings.discord, token)
+        return DiscordAdapter(settings.discord, token, events=events)
     hex_key = secret(PUBLIC_KEY_ENV)
     if hex_key is None:
         raise ConfigError(f'{PUBLIC_KEY_ENV} must be set for Discord\'s HTTP interactions (discord.interactions = "http")')
@@ -376,4 +401,4 @@ def create_adapter(settings: Settings) -> DiscordAdapter | None:
         key = public_key(hex_key)
     except ValueError as exc:
         raise ConfigError(f"{PUBLIC_KEY_ENV}: {exc}") from None
-    return DiscordAdapter(settings.discord, token, interactions_key=key)
+    return DiscordAdapter(settings.discord, token, interactions_key=key, events=events)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core.categories import category_names
+from core.commands import Argument
 from core.commands.options import LANGUAGES
 from core.commands.parsing import known_timezones
 from core.render.chunks import cut_text
@@ -30,6 +31,11 @@ class SpecLike(Protocol):
     name: str
     usage: str
     summary: str
+    slow: bool
+    arguments: tuple[Argument, ...]
+
+
+OPTION_TYPES = {"text": STRING, "integer": INTEGER, "number": NUMBER}
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,11 @@ class SlashOption:
     choices: tuple[str, ...] = ()
     autocomplete: str = ""  # key into AUTOCOMPLETERS
 
+    @classmethod
+    def of(cls, argument: Argument) -> SlashOption:
+        return cls(argument.name, cut_text(argument.description, DESCRIPTION_LIMIT), OPTION_TYPES[argument.kind],
+                   argument.required, argument.choices, argument.completion)
+
     def payload(self) -> dict[str, Any]:
         option: dict[str, Any] = {"type": self.kind, "name": self.name, "description": self.description, "required": self.required}
         if self.choices:
@@ -52,33 +63,14 @@ class SlashOption:
         return option
 
 
-_SWITCH = (SlashOption("state", "on or off; leave out to see the current setting", required=False, choices=("on", "off")),)
-
-# Commands whose arguments have a shape Discord can type and complete; every other command that
-# takes arguments gets one free-form `args` string described by its usage line. Each of these
-# commands shows its current value when given nothing, so no option is required.
-TYPED_OPTIONS: dict[str, tuple[SlashOption, ...]] = {
-    "categories": (SlashOption("categories", "CAT ... | add CAT ... | remove CAT ... | list; e.g. cs.AI cs.CL", required=False, autocomplete="categories"),),
-    "time": (
-        SlashOption("time", "local delivery time HH:MM, e.g. 08:30; leave out to see it", required=False),
-        SlashOption("timezone", "IANA time zone, e.g. Europe/Berlin", required=False, autocomplete="timezone"),
-    ),
-    "max": (SlashOption("count", "most papers per digest; leave out to see it", kind=INTEGER, required=False),),
-    "minscore": (SlashOption("score", "lowest score a paper needs; leave out to see it", kind=NUMBER, required=False),),
-    "crosslists": _SWITCH,
-    "summaries": _SWITCH,
-    "language": (SlashOption("code", "summary language, e.g. en or de; leave out to see it", required=False, autocomplete="language"),),
-}
-
-
 def _arguments_usage(spec: SpecLike) -> str:
     return spec.usage[len(spec.name):].strip() if spec.usage.startswith(spec.name) else spec.usage
 
 
 def options_for(spec: SpecLike) -> tuple[SlashOption, ...]:
-    """The subcommand's options: typed where known, else one `args` string when the usage shows arguments."""
-    if spec.name in TYPED_OPTIONS:
-        return TYPED_OPTIONS[spec.name]
+    """The subcommand's options: the command's typed arguments, else one `args` string when the usage shows arguments."""
+    if spec.arguments:
+        return tuple(SlashOption.of(argument) for argument in spec.arguments)
     arguments = _arguments_usage(spec)
     if not arguments:
         return ()
@@ -168,13 +160,14 @@ AUTOCOMPLETERS: dict[str, Callable[[str], list[Choice]]] = {
 }
 
 
-def autocomplete_choices(data: Mapping[str, Any]) -> list[Choice]:
+def autocomplete_choices(data: Mapping[str, Any], specs_by_name: Mapping[str, SpecLike]) -> list[Choice]:
     """Suggestions for the focused option of an autocomplete interaction (at most Discord's 25)."""
     name, given = _subcommand(data)
     focused = next((option for option in given if option.get("focused")), None)
-    if focused is None:
+    spec = specs_by_name.get(name)
+    if focused is None or spec is None:
         return []
-    declared = {option.name: option for option in TYPED_OPTIONS.get(name, ())}
+    declared = {option.name: option for option in options_for(spec)}
     option = declared.get(focused["name"])
     if option is None or not option.autocomplete:
         return []

@@ -11,11 +11,13 @@ from nacl.signing import VerifyKey
 
 from adapters.discord_commands import Choice, SpecLike, command_text
 from adapters.discord_render import DiscordMessage
+from adapters.signed_requests import ReplayGuard, signed_timestamp, within_window
 from core.models import ChatRef, CommandContext
 
 # Interaction types Discord sends, and the response types we answer with.
 PING = 1
 APPLICATION_COMMAND = 2
+MESSAGE_COMPONENT = 3  # a button under a message was pressed
 AUTOCOMPLETE = 4
 PONG = 1
 CHANNEL_MESSAGE = 4
@@ -32,8 +34,6 @@ GROUP_DM_CHANNEL = 3
 
 SIGNATURE_HEADER = "X-Signature-Ed25519"
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
-# A signed request older (or further ahead) than this is refused, so a captured one cannot be replayed later.
-MAX_SIGNATURE_AGE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,23 @@ def _permission_bits(member: Mapping[str, Any]) -> int:
         return 0
 
 
+def _user(interaction: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Who acted: `member.user` in a guild, `user` in a DM."""
+    return (interaction.get("member") or {}).get("user") or interaction.get("user") or {}
+
+
+def interaction_user_id(interaction: Mapping[str, Any]) -> str:
+    return str(_user(interaction).get("id") or "")
+
+
 def slash_command(interaction: Mapping[str, Any], specs_by_name: Mapping[str, SpecLike], guild_name: str | None = None) -> SlashCommand:
     """Chat, caller and command text of an interaction: a guild channel (settings need Manage Channels,
     Manage Guild or Administrator) or a DM (always allowed)."""
     channel = interaction.get("channel") or {}
     channel_id = str(interaction.get("channel_id") or channel.get("id") or "")
     member = interaction.get("member") or {}
-    user = member.get("user") or interaction.get("user") or {}
-    user_id = str(user.get("id") or "")
+    user = _user(interaction)
+    user_id = interaction_user_id(interaction)
     channel_name = channel.get("name") or channel_id
     text = command_text(interaction.get("data") or {}, specs_by_name)
     chat = ChatRef("discord", channel_id)
@@ -78,6 +87,7 @@ def message_data(body: DiscordMessage, *, ephemeral: bool) -> dict[str, Any]:
     """A message body as interaction responses and webhooks take it; echoed user text never pings anyone."""
     data: dict[str, Any] = {
         "embeds": [dict(embed) for embed in body.embeds],
+        "components": [dict(row) for row in body.components],
         "allowed_mentions": {"parse": []},
         "flags": EPHEMERAL_FLAG if ephemeral else 0,
     }
@@ -108,19 +118,20 @@ def public_key(hex_key: str) -> VerifyKey:
 
 
 class SignatureCheck:
-    """Tells Discord's signed requests from anything else: Ed25519 over timestamp + raw body, timestamp recent."""
+    """Tells Discord's signed requests from anything else: Ed25519 over timestamp + raw body, timestamp recent, not seen before."""
 
     def __init__(self, key: VerifyKey, clock: Callable[[], dt.datetime]) -> None:
         self._key = key
         self._clock = clock
+        self._replays = ReplayGuard()
 
     def valid(self, signature_hex: str | None, timestamp: str | None, raw_body: bytes) -> bool:
-        if not signature_hex or not timestamp or not (timestamp.isascii() and timestamp.isdigit()):
-            return False
-        if abs(self._clock().timestamp() - int(timestamp)) > MAX_SIGNATURE_AGE_SECONDS:
+        seconds = signed_timestamp(timestamp)
+        now = self._clock().timestamp()
+        if not signature_hex or not timestamp or seconds is None or not within_window(seconds, now):
             return False
         try:
             self._key.verify(timestamp.encode() + raw_body, bytes.fromhex(signature_hex))
         except (BadSignatureError, ValueError):  # ValueError: not hex, or not 64 bytes
             return False
-        return True
+        return self._replays.first_use(seconds, signature_hex, now)

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.base import OutgoingMessage
-from core.models import ChatSettings, Digest, ScoredPaper
+from adapters.base import VOTES, OutgoingMessage, feedback_data
+from core.models import Digest
 from core.render.chunks import cut_text, split_blocks
+from core.render.view import DigestView, PaperView, digest_view
 
 # Discord's own limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000
@@ -18,6 +19,8 @@ TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
 FIELD_VALUE_LIMIT = 1024
 FOOTER_LIMIT = 2048
+BUTTONS_PER_ROW = 5
+ACTION_ROWS_PER_MESSAGE = 5
 
 # Our budgets, well inside Discord's, so that several papers share a message and one embed can
 # never exceed the 6000 a message allows: 256 + 2500 + 3 * 300 + 60 + 200 stays far below it.
@@ -27,6 +30,10 @@ AUTHORS_BUDGET = 300
 TERMS_BUDGET = 300
 PLAIN_LINE_BUDGET = 190
 ARXIV_RED = 0xB31B1B
+PAPERS_PER_ROW = BUTTONS_PER_ROW // len(VOTES)  # a paper's 👍 and 👎 stay on one row
+ACTION_ROW = 1  # Discord's component types and button style
+BUTTON = 2
+SECONDARY = 2
 
 # Discord's autolink takes a URL whole, so Markdown characters inside one mean nothing, while a
 # backslash added inside would break the link: URLs stay as they are, everything else is escaped.
@@ -40,15 +47,11 @@ _LINE_START = re.compile(r"^([ \t]*)([#>+-])", re.MULTILINE)
 
 @dataclass(frozen=True)
 class DiscordMessage:
-    """A message body as Discord's API takes it: text content and embed objects."""
+    """A message body as Discord's API takes it: text content, embed objects and component rows (buttons)."""
 
     content: str
     embeds: tuple[Mapping[str, Any], ...] = ()
-
-
-def embed_length(embed: Mapping[str, Any]) -> int:
-    """Characters Discord counts towards a message's 6000: title, description, fields, footer, author."""
-    return len(embed_counted_text(embed))
+    components: tuple[Mapping[str, Any], ...] = ()
 
 
 def embed_counted_text(embed: Mapping[str, Any]) -> str:
@@ -93,85 +96,77 @@ def cut_markdown(text: str, limit: int) -> str:
     return cut
 
 
-def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _paper_body(scored: ScoredPaper, digest: Digest, settings: ChatSettings) -> tuple[str, str]:
+def _paper_body(view: PaperView) -> tuple[str, str]:
     """The embed description (summary, else abstract excerpt) and a footer note saying which."""
-    summary = digest.summary_for(scored.paper) if settings.summaries else None
-    if summary is not None and summary.text.strip():
-        source = "extractive summary" if summary.is_fallback else f"AI summary ({summary.model})"
-        return cut_markdown(summary.text.strip(), SUMMARY_BUDGET), source
-    abstract = escape_text(_one_line(scored.paper.abstract))
-    return cut_text(abstract, ABSTRACT_BUDGET) or "(no abstract)", "abstract"
+    if view.summary is not None and view.summary.text.strip():
+        return cut_markdown(view.summary.text.strip(), SUMMARY_BUDGET), view.summary_label
+    return cut_text(escape_text(view.abstract), ABSTRACT_BUDGET) or "(no abstract)", "abstract"
 
 
-def paper_embed(scored: ScoredPaper, digest: Digest, settings: ChatSettings) -> dict[str, Any]:
+def paper_embed(view: PaperView) -> dict[str, Any]:
     """One paper as an embed: linked title, authors, categories, why it matched, score, summary or abstract."""
-    paper = scored.paper
-    description, source = _paper_body(scored, digest, settings)
+    paper = view.paper
+    description, source = _paper_body(view)
     categories = [f"{paper.primary_category} (primary)"] + [c for c in paper.categories if c != paper.primary_category]
     fields = [
-        {"name": "Authors", "value": cut_text(escape_text(", ".join(paper.authors)), AUTHORS_BUDGET) or "unknown", "inline": False},
+        {"name": "Authors", "value": cut_text(escape_text(view.short_authors), AUTHORS_BUDGET) or "unknown", "inline": False},
         {"name": "Categories", "value": cut_text(", ".join(categories), TERMS_BUDGET), "inline": True},
-        {"name": "Score", "value": f"{scored.score:.1f}", "inline": True},
+        {"name": "Score", "value": view.score, "inline": True},
     ]
-    why = [*scored.matched_terms, *scored.matched_authors]
-    if why:
-        fields.insert(2, {"name": "Matched", "value": cut_text(escape_text(", ".join(why)), TERMS_BUDGET), "inline": True})
+    if view.reasons:
+        fields.insert(2, {"name": "Matched", "value": cut_text(escape_text(view.reasons), TERMS_BUDGET), "inline": True})
     fields.append({"name": "Links", "value": f"[abstract]({paper.abs_url}) · [PDF]({paper.pdf_url})", "inline": True})
+    kind = f" · {view.kind}" if view.kind else ""
     return {
-        "title": cut_text(escape_text(_one_line(paper.title)), TITLE_LIMIT),
+        "title": cut_text(escape_text(f"{view.position}. {view.title}"), TITLE_LIMIT),
         "url": paper.abs_url,
         "description": description,
         "color": ARXIV_RED,
         "fields": fields,
-        "footer": {"text": f"arXiv:{paper.versioned_id} · {paper.announce_type} · {source}"},
+        "footer": {"text": f"arXiv:{paper.versioned_id}{kind} · {source}"},
     }
 
 
-def digest_header(digest: Digest) -> str:
+def feedback_rows(papers: list[PaperView]) -> tuple[dict[str, Any], ...]:
+    """👍/👎 buttons for each paper of a message, two papers to a row; a press comes back as a component interaction."""
+    buttons = [
+        {"type": BUTTON, "style": SECONDARY, "label": f"{paper.position} {label}", "custom_id": feedback_data(paper.arxiv_id, vote)}
+        for paper in papers
+        for vote, label in zip(VOTES, ("👍", "👎"))
+    ]
+    per_row = PAPERS_PER_ROW * len(VOTES)
+    return tuple({"type": ACTION_ROW, "components": buttons[at : at + per_row]} for at in range(0, len(buttons), per_row))
+
+
+def digest_header(view: DigestView) -> str:
     """The line above the embeds: which day, how many papers, from what."""
-    day = digest.announcement_day.strftime("%a %d %b %Y")
-    categories = ", ".join(digest.categories) or "all categories"
-    if not digest.papers:
-        text = f"**arXiv digest, {day}**: none of the {digest.considered} papers announced in {categories} matched your keywords."
-    else:
-        count = len(digest.papers)
-        text = f"**arXiv digest, {day}**: {count} paper{'s' if count != 1 else ''} picked from {digest.considered} announced in {categories}."
-    return cut_text(text, CONTENT_LIMIT)
+    return cut_text(f"**{escape_text(view.title)}**: {escape_text(view.selection)}", CONTENT_LIMIT)
 
 
-def _plain_line(scored: ScoredPaper) -> str:
-    paper = scored.paper
-    return cut_text(f"{escape_text(_one_line(paper.title))} ({scored.score:.1f}) {paper.abs_url}", PLAIN_LINE_BUDGET)
+def _plain_line(view: PaperView) -> str:
+    return cut_text(f"{view.position}. {escape_text(view.title)} ({view.score}) {view.paper.abs_url}", PLAIN_LINE_BUDGET)
 
 
-def render_digest(digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
+def render_digest(digest: Digest) -> list[OutgoingMessage]:
     """The digest as as few messages as Discord's limits allow; the header rides on the first."""
-    header = digest_header(digest)
-    if not digest.papers:
+    view = digest_view(digest)
+    header = digest_header(view)
+    if not view.papers:
         return [OutgoingMessage((), DiscordMessage(header), header)]
-    embeds = [paper_embed(scored, digest, settings) for scored in digest.papers]
+    embeds = [paper_embed(paper) for paper in view.papers]
     chunks = split_blocks(
         [embed_counted_text(embed) for embed in embeds],
         EMBED_TOTAL_LIMIT,
         separator="",
-        max_blocks=EMBEDS_PER_MESSAGE,
+        max_blocks=min(EMBEDS_PER_MESSAGE, ACTION_ROWS_PER_MESSAGE * PAPERS_PER_ROW),
     )
     messages = []
     for number, chunk in enumerate(chunks):
         content = header if number == 0 else ""
-        papers = [digest.papers[index] for index in chunk.indices]
-        plain = "\n".join(([header] if content else []) + [_plain_line(scored) for scored in papers])
-        messages.append(
-            OutgoingMessage(
-                paper_ids=tuple(scored.paper.arxiv_id for scored in papers),
-                payload=DiscordMessage(content, tuple(embeds[index] for index in chunk.indices)),
-                plain_text=cut_text(plain, CONTENT_LIMIT),
-            )
-        )
+        papers = [view.papers[index] for index in chunk.indices]
+        plain = "\n".join(([header] if content else []) + [_plain_line(paper) for paper in papers])
+        body = DiscordMessage(content, tuple(embeds[index] for index in chunk.indices), feedback_rows(papers))
+        messages.append(OutgoingMessage(tuple(paper.arxiv_id for paper in papers), body, cut_text(plain, CONTENT_LIMIT)))
     return messages
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import re
 from typing import Any
 
 import aiohttp
@@ -18,17 +18,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.base import ChatGone, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
+from adapters.base import (
+    ChatGone,
+    CommandHandler,
+    DeliveryError,
+    EventSink,
+    FEEDBACK_THANKS,
+    FeedbackEvent,
+    FormattingRejected,
+    OutgoingMessage,
+    ignore_events,
+    parse_feedback_data,
+    reply_messages,
+)
 from adapters.slack_render import escape_mrkdwn, render_digest_messages, render_reply
+from adapters.slack_requests import SlackRequestGate
+from core.commands import COMMAND_SPECS
 from core.commands.parsing import split_command
 from core.config import ConfigError, Settings, SlackSettings, secret
-from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply
+from core.models import ChatRef, CommandContext, Digest, Reply
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 SLASH_COMMAND = "/arxiv"
-SLOW_COMMANDS = frozenset({"search", "digest"})  # acked first, answered through response_url
+SLOW_COMMANDS = frozenset(spec.name for spec in COMMAND_SPECS if spec.slow)  # acked first, answered through response_url
+FEEDBACK_ACTION = re.compile(r"feedback[+-]1")  # the action_id of the 👍/👎 buttons under a digest's papers
 FAST_REPLY_SECONDS = 2.5  # Slack wants the ack within 3 s
 RATE_LIMIT_RETRIES = 3
 # Errors after which posting to the channel can never work again.
@@ -38,11 +53,9 @@ GONE_ERRORS = frozenset(
 FORMAT_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "no_text"})
 RESPONSE_URL_MAX_MESSAGES = 5  # Slack accepts at most five uses of one response_url
 
-ConfigurerLookup = Callable[[ChatRef], Awaitable[str | None]]
-
 
 class SlackAdapter:
-    """One workspace's bot: answers `/arxiv`, posts digests, reports who may change a channel's settings."""
+    """One workspace's bot: answers `/arxiv`, posts digests, reports who may change a channel's settings and 👍/👎 presses."""
 
     platform = "slack"
 
@@ -52,12 +65,12 @@ class SlackAdapter:
         bot_token: str,
         signing_secret: str,
         app_token: str | None = None,
-        configurer_lookup: ConfigurerLookup | None = None,
+        events: EventSink = ignore_events,
     ) -> None:
         self.settings = settings
         self._bot_token = bot_token
         self._app_token = app_token
-        self._configurer_lookup = configurer_lookup
+        self._events = events
         self.client = AsyncWebClient(token=bot_token, base_url=settings.api_base_url)
         self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
         self._identity: AuthorizeResult | None = None
@@ -71,8 +84,10 @@ class SlackAdapter:
             assert self._identity is not None
             return self._identity
 
+        self._signing_secret = signing_secret
         self.app = AsyncApp(client=self.client, signing_secret=signing_secret, authorize=authorize)
         self.app.command(SLASH_COMMAND)(self._on_command)
+        self.app.action(FEEDBACK_ACTION)(self._on_feedback)
         self._http = AsyncSlackRequestHandler(self.app)
 
     async def _load_identity(self) -> None:
@@ -102,37 +117,48 @@ class SlackAdapter:
         self._background.clear()
 
     def web_routes(self) -> list[BaseRoute]:
-        """Mounted on the shared web app in HTTP mode; bolt verifies the signature (401 otherwise)."""
+        """Mounted on the shared web app in HTTP mode; the gate, then bolt, verify the signature (401 otherwise)."""
         if self.settings.mode != "http":
             return []
+        gate = SlackRequestGate(self._signing_secret)
 
         async def events(request: Request) -> Response:
-            return await self._http.handle(request)
+            refusal = gate.refusal(request.headers, await request.body())
+            return refusal or await self._http.handle(request)
 
         return [Route(EVENTS_PATH, events, methods=["POST"])]
 
-    async def _may_change_settings(self, chat: ChatRef, user_id: str, is_direct: bool) -> bool:
-        policy = self.settings.settings_change
-        if is_direct or policy == "anyone":
+    async def _may_change_settings(self, user_id: str, is_direct: bool) -> bool:
+        """Their own DM, a workspace admin or owner, or anyone when the policy says so; the first-configurer
+        rule (policy "admins_or_configurer") is the command core's."""
+        if is_direct or self.settings.settings_change == "anyone":
             return True
         try:
             user = (await self.client.users_info(user=user_id)).get("user") or {}
         except SlackApiError as exc:
             log.warning("slack users.info failed for a settings check: %s", _error_name(exc))
             return False
-        if user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"):
-            return True
-        if policy == "admins_or_configurer" and self._configurer_lookup is not None:
-            configurer = await self._configurer_lookup(chat)
-            return configurer is None or configurer == user_id
-        return False
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+    async def _on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        """A 👍/👎 under a digest's paper (block_actions): report it, and thank the reader (only they see it)."""
+        await ack()
+        feedback = parse_feedback_data(str(action.get("value") or ""))
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if feedback is None or not channel:
+            return
+        arxiv_id, vote = feedback
+        user_id = str((body.get("user") or {}).get("id") or "")
+        await self._events(FeedbackEvent(ChatRef(self.platform, str(channel)), arxiv_id, user_id, vote))
+        await respond(response_type="ephemeral", replace_original=False, text=FEEDBACK_THANKS[vote])
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         text = (command.get("text") or "").strip()
         name = split_command(text)[0] or "help"
         channel_id = command.get("channel_id", "")
         chat = ChatRef(self.platform, channel_id)
-        is_direct = channel_id.startswith("D") or command.get("channel_name") == "directmessage"
+        # The channel id alone says "DM" (D...): a channel's name is chosen by its members ("directmessage" included).
+        is_direct = channel_id.startswith("D")
         if self._handle_command is None:
             await ack(response_type="ephemeral", text="The bot is starting, try again in a moment.")
             return
@@ -157,33 +183,31 @@ class SlackAdapter:
         context = CommandContext(
             chat=chat,
             user_id=user_id,
-            can_change_settings=await self._may_change_settings(chat, user_id, is_direct),
+            can_change_settings=await self._may_change_settings(user_id, is_direct),
             chat_title=command.get("channel_name", ""),
             chat_kind="private" if is_direct else "channel",
+            configurer_may_change=self.settings.settings_change == "admins_or_configurer",
         )
         return await self._handle_command(context, text or "help")
 
     async def _answer_later(
         self, chat: ChatRef, command: dict[str, Any], text: str, is_direct: bool, respond: Any
     ) -> None:
+        reply = await self._run(chat, command, text, is_direct)
         try:
-            await self._respond(await self._run(chat, command, text, is_direct), chat, respond)
-        except Exception:  # the ack is gone: log, and tell the caller something went wrong
-            log.exception("slack: late answer to %r in %s failed", text.split(maxsplit=1)[:1], chat.chat_id)
-            await respond(response_type="ephemeral", text="Sorry, that failed. Please try again later.")
+            await self._respond(reply, chat, respond)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # the ack is gone: nothing left to tell the caller
+            log.warning("slack: late answer to %r in %s not delivered: %s", text.split(maxsplit=1)[:1], chat.chat_id, exc)
 
     @staticmethod
     async def _respond(reply: Reply, chat: ChatRef, respond: Any) -> None:
         """A late answer through response_url: a digest in the channel, anything else to the caller alone."""
-        if reply.digest is None:
-            await respond(response_type="ephemeral", **render_reply(reply))
-            return
-        settings = ChatSettings(ref=chat, keywords=reply.digest.keywords)
-        for payload in response_url_payloads(render_digest_messages(reply.digest, settings)):
-            await respond(response_type="in_channel", **payload)
+        visibility = "ephemeral" if reply.digest is None else "in_channel"
+        for payload in response_url_payloads(reply_messages(reply, render_digest_messages, _text_messages)):
+            await respond(response_type=visibility, **payload)
 
-    def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
-        return render_digest_messages(digest, settings)
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
+        return render_digest_messages(digest)
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
         if plain:
@@ -213,19 +237,18 @@ class SlackAdapter:
             retry_after = float(exc.response.headers.get("Retry-After", 1) or 1)
         return DeliveryError(error, retry_after=retry_after)
 
-    async def send_reply(self, chat: ChatRef, reply: Reply) -> None:
-        try:
-            await self.client.chat_postMessage(channel=chat.chat_id, **render_reply(reply))
-        except SlackApiError as exc:
-            raise self._classify(chat, exc) from exc
-
 
 def _error_name(exc: SlackApiError) -> str:
     data = exc.response.data
     return str(data.get("error", "unknown_error")) if isinstance(data, dict) else f"http_{exc.response.status_code}"
 
 
-def create_adapter(settings: Settings, configurer_lookup: ConfigurerLookup | None = None) -> SlackAdapter | None:
+def _text_messages(reply: Reply) -> list[OutgoingMessage]:
+    body = render_reply(reply)
+    return [OutgoingMessage((), body, reply.text)]
+
+
+def create_adapter(settings: Settings, events: EventSink) -> SlackAdapter | None:
     """A SlackAdapter when SLACK_BOT_TOKEN is set; the mode's other secret must then be set too."""
     bot_token = secret("SLACK_BOT_TOKEN")
     if bot_token is None:
@@ -236,7 +259,7 @@ def create_adapter(settings: Settings, configurer_lookup: ConfigurerLookup | Non
         raise ConfigError("SLACK_SIGNING_SECRET must be set for Slack's HTTP mode (slack.mode = \"http\")")
     if settings.slack.mode == "socket" and app_token is None:
         raise ConfigError("SLACK_APP_TOKEN (xapp-...) must be set for Slack's Socket Mode (slack.mode = \"socket\")")
-    return SlackAdapter(settings.slack, bot_token, signing_secret or "", app_token, configurer_lookup)
+    return SlackAdapter(settings.slack, bot_token, signing_secret or "", app_token, events)
 
 
 def response_url_payloads(messages: list[OutgoingMessage]) -> list[dict[str, Any]]:

@@ -3,19 +3,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.base import OutgoingMessage
-from core.models import ChatSettings, Digest, Reply, ScoredPaper
+from adapters.base import OutgoingMessage, feedback_data
+from core.models import Digest, Reply
 from core.render.chunks import cut_text, split_blocks
+from core.render.view import PaperView, digest_view
 
 MAX_BLOCKS_PER_MESSAGE = 50
 MAX_SECTION_CHARS = 3000
 MAX_HEADER_CHARS = 150
 MAX_TEXT_CHARS = 3000  # the notification `text` fallback; Slack truncates long ones anyway
-BLOCKS_PER_PAPER = 2  # a section and a divider
+MAX_CONTEXT_CHARS = 2000  # one text element of a context block
+MAX_CONTEXT_RAW_CHARS = MAX_CONTEXT_CHARS // len("&amp;")  # escaping grows a character at most to five
+BLOCKS_PER_PAPER = 2  # a section and its row of 👍/👎 buttons
 PAPERS_PER_MESSAGE = (MAX_BLOCKS_PER_MESSAGE - 1) // BLOCKS_PER_PAPER
 EXCERPT_CHARS = 600
 MAX_TITLE_CHARS = 300
-MAX_AUTHORS_SHOWN = 4
+FEEDBACK_BLOCK_PREFIX = "feedback-"
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -28,31 +31,17 @@ def _link(url: str, label: str) -> str:
     return f"<{url}|{escape_mrkdwn(label).replace('|', '¦')}>"
 
 
-def _authors(authors: tuple[str, ...]) -> str:
-    shown = ", ".join(authors[:MAX_AUTHORS_SHOWN])
-    return shown + (f" et al. ({len(authors)})" if len(authors) > MAX_AUTHORS_SHOWN else "")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def paper_section_text(position: int, scored: ScoredPaper, digest: Digest) -> str:
-    paper = scored.paper
-    head = f"*{position}. {_link(paper.abs_url, cut_text(_one_line(paper.title), MAX_TITLE_CHARS))}*"
-    facts = [
-        escape_mrkdwn(_authors(paper.authors)),
-        f"{escape_mrkdwn(paper.primary_category)} · score {scored.score:g} · `{paper.versioned_id}`",
-    ]
-    if scored.matched_terms:
-        facts.append("matched: " + escape_mrkdwn(", ".join(scored.matched_terms)))
-    summary = digest.summary_for(paper)
-    if summary is not None:
-        label = "Summary (extractive)" if summary.is_fallback else f"Summary ({summary.model})"
-        facts.append(f"_{escape_mrkdwn(label)}_")
-        raw_body = summary.text
+def paper_section_text(view: PaperView) -> str:
+    paper = view.paper
+    head = f"*{view.position}. {_link(paper.abs_url, cut_text(view.title, MAX_TITLE_CHARS))}*"
+    facts = [escape_mrkdwn(view.short_authors), f"{escape_mrkdwn(' · '.join(view.facts))} · `{paper.versioned_id}`"]
+    if view.reasons:
+        facts.append("matched: " + escape_mrkdwn(view.reasons))
+    if view.summary is not None:
+        facts.append(f"_{escape_mrkdwn(view.summary_label)}_")
+        raw_body = view.summary.text
     else:
-        raw_body = cut_text(_one_line(paper.abstract), EXCERPT_CHARS)
+        raw_body = cut_text(view.abstract, EXCERPT_CHARS)
     fixed = "\n".join([head, *facts]) + "\n"
     # Cut the raw text, then escape: cutting escaped text could split an entity such as &amp;.
     room = MAX_SECTION_CHARS - len(fixed)
@@ -64,38 +53,43 @@ def paper_section_text(position: int, scored: ScoredPaper, digest: Digest) -> st
     return fixed + body
 
 
-def _header_text(digest: Digest, settings: ChatSettings) -> str:
-    keywords = ", ".join(k.term for k in settings.keywords) or "no keywords"
-    return (
-        f"arXiv digest for {digest.announcement_day.isoformat()}: {len(digest.papers)} of "
-        f"{digest.considered} papers · keywords: {keywords}"
-    )
+def feedback_block(view: PaperView) -> dict[str, Any]:
+    """👍/👎 buttons under a paper; a press comes back as a block_actions payload carrying the button's value."""
+    buttons = [
+        {"type": "button", "action_id": f"feedback{vote:+d}", "value": feedback_data(view.arxiv_id, vote),
+         "text": {"type": "plain_text", "text": f"{view.position} {label}", "emoji": True}}
+        for vote, label in ((+1, "👍"), (-1, "👎"))
+    ]
+    return {"type": "actions", "block_id": f"{FEEDBACK_BLOCK_PREFIX}{view.position}", "elements": buttons}
 
 
-def render_digest_messages(digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
-    """A header block, then one section + divider per paper, split at paper boundaries under 50 blocks."""
-    header = cut_text(_header_text(digest, settings), MAX_HEADER_CHARS)
-    if not digest.papers:
-        text = f"{header}\nNo paper matched your keywords today."
+def render_digest_messages(digest: Digest) -> list[OutgoingMessage]:
+    """A header block, then one section + buttons per paper, split at paper boundaries under 50 blocks."""
+    view = digest_view(digest)
+    header = cut_text(view.title, MAX_HEADER_CHARS)
+    intro = f"{view.selection} Keywords: {view.keywords}"
+    if not view.papers:
+        text = f"{header}\n{intro}"
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(text)}}]
         return [OutgoingMessage((), {"text": escape_mrkdwn(text), "blocks": blocks}, text)]
-    sections = [paper_section_text(i, scored, digest) for i, scored in enumerate(digest.papers, start=1)]
+    sections = [paper_section_text(paper) for paper in view.papers]
     chunks = split_blocks(sections, budget=10**9, max_blocks=PAPERS_PER_MESSAGE)
     messages: list[OutgoingMessage] = []
     for number, chunk in enumerate(chunks):
         blocks: list[dict[str, Any]] = []
         if number == 0:
             blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(cut_text(intro, MAX_CONTEXT_RAW_CHARS))}]})
         for index in chunk.indices:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": sections[index]}})
-            blocks.append({"type": "divider"})
-        papers = [digest.papers[i].paper for i in chunk.indices]
-        plain = "\n\n".join(f"{_one_line(p.title)} {p.abs_url}" for p in papers)
+            blocks.append(feedback_block(view.papers[index]))
+        papers = [view.papers[i] for i in chunk.indices]
+        plain = "\n\n".join(f"{paper.title} {paper.paper.abs_url}" for paper in papers)
         if number == 0:
-            plain = f"{header}\n\n{plain}"
+            plain = f"{header}\n{intro}\n\n{plain}"
         messages.append(
             OutgoingMessage(
-                paper_ids=tuple(p.arxiv_id for p in papers),
+                paper_ids=tuple(paper.arxiv_id for paper in papers),
                 payload={"text": escape_mrkdwn(cut_text(plain, MAX_TEXT_CHARS)), "blocks": blocks},
                 plain_text=plain,
             )

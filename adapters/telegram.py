@@ -9,8 +9,6 @@ import hmac
 import logging
 import re
 import warnings
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,12 +20,27 @@ from telegram.warnings import PTBDeprecationWarning
 from telegram.ext import Updater
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
-from adapters.base import ChatGone, ChatMoved, CommandHandler, DeliveryError, FormattingRejected, OutgoingMessage
-from adapters.telegram_render import Button, TelegramMessage, parse_feedback_data, render_digest, render_reply, visible_text
+from adapters.base import (
+    ChatGone,
+    ChatGoneEvent,
+    ChatMoved,
+    ChatMovedEvent,
+    CommandHandler,
+    DeliveryError,
+    EventSink,
+    FEEDBACK_THANKS,
+    FeedbackEvent,
+    FormattingRejected,
+    OutgoingMessage,
+    ignore_events,
+    parse_feedback_data,
+    reply_messages,
+)
+from adapters.telegram_render import Button, TelegramMessage, render_digest, render_reply, visible_text
 from adapters.telegram_transport import ChatOrderedUpdates, FloodControl, TokenRedactor
 from core.commands import COMMAND_SPECS
 from core.config import Settings, TelegramSettings, secret
-from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply
+from core.models import ChatRef, CommandContext, Digest, Reply
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +58,6 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # "/subscribe llm", "/subscribe@bot llm", and the typos "/subscribe,llm" or "/subscribe:llm" alike.
 _COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:[\s,:;]+(.*))?", re.DOTALL)
 _CHAT_GONE_REASONS = ("chat not found", "group chat was deactivated", "user is deactivated", "bot was kicked", "not enough rights to send")
-
-ChatMigratedHook = Callable[[ChatRef, ChatRef], Awaitable[None]]
-FeedbackHook = Callable[[ChatRef, str, str, int], Awaitable[None]]
-ChatGoneHook = Callable[[ChatRef], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class TelegramHooks:
-    """What the app does for events only Telegram has: a group became a supergroup; a 👍/👎 on a paper; the bot left a chat."""
-
-    on_chat_migrated: ChatMigratedHook | None = None  # (old, new): move the chat's settings and outbox
-    on_feedback: FeedbackHook | None = None  # (chat, arxiv_id, user_id, vote +1/-1): store it
-    on_chat_gone: ChatGoneHook | None = None  # (chat): the bot was removed or blocked; stop delivering there
-
 
 def command_text(text: str, bot_username: str) -> tuple[str, bool] | None:
     """`/subscribe@bot llm` -> ("subscribe llm", True); None when the command is addressed to another bot."""
@@ -97,9 +96,9 @@ class TelegramAdapter:
     platform = PLATFORM
 
     def __init__(self, token: str, settings: TelegramSettings, *, public_url: str = "",
-                 hooks: TelegramHooks | None = None, flood_control: FloodControl | None = None) -> None:
+                 events: EventSink = ignore_events, flood_control: FloodControl | None = None) -> None:
         self.settings = settings
-        self.hooks = hooks or TelegramHooks()
+        self._events = events
         self._public_url = (settings.public_url or public_url).rstrip("/")
         self._secret = webhook_secret(token)
         self._redactor = TokenRedactor(token, self._secret)
@@ -287,17 +286,15 @@ class TelegramAdapter:
             return
         self._migrations.add((old, new))
         log.info("telegram chat %s became supergroup %s", old.chat_id, new.chat_id)
-        if self.hooks.on_chat_migrated is not None:
-            await self.hooks.on_chat_migrated(old, new)
+        await self._events(ChatMovedEvent(old, new))
 
     async def _on_membership(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        """The bot's own membership changed; being added back needs no hook (`/start` reactivates through the commands)."""
+        """The bot's own membership changed; being added back needs no event (`/start` reactivates through the commands)."""
         change = update.my_chat_member
         if change is None or change.new_chat_member.status not in BOT_GONE_STATUSES:
             return
         log.info("telegram bot left or was blocked in chat %s", change.chat.id)
-        if self.hooks.on_chat_gone is not None:
-            await self.hooks.on_chat_gone(ChatRef(PLATFORM, str(change.chat.id)))
+        await self._events(ChatGoneEvent(ChatRef(PLATFORM, str(change.chat.id))))
 
     async def _on_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         query, chat = update.callback_query, update.effective_chat
@@ -308,16 +305,15 @@ class TelegramAdapter:
             await query.answer()
             return
         arxiv_id, vote = feedback
-        if self.hooks.on_feedback is not None:
-            await self.hooks.on_feedback(ChatRef(PLATFORM, str(chat.id)), arxiv_id, str(query.from_user.id), vote)
-        await query.answer("Noted 👍 Thanks!" if vote > 0 else "Noted 👎 Thanks!")
+        await self._events(FeedbackEvent(ChatRef(PLATFORM, str(chat.id)), arxiv_id, str(query.from_user.id), vote))
+        await query.answer(FEEDBACK_THANKS[vote])
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram update failed: %s", context.error, exc_info=context.error)
 
     # ---- outgoing ----------------------------------------------------------------------------
-    def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
-        return render_digest(digest, settings)
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
+        return render_digest(digest)
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
         payload = message.payload
@@ -348,17 +344,9 @@ class TelegramAdapter:
             raise DeliveryError(str(exc)) from exc
         return str(sent.message_id)
 
-    async def send_reply(self, chat: ChatRef, reply: Reply) -> None:
-        await self._answer(chat, reply)
-
     async def _answer(self, chat: ChatRef, reply: Reply, reply_to: int | None = None) -> None:
-        """A command's reply, or the digest it carries (whose header says the same); failures are logged, not raised."""
-        if reply.digest is not None:
-            messages = render_digest(reply.digest, ChatSettings(ref=chat, keywords=reply.digest.keywords))
-        else:
-            html = render_reply(reply)
-            messages = [OutgoingMessage((), TelegramMessage(html), visible_text(html))]
-        for index, message in enumerate(messages):
+        """A command's reply, or the digest it carries; failures are logged, not raised."""
+        for index, message in enumerate(reply_messages(reply, render_digest, _text_messages)):
             try:
                 await self._send_answer(chat, message, reply_to if index == 0 else None)
             except DeliveryError as exc:
@@ -393,16 +381,24 @@ class TelegramAdapter:
         if not self._running:
             return Response("not running", status_code=503)
         try:
-            update = Update.de_json(await request.json(), self.application.bot)
+            payload = await request.json()
+            update = Update.de_json(payload, self.application.bot) if isinstance(payload, dict) else None
         except (ValueError, TypeError, KeyError):
+            update = None
+        if update is None:  # `null`, `[]` or `1` parse as JSON but are no update
             return Response("not an update", status_code=400)
         await self.application.update_queue.put(update)
         return Response("ok")
 
 
-def create_adapter(settings: Settings, hooks: TelegramHooks | None = None) -> TelegramAdapter | None:
+def _text_messages(reply: Reply) -> list[OutgoingMessage]:
+    html = render_reply(reply)
+    return [OutgoingMessage((), TelegramMessage(html), visible_text(html))]
+
+
+def create_adapter(settings: Settings, events: EventSink) -> TelegramAdapter | None:
     """The adapter when TELEGRAM_BOT_TOKEN is set, else None (Telegram stays off)."""
     token = secret(TOKEN_ENV)
     if token is None:
         return None
-    return TelegramAdapter(token, settings.telegram, public_url=settings.web.public_url, hooks=hooks)
+    return TelegramAdapter(token, settings.telegram, public_url=settings.web.public_url, events=events)

@@ -5,16 +5,15 @@ import html
 import re
 from dataclasses import dataclass
 
-from adapters.base import OutgoingMessage
-from core.models import ChatSettings, Digest, Reply, ScoredPaper
+from adapters.base import OutgoingMessage, feedback_data
+from core.models import Digest, Reply
 from core.render.chunks import cut_text, split_blocks
+from core.render.view import DigestView, PaperView, digest_view
 
 MESSAGE_LIMIT = 4096  # characters of text after entity parsing (Telegram counts UTF-16 units)
 MESSAGE_BUDGET = MESSAGE_LIMIT - 96  # headroom so a trailing ellipsis or trimming never tips it over
 MAX_PAPERS_PER_MESSAGE = 8  # keeps the per-paper button rows of one message short enough to use
 ABSTRACT_EXCERPT_CHARS = 450
-SHOWN_AUTHORS = 3
-FEEDBACK_PREFIX = "fb"
 BLOCK_SEPARATOR = "\n\n"
 
 _TAG = re.compile(r"<[^>]*>")
@@ -120,83 +119,50 @@ def markdown_to_html(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
 
 
-def shorten_authors(authors: tuple[str, ...], followed: tuple[str, ...] = ()) -> str:
-    """The first few authors, any followed author beyond them, and how many more there are."""
-    if len(authors) <= SHOWN_AUTHORS + 1:
-        return ", ".join(authors)
-    shown = list(authors[:SHOWN_AUTHORS])
-    shown += [name for name in followed if name in authors and name not in shown]
-    return f"{', '.join(shown)} et al. ({len(authors)} authors)"
-
-
 def render_reply(reply: Reply) -> str:
     """A command's plain-text answer, escaped for HTML parse mode and cut to one message."""
     return cut_html(escape(reply.text), MESSAGE_BUDGET)
 
 
-def feedback_data(arxiv_id: str, vote: int) -> str:
-    return f"{FEEDBACK_PREFIX}:{vote:+d}:{arxiv_id}"
-
-
-def parse_feedback_data(data: str) -> tuple[str, int] | None:
-    """(arxiv_id, vote) from a feedback button's callback data, or None if it is not one."""
-    prefix, _, rest = data.partition(":")
-    vote, _, arxiv_id = rest.partition(":")
-    if prefix != FEEDBACK_PREFIX or vote not in ("+1", "-1") or not arxiv_id:
-        return None
-    return arxiv_id, int(vote)
-
-
-def render_header(digest: Digest, settings: ChatSettings) -> str:
-    day = digest.announcement_day.strftime("%a %d %b %Y")
-    count = len(digest.papers)
-    keywords = settings.keywords or digest.keywords
-    terms = ", ".join(k.term if k.weight == 1 else f"{k.term} ×{k.weight:g}" for k in keywords)
-    lines = [f"<b>📚 arXiv digest · {escape(day)}</b>"]
-    if count:
-        noun = "paper" if count == 1 else "papers"
-        lines.append(f"{count} {noun} picked from {digest.considered} announced in {escape(', '.join(digest.categories))}")
-    else:
-        lines.append(f"No paper matched today among {digest.considered} announced.")
-    lines.append(f"Keywords: {escape(terms) if terms else '(none yet: /subscribe llm)'}")
+def render_header(view: DigestView) -> str:
+    lines = [f"<b>📚 {escape(view.title)}</b>", escape(view.selection), f"Keywords: {escape(view.keywords)}"]
     return cut_html("\n".join(lines), MESSAGE_BUDGET)
 
 
-def render_paper(number: int, scored: ScoredPaper, digest: Digest, settings: ChatSettings) -> str:
+def render_paper(view: PaperView) -> str:
     """One paper as an HTML block; the summary or abstract excerpt is cut so the block fits a message."""
-    paper = scored.paper
-    marks = {"cross": " (cross-list)", "replace": f" (updated v{paper.version})", "replace-cross": " (updated cross-list)"}
+    paper = view.paper
     head = [
-        f"<b>{number}. {link(paper.abs_url, paper.title)}</b>{escape(marks.get(paper.announce_type, ''))}",
-        f"<i>{escape(shorten_authors(paper.authors, scored.matched_authors))}</i>",
-        f"{escape(paper.primary_category)} · score {scored.score:.1f}"
-        + (f" · matched: {escape(', '.join(scored.matched_terms))}" if scored.matched_terms else ""),
+        f"<b>{view.position}. {link(paper.abs_url, view.title)}</b>" + (f" ({escape(view.kind)})" if view.kind else ""),
+        f"<i>{escape(view.short_authors)}</i>",
+        escape(" · ".join(view.facts)) + (f" · matched: {escape(view.reasons)}" if view.reasons else ""),
     ]
-    summary = digest.summary_for(paper) if settings.summaries else None
-    body = markdown_to_html(summary.text) if summary else escape(cut_text(" ".join(paper.abstract.split()), ABSTRACT_EXCERPT_CHARS))
+    summary = view.summary
+    body = markdown_to_html(summary.text) if summary else escape(cut_text(view.abstract, ABSTRACT_EXCERPT_CHARS))
     footer = f"{link(paper.abs_url, 'arXiv:' + paper.arxiv_id)} · {link(paper.pdf_url, 'PDF')}"
     fixed = "\n".join(head) + BLOCK_SEPARATOR + BLOCK_SEPARATOR + footer
     body = cut_html(body, MESSAGE_BUDGET - visible_length(fixed))
     return "\n".join(head) + BLOCK_SEPARATOR + body + BLOCK_SEPARATOR + footer
 
 
-def paper_buttons(number: int, scored: ScoredPaper) -> tuple[Button, ...]:
-    arxiv_id = scored.paper.arxiv_id
+def paper_buttons(view: PaperView) -> tuple[Button, ...]:
+    number = view.position
     return (
-        Button(f"{number} · PDF", url=scored.paper.pdf_url),
-        Button(f"{number} 👍", callback_data=feedback_data(arxiv_id, +1)),
-        Button(f"{number} 👎", callback_data=feedback_data(arxiv_id, -1)),
+        Button(f"{number} · PDF", url=view.paper.pdf_url),
+        Button(f"{number} 👍", callback_data=feedback_data(view.arxiv_id, +1)),
+        Button(f"{number} 👎", callback_data=feedback_data(view.arxiv_id, -1)),
     )
 
 
-def render_digest(digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
+def render_digest(digest: Digest) -> list[OutgoingMessage]:
     """A header message, then the papers grouped into messages at paper boundaries under the limit."""
-    header = render_header(digest, settings)
+    view = digest_view(digest)
+    header = render_header(view)
     messages = [OutgoingMessage((), TelegramMessage(header), visible_text(header).strip())]
-    blocks = [render_paper(number, scored, digest, settings) for number, scored in enumerate(digest.papers, 1)]
+    blocks = [render_paper(paper) for paper in view.papers]
     for chunk in split_blocks(blocks, MESSAGE_BUDGET, BLOCK_SEPARATOR, visible_length, MAX_PAPERS_PER_MESSAGE):
-        papers = [(index + 1, digest.papers[index]) for index in chunk.indices]
-        keyboard = tuple(paper_buttons(number, scored) for number, scored in papers)
-        ids = tuple(scored.paper.arxiv_id for _, scored in papers)
+        papers = [view.papers[index] for index in chunk.indices]
+        keyboard = tuple(paper_buttons(paper) for paper in papers)
+        ids = tuple(paper.arxiv_id for paper in papers)
         messages.append(OutgoingMessage(ids, TelegramMessage(chunk.text, keyboard), visible_text(chunk.text).strip()))
     return messages

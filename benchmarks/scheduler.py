@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from adapters.base import OutgoingMessage
 from benchmarks.workload import CATEGORY_CHOICES, benchmark_day, benchmark_subscriptions, distinct_terms
 from core.config import ArxivSettings, DefaultsSettings, Settings
-from core.models import ChatRef, ChatSettings, Digest
+from core.models import ChatRef, Digest
 from core.store import Store
 from tests.recording_adapter import PLATFORM, RecordingAdapter
 
@@ -59,8 +59,8 @@ class CountingAdapter(RecordingAdapter):
     messages: int = 0
     papers: int = 0
 
-    def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
-        messages = super().render_digest(digest, settings)
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
+        messages = super().render_digest(digest)
         self.rendered.clear()
         return messages
 

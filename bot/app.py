@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import importlib
 import logging
 import signal
 import sys
@@ -12,15 +13,16 @@ from collections.abc import Callable, Sequence
 import uvicorn
 from starlette.applications import Starlette
 
-from adapters.base import Adapter
+from adapters.base import Adapter, ChatEvent, ChatGoneEvent, ChatMovedEvent, FeedbackEvent
 from adapters.console import CONSOLE_HINT, ConsoleAdapter
 from bot import web
+from bot.digests import FETCH_RETRY_SECONDS
 from bot.health import HealthState
-from bot.scheduler import FETCH_RETRY_SECONDS, Scheduler
+from bot.scheduler import Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.commands import CommandProcessor
 from core.config import Settings, secret
-from core.models import ChatRef, ChatSettings, CommandContext, Digest, Paper, Reply
+from core.models import ChatSettings, CommandContext, Digest, Paper, Reply
 from core.store import Store
 from core.summarize import Summarizer
 
@@ -39,13 +41,7 @@ class AppServices:
         self.scheduler = scheduler
 
     async def digest_now(self, chat: ChatSettings) -> Digest:
-        """Today's selection for the chat (already delivered papers included): a preview, not a delivery."""
-        now = self.store.now()
-        day = self.scheduler.current_day(now)
-        await self.scheduler.ensure_fetched(day, set(self.scheduler.subscription_for(chat).categories), now)
-        digest = self.scheduler.build_digests(day, [chat], now, exclude_delivered=False)[chat.ref.subscriber]
-        ((_, digest),) = await self.scheduler.with_summaries([(chat, digest)])
-        return digest
+        return await self.scheduler.digests.chat_digest_now(chat)
 
     async def search(self, query: str, limit: int) -> list[Paper]:
         return await self.fetcher.search(query, max_results=limit)
@@ -68,42 +64,35 @@ class AppServices:
         return f"the latest fetch failed at {latest['fetched_at']} UTC ({error}); retrying every {minutes:.0f} minutes."
 
 
+class StoreEvents:
+    """The one event sink every adapter reports to: what a platform event means for the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def __call__(self, event: ChatEvent) -> None:
+        store = self.store
+        # A chat that never used a command is not stored: it has nothing to move or stop.
+        match event:
+            case ChatMovedEvent(old, new) if store.get_chat(old) is not None:
+                store.move_chat(old, new)
+            case ChatGoneEvent(chat) if store.get_chat(chat) is not None:
+                store.set_active(chat, False)
+            case FeedbackEvent(chat, arxiv_id, user_id, vote):
+                store.record_feedback(chat, arxiv_id, user_id, vote)
+
+
 # The variable that switches each platform on: its SDK is imported only when it is set (each costs a second or more).
 PLATFORM_TOKENS = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN", "slack": "SLACK_BOT_TOKEN"}
 
 
 def platform_adapters(settings: Settings, store: Store) -> list[Adapter]:
-    """Every platform adapter whose credentials are in the environment, with the store hooks it needs."""
-    enabled = {platform for platform, variable in PLATFORM_TOKENS.items() if secret(variable) is not None}
-
-    async def chat_migrated(old: ChatRef, new: ChatRef) -> None:
-        if store.get_chat(old) is not None:  # a group that never used a command has nothing to move
-            store.move_chat(old, new)
-
-    async def feedback(ref: ChatRef, arxiv_id: str, user_id: str, vote: int) -> None:
-        store.record_feedback(ref, arxiv_id, user_id, vote)
-
-    async def chat_gone(ref: ChatRef) -> None:
-        if store.get_chat(ref) is not None:  # a chat that never used a command has nothing to stop
-            store.set_active(ref, False)
-
-    async def configurer(ref: ChatRef) -> str | None:
-        return store.chat_configurer(ref) or None
-
-    candidates: list[Adapter | None] = []
-    if "telegram" in enabled:
-        from adapters import telegram
-
-        candidates.append(telegram.create_adapter(settings, telegram.TelegramHooks(
-            on_chat_migrated=chat_migrated, on_feedback=feedback, on_chat_gone=chat_gone)))
-    if "discord" in enabled:
-        from adapters import discord
-
-        candidates.append(discord.create_adapter(settings))
-    if "slack" in enabled:
-        from adapters import slack
-
-        candidates.append(slack.create_adapter(settings, configurer))
+    """Every platform adapter whose credentials are in the environment, all reporting to one event sink."""
+    events = StoreEvents(store)
+    enabled = [platform for platform, variable in PLATFORM_TOKENS.items() if secret(variable) is not None]
+    # adapters.telegram, adapters.discord, adapters.slack: each module offers create_adapter(settings, events).
+    modules = (importlib.import_module(f"adapters.{platform}") for platform in enabled)
+    candidates = (module.create_adapter(settings, events) for module in modules)
     return [adapter for adapter in candidates if adapter is not None]
 
 
@@ -148,7 +137,7 @@ class App:
         return [HealthState("adapters", states, "adapters " + "+".join(problems) if problems else "")]
 
     def web_app(self) -> Starlette:
-        routes = [route for adapter in self.adapters for route in getattr(adapter, "web_routes", list)()]
+        routes = [route for adapter in self.adapters for route in adapter.web_routes()]
         return web.create_app(self.store, self.settings, extra_routes=routes, health=self, health_checks=[self.adapter_health])
 
     async def run(self, stop: asyncio.Event, *, web_port: int | None = None) -> None:

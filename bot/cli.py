@@ -1,7 +1,6 @@
 """The `arxiv-digest` command: one click group; each subcommand turns core errors into a message and an exit code."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import sys
 from collections.abc import Awaitable, Callable
@@ -11,8 +10,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from core.limits import MAX_PAPERS, MIN_PAPERS
+
 if TYPE_CHECKING:  # pydantic and sqlite-utils load when a command runs, so `--help` and `--version` stay instant
     from core.config import Settings
+    from core.models import Digest
     from core.store import Store
 
 EXIT_CONFIG = 2
@@ -31,6 +33,7 @@ class CliContext:
         self.database = database
         self._settings: Settings | None = None
         self._store: Store | None = None
+        self._created_database = False  # this command made the file: it may take it away again if it stays empty
 
     @property
     def settings(self) -> Settings:
@@ -45,8 +48,28 @@ class CliContext:
         if self._store is None:
             from core.store import Store
 
-            self._store = Store(self.database or self.settings.database)
+            path = self.database or self.settings.database
+            self._created_database = path != ":memory:" and not Path(path).exists()
+            self._store = Store(path)
         return self._store
+
+    def discard_new_empty_store(self) -> None:
+        """After a failed first fetch: no database file holding nothing is left behind ("Nothing was stored")."""
+        if self._store is None or not self._created_database or not self._store.is_empty():
+            return
+        self._store.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(self._store.path + suffix).unlink(missing_ok=True)
+        self._store = None
+
+    def stored_day_hint(self) -> str:
+        """For a command that can do without arXiv: how to go on with the papers already stored."""
+        from bot.digests import DigestService
+
+        if self._store is None or self._store.is_empty():
+            return ""
+        day = DigestService(self._store, self.settings).latest_day(_categories(self, ()))
+        return f" The papers of {day} are stored: `arxiv-digest digest --no-fetch` uses them." if day else ""
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,7 +77,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from core.arxiv.errors import ArxivError, ArxivUnavailable
+        from core.arxiv.errors import ArxivError
         from core.config import ConfigError
         from core.store import StoreError
 
@@ -63,14 +86,28 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except (ConfigError, StoreError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_CONFIG)
-        except ArxivUnavailable as exc:
-            click.echo(f"error: arXiv is unreachable: {exc}. Nothing was stored; try again later.", err=True)
-            sys.exit(EXIT_UNAVAILABLE)
         except ArxivError as exc:
-            click.echo(f"error: arXiv failed: {exc}. Nothing was stored.", err=True)
+            click.echo(f"error: {_arxiv_failure(exc)}", err=True)
             sys.exit(EXIT_UNAVAILABLE)
 
     return wrapper
+
+
+def _arxiv_failure(exc: Exception) -> str:
+    """What went wrong with arXiv, and how to go on; a database this command created and left empty is removed."""
+    from core.arxiv.errors import ArxivUnavailable
+
+    context = click.get_current_context()
+    obj = context.find_object(CliContext)
+    can_skip_fetching = any(param.name == "no_fetch" for param in context.command.params)
+    hint = obj.stored_day_hint() if obj is not None and can_skip_fetching else ""
+    if obj is not None:
+        obj.discard_new_empty_store()
+    if not isinstance(exc, ArxivUnavailable):
+        return f"arXiv failed: {exc}. Nothing was stored."
+    if exc.offline:
+        return f"this machine seems to be offline ({exc}). Nothing was stored; try again once it is online.{hint}"
+    return f"arXiv is unreachable: {exc}. Nothing was stored; try again later.{hint}"
 
 
 @click.group()
@@ -193,39 +230,54 @@ def backfill(obj: CliContext, since: dt.datetime, categories: tuple[str, ...]) -
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the Markdown here (e.g. README.md) instead of printing it.")
 @click.option("--no-fetch", is_flag=True, help="Use only what is stored; do not contact arXiv.")
 @click.option("--no-summaries", is_flag=True, help="Leave out the summaries block.")
+@click.option("--max", "max_papers", type=click.IntRange(MIN_PAPERS, MAX_PAPERS), help="At most N papers (default: config.json's max_papers).")
+@click.option("--format", "output_format", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True,
+              help="json: the digest for scripts, keys described in core/data/digest.schema.json.")
 @click.pass_obj
 @friendly_errors
-def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fetch: bool, no_summaries: bool) -> None:
-    """Today's digest for config.json's keywords as Markdown: fetch if needed, score, summarize, render."""
+def digest(
+    obj: CliContext,
+    day: dt.datetime | None,
+    output: Path | None,
+    no_fetch: bool,
+    no_summaries: bool,
+    max_papers: int | None,
+    output_format: str,
+) -> None:
+    """Today's digest for config.json's keywords as Markdown or JSON: fetch if needed, score, summarize, render."""
     import asyncio
 
-    from bot.cli_output import summaries_with_progress
-    from bot.static_digest import default_digest, latest_stored_day, render_page, write_atomically
+    from bot.cli_output import ProgressSummarizer
+    from bot.digests import DigestService
+    from bot.static_digest import default_digest, render_page, write_atomically
+    from core.render.digest_json import render_json
+    from core.render.view import digest_view
     from core.summarize import Summarizer
 
     settings, store = obj.settings, obj.store
     categories = _categories(obj, ())
     if day is None and not no_fetch:
         click.echo(_fetch_today(obj, categories), err=True)
-    chosen = day.date() if day else latest_stored_day(store, categories)
+    service = DigestService(store, settings)
+    chosen = day.date() if day else service.latest_day(categories)
     if chosen is None or not store.papers_announced(chosen, categories):
         what = f"for {chosen}" if chosen else "yet"
         click.echo(f"error: no papers in {'+'.join(categories)} are stored {what}; run `arxiv-digest fetch` "
                    "(or `backfill --since DATE`) first.", err=True)
         sys.exit(EXIT_NOTHING)
-    selection = default_digest(settings, store, chosen)
-    if not no_summaries and settings.defaults.summaries and settings.summaries.enabled:
-        shown = [scored.paper for scored in selection.papers[: settings.summaries.top_n]]
+    selection = default_digest(settings, store, chosen, max_papers=max_papers)
+    if not no_summaries and service.wants_summaries():
 
-        async def summarize() -> dict[str, Any]:
+        async def summarize(digest: Digest) -> Digest:
             summarizer = Summarizer.from_settings(settings, store)
             try:
-                return await summaries_with_progress(summarizer, shown, settings.summaries.language)
+                shown = DigestService(store, settings, summarizer=ProgressSummarizer(summarizer))
+                return await shown.with_default_summaries(digest)
             finally:
                 await summarizer.aclose()
 
-        selection = dataclasses.replace(selection, summaries=asyncio.run(summarize()))
-    page = render_page(settings, selection)
+        selection = asyncio.run(summarize(selection))
+    page = render_json(selection) if output_format == "json" else render_page(settings, selection)
     if output is None:
         click.echo(page, nl=False)
         return
@@ -235,7 +287,7 @@ def digest(obj: CliContext, day: dt.datetime | None, output: Path | None, no_fet
         where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(output) else ""
         click.echo(f"error: cannot write {output}: {exc.strerror or exc}{where}", err=True)
         sys.exit(EXIT_CONFIG)
-    click.echo(f"{chosen}: wrote {len(selection.papers)} of {selection.considered} papers to {output}", err=True)
+    click.echo(f"{chosen}: wrote {digest_view(selection).found} papers to {output}", err=True)
 
 
 def _split_ids(values: tuple[str, ...]) -> list[str]:
@@ -301,9 +353,10 @@ def _papers_to_summarize(obj: CliContext, day: dt.date | None, ids: list[str]) -
         if unknown:
             click.echo(f"not in the store (fetch them first): {', '.join(unknown)}", err=True)
         return [found[arxiv_id] for arxiv_id in ids if arxiv_id in found]
-    from bot.static_digest import default_digest, latest_stored_day
+    from bot.digests import DigestService
+    from bot.static_digest import default_digest
 
-    day = day or latest_stored_day(store, _categories(obj, ()))
+    day = day or DigestService(store, settings).latest_day(_categories(obj, ()))
     if day is None:
         return []
     return [scored.paper for scored in default_digest(settings, store, day).papers[: settings.summaries.top_n]]

@@ -50,3 +50,16 @@ async def summaries_with_progress(summarizer: Summarizer, papers: Sequence[Paper
 
         results = await asyncio.gather(*(one(paper) for paper in papers))
     return {arxiv_id: summary for result in results for arxiv_id, summary in result.items()}
+
+
+class ProgressSummarizer:
+    """A summarizer whose summaries show the progress bar, for a digest the CLI builds (bot.digests.PaperSummarizer)."""
+
+    def __init__(self, summarizer: Summarizer) -> None:
+        self.summarizer = summarizer
+
+    async def summarize_papers(self, papers: Sequence[Paper], language: str) -> dict[str, Summary]:
+        return await summaries_with_progress(self.summarizer, papers, language)
+
+    def stored_or_extractive(self, papers: Sequence[Paper], language: str) -> dict[str, Summary]:
+        return self.summarizer.stored_or_extractive(papers, language)

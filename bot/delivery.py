@@ -148,7 +148,7 @@ class DigestSender:
             self.store.finish_digest_day(ref, day, DAY_DONE)
             return DeliveryResult(ref, day, DELIVERED)
         try:
-            messages = adapter.render_digest(digest, chat)
+            messages = adapter.render_digest(digest)
         except Exception as error:  # an adapter bug: back off and give up in the end, not retry every minute
             log.exception("rendering digest %s for %s:%s failed", day, ref.platform, ref.chat_id)
             return self._defer(ref, day, (), DeliveryError(f"rendering failed: {error}"), 0, 0)

@@ -22,15 +22,13 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from adapters.base import Adapter
 from bot.delivery import UNFINISHED, DeliveryResult, DigestSender
 from bot.schedule_times import due_days, next_delivery, recent_announcement_days
-from core.arxiv.calendar import current_announcement_day
+from bot.digests import DayFetcher, DigestService, PaperSummarizer
 from core.config import Settings
-from core.digest import select_digests
-from core.models import ChatRef, ChatSettings, Digest, FetchResult, Paper, ScoredPaper, Subscription, Summary
+from core.models import ChatRef, ChatSettings, Digest, ScoredPaper
 from core.store import Store
 from core.store.outbox import DAY_PAUSED
 
@@ -40,17 +38,6 @@ log = logging.getLogger(__name__)
 # 1,000 chats' digests are a few MB; with Telegram's 30 msg/s a chunk takes about a minute to send.
 PLAN_CHUNK_CHATS = 1000
 DELIVERY_CONCURRENCY = 48  # chats sent to at once: above Telegram's 30 msg/s at 1 msg/s per chat, so the platform limit binds
-FETCH_RETRY_SECONDS = 300.0  # after a failed or incomplete fetch of a day, wait this long before the next
-
-
-class DayFetcher(Protocol):
-    async def fetch_day(self, categories: Sequence[str]) -> FetchResult: ...
-
-    async def backfill(self, since: dt.date, categories: Sequence[str]) -> int: ...
-
-
-class PaperSummarizer(Protocol):
-    async def summarize_papers(self, papers: Sequence[Paper], language: str) -> dict[str, Summary]: ...
 
 
 @dataclass
@@ -92,11 +79,10 @@ class Scheduler:
         self.summarizer = summarizer
         self.clock = clock or store.now
         self.sender = DigestSender(store, self.clock)
+        self.digests = DigestService(store, settings, fetcher, summarizer, self.clock)
         self._tick_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._fetch_retry_at: dict[dt.date, dt.datetime] = {}
-        self._fetch_lock = asyncio.Lock()  # a tick and a chat's `digest` preview never fetch the same day twice
         self._current_tick: asyncio.Task[TickReport] | None = None
         self._delivering = 0  # deliveries in progress: a stop must let their message in flight finish
         self._published: frozenset[str] = frozenset()  # categories pages and feeds show: fetched every announcement day
@@ -206,8 +192,7 @@ class Scheduler:
         return by_day
 
     def current_day(self, now: dt.datetime) -> dt.date:
-        """The newest announcement day whose feed is out at `now`."""
-        return current_announcement_day(now, self.settings.arxiv.holidays, self.settings.arxiv.announcement_timezone)
+        return self.digests.current_day(now)
 
     def next_delivery(self, chat: ChatSettings, now: dt.datetime | None = None) -> dt.datetime | None:
         now = now or self.clock()
@@ -224,38 +209,33 @@ class Scheduler:
 
     # -- one announcement day for many chats ------------------------------------------------------
 
-    def subscription_for(self, chat: ChatSettings) -> Subscription:
-        """The chat's subscription; no categories of its own means the configured default ones."""
-        subscription = chat.subscription()
-        if not subscription.categories:
-            subscription = dataclasses.replace(subscription, categories=self.settings.defaults.categories)
-        return subscription
-
     async def _serve_day(self, day: dt.date, chats: list[ChatSettings], now: dt.datetime, report: TickReport) -> None:
         """Fetch the day for its due chats and the published categories in one call, then serve the chats."""
-        wanted = {category for chat in chats for category in self.subscription_for(chat).categories}
+        wanted = {category for chat in chats for category in self.digests.subscription_for(chat).categories}
         with report.timed("fetch"):
-            fetched = await self.ensure_fetched(day, wanted | self._published, now)
-        ready = [chat for chat in chats if set(self.subscription_for(chat).categories) <= fetched]
+            fetched = await self.digests.ensure_fetched(day, wanted | self._published, now)
+        ready = [chat for chat in chats if set(self.digests.subscription_for(chat).categories) <= fetched]
         if len(ready) < len(chats) or not self._published <= fetched:
             report.waiting_for_arxiv.append(day)
         if not ready:
             return
         with report.timed("score"):
-            digests = self.build_digests(day, ready, now)
+            digests = self.digests.build_digests(day, ready, now)
         for start in range(0, len(ready), PLAN_CHUNK_CHATS):
-            if self._stopping.is_set() or not await self._serve_chunk(day, ready[start : start + PLAN_CHUNK_CHATS], digests, report):
+            if self._stopping.is_set() or not self.sender.store_writable(now):
+                return  # the later chunks' chats are still due: the next tick plans them
+            if not await self._serve_chunk(day, ready[start : start + PLAN_CHUNK_CHATS], digests, report):
                 return
 
     async def _serve_chunk(
-        self, day: dt.date, chats: Sequence[ChatSettings], digests: Mapping[str, Digest], report: TickReport
+        self, day: dt.date, chats: Sequence[ChatSettings], digests: Mapping[ChatRef, Digest], report: TickReport
     ) -> bool:
         """Plan (one transaction), summarize and deliver one chunk of the day's chats; their Digest objects are
         built here and dropped after, so a tick holds one chunk's digests, not every chat's.
 
         False when planning failed: the rest of the day waits for the next tick (its chats are still due)."""
         with report.timed("build"):
-            chunk = {chat.ref: digests[chat.ref.subscriber] for chat in chats}
+            chunk = {chat.ref: digests[chat.ref] for chat in chats}
         try:
             with report.timed("plan"):
                 plans = self.store.plan_digests(day, {ref: digest.papers for ref, digest in chunk.items()})
@@ -269,65 +249,10 @@ class Scheduler:
         del chunk  # the unrestricted digests are not needed while this chunk is sent
         report.planned += len(planned)
         with report.timed("summarize"):
-            planned = await self.with_summaries(planned)
+            planned = await self.digests.with_summaries(planned)
         with report.timed("deliver"):
             await self._deliver_all(planned, report)
         return True
-
-    async def ensure_fetched(self, day: dt.date, categories: set[str], now: dt.datetime) -> set[str]:
-        """Fetch what is missing for the day (one call for the union); returns the categories stored."""
-        async with self._fetch_lock:
-            fetched = self.store.fetched_categories(day)
-            missing = sorted(categories - fetched)
-            if not missing or now < self._fetch_retry_at.get(day, now):
-                return fetched
-            try:
-                if day == self.current_day(now):
-                    await self.fetcher.fetch_day(missing)
-                else:
-                    await self.fetcher.backfill(day, missing)
-            except Exception as error:  # ArxivError and anything unexpected: the day waits, others go on
-                log.warning("fetching %s for %s failed: %s", "+".join(missing), day, error)
-            fetched = self.store.fetched_categories(day)
-            if categories - fetched:
-                self._fetch_retry_at[day] = now + dt.timedelta(seconds=FETCH_RETRY_SECONDS)
-            else:
-                self._fetch_retry_at.pop(day, None)
-            return fetched
-
-    def build_digests(
-        self, day: dt.date, chats: Sequence[ChatSettings], now: dt.datetime, *, exclude_delivered: bool = True
-    ) -> Mapping[str, Digest]:
-        """All these chats' digests for the day in one scoring pass, by default without papers they already have.
-
-        Keyed by `ChatRef.subscriber`; each Digest is built when it is read (core.digest.DayDigests)."""
-        subscriptions = {chat.ref: self.subscription_for(chat) for chat in chats}
-        categories = {category for sub in subscriptions.values() for category in sub.categories}
-        papers = self.store.papers_announced(day, categories)
-        delivered_by_ref = self.store.delivered_on_day(day) if exclude_delivered else {}
-        delivered = {sub.subscriber: delivered_by_ref.get(ref, set()) for ref, sub in subscriptions.items()}
-        return select_digests(day, papers, list(subscriptions.values()), self.settings.scoring, delivered, now=now)
-
-    async def with_summaries(self, planned: list[tuple[ChatSettings, Digest]]) -> list[tuple[ChatSettings, Digest]]:
-        """Summarize the union of the shown papers once per language; attach each chat's share."""
-        if self.summarizer is None or not self.settings.summaries.enabled:
-            return planned
-        top_n = self.settings.summaries.top_n
-        wanted: dict[str, dict[str, Paper]] = defaultdict(dict)
-        for chat, digest in planned:
-            if chat.summaries:
-                for scored in digest.papers[:top_n]:
-                    wanted[chat.language][scored.paper.arxiv_id] = scored.paper
-        summaries: dict[str, dict[str, Summary]] = {}
-        for language, papers in wanted.items():
-            try:
-                summaries[language] = await self.summarizer.summarize_papers(list(papers.values()), language)
-            except Exception:  # the summarizer promises not to raise; a digest without summaries still goes out
-                log.exception("summarizing %d papers in %s failed", len(papers), language)
-        return [
-            (chat, _attach(digest, summaries.get(chat.language, {}), top_n) if chat.summaries else digest)
-            for chat, digest in planned
-        ]
 
     async def _deliver_all(self, planned: Sequence[tuple[ChatSettings, Digest]], report: TickReport) -> None:
         if self._stopping.is_set():
@@ -379,10 +304,10 @@ class Scheduler:
                 by_day[day].append(chat)
         resumable: list[tuple[ChatSettings, Digest]] = []
         for day, chats in sorted(by_day.items()):
-            rebuilt = self.build_digests(day, chats, now, exclude_delivered=False)
-            resumable.extend((chat, self._planned_digest(chat, rebuilt[chat.ref.subscriber])) for chat in chats)
+            rebuilt = self.digests.build_digests(day, chats, now, exclude_delivered=False)
+            resumable.extend((chat, self._planned_digest(chat, rebuilt[chat.ref])) for chat in chats)
         if resumable:
-            await self._deliver_all(await self.with_summaries(resumable), report)
+            await self._deliver_all(await self.digests.with_summaries(resumable), report)
 
     def _planned_digest(self, chat: ChatSettings, rebuilt: Digest) -> Digest:
         """The planned digest again: its pending rows in planned order, with today's scores and matched terms
@@ -401,8 +326,3 @@ class Scheduler:
 def _only(digest: Digest, arxiv_ids: set[str]) -> Digest:
     """The digest restricted to the papers the outbox planned (others were already delivered)."""
     return dataclasses.replace(digest, papers=tuple(p for p in digest.papers if p.paper.arxiv_id in arxiv_ids))
-
-
-def _attach(digest: Digest, summaries: Mapping[str, Summary], top_n: int) -> Digest:
-    shown = {scored.paper.arxiv_id for scored in digest.papers[:top_n]}
-    return dataclasses.replace(digest, summaries={key: value for key, value in summaries.items() if key in shown})

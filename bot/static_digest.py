@@ -8,26 +8,17 @@ import stat
 import tempfile
 from pathlib import Path
 
+from bot.digests import DigestService
 from core.config import Settings
-from core.digest import default_subscription, select_digests
 from core.models import Digest
 from core.render.markdown import render_markdown
 from core.store import Store
 
 
-def latest_stored_day(store: Store, categories: tuple[str, ...]) -> dt.date | None:
-    """The newest announcement day that has papers in any of the categories."""
-    for day in store.announcement_days(limit=30):
-        if store.papers_announced(day, categories):
-            return day
-    return None
-
-
-def default_digest(settings: Settings, store: Store, day: dt.date) -> Digest:
-    """config.json's defaults as one subscriber, scored over the day's stored papers."""
-    subscription = default_subscription(settings)
-    digests = select_digests(day, store.papers_announced(day), [subscription], settings.scoring, now=store.now())
-    return digests[subscription.subscriber]
+def default_digest(settings: Settings, store: Store, day: dt.date, *, max_papers: int | None = None) -> Digest:
+    """config.json's defaults as one subscriber (max_papers overridden when given), scored over the day's stored papers."""
+    service = DigestService(store, settings)
+    return service.digest_of(day, service.default_subscription(max_papers=max_papers))
 
 
 def _new_file_mode() -> int:

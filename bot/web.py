@@ -51,6 +51,8 @@ SECURITY_HEADERS = {
     b"referrer-policy": b"no-referrer",
     b"content-security-policy": b"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 }
+# Sent when web.public_url is https: browsers keep to https for a year (RFC 6797).
+HSTS_HEADER = (b"strict-transport-security", b"max-age=31536000")
 
 
 class HealthProbe(Protocol):
@@ -85,9 +87,17 @@ def feed_url(settings: Settings, chat: ChatSettings, feed_format: FeedFormat = "
     return site_url(settings) + feed_path(feed_format, token=chat.feed_token)
 
 
+def security_headers(settings: Settings) -> dict[bytes, bytes]:
+    """SECURITY_HEADERS, plus HSTS when the site's configured address is https (a plain-http site must not send it)."""
+    if settings.web.public_url.lower().startswith("https://"):
+        return {**SECURITY_HEADERS, HSTS_HEADER[0]: HSTS_HEADER[1]}
+    return dict(SECURITY_HEADERS)
+
+
 class _SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, headers: dict[bytes, bytes]) -> None:
         self.app = app
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,7 +107,7 @@ class _SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(name, value) for name, value in SECURITY_HEADERS.items() if name not in present]
+                extra = [(name, value) for name, value in self.headers.items() if name not in present]
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
@@ -105,14 +115,16 @@ class _SecurityHeaders:
 
 
 class _AppWithHeaders(Starlette):
-    """Starlette whose every response carries SECURITY_HEADERS, its 500 pages included, and whose bodies are capped.
+    """Starlette whose every response carries the security headers, its 500 pages included, and whose bodies are capped.
 
     Starlette puts ServerErrorMiddleware (which renders the 500 handler) outside user middleware, so the
     headers are added around the whole stack instead.
     """
 
+    security_headers: dict[bytes, bytes] = SECURITY_HEADERS
+
     def build_middleware_stack(self) -> ASGIApp:
-        return _SecurityHeaders(BodyLimit(super().build_middleware_stack()))
+        return _SecurityHeaders(BodyLimit(super().build_middleware_stack()), self.security_headers)
 
 
 class WebApp:
@@ -159,8 +171,8 @@ class WebApp:
         days = self.views.days()
         if day is not None and day not in days and not self.store.has_announcement_day(day):
             raise NotFound(day.isoformat())  # a stored day older than the archive list is still served
-        shown = day or (days[0] if days else None)
-        digest = self.views.digest(shown, self.views.default_subscription(), self.settings.summaries.language) if shown else None
+        shown = day or self.views.latest_day()
+        digest = self.views.default_digest(shown) if shown else None
         return self.pages.digest_page(digest, days).encode()
 
     async def public_feed(self, request: Request) -> Response:
@@ -276,9 +288,14 @@ def create_app(
         log.exception("error serving %s", request.url.path)
         return HTMLResponse(web.pages.error_page(500, "Something went wrong", "The error was logged; please try again later."), status_code=500)
 
-    return _AppWithHeaders(
+    app = _AppWithHeaders(
         debug=False,
         routes=[*extra_routes, *web.routes()],
         exception_handlers={NotFound: not_found, HTTPException: http_error, Exception: server_error},
     )
+    app.security_headers = security_headers(settings)
+    # Starlette's trailing-slash redirect builds its Location from the request's Host header
+    # (`Host: evil.example` on /healthz/ sent readers elsewhere); a path we do not serve is a 404.
+    app.router.redirect_slashes = False
+    return app
 

@@ -77,7 +77,7 @@ def _matches(if_none_match: str, etag: str) -> bool:
 def _not_modified_since(if_modified_since: str, modified: dt.datetime) -> bool:
     try:
         since = parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a year like 999999999999999999
         return False
     if since.tzinfo is None:
         return False

@@ -9,22 +9,19 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from core.config import Settings
-from core.models import Digest, ScoredPaper
-from core.render.html import matched_terms_text, summary_html
-from core.render.markdown import summary_label
+from core.models import Digest
+from core.render.html import summary_html
 from core.render.math_html import text_with_math_html
+from core.render.view import PaperView, digest_view
 
 SITE_TITLE = "arXiv digest"
 
 
 @dataclass(frozen=True)
-class PaperView:
-    """One paper as the page shows it; every field but summary_html is plain text (the template escapes it)."""
+class PagePaper:
+    """A paper's view and its summary as safe HTML (the template escapes everything else)."""
 
-    position: int
-    scored: ScoredPaper
-    matched: str
-    summary_label: str
+    view: PaperView
     summary_html: Markup | None
 
 
@@ -43,22 +40,14 @@ class PageRenderer:
         self.env.filters["with_math"] = lambda text: Markup(text_with_math_html(text))
 
     def digest_page(self, digest: Digest | None, days: Sequence[dt.date]) -> str:
-        papers = [] if digest is None else [self._paper_view(i, s, digest) for i, s in enumerate(digest.papers, 1)]
+        view = None if digest is None else digest_view(digest)
+        # summary_html escapes all markup a summary could carry, so it may be marked safe.
+        papers = [] if view is None else [
+            PagePaper(paper, Markup(summary_html(paper.summary)) if paper.summary else None) for paper in view.papers
+        ]
         return self.env.get_template("digest.html").render(
-            site_title=SITE_TITLE, digest=digest, papers=papers, days=days
+            site_title=SITE_TITLE, digest=view, papers=papers, days=days
         )
 
     def error_page(self, status: int, title: str, message: str) -> str:
         return self.env.get_template("error.html").render(site_title=SITE_TITLE, status=status, title=title, message=message)
-
-    @staticmethod
-    def _paper_view(position: int, scored: ScoredPaper, digest: Digest) -> PaperView:
-        summary = digest.summary_for(scored.paper)
-        return PaperView(
-            position=position,
-            scored=scored,
-            matched=matched_terms_text(scored),
-            summary_label=summary_label(summary) if summary else "",
-            # summary_html escapes all markup the summary could carry, so it may be marked safe.
-            summary_html=Markup(summary_html(summary)) if summary else None,
-        )

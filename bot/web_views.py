@@ -1,12 +1,11 @@
-"""What the web app shows, read from the store: the default and per-chat digests of recent announcement days, with cached summaries."""
+"""What the web app shows, read from the store: the default and per-chat digests of recent announcement days, with stored or extractive summaries."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
+from bot.digests import DigestService
 from core.config import Settings
-from core.digest import default_subscription, select_digests
 from core.models import ChatSettings, Digest, Subscription
 from core.store import Store
 from core.summarize import Summarizer
@@ -21,36 +20,31 @@ class DigestViews:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        # Only for reading the cache and extractive summaries: without an API key it never calls out.
-        self._summaries = Summarizer(settings.summaries, store, api_key=None)
+        # Only for reading stored and extractive summaries: without an API key it never calls out.
+        self.digests = DigestService(store, settings, summarizer=Summarizer(settings.summaries, store, api_key=None))
 
     def days(self, limit: int = ARCHIVE_DAYS) -> list[dt.date]:
         """Announcement days with stored papers, newest first."""
         return self.store.announcement_days(limit)
 
-    def default_subscription(self, category: str | None = None) -> Subscription:
-        subscription = default_subscription(self.settings)
-        if category is None:
-            return subscription
-        return dataclasses.replace(subscription, subscriber=f"category:{category}", categories=(category,))
+    def latest_day(self) -> dt.date | None:
+        """The day `/` shows: the same latest announcement day the CLI and chats use for the default categories."""
+        return self.digests.latest_day(self.digests.default_subscription().categories)
 
-    def digest(self, day: dt.date, subscription: Subscription, language: str, with_summaries: bool = True) -> Digest:
-        """One day's digest for one subscription; its top N papers carry their cached summary, else the
-        extractive one, as the Markdown digest and the chats show them."""
-        papers = self.store.papers_announced(day, subscription.categories)
-        selected = select_digests(day, papers, [subscription], self.settings.scoring, now=self.store.now())
-        digest = selected[subscription.subscriber]
-        if not with_summaries or not self.settings.summaries.enabled:
-            return digest
-        shown = [scored.paper for scored in digest.papers[: self.settings.summaries.top_n]]
-        return dataclasses.replace(digest, summaries=self._summaries.stored_or_extractive(shown, language))
+    def default_digest(self, day: dt.date) -> Digest:
+        return self.digest(day, self.digests.default_subscription(), self.settings.summaries.language, wanted=None)
 
-    def recent_digests(self, subscription: Subscription, language: str, with_summaries: bool = True) -> list[Digest]:
-        """The subscription's digests of the last FEED_DAYS announcement days, newest first."""
-        return [self.digest(day, subscription, language, with_summaries) for day in self.days(FEED_DAYS)]
+    def digest(self, day: dt.date, subscription: Subscription, language: str, wanted: ChatSettings | None) -> Digest:
+        """One day's digest for one subscription; when its reader wants summaries, its top N papers carry their
+        stored summary, else the extractive one, as the Markdown digest and the chats show them."""
+        return self.digests.with_stored_summaries(
+            self.digests.digest_of(day, subscription), language, self.digests.wants_summaries(wanted)
+        )
 
     def default_digests(self, category: str | None = None) -> Sequence[Digest]:
-        return self.recent_digests(self.default_subscription(category), self.settings.summaries.language)
+        subscription = self.digests.default_subscription(category)
+        return [self.digest(day, subscription, self.settings.summaries.language, None) for day in self.days(FEED_DAYS)]
 
     def chat_digests(self, chat: ChatSettings) -> Sequence[Digest]:
-        return self.recent_digests(chat.subscription(), chat.language, with_summaries=chat.summaries)
+        subscription = self.digests.subscription_for(chat)
+        return [self.digest(day, subscription, chat.language, chat) for day in self.days(FEED_DAYS)]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -51,3 +52,19 @@ def similar_categories(text: str, limit: int = 3) -> list[str]:
     folded = _by_folded_code()
     matches = difflib.get_close_matches(text.strip().casefold(), list(folded), n=limit, cutoff=0.6)
     return [folded[match] for match in matches]
+
+
+def canonical_categories(texts: Iterable[str]) -> tuple[str, ...]:
+    """Each category spelled as arXiv does (`cs.cl` -> cs.CL), once, in order; ValueError names an unknown one.
+
+    The one check for categories from config.json, the command line and chats alike: a misspelt
+    category would fetch nothing, silently.
+    """
+    spelled = []
+    for text in texts:
+        code = canonical_category(text.strip())
+        if code is None:
+            hint = ", ".join(similar_categories(text.strip()))
+            raise ValueError(f"unknown arXiv category {text.strip()!r}" + (f" (did you mean {hint}?)" if hint else ""))
+        spelled.append(code)
+    return tuple(dict.fromkeys(spelled))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.categories import canonical_category, similar_categories
+from core.categories import canonical_categories
 from core.matching import InvalidTerm, parse_term
 from core.limits import (
     MAX_AUTHORS_PER_CHAT,
@@ -121,14 +121,7 @@ class DefaultsSettings(_Section):
     @classmethod
     def _known_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         """A misspelt category would silently fetch nothing; spell each one as arXiv does."""
-        spelled = []
-        for text in value:
-            code = canonical_category(text)
-            if code is None:
-                hint = ", ".join(similar_categories(text))
-                raise ValueError(f"unknown arXiv category {text!r}" + (f" (did you mean {hint}?)" if hint else ""))
-            spelled.append(code)
-        return tuple(dict.fromkeys(spelled))
+        return canonical_categories(value)
 
 
 class ScoringSettings(_Section):
@@ -247,10 +240,14 @@ def parse_settings(raw: dict, source: str = "config.json") -> Settings:
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
-    """Read config.json (or $ARXIV_DIGEST_CONFIG); a missing file means the embedded defaults."""
-    config_path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+    """Read the named file, else $ARXIV_DIGEST_CONFIG, else ./config.json; only a missing ./config.json means the embedded defaults.
+
+    A file named on purpose (the argument or the variable) that is missing is an error: a typo must not run on defaults.
+    """
+    named = path or os.environ.get(CONFIG_ENV)
+    config_path = Path(named or DEFAULT_CONFIG_PATH)
     if not config_path.exists():
-        if path is not None:
+        if named:
             raise ConfigError(f"config file {config_path} does not exist")
         return Settings()
     try:

@@ -74,6 +74,10 @@ class DayDigests(Mapping[str, Digest]):
             keywords=subscription.keywords,
             considered=self._selection.considered(subscriber),
             generated_at=self._now,
+            excludes=subscription.excludes,
+            min_score=subscription.min_score,
+            max_papers=subscription.max_papers,
+            matched=self._selection.matched_count(subscriber),
         )
 
     def __iter__(self) -> Iterator[str]:

@@ -88,6 +88,7 @@ class ScoredPaper:
     score: float
     matches: tuple[KeywordMatch, ...] = ()
     matched_authors: tuple[str, ...] = ()
+    related: bool = False  # found by similarity to papers the chat liked, not by its keywords
 
     @property
     def matched_terms(self) -> tuple[str, ...]:
@@ -122,6 +123,12 @@ class Digest:
     considered: int  # papers announced that day in the watched categories
     generated_at: dt.datetime
     summaries: dict[str, Summary] = field(default_factory=dict)  # by arxiv_id
+    # The rest of the subscription's rules, and how many papers passed them before the cut to
+    # max_papers (None: not counted, as for a digest that was not scored here).
+    excludes: tuple[str, ...] = ()
+    min_score: float = 0.0
+    max_papers: int | None = None
+    matched: int | None = None
 
     def summary_for(self, paper: Paper) -> Summary | None:
         return self.summaries.get(paper.arxiv_id)
@@ -189,13 +196,19 @@ class FetchResult:
 
 @dataclass(frozen=True)
 class CommandContext:
-    """Who typed a command where; the adapter decides whether they may change settings."""
+    """Who typed a command where; the adapter reports what the platform says about their rights.
+
+    `can_change_settings`: the platform makes them an admin of the chat (or it is their private chat).
+    `configurer_may_change`: the chat's policy also lets the first person who configured it (or anyone,
+    while no one has) change its settings; the command core applies that rule.
+    """
 
     chat: ChatRef
     user_id: str
     can_change_settings: bool
     chat_title: str = ""
     chat_kind: str = "private"
+    configurer_may_change: bool = False
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,9 @@ def select_top(
     gains: Sequence[tuple[RowEntries, Postings]],
     drops: tuple[RowEntries, Sequence[np.ndarray]],
     rules: RowRules,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR arrays: offsets per row, each row's selected paper indexes (score desc, index asc), their scores.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CSR arrays: offsets per row, each row's selected paper indexes (score desc, index asc), their scores;
+    and per row how many papers passed every rule before the cut to its limit.
 
     A row's score for a paper is the sum over its gain entries of value * factor for that paper;
     a drop entry (an exclude word) removes the paper from the row. Rows should come grouped by
@@ -81,7 +82,8 @@ def select_top(
     np.cumsum(np.bincount(rows, minlength=row_count), out=offsets[1:])
     papers = np.concatenate([part[1] for part in parts]) if parts else np.zeros(0, np.int64)
     units = np.concatenate([part[2] for part in parts]) if parts else np.zeros(0, np.int64)
-    return offsets, papers, units
+    matched = np.concatenate([part[3] for part in parts]) if parts else np.zeros(0, np.int64)
+    return offsets, papers, units, matched
 
 
 class _Columns:
@@ -105,7 +107,7 @@ def _select_block(
     gains: Sequence[tuple[RowEntries, Postings]],
     drops: tuple[RowEntries, Sequence[np.ndarray]],
     rules: RowRules,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     profiles = rules.profiles[start:stop]
     columns = _Columns(rules.eligible[np.unique(profiles)].any(axis=0))
     scores = np.zeros((stop - start, len(columns.papers)), np.int32)
@@ -123,12 +125,15 @@ def _select_block(
     for row, papers in rules.skipped.items():
         if start <= row < stop:
             scores[row - start, columns.of(papers)[0]] = DROPPED
-    rows, block_columns, units = _top_per_row(scores, rules.thresholds[start:stop], rules.limits[start:stop])
-    return rows + start, columns.papers[block_columns], units
+    rows, block_columns, units, matched = _top_per_row(scores, rules.thresholds[start:stop], rules.limits[start:stop])
+    return rows + start, columns.papers[block_columns], units, matched
 
 
-def _top_per_row(scores: np.ndarray, thresholds: np.ndarray, limits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each row's entries at or above its threshold, by score descending then column, cut to its limit."""
+def _top_per_row(
+    scores: np.ndarray, thresholds: np.ndarray, limits: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's entries at or above its threshold, by score descending then column, cut to its limit;
+    and each row's count of such entries before the cut."""
     columns_count = scores.shape[1]
     flat = np.flatnonzero(scores >= thresholds[:, None])
     rows, columns = np.divmod(flat, columns_count)
@@ -141,4 +146,4 @@ def _top_per_row(scores: np.ndarray, thresholds: np.ndarray, limits: np.ndarray)
     counts = np.bincount(rows, minlength=len(thresholds))
     rank = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
     keep = rank < limits[rows]
-    return rows[keep], columns[keep], (_SCORE_LIMIT - 1) - below_top[keep]
+    return rows[keep], columns[keep], (_SCORE_LIMIT - 1) - below_top[keep], counts

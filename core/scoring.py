@@ -188,7 +188,7 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         papers: list[Paper],
         subscribers: Sequence[str],
         compiled: list[_Compiled],
-        selection: tuple[np.ndarray, np.ndarray, np.ndarray],
+        selection: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
         hits: TermHits,
         considered: np.ndarray,
         scoring: ScoringSettings,
@@ -198,7 +198,7 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         rows = {entry.subscription.subscriber: row for row, entry in enumerate(compiled)}
         # Rows are grouped by filter profile; iteration follows the order subscriptions came in.
         self._rows = {subscriber: rows[subscriber] for subscriber in subscribers}
-        self._offsets, self._selected, self._units = selection
+        self._offsets, self._selected, self._units, self._matched = selection
         self._hits = hits
         self._considered = considered
         self._scoring = scoring
@@ -223,6 +223,10 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         row = self._rows[subscriber]
         chosen = self._selected[self._offsets[row] : self._offsets[row + 1]].tolist()
         return [self._papers[paper_index].arxiv_id for paper_index in chosen]
+
+    def matched_count(self, subscriber: str) -> int:
+        """How many papers passed every rule (filters, excludes, min_score, not skipped) before the cut to max_papers."""
+        return int(self._matched[self._rows[subscriber]])
 
     def considered(self, subscriber: str) -> int:
         """How many of the day's papers passed the subscriber's category and type filters."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.base import CommandHandler, DeliveryError, OutgoingMessage
-from core.models import ChatRef, ChatSettings, Digest, Paper, Reply, ScoredPaper
+from core.models import ChatRef, Digest, Paper, ScoredPaper
 
 PLATFORM = "recording"
 
@@ -65,7 +65,6 @@ class RecordingAdapter:
     block_after: int | None = None
     block_marker: Path | None = None
     sent: list[SentMessage] = field(default_factory=list)
-    replies: list[tuple[ChatRef, Reply]] = field(default_factory=list)
     calls: int = 0
     handler: CommandHandler | None = None
     rendered: list[Digest] = field(default_factory=list)
@@ -76,7 +75,7 @@ class RecordingAdapter:
     async def stop(self) -> None:
         self.handler = None
 
-    def render_digest(self, digest: Digest, settings: ChatSettings) -> list[OutgoingMessage]:
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         self.rendered.append(digest)
         day = digest.announcement_day.isoformat()
         ids = [scored.paper.arxiv_id for scored in digest.papers]
@@ -89,11 +88,13 @@ class RecordingAdapter:
         return messages
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
+        await asyncio.sleep(0)
+        # Checked after yielding, right before confirming: chats sending concurrently that passed an earlier
+        # check would otherwise confirm (and log) messages after the marker, while the parent is killing us.
         if self.block_after is not None and len(self.sent) >= self.block_after:
             assert self.block_marker is not None
             self.block_marker.write_text("blocked")
             await asyncio.Event().wait()
-        await asyncio.sleep(0)
         self.calls += 1
         failure = self.failures.pop(self.calls, None) or self.outage
         if failure is not None:
@@ -116,8 +117,8 @@ class RecordingAdapter:
             log.flush()
             os.fsync(log.fileno())
 
-    async def send_reply(self, chat: ChatRef, reply: Reply) -> None:
-        self.replies.append((chat, reply))
+    def web_routes(self) -> list:
+        return []
 
     def papers_sent_to(self, chat_id: str) -> list[str]:
         return [arxiv_id for message in self.sent if message.chat.chat_id == chat_id for arxiv_id in message.paper_ids]

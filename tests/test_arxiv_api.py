@@ -36,7 +36,7 @@ async def _with_fetcher(fake: FakeArxiv, store: Store, call, **changes: object):
 
 async def test_ids_lookup_reads_every_field(fake_arxiv: FakeArxiv, store: Store) -> None:
     _serve(fake_arxiv, "id_list_1111.2011v2.xml")
-    [paper] = await _with_fetcher(fake_arxiv, store, lambda f: f.fetch_ids(["1111.2011v2"]))
+    [paper] = await _with_fetcher(fake_arxiv, store, lambda f: api.fetch_ids(f.http, f.settings, ["1111.2011v2"]))
     assert (paper.arxiv_id, paper.version) == ("1111.2011", 2)
     assert paper.title == "Quantum Criticality for Extended Nodes on a Bethe Lattice in the Large Connectivity Limit"
     assert paper.authors == ("James M. Murray", "Adrian Del Maestro", "Zlatko Tesanovic")
@@ -52,14 +52,14 @@ async def test_ids_lookup_reads_every_field(fake_arxiv: FakeArxiv, store: Store)
 
 async def test_legacy_ids_and_current_format(fake_arxiv: FakeArxiv, store: Store) -> None:
     _serve(fake_arxiv, "id_astro-ph_0601001_s0_m100_3150dca9dc76.xml")
-    [paper] = await _with_fetcher(fake_arxiv, store, lambda f: f.fetch_ids(["astro-ph/0601001"]))
+    [paper] = await _with_fetcher(fake_arxiv, store, lambda f: api.fetch_ids(f.http, f.settings, ["astro-ph/0601001"]))
     assert (paper.arxiv_id, paper.version, paper.primary_category) == ("astro-ph/0601001", 1, "astro-ph")
     assert paper.journal_ref == "ActaAstron.56:1-50,2006" and paper.comment.startswith("62 pages")
 
 
 async def test_empty_result_is_an_empty_list(fake_arxiv: FakeArxiv, store: Store) -> None:
     _serve(fake_arxiv, "id_0000.0000_s0_m100_8b51d9633a68.xml")
-    assert await _with_fetcher(fake_arxiv, store, lambda f: f.fetch_ids(["0000.0000"])) == []
+    assert await _with_fetcher(fake_arxiv, store, lambda f: api.fetch_ids(f.http, f.settings, ["0000.0000"])) == []
 
 
 async def test_400_error_feed_becomes_a_rejection_with_arxivs_reason(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -71,7 +71,7 @@ async def test_400_error_feed_becomes_a_rejection_with_arxivs_reason(fake_arxiv:
 
 async def test_malformed_ids_are_refused_without_a_request(fake_arxiv: FakeArxiv, store: Store) -> None:
     with pytest.raises(ValueError, match="not arXiv ids: abc"):
-        await _with_fetcher(fake_arxiv, store, lambda f: f.fetch_ids(["2409.01234", "abc"]))
+        await _with_fetcher(fake_arxiv, store, lambda f: api.fetch_ids(f.http, f.settings, ["2409.01234", "abc"]))
     assert fake_arxiv.requests == []
 
 
@@ -94,7 +94,7 @@ def test_free_text_query_needs_a_word() -> None:
 async def test_api_retries_through_our_policy_honouring_retry_after(fake_arxiv: FakeArxiv, store: Store) -> None:
     _serve(fake_arxiv, "id_1605.08386_s0_m100_199195aa31ad.xml")
     fake_arxiv.fail_next(Fault("status", 503, retry_after="1"))
-    [paper] = await _with_fetcher(fake_arxiv, store, lambda f: f.fetch_ids(["1605.08386"]))
+    [paper] = await _with_fetcher(fake_arxiv, store, lambda f: api.fetch_ids(f.http, f.settings, ["1605.08386"]))
     assert paper.title == "Heat-bath random walks with Markov bases"
     first, second = fake_arxiv.requests
     assert second.at - first.at >= 1.0

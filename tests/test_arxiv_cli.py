@@ -65,6 +65,7 @@ def test_fetch_when_arxiv_is_unreachable(tmp_path: Path) -> None:
 def test_fetch_when_arxiv_keeps_failing_or_sends_garbage(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
     fake_arxiv.announce(load_paper_list(PAPERS), _today())
     config = _config(tmp_path, fake_arxiv.settings(max_retries=1).model_dump(mode="json"))
+    Store(tmp_path / "cli.db").close()  # an existing database keeps the failures' log (a new one is removed again)
     fake_arxiv.fail_next(Fault("status", 503), Fault("status", 503))
     busy = _invoke(config, "fetch")
     assert busy.exit_code == EXIT_UNAVAILABLE and "HTTP 503" in busy.stderr
@@ -78,8 +79,17 @@ def test_fetch_when_arxiv_keeps_failing_or_sends_garbage(fake_arxiv: FakeArxiv, 
 
 def test_bad_category_is_a_usage_error(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
     result = _invoke(_config(tmp_path, fake_arxiv.settings().model_dump(mode="json")), "fetch", "--category", "no such")
-    assert result.exit_code == 2 and "not arXiv categories: no such" in result.output
+    assert result.exit_code == 2 and "unknown arXiv category 'no such'" in result.output
     assert fake_arxiv.requests == []
+
+
+def test_categories_on_the_command_line_are_checked_and_spelled_as_in_config(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    config = _config(tmp_path, fake_arxiv.settings().model_dump(mode="json"))
+    unknown = _invoke(config, "fetch", "--category", "cs.XX")
+    assert unknown.exit_code == 2 and "unknown arXiv category 'cs.XX'" in unknown.output
+    assert fake_arxiv.requests == []
+    _invoke(config, "fetch", "--category", "cs.cl")
+    assert [request.path.rsplit("/", 1)[-1] for request in fake_arxiv.requests][:1] == ["cs.CL"]
 
 
 def test_backfill_then_today(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The Fetcher against the loopback fake arXiv: normal, empty and stale days, faults, politeness, idempotency."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -94,15 +95,39 @@ async def test_empty_day_is_empty_not_failed_and_not_refetched(fake_arxiv: FakeA
     assert store.count_papers() == 0
 
 
-async def test_weekend_feed_leaves_the_missed_day_open(fake_arxiv: FakeArxiv, store: Store) -> None:
-    fake_arxiv.announce([], None)  # skipDays: no date, no items
+def _submitted_before(day: dt.date, papers: list) -> list:
+    """The papers as the export API knows them: submitted the weekday before `day`, before its cutoff."""
+    return [dataclasses.replace(paper, published=day - dt.timedelta(days=1), announced=None) for paper in papers]
+
+
+async def test_a_weekend_start_gets_fridays_announcement_from_the_export_api(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    friday, saturday_noon = dt.date(2026, 9, 25), dt.datetime(2026, 9, 26, 12, 0, tzinfo=dt.timezone.utc)
+    store = Store(tmp_path / "new.db", clock=lambda: saturday_noon)  # a brand-new install started on Saturday
+    papers = load_paper_list(FIXTURES / "dw-dengwei_2025-10-22.jsonl")
+    fake_arxiv.api_papers = _submitted_before(friday, papers)
+    fake_arxiv.announce([], None)  # the weekend feed: skipDays, no date, no items
     fetcher = _fetcher(fake_arxiv, store)
-    result = await fetcher.fetch_day(["cs.AI"])
-    await fetcher.fetch_day(["cs.AI"])
+    result = await fetcher.fetch_day(["cs.CL"])
+    again = await fetcher.fetch_day(["cs.CL"])
     await fetcher.aclose()
-    assert result.status == "empty"
-    assert store.fetched_categories(THURSDAY) == set()  # a backfill may still fill the day
-    assert len(fake_arxiv.requests) == 2
+    expected = {paper.arxiv_id for paper in papers if "cs.CL" in paper.categories}
+    assert (result.status, result.announcement_day) == ("ok", friday)
+    assert {paper.arxiv_id for paper in store.papers_announced(friday)} == expected
+    assert {paper.arxiv_id for paper in result.papers} == expected
+    assert (_last_log(store)["source"], _last_log(store)["announced"]) == ("api", "2026-09-25")
+    assert again.status == "empty" and len(fake_arxiv.feed_requests()) == 1  # stored once, not asked again
+    store.close()
+
+
+async def test_a_weekend_feed_and_a_failing_api_leave_the_day_open(fake_arxiv: FakeArxiv, store: Store) -> None:
+    fake_arxiv.announce([], None)
+    fake_arxiv.api_body, fake_arxiv.api_status = b"busy", 503  # the feed answers, the export API does not
+    fetcher = _fetcher(fake_arxiv, store, max_retries=1)
+    with pytest.raises(ArxivUnavailable):
+        await fetcher.fetch_day(["cs.AI"])
+    await fetcher.aclose()
+    assert store.fetched_categories(THURSDAY) == set()  # the next fetch (or a backfill) may still fill the day
+    assert _last_log(store)["status"] == "failed" and store.count_papers() == 0
 
 
 async def test_stale_feed_of_a_stored_day_is_empty(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -216,8 +241,10 @@ async def test_atom_feed_is_read_too(fake_arxiv: FakeArxiv, tmp_path: Path) -> N
 
 async def test_bad_categories_are_refused_before_any_request(fake_arxiv: FakeArxiv, store: Store) -> None:
     fetcher = _fetcher(fake_arxiv, store)
-    with pytest.raises(ValueError, match="not arXiv categories: cs.AI/../x"):
+    with pytest.raises(ValueError, match="unknown arXiv category 'cs.AI/../x'"):
         await fetcher.fetch_day(["cs.AI/../x"])
+    with pytest.raises(ValueError, match=r"unknown arXiv category 'cs.XX' \(did you mean"):
+        await fetcher.fetch_day(["cs.XX"])
     with pytest.raises(ValueError, match="no arXiv categories"):
         await fetcher.fetch_day([" "])
     await fetcher.aclose()

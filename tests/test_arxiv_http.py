@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 
+import httpx
 import pytest
 
 from core.arxiv import http
@@ -44,3 +46,50 @@ async def test_responses_over_the_size_limit_are_refused(fake_arxiv: FakeArxiv, 
     monkeypatch.setattr(http, "MAX_RESPONSE_BYTES", len(fake_arxiv.feed_body))
     assert await client.get(f"{fake_arxiv.url}/rss/cs.AI") == fake_arxiv.feed_body
     await client.aclose()
+
+
+def _unreachable(resolves: bool) -> tuple[httpx.MockTransport, list[str]]:
+    """A transport failing every connection as httpx does: at name resolution (a gaierror inside) or refused."""
+    attempts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        attempts.append(str(request.url))
+        if resolves:
+            raise httpx.ConnectError("[Errno 111] Connection refused") from ConnectionRefusedError(111, "refused")
+        raise httpx.ConnectError("[Errno -2] Name or service not known") from socket.gaierror(-2, "Name or service not known")
+
+    return httpx.MockTransport(handler), attempts
+
+
+async def _instant(seconds: float) -> None:
+    return None
+
+
+async def test_a_name_that_does_not_resolve_is_tried_twice_not_five_times(fake_arxiv: FakeArxiv) -> None:
+    offline, offline_attempts = _unreachable(resolves=False)
+    refused, refused_attempts = _unreachable(resolves=True)
+    for transport in (offline, refused):
+        client = PoliteHttp(fake_arxiv.settings(max_retries=4), transport=transport, sleep=_instant)
+        with pytest.raises(ArxivUnavailable) as raised:
+            await client.get("http://rss.arxiv.test/rss/cs.AI")
+        await client.aclose()
+        assert raised.value.offline is (transport is offline)
+    assert len(offline_attempts) == http.OFFLINE_ATTEMPTS == 2 and len(refused_attempts) == 5
+
+
+async def test_the_retry_line_states_the_real_wait_spacing_included(fake_arxiv: FakeArxiv, caplog: pytest.LogCaptureFixture) -> None:
+    """A 1 s backoff under a 3 s spacing between requests to one host waits 3 s: the log said 1.0 and slept 1 + 2."""
+    now = [100.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    transport, _ = _unreachable(resolves=True)
+    settings = fake_arxiv.settings(max_retries=1, retry_backoff_seconds=1.0, min_interval_seconds=3.0)
+    client = PoliteHttp(settings, transport=transport, sleep=sleep, monotonic=lambda: now[0])
+    with pytest.raises(ArxivUnavailable):
+        await client.get("http://rss.arxiv.test/rss/cs.AI")
+    await client.aclose()
+    assert waits == [3.0] and "retrying in 3.0 s" in caplog.text

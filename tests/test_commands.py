@@ -225,6 +225,24 @@ async def test_settings_changes_are_refused_without_permission_reading_is_open(s
     assert store.chat_configurer(CHAT) == "U1"
 
 
+async def test_first_configurer_rule_lets_the_first_non_admin_keep_configuring(store):
+    """Where the platform's policy allows it (Slack's admins_or_configurer), whoever changed a channel's
+    settings first may keep changing them; until someone has, anyone may; everyone else is refused."""
+    commands = processor(store)
+
+    def member(user_id: str):
+        return dataclasses.replace(context(can_change=False, user_id=user_id), configurer_may_change=True)
+
+    assert (await commands.handle(member("UFIRST"), "max 5")).ok
+    assert store.chat_configurer(CHAT) == "UFIRST"
+    assert (await commands.handle(member("UFIRST"), "max 6")).ok
+    refused = await commands.handle(member("UOTHER"), "max 7")
+    assert not refused.ok and "admins" in refused.text
+    assert not (await commands.handle(context(can_change=False, user_id="UFIRST"), "max 8")).ok  # the policy is off
+    assert (await commands.handle(context(user_id="UADMIN"), "max 9")).ok  # admins always may
+    assert store.require_chat(CHAT).max_papers == 9
+
+
 async def test_command_length_and_score_boundaries(store):
     assert (await run(store, "help" + " " * (MAX_COMMAND_LENGTH - 4))).ok
     too_long = await run(store, "help" + " " * (MAX_COMMAND_LENGTH - 3))
@@ -352,7 +370,7 @@ async def test_stats_counts_delivered_papers(store):
     store.finish_digest_day(CHAT, digest.announcement_day)
     await run(store, "subscribe diffusion, 3d, embeddings, nothing-here")
     reply = (await run(store, "stats")).text
-    assert "Papers delivered: 2 in 1 digests (latest for 2025-10-22)." in reply
+    assert "Papers delivered: 2 in 1 digest (latest for 2025-10-22)." in reply
     # Paper 1 (light transport) mentions 3D and embedding(s); paper 2 (ORDENA) neither.
     assert reply.splitlines()[-1] == "Top keywords in delivered papers: 3d (1), embeddings (1)."
 
@@ -377,7 +395,7 @@ async def test_help_reads_names_like_commands_do(store):
     assert "subscribe" in (await run(store, "help subscribe@arxivbot")).text
     assert "subscribe" in (await run(store, "help /Subscribe")).text
     hostile = await run(store, "help \u202etxt.exe")
-    assert not hostile.ok and "\u202e" not in hostile.text and "\\u202e" in hostile.text
+    assert not hostile.ok and "\u202e" not in hostile.text and '"txt.exe"' in hostile.text
     assert (await run(store, "minscore -0")).text == "Papers now need a score of at least 0."
 
 
@@ -387,3 +405,32 @@ async def test_time_takes_am_pm_and_bare_hours(store):
     assert (chat.delivery_time, chat.timezone) == (dt.time(20, 30), "Europe/Berlin")
     assert (await run(store, "time 7")).ok
     assert store.get_chat(CHAT).delivery_time == dt.time(7, 0)
+
+
+async def test_a_subscribe_list_adds_the_good_items_and_says_which_were_not_and_why(store):
+    reply = await run(store, 'subscribe diffusion, C++, rl:20, "mixture of experts", ---')
+    assert reply.ok, reply.text
+    assert reply.text.startswith("Subscribed to ") and "diffusion" in reply.text.split("Not added")[0]
+    not_added = reply.text.split("Not added: ", 1)[1]
+    assert '"C++" (The keyword' in not_added and '"rl:20" (The weight must be from 0.1 to 10' in not_added
+    assert '"---" (The keyword' in not_added
+    assert {keyword.term for keyword in store.get_chat(CHAT).keywords} >= {"diffusion", "mixture of experts"}
+    assert not {"C++", "rl", "---"} & {keyword.term for keyword in store.get_chat(CHAT).keywords}
+    assert "\n" not in reply.text
+
+
+async def test_a_subscribe_list_with_nothing_usable_adds_nothing(store):
+    reply = await run(store, "subscribe C++, llm:0")
+    assert not reply.ok and reply.text.startswith("Nothing was added: ")
+    assert '"C++"' in reply.text and '"llm:0"' in reply.text
+    assert store.get_chat(CHAT) is None
+
+
+@pytest.mark.parametrize("spec", [spec for spec in COMMAND_SPECS if not spec.takes_arguments], ids=lambda spec: spec.name)
+async def test_commands_that_take_nothing_refuse_extra_words_with_their_usage(store, spec):
+    await run(store, "start")
+    before = store.get_chat(CHAT)
+    reply = await run(store, f"{spec.name} now please")
+    assert not reply.ok and reply.text == f'"{spec.name}" takes nothing after it. Usage: {spec.usage}'
+    assert store.get_chat(CHAT) == before  # "pause now" did not pause
+    assert (await run(store, f"/{spec.name}@arxivbot")).ok  # the bare command, as menus send it, still works

@@ -76,17 +76,17 @@ def test_unclosed_quote_is_refused():
 
 
 def test_keywords_with_weights_are_normalized():
-    assert parse_keywords('LLM:2, "Mixture  of\u00a0Experts", ﬁne-tuning:0.5') == [
-        ("LLM", 2.0),
-        ("Mixture of Experts", 1.0),
-        ("fine-tuning", 0.5),
-    ]
+    assert parse_keywords('LLM:2, "Mixture  of\u00a0Experts", ﬁne-tuning:0.5') == (
+        [("LLM", 2.0), ("Mixture of Experts", 1.0), ("fine-tuning", 0.5)],
+        [],
+    )
 
 
 @pytest.mark.parametrize("weight", ["0", "0.05", "10.5", "nan", "inf", "-1", "two"])
 def test_bad_weights_are_refused(weight):
-    with pytest.raises(CommandError, match="weight"):
-        parse_keywords(f"llm:{weight}")
+    accepted, [refused] = parse_keywords(f"rl, llm:{weight}")
+    assert accepted == [("rl", 1.0)]
+    assert refused.typed == f"llm:{weight}" and "weight" in refused.reason
 
 
 def test_keyword_length_boundary():

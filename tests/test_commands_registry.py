@@ -4,8 +4,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from core.commands import COMMAND_SPECS, CommandProcessor
 from core.commands.formatting import command_table
+from core.commands.registry import Argument, CommandSpec
 from tests.commands_support import SETTINGS, FakeServices, context
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -57,3 +60,10 @@ def test_the_documented_command_set_is_complete():
         "crosslists", "time", "max", "minscore", "summaries", "language", "digest", "search", "feed", "pause",
         "resume", "status", "stats",
     }
+
+
+def test_a_command_with_typed_arguments_must_name_them_in_its_usage() -> None:
+    """Typed arguments (Discord's options) and the refusal of words after an argument-less command agree."""
+    with pytest.raises(ValueError, match="declares arguments"):
+        CommandSpec("pause", "pause", "Pause.", changes_settings=True, arguments=(Argument("when", "When."),))
+    assert all(spec.takes_arguments for spec in COMMAND_SPECS if spec.arguments)

@@ -6,7 +6,7 @@ import io
 
 from adapters.base import Adapter
 from adapters.console import CONSOLE_HINT, CONSOLE_MESSAGE_BUDGET, ConsoleAdapter, render_plain_digest
-from core.models import ChatRef, ChatSettings, Keyword, Reply, Summary
+from core.models import ChatRef, Keyword, Reply, Summary
 from tests.commands_support import FakeServices, digest_of, fixture_papers, processor
 
 CONSOLE_CHAT = ChatRef("console", "local")
@@ -46,42 +46,44 @@ async def test_quit_stops_reading_and_errors_are_printed_not_raised(store):
 async def test_digest_command_prints_the_papers(store):
     papers = fixture_papers()[:3]
     printed = await converse(store, "digest\n", FakeServices(digest=digest_of(papers)))
-    assert printed.startswith("Digest for 2025-10-22: 3 papers of 24 considered.\n")
-    assert "arXiv digest for Wed 2025-10-22: 3 papers (of 24 considered)" in printed
-    assert "1. A Generalizable Light Transport 3D Embedding for Global Illumination  [score 5]" in printed
+    # One header, the digest's own (the reply's "Digest for ..." line would say the same again).
+    assert printed.startswith("arXiv digest for Wed 2025-10-22: 3 papers picked from 24 announced in cs.AI, cs.CL.\n")
+    assert printed.count("arXiv digest for") == 1 and "Digest for 2025-10-22" not in printed
+    assert "1. A Generalizable Light Transport 3D Embedding for Global Illumination\n" in printed
+    assert "score 5.0" in printed
     assert "https://arxiv.org/abs/2510.18658" in printed and "matched: LLM (title)" in printed
 
 
 def test_long_digest_is_split_between_papers_under_the_budget():
     papers = fixture_papers()
     digest = digest_of(papers)
-    messages = render_plain_digest(digest, ChatSettings(ref=CONSOLE_CHAT), budget=1500)
+    messages = render_plain_digest(digest, budget=1500)
     assert len(messages) > 3
     assert all(len(message.payload) <= 1500 for message in messages)
     assert [paper_id for message in messages for paper_id in message.paper_ids] == [p.arxiv_id for p in papers]
     assert messages[0].payload.startswith("arXiv digest for Wed 2025-10-22: 24 papers")
-    assert len(render_plain_digest(digest, ChatSettings(ref=CONSOLE_CHAT))[0].payload) <= CONSOLE_MESSAGE_BUDGET
+    assert len(render_plain_digest(digest)[0].payload) <= CONSOLE_MESSAGE_BUDGET
 
 
-def test_summaries_replace_the_abstract_when_the_chat_wants_them():
+def test_summaries_replace_the_abstract_when_the_digest_has_them():
     paper = fixture_papers()[0]
     summary = Summary(paper.arxiv_id, 1, "qwen-long", "en", "v1", "abstract", "**Contributions**: a 3D embedding.")
     digest = digest_of([paper])
     digest = type(digest)(**{**digest.__dict__, "summaries": {paper.arxiv_id: summary}})
-    shown = render_plain_digest(digest, ChatSettings(ref=CONSOLE_CHAT))[0].payload
+    shown = render_plain_digest(digest)[0].payload
     assert "AI Summary (by qwen-long):" in shown and "a 3D embedding" in shown
-    hidden = render_plain_digest(digest, ChatSettings(ref=CONSOLE_CHAT, summaries=False))[0].payload
+    hidden = render_plain_digest(digest_of([paper]))[0].payload
     assert "Summary" not in hidden and "Global illumination (GI) is essential" in hidden
 
 
 async def test_send_returns_distinct_ids_and_plain_uses_plain_text():
     output = io.StringIO()
     adapter = ConsoleAdapter(io.StringIO(), output)
-    (message,) = render_plain_digest(digest_of(fixture_papers()[:1]), ChatSettings(ref=CONSOLE_CHAT))
+    (message,) = render_plain_digest(digest_of(fixture_papers()[:1]))
     first = await adapter.send(CONSOLE_CHAT, message)
     second = await adapter.send(CONSOLE_CHAT, message, plain=True)
     assert first != second
-    await adapter.send_reply(CONSOLE_CHAT, Reply("plain reply"))
+    await adapter.show_reply(Reply("plain reply"))
     assert output.getvalue().endswith("plain reply\n")
     await adapter.stop()
     await adapter.stop()

@@ -142,7 +142,7 @@ async def test_stop_leaves_the_rest_pending(store):
 
 
 class BrokenRenderer(RecordingAdapter):
-    def render_digest(self, digest, settings):
+    def render_digest(self, digest):
         raise ValueError("a paper title the renderer cannot handle")
 
 

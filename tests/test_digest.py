@@ -91,3 +91,25 @@ def test_default_digest_of_a_real_day() -> None:
         assert not any(word in text.split() for word in ("survey", "review", "tutorial"))
         assert set(scored.paper.categories) & set(default.categories)
         assert scored.matches
+
+
+def test_matched_counts_what_passed_every_rule_before_the_cut() -> None:
+    papers = load_papers(CS_DAY)
+    day = papers[0].announced
+    rules = [
+        dict(categories=("cs.CL",), min_score=1.0),
+        dict(categories=("cs.CL", "cs.CV"), excludes=("survey", "benchmark"), crosslists=False),
+        dict(min_score=2.5),
+        dict(authors=("Yann LeCun",), min_score=0.0),
+    ]
+    terms = ("LLM", "language model", "segmentation", "reasoning", "agent")
+    capped = [sub(f"s{n}", *terms, max_papers=3, **options) for n, options in enumerate(rules)]
+    uncapped = [dataclasses.replace(subscription, max_papers=10**6) for subscription in capped]
+    delivered = {"s0": {paper.arxiv_id for paper in papers[:40]}}
+    counted = select_digests(day, papers, capped, SETTINGS.scoring, delivered, now=NOW)
+    every = select_digests(day, papers, uncapped, SETTINGS.scoring, delivered, now=NOW)
+    for subscription, options in zip(capped, rules):
+        digest = counted[subscription.subscriber]
+        assert digest.matched == len(every[subscription.subscriber].papers) > 3, subscription.subscriber
+        assert len(digest.papers) == 3 and digest.max_papers == 3
+        assert (digest.excludes, digest.min_score) == (options.get("excludes", ()), options.get("min_score", 0.0))

@@ -7,6 +7,8 @@ import re
 import stat
 from pathlib import Path
 
+import jsonschema
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import EXIT_CONFIG, EXIT_NOTHING, EXIT_UNAVAILABLE, cli
@@ -15,7 +17,7 @@ from tests.fakes.arxiv import FakeArxiv, load_paper_list
 from tests.test_arxiv_cli import PAPERS, _today
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config.json"
-PAPER_HEADING = re.compile(r"^### (\d+)\. \[", re.MULTILINE)
+PAPER_HEADING = re.compile(r"^### (?:<a name=\"paper-\d+\"></a>)?(\d+)\. \[", re.MULTILINE)
 
 
 def _config(tmp_path: Path, arxiv: dict) -> Path:
@@ -110,3 +112,52 @@ def test_digest_output_that_cannot_be_written_says_why(fake_arxiv: FakeArxiv, tm
     assert f"error: cannot write {target}: Not a directory" in result.stderr
     assert "Traceback" not in result.output
     assert blocker.read_text(encoding="utf-8") == "a file where the directory should be"
+
+
+SCHEMA = Path(__file__).resolve().parent.parent / "core" / "data" / "digest.schema.json"
+
+
+def test_digest_as_json_for_scripts_follows_the_documented_schema(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    fake_arxiv.announce(load_paper_list(PAPERS), _today())
+    config = _config(tmp_path, fake_arxiv.settings().model_dump(mode="json"))
+    as_json = _invoke(config, "--format", "json", "--max", "5")
+    assert as_json.exit_code == 0, as_json.output
+    document = json.loads(as_json.stdout)  # stdout is the JSON alone; progress went to stderr
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema, format_checker=jsonschema.FormatChecker())
+    assert document["announcement_day"] == _today().isoformat() and document["max_papers"] == 5
+    assert [paper["rank"] for paper in document["papers"]] == [1, 2, 3, 4, 5]
+    assert document["matched"] > 5 and document["announced"] >= document["matched"]
+    scores = [paper["score"] for paper in document["papers"]]
+    assert scores == sorted(scores, reverse=True) and min(scores) >= document["min_score"] == 2.5
+    assert all(paper["matches"] or paper["matched_authors"] for paper in document["papers"])
+    assert document["papers"][0]["summary"]["is_fallback"] is True  # no LLM key: the extractive summary
+    page = _invoke(config, "--max", "5").stdout  # the same day as Markdown: the same papers, the same counts
+    assert [int(n) for n in PAPER_HEADING.findall(page)] == [1, 2, 3, 4, 5]
+    assert [f"https://arxiv.org/abs/{paper['arxiv_id']}" for paper in document["papers"]] == re.findall(
+        r"^### .*\]\((https://arxiv\.org/abs/[^)]+)\)$", page, re.MULTILINE
+    )
+    assert f"- **Total Papers Found**: 5 of {document['matched']} matching, of {document['announced']} announced" in page
+    assert "- **Max Papers**: 5" in page and "- **Exclude Words**: survey, review, tutorial" in page
+
+
+@pytest.mark.parametrize("bad", ["0", "101", "many"])
+def test_digest_max_out_of_range_is_a_usage_error(tmp_path: Path, bad: str) -> None:
+    result = _invoke(_config(tmp_path, {}), "--max", bad)
+    assert result.exit_code == 2 and "Invalid value for '--max'" in result.output and "Traceback" not in result.output
+
+
+def _property_names(schema: object) -> set[str]:
+    if isinstance(schema, list):
+        return set().union(*map(_property_names, schema))
+    if not isinstance(schema, dict):
+        return set()
+    own = set(schema.get("properties", {}))
+    return own.union(*map(_property_names, schema.values()))
+
+
+def test_readme_names_every_key_of_the_json_digest() -> None:
+    readme = (SCHEMA.parent.parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The digest command", 1)[1].split("\n## ", 1)[0]
+    names = _property_names(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    assert len(names) > 30 and {name for name in names if f"`{name}`" not in section} == set()

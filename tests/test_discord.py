@@ -11,8 +11,9 @@ import discord
 import pytest
 
 import adapters.discord as discord_adapter
-from adapters.base import ChatGone, DeliveryError, FormattingRejected
+from adapters.base import ChatGone, DeliveryError, FormattingRejected, ignore_events
 from adapters.discord import DiscordAdapter, create_adapter
+from bot.app import StoreEvents
 from bot.delivery import CHAT_GONE, DELIVERED, DigestSender
 from core.commands import COMMAND_SPECS, CommandProcessor
 from core.commands.registry import NOT_ALLOWED
@@ -165,8 +166,9 @@ async def test_replies_echo_keywords_with_their_markdown_escaped(bot, fake) -> N
 
 
 async def test_digest_command_answers_with_embeds(bot, fake) -> None:
-    await slash(fake, "digest", channel_id=CHANNEL, guild_id=GUILD, permissions=SEND_MESSAGES)
-    await fake.wait_for(lambda: sum(len(f.embeds) for f in fake.followups) == 12)
+    first = await slash(fake, "digest", channel_id=CHANNEL, guild_id=GUILD, permissions=SEND_MESSAGES)
+    await fake.wait_for(lambda: len(first.body["data"]["embeds"]) + sum(len(f.embeds) for f in fake.followups) == 12)
+    assert first.body["data"]["content"].startswith("**arXiv digest for Thu 2026-09-24**")  # one header: the digest's
     assert all(message_problem(f.body) is None for f in fake.followups) and not fake.rejected
 
 
@@ -198,7 +200,7 @@ async def test_slow_digest_reply_is_deferred_then_sent_as_embeds(fake, settings,
     finally:
         await adapter.stop()
     assert callback.body["type"] == 5  # "thinking", answered by the follow-ups
-    assert fake.followups[0].content == "Your digest (help)"
+    assert fake.followups[0].content.startswith("**arXiv digest for Thu 2026-09-24**: 12 papers")  # one header: the digest's
     assert all(message_problem(f.body) is None for f in fake.followups) and not fake.rejected
 
 
@@ -229,7 +231,7 @@ async def test_a_429_mid_digest_is_waited_out_and_loses_nothing(bot, fake, store
     chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
     digest = fixture_digest(25)
     store.plan_digest(chat.ref, DAY, digest.papers)
-    messages = bot.render_digest(digest, chat)
+    messages = bot.render_digest(digest)
     fake.inject(CHANNEL, None, rate_limited(0.05), rate_limited(0.05))  # the first message passes, the second waits
     result = await DigestSender(store).deliver(bot, chat, digest)
     assert result.outcome == DELIVERED
@@ -239,7 +241,7 @@ async def test_a_429_mid_digest_is_waited_out_and_loses_nothing(bot, fake, store
 
 
 async def test_a_429_longer_than_the_ceiling_becomes_a_retry_later(bot, fake) -> None:
-    message = bot.render_digest(fixture_digest(1), ChatSettings(ref=ChatRef("discord", CHANNEL)))[0]
+    message = bot.render_digest(fixture_digest(1))[0]
     fake.inject(CHANNEL, rate_limited(45.0))
     with pytest.raises(DeliveryError) as raised:
         await bot.send(ChatRef("discord", CHANNEL), message)
@@ -257,11 +259,11 @@ async def test_lost_channel_is_chat_gone_and_deactivated(bot, fake, store, fault
     assert result.outcome == CHAT_GONE
     assert not store.get_chat(chat.ref).active
     with pytest.raises(ChatGone):
-        await bot.send(chat.ref, bot.render_digest(digest, chat)[0])
+        await bot.send(chat.ref, bot.render_digest(digest)[0])
 
 
 async def test_server_errors_are_transient(bot, fake) -> None:
-    message = bot.render_digest(fixture_digest(1), ChatSettings(ref=ChatRef("discord", CHANNEL)))[0]
+    message = bot.render_digest(fixture_digest(1))[0]
     fake.inject(CHANNEL, server_error())
     with pytest.raises(DeliveryError) as raised:
         await bot.send(ChatRef("discord", CHANNEL), message)
@@ -270,7 +272,7 @@ async def test_server_errors_are_transient(bot, fake) -> None:
 
 async def test_rejected_embeds_fall_back_to_plain_text(bot, fake) -> None:
     chat = ChatRef("discord", CHANNEL)
-    message = bot.render_digest(fixture_digest(1), ChatSettings(ref=chat))[0]
+    message = bot.render_digest(fixture_digest(1))[0]
     broken = dataclass_replace_payload(message, title="x" * 300)
     with pytest.raises(FormattingRejected):
         await bot.send(chat, broken)
@@ -283,17 +285,18 @@ def dataclass_replace_payload(message, **embed_changes):
     return dataclasses.replace(message, payload=dataclasses.replace(message.payload, embeds=(embed,)))
 
 
-async def test_late_replies_go_to_the_channel_without_pinging(bot, fake) -> None:
-    chat = ChatRef("discord", CHANNEL)
-    await bot.send_reply(chat, Reply("Following @everyone now"))
-    await bot.send_reply(chat, Reply("Following @everyone now"))
-    assert [m.content for m in fake.messages] == ["Following @everyone now"] * 2
+async def test_channel_messages_never_ping(bot, fake) -> None:
+    digest = fixture_digest(1)
+    scored = digest.papers[0]
+    loud = dataclasses.replace(scored, paper=dataclasses.replace(scored.paper, title="Following @everyone now"))
+    await bot.send(ChatRef("discord", CHANNEL), bot.render_digest(dataclasses.replace(digest, papers=(loud,)))[0])
+    assert "@everyone" in fake.messages[0].embeds[0]["title"]
     assert fake.messages[0].body["allowed_mentions"] == {"parse": []}
 
 
 async def test_the_same_message_is_never_posted_twice(bot, fake) -> None:
     chat = ChatRef("discord", CHANNEL)
-    message = bot.render_digest(fixture_digest(2), ChatSettings(ref=chat))[0]
+    message = bot.render_digest(fixture_digest(2))[0]
     first = await bot.send(chat, message)
     again = await bot.send(chat, message)  # e.g. a retry after a lost confirmation
     assert first == again and len(fake.messages) == 1
@@ -322,9 +325,9 @@ async def test_a_wrong_token_fails_start_cleanly(fake, settings) -> None:
 
 def test_create_adapter_needs_the_token_from_the_environment(monkeypatch) -> None:
     monkeypatch.delenv("DISCORD_BOT_TOKEN", raising=False)
-    assert create_adapter(Settings()) is None
+    assert create_adapter(Settings(), ignore_events) is None
     monkeypatch.setenv("DISCORD_BOT_TOKEN", "abc")
-    assert isinstance(create_adapter(Settings()), DiscordAdapter)
+    assert isinstance(create_adapter(Settings(), ignore_events), DiscordAdapter)
 
 
 async def test_the_token_is_never_logged(fake, settings, store, caplog) -> None:
@@ -333,7 +336,7 @@ async def test_the_token_is_never_logged(fake, settings, store, caplog) -> None:
     await adapter.start(CommandProcessor(store, settings, StubServices()).handle)
     try:
         await slash(fake, "keywords", channel_id=DM_CHANNEL)
-        await adapter.send(ChatRef("discord", CHANNEL), adapter.render_digest(fixture_digest(1), ChatSettings(ref=ChatRef("discord", CHANNEL)))[0])
+        await adapter.send(ChatRef("discord", CHANNEL), adapter.render_digest(fixture_digest(1))[0])
     finally:
         await adapter.stop()
     assert "discord.http" in {record.name for record in caplog.records}  # discord.py did log its requests
@@ -343,6 +346,30 @@ async def test_the_token_is_never_logged(fake, settings, store, caplog) -> None:
 async def test_a_rate_limited_channel_does_not_hold_up_another(bot, fake) -> None:
     slow, fast = ChatRef("discord", CHANNEL), ChatRef("discord", DM_CHANNEL)
     fake.inject(CHANNEL, rate_limited(0.3))
-    sending = [bot.send(chat, bot.render_digest(fixture_digest(1), ChatSettings(ref=chat))[0]) for chat in (slow, fast)]
+    sending = [bot.send(chat, bot.render_digest(fixture_digest(1))[0]) for chat in (slow, fast)]
     await asyncio.gather(*sending)
     assert [message.channel_id for message in fake.messages] == [DM_CHANNEL, CHANNEL]
+
+
+async def test_feedback_buttons_under_each_paper_reach_the_store_over_the_gateway(fake, settings, store) -> None:
+    """Every paper of a posted digest has 👍/👎 buttons; a press arrives as a component interaction and is stored
+    through the app's event sink, like Telegram's buttons."""
+    adapter = DiscordAdapter(settings.discord, fake.token, events=StoreEvents(store))
+    await adapter.start(CommandProcessor(store, settings, StubServices()).handle)
+    try:
+        chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), settings.defaults).ref
+        digest = fixture_digest(12)
+        for message in adapter.render_digest(digest):
+            await adapter.send(chat, message)
+        assert not fake.rejected  # the fake checks rows, buttons and custom_ids as Discord does
+        buttons = [b for m in fake.messages for row in m.body["components"] for b in row["components"]]
+        assert len(buttons) == 2 * len(digest.papers)
+        first, second = digest.papers[0].paper.arxiv_id, digest.papers[1].paper.arxiv_id
+        up = await fake.press(fake.messages[0], f"fb:+1:{first}", guild_id=GUILD, user_id="77")
+        down = await fake.press(fake.messages[0], f"fb:-1:{second}", guild_id=GUILD, user_id="77")
+        await fake.press(fake.messages[0], f"fb:-1:{first}", guild_id=GUILD, user_id="78")
+    finally:
+        await adapter.stop()
+    assert up.ephemeral and up.body["data"]["content"] == "Noted 👍 Thanks!"
+    assert down.body["data"]["content"] == "Noted 👎 Thanks!"
+    assert store.feedback_totals(chat) == {first: 0, second: -1}

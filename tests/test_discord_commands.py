@@ -26,8 +26,12 @@ def test_every_registry_command_is_a_subcommand_with_its_summary() -> None:
         assert len(option["description"]) <= slash.DESCRIPTION_LIMIT
 
 
-def test_typed_options_only_name_registered_commands() -> None:
-    assert set(slash.TYPED_OPTIONS) <= set(SPECS)
+def test_typed_options_come_from_the_arguments_declared_with_each_command() -> None:
+    shown = subcommands()
+    typed = {name for name, spec in SPECS.items() if spec.arguments}
+    assert {"categories", "time", "max", "minscore", "crosslists", "summaries", "language"} <= typed
+    for name in typed:
+        assert [option["name"] for option in shown[name]["options"]] == [argument.name for argument in SPECS[name].arguments]
 
 
 def test_optional_arguments_follow_the_usage_line() -> None:
@@ -75,7 +79,7 @@ def test_option_values_become_command_text_in_declared_order() -> None:
 
 
 def autocomplete(subcommand: str, option: str, typed: str) -> list[slash.Choice]:
-    return slash.autocomplete_choices(interaction_data(subcommand, {"type": 3, "name": option, "value": typed, "focused": True}))
+    return slash.autocomplete_choices(interaction_data(subcommand, {"type": 3, "name": option, "value": typed, "focused": True}), SPECS)
 
 
 def test_category_autocomplete_keeps_what_was_typed_and_completes_the_last() -> None:

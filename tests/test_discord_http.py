@@ -12,16 +12,19 @@ import pytest
 from nacl.signing import SigningKey
 
 import adapters.discord as discord_adapter
+from adapters.base import ignore_events
 from adapters.discord import INTERACTIONS_PATH, DiscordAdapter, create_adapter
-from adapters.discord_interactions import EPHEMERAL_FLAG, MAX_SIGNATURE_AGE_SECONDS, slash_command
-from bot.app import App
+from adapters.discord_interactions import EPHEMERAL_FLAG, slash_command
+from adapters.discord_render import render_digest
+from adapters.signed_requests import SIGNATURE_WINDOW_SECONDS
+from bot.app import App, StoreEvents
 from core.commands import COMMAND_SPECS, CommandProcessor
 from core.commands.registry import NOT_ALLOWED
 from core.config import ConfigError, DiscordSettings, Settings
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Reply
 from core.store import Store
 from tests.fakes.discord import FakeDiscord, running_fake_discord
-from tests.fakes.discord_data import fixture_digest, slash_interaction
+from tests.fakes.discord_data import button_interaction, fixture_digest, slash_interaction
 from tests.fakes.discord_limits import message_problem
 from tests.fakes.server import serve_asgi
 from tests.test_discord import CHANNEL, GUILD, MANAGE_CHANNELS, SEND_MESSAGES, StubServices
@@ -76,7 +79,8 @@ def http_settings(fake: FakeDiscord) -> Settings:
 async def endpoint(store: Store) -> AsyncIterator[Endpoint]:
     async with running_fake_discord() as fake:
         settings = http_settings(fake)
-        adapter = DiscordAdapter(settings.discord, fake.token, interactions_key=SIGNING_KEY.verify_key, clock=lambda: NOW)
+        adapter = DiscordAdapter(settings.discord, fake.token, interactions_key=SIGNING_KEY.verify_key, clock=lambda: NOW,
+                                 events=StoreEvents(store))
         app = App(settings, store, [adapter])  # its web_app() collects the adapter's route, as in `serve`
         services = SlowDigestServices()
         processor = CommandProcessor(store, settings, services)
@@ -116,8 +120,8 @@ async def test_ping_is_answered_with_pong(endpoint: Endpoint) -> None:
     [
         {"key": SigningKey.generate()},
         {"signed_body": b'{"type": 1}'},
-        {"timestamp": int(NOW.timestamp()) - MAX_SIGNATURE_AGE_SECONDS - 1},
-        {"timestamp": int(NOW.timestamp()) + MAX_SIGNATURE_AGE_SECONDS + 1},
+        {"timestamp": int(NOW.timestamp()) - SIGNATURE_WINDOW_SECONDS - 1},
+        {"timestamp": int(NOW.timestamp()) + SIGNATURE_WINDOW_SECONDS + 1},
     ],
     ids=["other-key", "other-body", "stale", "future"],
 )
@@ -158,6 +162,15 @@ async def test_subscribe_from_a_channel_manager_changes_the_store(endpoint: Endp
     assert chat.kind == "channel" and GUILD in chat.title and "#papers" in chat.title
 
 
+async def test_a_replayed_signed_interaction_is_refused_and_runs_once(endpoint: Endpoint) -> None:
+    """The same signed request again within the window (a captured `feed reset`, say) must not run twice."""
+    body = json.dumps(subscribe(endpoint.fake, MANAGE_CHANNELS)).encode()
+    first = await endpoint.post_raw(body, signature_headers(body))
+    replayed = await endpoint.post_raw(body, signature_headers(body))
+    assert first.status_code == 200 and replayed.status_code == 401
+    assert endpoint.handled == ["subscribe diffusion"]
+
+
 async def test_subscribe_without_manage_channels_is_refused(endpoint: Endpoint, store: Store) -> None:
     answer = await endpoint.post(subscribe(endpoint.fake, SEND_MESSAGES))
     assert answer.json()["type"] == 4 and answer.json()["data"]["content"] == NOT_ALLOWED
@@ -177,7 +190,7 @@ async def test_slow_digest_is_deferred_then_followed_up_over_rest(endpoint: Endp
     calls = [(method, path) for method, path in fake.requests if path.startswith(webhook)]
     assert calls[0] == ("PATCH", webhook + "/messages/@original")
     assert calls[1:] and all(call == ("POST", webhook) for call in calls[1:])
-    assert fake.followups[0].content.startswith("Digest for 2026-09-24: 12 papers")
+    assert fake.followups[0].content.startswith("**arXiv digest for Thu 2026-09-24**: 12 papers")
     assert all(message_problem(f.body) is None for f in fake.followups) and not fake.rejected
     assert fake.callbacks == []  # the first answer went back as the HTTP response, not as a callback
 
@@ -197,7 +210,7 @@ async def test_http_mode_needs_no_gateway_and_still_posts_digests(endpoint: Endp
     await adapter.start(CommandProcessor(store, Settings(), StubServices()).handle)
     try:
         chat = ChatRef("discord", CHANNEL)
-        await adapter.send(chat, adapter.render_digest(fixture_digest(1), ChatSettings(ref=chat))[0])
+        await adapter.send(chat, adapter.render_digest(fixture_digest(1))[0])
     finally:
         await adapter.stop()
     assert [message.channel_id for message in fake.messages] == [CHANNEL]
@@ -209,15 +222,15 @@ def test_create_adapter_in_http_mode_needs_the_public_key(monkeypatch) -> None:
     settings = Settings(discord=DiscordSettings(interactions="http"))
     monkeypatch.delenv("DISCORD_PUBLIC_KEY", raising=False)
     with pytest.raises(ConfigError, match="DISCORD_PUBLIC_KEY"):
-        create_adapter(settings)
+        create_adapter(settings, ignore_events)
     monkeypatch.setenv("DISCORD_PUBLIC_KEY", "not-hex")
     with pytest.raises(ConfigError, match="DISCORD_PUBLIC_KEY"):
-        create_adapter(settings)
+        create_adapter(settings, ignore_events)
     monkeypatch.setenv("DISCORD_PUBLIC_KEY", SIGNING_KEY.verify_key.encode().hex())
-    adapter = create_adapter(settings)
+    adapter = create_adapter(settings, ignore_events)
     assert [route.path for route in adapter.web_routes()] == [INTERACTIONS_PATH]
     monkeypatch.delenv("DISCORD_PUBLIC_KEY")
-    assert create_adapter(Settings()).web_routes() == []  # gateway mode mounts nothing
+    assert create_adapter(Settings(), ignore_events).web_routes() == []  # gateway mode mounts nothing
 
 
 def guild_interaction(permissions: object) -> dict:
@@ -231,3 +244,17 @@ def guild_interaction(permissions: object) -> dict:
 def test_permission_bitfield_decides_who_may_change_settings(permissions: object, may_change: bool) -> None:
     context = slash_command(guild_interaction(permissions), SPECS).context
     assert context.can_change_settings is may_change and context.chat == ChatRef("discord", CHANNEL)
+
+
+async def test_a_feedback_button_pressed_over_http_is_stored_and_answered_in_the_response(endpoint: Endpoint, store: Store) -> None:
+    chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults).ref
+    body = render_digest(fixture_digest(2))[0].payload
+    posted = {"id": endpoint.fake.new_id(), "channel_id": CHANNEL, "content": body.content,
+              "embeds": list(body.embeds), "components": list(body.components)}
+    paper_id = fixture_digest(1).papers[0].paper.arxiv_id
+    answer = await endpoint.post(button_interaction(endpoint.fake, posted, f"fb:-1:{paper_id}", guild_id=GUILD, user_id="99"))
+    assert answer.status_code == 200
+    assert answer.json()["type"] == 4 and answer.json()["data"]["content"] == "Noted 👎 Thanks!"
+    assert answer.json()["data"]["flags"] == EPHEMERAL_FLAG
+    assert store.feedback_totals(chat) == {paper_id: -1}
+    assert endpoint.handled == []  # a button press is no command

@@ -4,12 +4,9 @@ from __future__ import annotations
 import dataclasses
 
 from adapters import discord_render as render
-from core.models import ChatRef, ChatSettings, KeywordMatch
+from core.models import KeywordMatch
 from tests.fakes.discord_data import fixture_digest, fixture_papers
 from tests.fakes.discord_limits import message_problem
-
-SETTINGS = ChatSettings(ref=ChatRef("discord", "111"))
-
 
 def long_summary() -> str:
     """A four-section Markdown summary longer than the embed budget, built from a real abstract."""
@@ -24,11 +21,11 @@ def body(message) -> dict:
 
 def test_25_papers_with_long_summaries_fit_every_limit_in_few_messages() -> None:
     digest = fixture_digest(25, summary_text=long_summary())
-    messages = render.render_digest(digest, SETTINGS)
+    messages = render.render_digest(digest)
     for message in messages:
         assert message_problem(body(message)) is None
         assert len(message.payload.embeds) <= render.EMBEDS_PER_MESSAGE
-        assert sum(render.embed_length(e) for e in message.payload.embeds) <= render.EMBED_TOTAL_LIMIT
+        assert sum(len(render.embed_counted_text(e)) for e in message.payload.embeds) <= render.EMBED_TOTAL_LIMIT
         assert len(message.plain_text) <= render.CONTENT_LIMIT
     assert_every_paper_once_in_as_few_messages(digest, messages)
 
@@ -39,28 +36,28 @@ def assert_every_paper_once_in_as_few_messages(digest, messages) -> None:
     # Greedy batching: no message could have taken the next message's first embed as well.
     for first, second in zip(messages, messages[1:]):
         together = [*first.payload.embeds, second.payload.embeds[0]]
-        assert len(together) > render.EMBEDS_PER_MESSAGE or sum(map(render.embed_length, together)) > render.EMBED_TOTAL_LIMIT
+        assert len(together) > render.EMBEDS_PER_MESSAGE or sum(len(render.embed_counted_text(e)) for e in together) > render.EMBED_TOTAL_LIMIT
 
 
 def test_abstract_digest_packs_several_papers_per_message() -> None:
     digest = fixture_digest(25)
-    messages = render.render_digest(digest, SETTINGS)
+    messages = render.render_digest(digest)
     assert [len(m.paper_ids) for m in messages] == [7, 7, 7, 4]
     assert_every_paper_once_in_as_few_messages(digest, messages)
-    assert messages[0].payload.content.startswith("**arXiv digest, Thu 24 Sep 2026**: 25 papers")
+    assert messages[0].payload.content.startswith("**arXiv digest for Thu 2026-09-24**: 25 papers")
     assert all(m.payload.content == "" for m in messages[1:])
 
 
 def test_embed_shows_link_authors_categories_matches_and_score() -> None:
     digest = fixture_digest(1)
     paper = digest.papers[0].paper
-    embed = render.render_digest(digest, SETTINGS)[0].payload.embeds[0]
+    embed = render.render_digest(digest)[0].payload.embeds[0]
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert embed["url"] == paper.abs_url
-    assert embed["title"] == paper.title
+    assert embed["title"] == f"1. {paper.title}"
     assert "Bal" in fields["Authors"]
     assert fields["Categories"].startswith(f"{paper.primary_category} (primary)")
-    assert fields["Matched"] == "quantum"
+    assert fields["Matched"] == "quantum (title)"
     assert fields["Score"] == "10.0"
     assert paper.pdf_url in fields["Links"]
     assert embed["description"].startswith(paper.abstract[:40])
@@ -68,19 +65,19 @@ def test_embed_shows_link_authors_categories_matches_and_score() -> None:
 
 def test_overlong_summary_is_cut_at_a_line_end_with_bold_balanced() -> None:
     summary = long_summary()
-    embed = render.render_digest(fixture_digest(1, summary_text=summary), SETTINGS)[0].payload.embeds[0]
+    embed = render.render_digest(fixture_digest(1, summary_text=summary))[0].payload.embeds[0]
     description = embed["description"]
     assert len(summary) > render.SUMMARY_BUDGET >= len(description)
     assert description.endswith("\n…")
     assert description.count("**") % 2 == 0
-    assert "AI summary (qwen-long)" in embed["footer"]["text"]
+    assert "AI Summary (by qwen-long)" in embed["footer"]["text"]
 
 
-def test_summaries_off_shows_the_abstract() -> None:
-    settings = dataclasses.replace(SETTINGS, summaries=False)
-    embed = render.render_digest(fixture_digest(1, summary_text="**Contributions** x"), settings)[0].payload.embeds[0]
-    assert "abstract" in embed["footer"]["text"]
-    assert "Contributions" not in embed["description"]
+def test_a_digest_without_summaries_shows_the_abstract() -> None:
+    digest = fixture_digest(1)
+    embed = render.render_digest(digest)[0].payload.embeds[0]
+    assert embed["footer"]["text"].endswith("abstract")
+    assert embed["description"].startswith(digest.papers[0].paper.abstract[:40])
 
 
 def test_huge_author_list_and_title_are_cut() -> None:
@@ -88,7 +85,7 @@ def test_huge_author_list_and_title_are_cut() -> None:
     scored = digest.papers[0]
     paper = dataclasses.replace(scored.paper, title="Scaling " * 60, authors=tuple(f"Author Number{i}" for i in range(500)))
     digest = dataclasses.replace(digest, papers=(dataclasses.replace(scored, paper=paper),))
-    message = render.render_digest(digest, SETTINGS)[0]
+    message = render.render_digest(digest)[0]
     embed = message.payload.embeds[0]
     assert len(embed["title"]) <= render.TITLE_LIMIT and embed["title"].endswith("…")
     assert len(embed["fields"][0]["value"]) <= render.AUTHORS_BUDGET
@@ -100,8 +97,8 @@ def test_markdown_in_titles_is_escaped() -> None:
     scored = digest.papers[0]
     paper = dataclasses.replace(scored.paper, abstract="A *bold* claim about __init__ and `code`", title="Bounds for $x_1 * y_2$")
     digest = dataclasses.replace(digest, papers=(dataclasses.replace(scored, paper=paper),))
-    embed = render.render_digest(digest, SETTINGS)[0].payload.embeds[0]
-    assert embed["title"] == r"Bounds for $x\_1 \* y\_2$"
+    embed = render.render_digest(digest)[0].payload.embeds[0]
+    assert embed["title"] == r"1. Bounds for $x\_1 \* y\_2$"
     assert embed["description"] == r"A \*bold\* claim about \_\_init\_\_ and \`code\`"
 
 
@@ -118,17 +115,17 @@ def test_matched_keywords_and_plain_fallback_are_escaped() -> None:
     matches = tuple(KeywordMatch(term, True, False, 1.0) for term in ("[free](https://e.vil)", "~~rl~~"))
     scored = dataclasses.replace(digest.papers[0], matches=matches)
     scored = dataclasses.replace(scored, paper=dataclasses.replace(scored.paper, title="**Loud** title"))
-    message = render.render_digest(dataclasses.replace(digest, papers=(scored,)), SETTINGS)[0]
+    message = render.render_digest(dataclasses.replace(digest, papers=(scored,)))[0]
     [matched] = [f["value"] for f in message.payload.embeds[0]["fields"] if f["name"] == "Matched"]
-    assert matched.startswith(r"\[free\](https://e.vil), \~\~rl\~\~")
+    assert matched.startswith(r"\[free\](https://e.vil) (title); \~\~rl\~\~ (title)")
     assert r"\*\*Loud\*\* title" in message.plain_text
 
 
 def test_empty_digest_says_so_in_one_message() -> None:
     digest = dataclasses.replace(fixture_digest(1), papers=())
-    messages = render.render_digest(digest, SETTINGS)
+    messages = render.render_digest(digest)
     assert len(messages) == 1 and messages[0].paper_ids == ()
-    assert "none of the 200 papers" in messages[0].payload.content
+    assert "No paper matched among 200 papers" in messages[0].payload.content
 
 
 def test_long_reply_text_is_split_at_line_ends() -> None:

@@ -56,7 +56,7 @@ async def test_serve_answers_slash_commands_and_posts_the_digest(tmp_path, monke
         sent_ids = {embed["url"].rsplit("/", 1)[1] for m in digest_messages for embed in m.embeds}
         assert digest_messages and all(message_problem(m.body) is None for m in digest_messages)
         assert sent_ids == world.store.delivered_ids(chat) and sent_ids
-        assert digest_messages[0].content.startswith("**arXiv digest, Tue 21 Apr 2026**")
+        assert digest_messages[0].content.startswith("**arXiv digest for Tue 2026-04-21**")
         await world.close()
 
 

@@ -21,7 +21,7 @@ def test_a_paper_on_two_days_keeps_its_newest_day() -> None:
     older = make_digest([scored(papers[0], 3.0), scored(papers[1], 2.0)])
     newer = dataclasses.replace(make_digest([scored(papers[1], 5.0)]), announcement_day=DAY + dt.timedelta(days=1))
     entries = feed_entries([older, newer])
-    assert [(e.announcement_day, e.scored.paper.arxiv_id) for e in entries] == [
+    assert [(e.announcement_day, e.view.arxiv_id) for e in entries] == [
         (DAY + dt.timedelta(days=1), papers[1].arxiv_id),
         (DAY, papers[0].arxiv_id),
     ]

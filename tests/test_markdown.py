@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from html.parser import HTMLParser
 
 import pytest
 from markdown_it import MarkdownIt
 
 from core.config import SummarySettings
-from core.render.markdown import FALLBACK_LABEL, escape_inline, render_markdown, sanitize_summary
+from core.render.markdown import CONTENTS_MIN_PAPERS, escape_inline, render_markdown, sanitize_summary
+from core.render.view import FALLBACK_LABEL
 from core.summaries.sanitize import sanitize_summary as summarizer_sanitize
 from tests.fixtures.web.papers import fixture_papers, llm_summary, make_digest, scored
 
@@ -84,8 +86,10 @@ def test_shape_follows_the_original_readme(papers) -> None:
     assert page.startswith("# arXiv Papers Bot 🤖\n")
     for line in ("## 📊 Statistics", "- **Last Updated**: 2026-04-22 06:00:49 UTC", "- **Total Papers Found**: 2 (of 40 announced)",
                  "- **Categories Monitored**: cs.CV", "## 📚 Recent Papers", f"**ArXiv ID**: {papers[0].arxiv_id}v1  ",
-                 "**Score**: 11.0  ", f"**Type**: {papers[0].announce_type}  ", f"**Category**: {papers[0].primary_category}  ", "**Published**: 2026-04-22  ", "#### Abstract"):
+                 "**Score**: 11.0  ", f"**Type**: {papers[0].announce_type}  ", f"**Category**: {papers[0].primary_category}  ", "**Announced**: 2026-04-22  ", "#### Abstract"):
         assert line in page.splitlines(), line
+    assert "**Published**" not in page  # the same day as Announced: said once
+    assert "Contents" not in page and "<a name=" not in page  # two papers need no contents
     assert f"### 1. [{escape_inline(papers[0].title)}](https://arxiv.org/abs/{papers[0].arxiv_id})" in page
     assert page.endswith("---\n\n*Generated automatically by arxiv-digest.*\n")
     seen = structure(page)
@@ -236,3 +240,64 @@ def test_summary_headings_inside_quotes_and_lists_stay_text(papers, hostile: str
     summaries = {first.arxiv_id: llm_summary(first, text), second.arxiv_id: llm_summary(second, "A calm summary.")}
     seen = structure(render_markdown(make_digest([scored(first, 9.0), scored(second, 8.0)], summaries)))
     assert [level for level, _ in seen.headings] == ["h1", "h2", "h2", "h3", "h4", "h3", "h4"]
+
+
+def test_published_shows_when_it_differs_from_announced(papers) -> None:
+    paper = dataclasses.replace(papers[0], published=dt.date(2026, 3, 2))
+    page = render_markdown(make_digest([scored(paper, 3.0)]))
+    assert "**Published**: 2026-03-02  " in page.splitlines() and "**Announced**: 2026-04-22  " in page.splitlines()
+
+
+def test_statistics_say_what_the_cap_left_out_and_every_rule(papers) -> None:
+    digest = dataclasses.replace(
+        make_digest([scored(paper, 3.0) for paper in papers[:2]]),
+        considered=321, matched=158, excludes=("survey", "*_hostile|"), min_score=2.5, max_papers=2,
+    )
+    lines = render_markdown(digest).splitlines()
+    for line in ("- **Total Papers Found**: 2 of 158 matching, of 321 announced", "- **Exclude Words**: survey, \\*\\_hostile\\|",
+                 "- **Min Score**: 2.5", "- **Max Papers**: 2"):
+        assert line in lines, line
+
+
+class _Anchors(HTMLParser):
+    """Where the rendered page's fragment links point, and which anchors exist inside which headings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fragment_links: list[str] = []
+        self.named_in_heading: dict[str, str] = {}
+        self._heading = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in ("h2", "h3"):
+            self._heading = tag
+        if tag == "a" and (values.get("href") or "").startswith("#"):
+            self.fragment_links.append(values["href"][1:])
+        if tag == "a" and values.get("name"):
+            self.named_in_heading[values["name"]] = self._heading
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._heading:
+            self._heading = ""
+
+
+def test_long_digest_has_contents_linking_to_each_paper(papers) -> None:
+    chosen = [dataclasses.replace(papers[0], title=HOSTILE)] + papers[1:30]
+    page = render_markdown(make_digest([scored(paper, 30.0 - index) for index, paper in enumerate(chosen)]))
+    html = MarkdownIt("commonmark", {"html": True}).render(page)
+    anchors = _Anchors()
+    anchors.feed(html)
+    assert anchors.fragment_links == [f"paper-{n}" for n in range(1, 31)]
+    assert anchors.named_in_heading == {f"paper-{n}": "h3" for n in range(1, 31)}  # each target is its paper's heading
+    assert f"<li><a href=\"#paper-2\">{chosen[1].title}</a> (29.0)</li>" in html
+    seen = structure(page)
+    assert [text for level, text in seen.headings if level == "h2"] == ["📊 Statistics", "📑 Contents", "📚 Recent Papers"]
+    assert [level for level, _ in seen.headings].count("h3") == 30  # the hostile title opened nothing
+    assert "script" not in seen.tags and "img" not in seen.tags
+
+
+def test_contents_start_at_the_limit(papers) -> None:
+    below = render_markdown(make_digest([scored(paper, 1.0) for paper in papers[: CONTENTS_MIN_PAPERS - 1]]))
+    at = render_markdown(make_digest([scored(paper, 1.0) for paper in papers[:CONTENTS_MIN_PAPERS]]))
+    assert "## 📑 Contents" not in below and "## 📑 Contents" in at

@@ -6,19 +6,24 @@ import io
 import json
 import logging
 import os
+import re
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import httpx
 from starlette.testclient import TestClient
 
+from adapters.telegram import SECRET_HEADER
 from bot.web import create_app
 from core.models import ChatRef
 from core.redaction import REDACTED, install_redaction, remember_secret
 from tests.delivery_support import new_chat
 from tests.fakes.telegram import FakeTelegram
 from tests.fixtures.web.site import site_settings
+from tests.test_telegram_serve import _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRETS = {
@@ -98,3 +103,57 @@ async def test_serve_with_a_rejected_telegram_token_logs_no_secret(tmp_path: Pat
     text = output.decode()
     assert "telegram adapter did not start" in text and "Traceback" in text
     assert _leaks(text) == []
+
+
+async def test_serve_logs_neither_the_derived_webhook_secret_nor_a_feed_token(tmp_path: Path) -> None:
+    """Real paths at -v: PTB's setWebhook debug line, the `feed` reply sent through the Bot API, the feed fetched over HTTP."""
+    user = 4242
+    async with FakeTelegram().serve() as fake:
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({
+            "arxiv": {"feed_url": "http://127.0.0.1:9/rss/", "api_url": "http://127.0.0.1:9/api/query"},
+            "telegram": {"api_base_url": fake.api_base_url, "mode": "webhook", "public_url": "https://bot.example.org"},
+        }))
+        port = _free_port()
+        env = {key: value for key, value in os.environ.items() if not key.endswith(("_TOKEN", "_SECRET", "_KEY"))}
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "arxiv-digest"), "-v", "--config", str(config),
+            "--database", str(tmp_path / "serve.db"), "serve", "--web", "--port", str(port),
+            cwd=ROOT, env=env | {"TELEGRAM_BOT_TOKEN": fake.token},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            await fake.wait_until(lambda: fake.webhook is not None, 60)
+            derived_secret = fake.webhook["secret_token"]
+            base = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient(timeout=10) as client:
+                for number, command in enumerate(("/start", "/feed"), 1):
+                    update = {"update_id": number, "message": {
+                        "message_id": number, "date": 0, "chat": {"id": user, "type": "private"},
+                        "from": {"id": user, "is_bot": False, "first_name": "A"}, "text": command,
+                        "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}]}}
+                    await _post_when_listening(client, f"{base}/telegram/webhook", update, {SECRET_HEADER: derived_secret})
+                    *_, reply = await fake.wait_for(number, user, timeout=30)
+                token = re.search(r"/feeds/chat/([A-Za-z0-9_-]+)\.xml", reply.text).group(1)
+                assert (await client.get(f"{base}/feeds/chat/{token}.xml")).status_code == 200
+                assert (await client.get(f"{base}/feeds/chat/{token}.atom/")).status_code == 404
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(process.communicate(), 30)
+    text = output.decode()
+    assert "setWebhook" in text and "sendMessage" in text  # the lines that carried them were logged
+    assert derived_secret not in text and token not in text and fake.token not in text
+
+
+async def _post_when_listening(client: httpx.AsyncClient, url: str, update: dict, headers: dict[str, str]) -> None:
+    """The web server may come up a moment after setWebhook: retry the connection until a deadline."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        try:
+            answer = await client.post(url, json=update, headers=headers)
+            assert answer.status_code == 200
+            return
+        except httpx.TransportError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)

@@ -258,7 +258,7 @@ async def test_a_preview_and_a_tick_fetching_at_once_ask_arxiv_once(tmp_path, fa
     world = World(tmp_path, dt.datetime(2026, 4, 21, 9, 0, tzinfo=UTC), fake_arxiv.settings())
     fake_arxiv.announce(fixture_papers("2026-04-21"), TUESDAY)
     now = world.clock()
-    both = await asyncio.gather(*(world.scheduler.ensure_fetched(TUESDAY, {"cs.CV"}, now) for _ in range(2)))
+    both = await asyncio.gather(*(world.scheduler.digests.ensure_fetched(TUESDAY, {"cs.CV"}, now) for _ in range(2)))
     assert both == [{"cs.CV"}, {"cs.CV"}]
     assert len(fake_arxiv.feed_requests()) == 1
     await world.close()

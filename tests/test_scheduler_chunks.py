@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def expected_papers(store: Store, refs: list[ChatRef]) -> dict[str, list[str]]:
     """Each chat's selection for the day, in order, from the same one-pass scoring the tick uses."""
     scheduler = Scheduler(store, SETTINGS, Fetcher(SETTINGS.arxiv, store), {})
-    digests = scheduler.build_digests(DAY, [store.get_chat(ref) for ref in refs], DUE_AT)
-    return {ref.chat_id: [scored.paper.arxiv_id for scored in digests[ref.subscriber].papers] for ref in refs}
+    digests = scheduler.digests.build_digests(DAY, [store.get_chat(ref) for ref in refs], DUE_AT)
+    return {ref.chat_id: [scored.paper.arxiv_id for scored in digests[ref].papers] for ref in refs}
 
 
 def messages_per_chat(papers: list[str]) -> int:

@@ -12,6 +12,8 @@ import pytest
 
 from adapters.console import ConsoleAdapter
 from bot.app import App
+from bot.digests import DigestService
+from bot.web_views import DigestViews
 from tests.delivery_support import fixture_papers
 from tests.test_scheduler import TUESDAY, WEDNESDAY, World
 
@@ -89,3 +91,16 @@ async def test_console_user_gets_each_digest_once_and_only_new_papers(console_wo
     assert len(terminal.digests()) == 3
     status = await terminal.type("/status", "arXiv:")
     assert "Europe/Berlin" in status and "Thu 2026-04-23" in status
+
+
+async def test_digest_day_is_the_latest_announcement_in_chats_pages_and_cli(console_world, fake_arxiv):
+    """Wednesday is due but arXiv still serves Tuesday's mailing: every surface shows Tuesday, none says "nothing stored"."""
+    world, terminal, app = console_world
+    await terminal.type("/subscribe diffusion", "diffusion")
+    await _tick(app, world, 2026, 4, 21, 6, 0)
+    world.clock.set(dt.datetime(2026, 4, 22, 6, 0, tzinfo=UTC))
+    assert app.scheduler.current_day(world.clock()) == WEDNESDAY
+    preview = await terminal.type("/digest", "\n")
+    assert preview.startswith("arXiv digest for Tue 2026-04-21") and preview.count("arXiv digest for") == 1
+    assert DigestViews(world.store, world.settings).latest_day() == TUESDAY
+    assert DigestService(world.store, world.settings).latest_day(world.settings.defaults.categories) == TUESDAY

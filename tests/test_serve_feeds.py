@@ -110,3 +110,15 @@ async def test_pages_fetch_each_day_themselves_catch_up_and_report_an_overdue_da
 async def _status(client: httpx.AsyncClient, status: int) -> dict | None:
     answer = await client.get("/healthz")
     return answer.json() if answer.status_code == status else None
+
+
+async def test_a_first_serve_on_saturday_shows_fridays_papers_from_the_export_api(tmp_path, fake_arxiv):
+    saturday = dt.datetime(2026, 4, 25, 9, 0, tzinfo=UTC)
+    world = World(tmp_path, saturday, fake_arxiv.settings())  # a brand-new install: nothing stored
+    fake_arxiv.announce([], None)  # the weekend feed carries nothing
+    fake_arxiv.api_papers = _renamed(FRIDAY, "3", THURSDAY)
+    async with Running(world) as client:
+        await _eventually(lambda: _page_shows(world, client, FRIDAY), "Friday's digest on the page")
+        assert (await client.get("/healthz")).json()["status"] == "ok"
+    assert len(world.store.papers_announced(FRIDAY)) == len(fake_arxiv.api_papers)
+    await world.close()

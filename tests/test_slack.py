@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -14,11 +15,13 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 
-from adapters.base import ChatGone, DeliveryError
+from adapters.base import ChatGone, DeliveryError, EventSink, FormattingRejected, ignore_events
 from adapters.slack import EVENTS_PATH, SlackAdapter
 from adapters.slack_render import MAX_BLOCKS_PER_MESSAGE, MAX_SECTION_CHARS, escape_mrkdwn, render_digest_messages
-from core.config import SlackSettings
-from core.models import ChatRef, ChatSettings, CommandContext, Digest, Keyword, KeywordMatch, Paper, Reply, ScoredPaper, Summary
+from bot.app import StoreEvents
+from bot.delivery import DELIVERED, DigestSender
+from core.config import Settings, SlackSettings
+from core.models import ChatRef, CommandContext, Digest, Keyword, KeywordMatch, Paper, Reply, ScoredPaper, Summary
 from tests.fakes.arxiv import load_paper_list
 from tests.fakes.server import LoopbackServer, serve_asgi
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlackState, build_slack_app
@@ -60,12 +63,9 @@ def slack_api():
         yield state, server
 
 
-def _adapter(server: LoopbackServer, configurer: str | None = "UFIRST") -> SlackAdapter:
-    async def lookup(_chat: ChatRef) -> str | None:
-        return configurer
-
+def _adapter(server: LoopbackServer, events: EventSink = ignore_events) -> SlackAdapter:
     settings = SlackSettings(api_base_url=f"{server.url}/api/")
-    return SlackAdapter(settings, BOT_TOKEN, SIGNING_SECRET, configurer_lookup=lookup)
+    return SlackAdapter(settings, BOT_TOKEN, SIGNING_SECRET, events=events)
 
 
 def test_sixty_paper_digest_is_valid_block_kit_within_limits():
@@ -73,7 +73,7 @@ def test_sixty_paper_digest_is_valid_block_kit_within_limits():
     hostile = Paper("2604.99999", 1, "A <b>bold</b> & <!channel> title", ("Eve",), "x < y & z > w " * 400,
                     ("cs.CV",), "cs.CV", announced=DAY)
     digest = _digest(papers[:59] + [hostile])
-    messages = render_digest_messages(digest, ChatSettings(ref=ChatRef("slack", CHANNEL), keywords=digest.keywords))
+    messages = render_digest_messages(digest)
     assert len(messages) >= 3
     carried = [paper_id for message in messages for paper_id in message.paper_ids]
     assert carried == [s.paper.arxiv_id for s in digest.papers]  # every paper once, in order
@@ -92,11 +92,10 @@ def test_sixty_paper_digest_is_valid_block_kit_within_limits():
 def test_long_summary_is_cut_cleanly_without_breaking_an_entity():
     paper = _real_papers()[0]
     summary = Summary(paper.arxiv_id, 1, "qwen-long", "en", "v1", "abstract", "a&b " * 2000)
-    (message,) = render_digest_messages(_digest([paper], {paper.arxiv_id: summary}),
-                                        ChatSettings(ref=ChatRef("slack", CHANNEL)))
-    text = message.payload["blocks"][1]["text"]["text"]
+    (message,) = render_digest_messages(_digest([paper], {paper.arxiv_id: summary}))
+    text = message.payload["blocks"][2]["text"]["text"]
     assert len(text) <= MAX_SECTION_CHARS and text.endswith("…")
-    assert "Summary (qwen-long)" in text
+    assert "AI Summary (by qwen-long)" in text
     assert text.count("&amp;") == text.count("&")
 
 
@@ -108,7 +107,7 @@ async def test_send_honours_429_and_loses_nothing(slack_api):
     state, server = slack_api
     state.rate_limits_left, state.retry_after_seconds = 1, 1
     adapter = _adapter(server)
-    (message,) = render_digest_messages(_digest(_real_papers()[:3]), ChatSettings(ref=ChatRef("slack", CHANNEL)))
+    (message,) = render_digest_messages(_digest(_real_papers()[:3]))
     started = time.monotonic()
     ts = await adapter.send(ChatRef("slack", CHANNEL), message)
     assert time.monotonic() - started >= 1.0  # Retry-After honoured
@@ -122,7 +121,7 @@ async def test_exhausted_rate_limit_is_a_transient_error_with_retry_after(slack_
     state.rate_limits_left, state.retry_after_seconds = 10, 0
     with pytest.raises(DeliveryError) as caught:
         await _adapter(server).send(ChatRef("slack", CHANNEL), render_digest_messages(
-            _digest(_real_papers()[:1]), ChatSettings(ref=ChatRef("slack", CHANNEL)))[0])
+            _digest(_real_papers()[:1]))[0])
     assert not isinstance(caught.value, ChatGone)
     assert caught.value.retry_after == 0
     assert state.messages == []
@@ -132,7 +131,7 @@ async def test_exhausted_rate_limit_is_a_transient_error_with_retry_after(slack_
 async def test_gone_channel_raises_chat_gone(slack_api, error):
     state, server = slack_api
     state.channel_errors[CHANNEL] = error
-    message = render_digest_messages(_digest(_real_papers()[:1]), ChatSettings(ref=ChatRef("slack", CHANNEL)))[0]
+    message = render_digest_messages(_digest(_real_papers()[:1]))[0]
     with pytest.raises(ChatGone):
         await _adapter(server).send(ChatRef("slack", CHANNEL), message)
 
@@ -147,10 +146,10 @@ def _signed(body: str, secret: str = SIGNING_SECRET, age_seconds: int = 0) -> di
     }
 
 
-def _slash(text: str, user: str, channel: str, response_url: str) -> str:
+def _slash(text: str, user: str, channel: str, response_url: str, channel_name: str = "papers") -> str:
     return urlencode({
         "command": "/arxiv", "text": text, "user_id": user, "channel_id": channel,
-        "channel_name": "papers", "team_id": "T1", "response_url": response_url, "trigger_id": "1.2.3",
+        "channel_name": channel_name, "team_id": "T1", "response_url": response_url, "trigger_id": "1.2.3",
     })
 
 
@@ -169,6 +168,17 @@ class RecordingCommands:
 async def _post(base: str, body: str, headers: dict[str, str]) -> httpx.Response:
     async with httpx.AsyncClient() as client:
         return await client.post(f"{base}{EVENTS_PATH}", content=body, headers=headers)
+
+
+async def _answers(server: LoopbackServer, requests: list[tuple[str, dict[str, str]]]) -> tuple[list[httpx.Response], RecordingCommands]:
+    """POST each (body, headers) to a started adapter's route, in order; its answers and what reached the commands."""
+    adapter = _adapter(server)
+    commands = RecordingCommands()
+    await adapter.start(commands)
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        answers = [await _post(base, body, headers) for body, headers in requests]
+    await adapter.stop()
+    return answers, commands
 
 
 async def test_signed_slash_command_answers_ephemerally_with_permission(slack_api):
@@ -193,13 +203,22 @@ async def test_signed_slash_command_answers_ephemerally_with_permission(slack_ap
     assert member.status_code == direct.status_code == 200
 
 
-async def test_first_configurer_may_change_settings_when_no_one_has_yet(slack_api):
+async def test_a_channel_named_directmessage_is_no_dm(slack_api):
+    """Members name channels; only a D… id is a direct message, where anyone may change settings."""
     _, server = slack_api
-    adapter = _adapter(server, configurer=None)
-    assert await adapter._may_change_settings(ChatRef("slack", CHANNEL), "UMEMBER", is_direct=False)
-    adapter = _adapter(server, configurer="UFIRST")
-    assert await adapter._may_change_settings(ChatRef("slack", CHANNEL), "UFIRST", is_direct=False)
-    assert not await adapter._may_change_settings(ChatRef("slack", CHANNEL), "UMEMBER", is_direct=False)
+    body = _slash("max 5", "UMEMBER", CHANNEL, f"{server.url}/response/m", channel_name="directmessage")
+    [answer], commands = await _answers(server, [(body, _signed(body))])
+    assert answer.status_code == 200
+    [(context, _)] = commands.calls
+    assert not context.can_change_settings and context.chat_kind == "channel"
+
+
+async def test_channel_members_are_handed_to_the_core_under_the_first_configurer_policy(slack_api):
+    _, server = slack_api
+    body = _slash("max 5", "UMEMBER", CHANNEL, f"{server.url}/response/m")
+    _, commands = await _answers(server, [(body, _signed(body))])
+    ((context, _),) = commands.calls
+    assert not context.can_change_settings and context.configurer_may_change  # the core applies the rule
 
 
 @pytest.mark.parametrize(
@@ -207,15 +226,20 @@ async def test_first_configurer_may_change_settings_when_no_one_has_yet(slack_ap
 )
 async def test_bad_or_stale_signature_is_rejected_and_changes_nothing(slack_api, secret, age):
     _, server = slack_api
-    adapter = _adapter(server)
-    commands = RecordingCommands()
-    await adapter.start(commands)
-    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
-        body = _slash("subscribe llm", "UADMIN", CHANNEL, f"{server.url}/response/x")
-        answer = await _post(base, body, _signed(body, secret=secret, age_seconds=age))
-    await adapter.stop()
+    body = _slash("subscribe llm", "UADMIN", CHANNEL, f"{server.url}/response/x")
+    [answer], commands = await _answers(server, [(body, _signed(body, secret=secret, age_seconds=age))])
     assert answer.status_code == 401
     assert commands.calls == []
+
+
+async def test_a_replayed_signed_command_is_refused_and_runs_once(slack_api):
+    """A captured `/arxiv feed reset` sent again within Slack's five minutes must not rotate the token twice."""
+    _, server = slack_api
+    body = _slash("feed reset", "UADMIN", CHANNEL, f"{server.url}/response/r")
+    headers = _signed(body)
+    [first, replayed], commands = await _answers(server, [(body, headers), (body, headers)])
+    assert first.status_code == 200 and replayed.status_code == 401
+    assert [text for _, text in commands.calls] == ["feed reset"]
 
 
 @pytest.mark.parametrize("spelled", ["digest", "/digest", "Digest@arxivbot"])
@@ -284,3 +308,69 @@ async def test_socket_mode_receives_a_slash_command_and_acks_the_envelope(slack_
     (ack,) = state.socket_acks
     assert ack["envelope_id"] == "env-1"
     assert ack["payload"] == {"response_type": "ephemeral", "text": "ok: keywords &lt;done&gt;"}
+
+
+async def test_the_fake_refuses_what_slack_refuses(slack_api):
+    state, server = slack_api
+    adapter = _adapter(server)
+    message = render_digest_messages(_digest(_real_papers()[:1]))[0]
+    oversized = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * (MAX_SECTION_CHARS + 1)}}
+    too_many_blocks = dataclasses.replace(message, payload={**message.payload, "blocks": [oversized]})
+    too_long_text = dataclasses.replace(message, payload={"text": "y" * 40_001})
+    for refused in (too_many_blocks, too_long_text):
+        with pytest.raises(FormattingRejected):
+            await adapter.send(ChatRef("slack", CHANNEL), refused)
+    assert state.rejected == ["invalid_blocks", "msg_too_long"] and state.messages == []
+
+
+async def test_refused_blocks_are_sent_again_as_plain_text_and_nothing_is_lost(slack_api, store):
+    """The outbox's fallback: Slack answers invalid_blocks, the same papers go out once more as plain text."""
+    state, server = slack_api
+    adapter = _adapter(server)
+    chat = store.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults)
+    digest = _digest(_real_papers()[:30])
+    store.plan_digest(chat.ref, DAY, digest.papers)
+    state.block_errors.extend(["invalid_blocks", "msg_too_long"])
+    result = await DigestSender(store).deliver(adapter, chat, digest)
+    assert result.outcome == DELIVERED and result.papers_sent == 30
+    assert state.rejected == ["invalid_blocks", "msg_too_long"]
+    plain, *rest = state.messages_to(CHANNEL)
+    assert "blocks" not in plain and plain["text"].startswith("arXiv digest for Tue 2026-04-21")
+    assert len(rest) == 1 and "blocks" not in rest[0] and digest.papers[24].paper.abs_url in rest[0]["text"]
+    assert store.delivered_ids(chat.ref) == {s.paper.arxiv_id for s in digest.papers}
+
+
+def _button_press(value: str, user: str, channel: str, response_url: str) -> str:
+    """A block_actions payload as Slack posts it when someone presses a button under a message."""
+    payload = {
+        "type": "block_actions", "team": {"id": "T1"}, "user": {"id": user}, "api_app_id": "A1", "token": "t",
+        "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": channel},
+        "channel": {"id": channel, "name": "papers"}, "trigger_id": "1.2.3", "response_url": response_url,
+        "actions": [{"type": "button", "action_id": f"feedback{value[3:5]}", "block_id": "feedback-1", "value": value,
+                     "text": {"type": "plain_text", "text": "1 👍"}, "action_ts": "1700000001.000001"}],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+async def test_feedback_buttons_under_each_paper_reach_the_store(slack_api, store):
+    state, server = slack_api
+    adapter = _adapter(server, events=StoreEvents(store))
+    chat = store.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults).ref
+    digest = _digest(_real_papers()[:3])
+    (message,) = render_digest_messages(digest)
+    values = [e["value"] for b in message.payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    first = digest.papers[0].paper.arxiv_id
+    assert values[:2] == [f"fb:+1:{first}", f"fb:-1:{first}"] and len(values) == 6
+    await adapter.start(RecordingCommands())
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        pressed = await _post(base, body := _button_press(values[0], "UMEMBER", CHANNEL, f"{server.url}/response/fb"),
+                              _signed(body))
+        forged = await _post(base, body := _button_press(values[1], "UEVIL", CHANNEL, f"{server.url}/response/x"),
+                             _signed(body, secret="forged-secret"))
+        deadline = time.monotonic() + 10
+        while not state.responses and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    await adapter.stop()
+    assert pressed.status_code == 200 and forged.status_code == 401
+    assert store.feedback_totals(chat) == {first: 1}
+    assert state.responses[0]["text"] == "Noted 👍 Thanks!" and state.responses[0]["response_type"] == "ephemeral"

@@ -52,8 +52,7 @@ async def test_subscribe_then_scheduled_digest_arrives_once_despite_a_429(tmp_pa
     store_feed(world.store, TUESDAY, fixture_papers("2026-04-21"))
     state = _state()
     with LoopbackServer(build_slack_app(state)) as server:
-        adapter = SlackAdapter(SlackSettings(api_base_url=f"{server.url}/api/"), BOT_TOKEN, SIGNING_SECRET,
-                               configurer_lookup=None)
+        adapter = SlackAdapter(SlackSettings(api_base_url=f"{server.url}/api/"), BOT_TOKEN, SIGNING_SECRET)
         app = App(world.settings, world.store, [adapter], fetcher=world.scheduler.fetcher)
         await adapter.start(app.handle_command)
         try:

@@ -9,13 +9,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.base import Adapter, ChatGone, ChatMoved, DeliveryError, FormattingRejected
-from adapters.telegram import SECRET_HEADER, TelegramAdapter, TelegramHooks, command_text, create_adapter, webhook_secret
+from adapters.base import Adapter, ChatEvent, ChatGone, ChatMoved, ChatMovedEvent, DeliveryError, FeedbackEvent, FormattingRejected, ignore_events
+from adapters.telegram import SECRET_HEADER, TelegramAdapter, command_text, create_adapter, webhook_secret
 from adapters.telegram_transport import CHAT_SPACING_SECONDS, FloodControl, FloodWindow
 from adapters.telegram_render import MESSAGE_LIMIT, feedback_data
 from core.commands import COMMAND_SPECS, CommandProcessor
 from core.config import Settings, TelegramSettings
-from core.models import ChatRef, ChatSettings, CommandContext, Reply
+from core.models import ChatRef, CommandContext, Reply
 from core.store import Store
 from tests.commands_support import FakeServices
 from tests.fakes.telegram import FakeTelegram, parse_telegram_html, sample_digest, telegram_length
@@ -31,19 +31,20 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 
 class Recorder:
-    """The app's hooks, recording what the adapter reported."""
+    """The app's event sink, recording what the adapter reported."""
 
     def __init__(self) -> None:
         self.migrations: list[tuple[ChatRef, ChatRef]] = []
         self.votes: list[tuple[ChatRef, str, str, int]] = []
         self.migrated_once = asyncio.Event()
 
-    async def migrated(self, old: ChatRef, new: ChatRef) -> None:
-        self.migrations.append((old, new))
-        self.migrated_once.set()
-
-    async def feedback(self, chat: ChatRef, arxiv_id: str, user_id: str, vote: int) -> None:
-        self.votes.append((chat, arxiv_id, user_id, vote))
+    async def __call__(self, event: ChatEvent) -> None:
+        """The adapter's event sink."""
+        if isinstance(event, ChatMovedEvent):
+            self.migrations.append((event.old, event.new))
+            self.migrated_once.set()
+        elif isinstance(event, FeedbackEvent):
+            self.votes.append((event.chat, event.arxiv_id, event.user_id, event.vote))
 
 
 @pytest.fixture
@@ -55,8 +56,7 @@ def make_adapter(fake: FakeTelegram, recorder: Recorder, mode: str = "polling",
                  flood_control: FloodControl | None = None) -> TelegramAdapter:
     """An adapter on the fake; tests that do not check flood control space one chat's messages 10 ms apart."""
     settings = TelegramSettings(api_base_url=fake.api_base_url, mode=mode, public_url="https://bot.example.org")
-    hooks = TelegramHooks(on_chat_migrated=recorder.migrated, on_feedback=recorder.feedback)
-    return TelegramAdapter(fake.token, settings, hooks=hooks, flood_control=flood_control or FloodControl(chat_spacing=0.01))
+    return TelegramAdapter(fake.token, settings, events=recorder, flood_control=flood_control or FloodControl(chat_spacing=0.01))
 
 
 @pytest.fixture
@@ -74,9 +74,9 @@ def keywords_of(store: Store, chat_id: int) -> list[str]:
 
 async def test_adapter_exists_only_with_a_token_and_follows_the_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    assert create_adapter(Settings()) is None
+    assert create_adapter(Settings(), ignore_events) is None
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
-    adapter = create_adapter(Settings())
+    adapter = create_adapter(Settings(), ignore_events)
     assert isinstance(adapter, Adapter) and adapter.web_routes() == []
     await adapter.stop()
 
@@ -129,7 +129,7 @@ async def test_group_settings_are_for_admins_and_reading_is_for_everyone(fake: F
 
 async def test_digest_arrives_as_valid_messages_without_previews_and_with_buttons(fake: FakeTelegram, running: TelegramAdapter) -> None:
     chat = ChatRef("telegram", str(USER))
-    messages = running.render_digest(sample_digest(60, summaries={3: "**Method**: a <b> tag & more. " * 300}), ChatSettings(chat))
+    messages = running.render_digest(sample_digest(60, summaries={3: "**Method**: a <b> tag & more. " * 300}))
     for message in messages:
         await running.send(chat, message)
     sent = fake.messages_to(USER)
@@ -141,7 +141,7 @@ async def test_digest_arrives_as_valid_messages_without_previews_and_with_button
 
 
 async def test_digest_command_answers_with_the_digest_messages(fake: FakeTelegram, running: TelegramAdapter) -> None:
-    expected = running.render_digest(sample_digest(12), ChatSettings(ChatRef("telegram", str(USER))))
+    expected = running.render_digest(sample_digest(12))
     fake.type_message(USER, USER, "/digest")
     sent = await fake.wait_for(len(expected), USER)
     assert [m.text for m in sent] == [m.payload.html for m in expected]
@@ -151,7 +151,7 @@ async def test_digest_command_answers_with_the_digest_messages(fake: FakeTelegra
 
 async def test_send_errors_become_delivery_outcomes(fake: FakeTelegram, running: TelegramAdapter) -> None:
     chat = ChatRef("telegram", str(USER))
-    header, first, *_ = running.render_digest(sample_digest(5), ChatSettings(chat))
+    header, first, *_ = running.render_digest(sample_digest(5))
     await running.send(chat, header)
     fake.fail_next(429, "Too Many Requests: retry after 3", retry_after=3)
     with pytest.raises(DeliveryError) as flood:
@@ -171,7 +171,7 @@ async def test_group_migration_is_reported_once_and_sending_follows_the_new_id(f
     old, new = ChatRef("telegram", "-55"), ChatRef("telegram", "-100555")
     fake.migrate_group(-55, -100555)
     await asyncio.wait_for(recorder.migrated_once.wait(), 5)  # the service message, through long polling
-    header = running.render_digest(sample_digest(1), ChatSettings(old))[0]
+    header = running.render_digest(sample_digest(1))[0]
     with pytest.raises(ChatMoved) as moved:  # the outbox re-sends it under the new id (test_telegram_delivery)
         await running.send(old, header)
     assert moved.value.new_chat == new
@@ -231,7 +231,7 @@ async def test_flood_control_spaces_one_chat_so_an_enforcing_server_never_answer
         adapter = make_adapter(strict, recorder, flood_control=FloodControl())
         await adapter.application.bot.initialize()
         chat = ChatRef("telegram", str(USER))
-        messages = adapter.render_digest(sample_digest(20), ChatSettings(chat))[:3]
+        messages = adapter.render_digest(sample_digest(20))[:3]
         for message in messages:
             await adapter.send(chat, message)
         await adapter.application.bot.shutdown()

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.telegram import TelegramAdapter, TelegramHooks
+from adapters.telegram import TelegramAdapter
+from bot.app import StoreEvents
 from adapters.telegram_transport import FloodControl
 from bot.delivery import CHAT_GONE, DEFERRED, DELIVERED, DigestSender
 from core.config import DefaultsSettings, TelegramSettings
@@ -28,11 +29,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def adapter(fake: FakeTelegram, store: Store) -> AsyncIterator[TelegramAdapter]:
-    async def chat_migrated(old: ChatRef, new: ChatRef) -> None:
-        store.move_chat(old, new)
-
-    telegram = TelegramAdapter(fake.token, TelegramSettings(api_base_url=fake.api_base_url),
-                               hooks=TelegramHooks(on_chat_migrated=chat_migrated),
+    telegram = TelegramAdapter(fake.token, TelegramSettings(api_base_url=fake.api_base_url), events=StoreEvents(store),
                                flood_control=FloodControl(chat_spacing=0.01))
     await telegram.application.bot.initialize()
     yield telegram

@@ -1,6 +1,8 @@
 """Telegram HTML rendering: escaping, limits after entity parsing, clean cuts, checked by the fake's strict parser."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
@@ -10,13 +12,12 @@ from adapters.telegram_render import (
     cut_html,
     escape,
     markdown_to_html,
-    parse_feedback_data,
-    feedback_data,
     render_digest,
     render_reply,
-    shorten_authors,
     visible_length,
 )
+from adapters.base import feedback_data, parse_feedback_data
+from core.render.view import shorten_authors
 from core.models import ChatRef, ChatSettings, Keyword, Reply
 from tests.fakes.telegram import EntityParseError, parse_telegram_html, sample_digest, telegram_length
 
@@ -29,11 +30,11 @@ LONG_SUMMARY = "\n".join(
 
 def test_sixty_paper_digest_splits_into_valid_messages_within_the_limit() -> None:
     digest = sample_digest(60, summaries={0: "**Contributions**: faster decoding.", 5: LONG_SUMMARY, 7: "- a\n- b"})
-    messages = render_digest(digest, CHAT)
+    messages = render_digest(digest)
     assert len(messages) > 3
     header, *papers = messages
     assert header.paper_ids == ()
-    assert "60 papers" in header.plain_text and "LLM ×2" in header.plain_text and "speculative decoding" in header.plain_text
+    assert "60 papers" in header.plain_text and "LLM ×2, language model" in header.plain_text  # the digest's keywords
     carried = [arxiv_id for message in papers for arxiv_id in message.paper_ids]
     assert carried == [scored.paper.arxiv_id for scored in digest.papers]
     for message in messages:
@@ -48,7 +49,7 @@ def test_sixty_paper_digest_splits_into_valid_messages_within_the_limit() -> Non
 
 def test_oversized_summary_is_cut_cleanly_between_tags() -> None:
     digest = sample_digest(1, summaries={0: LONG_SUMMARY})
-    _, paper = render_digest(digest, CHAT)
+    _, paper = render_digest(digest)
     visible = parse_telegram_html(paper.payload.html)
     assert "…" in visible and telegram_length(visible) <= MESSAGE_LIMIT
     assert visible.rstrip().endswith("PDF")  # the links after the summary survive the cut
@@ -63,7 +64,7 @@ def test_title_and_reply_text_are_escaped_for_html_parse_mode() -> None:
 
 def test_abstract_excerpt_is_used_without_summary_and_shortened() -> None:
     digest = sample_digest(1)
-    _, paper = render_digest(digest, CHAT)
+    _, paper = render_digest(digest)
     assert "…" in paper.plain_text
     assert digest.papers[0].paper.abstract.split()[0] in paper.plain_text
 
@@ -83,7 +84,7 @@ def test_feedback_buttons_round_trip_and_stay_within_telegram_callback_size() ->
 
 
 def test_empty_digest_renders_one_header_saying_so() -> None:
-    messages = render_digest(sample_digest(0), CHAT)
+    messages = render_digest(sample_digest(0))
     assert len(messages) == 1 and "No paper matched" in messages[0].plain_text
 
 
@@ -100,3 +101,11 @@ def test_any_summary_markdown_renders_valid_and_cuts_within_the_limit(text: str,
     parse_telegram_html(markup)
     cut = cut_html(markup, limit)
     assert telegram_length(parse_telegram_html(cut)) <= limit
+
+
+def test_header_says_how_many_matched_when_the_limit_cut_some() -> None:
+    """The chat header's sentence comes from the view, as the Markdown's count does: 'N of M matching'."""
+    cut = dataclasses.replace(sample_digest(5), matched=158)
+    assert "5 of 158 matching papers picked from 480 announced in cs.CL." in render_digest(cut)[0].plain_text
+    whole = dataclasses.replace(sample_digest(5), matched=5)
+    assert "5 papers picked from 480 announced in cs.CL." in render_digest(whole)[0].plain_text

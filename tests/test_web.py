@@ -205,6 +205,20 @@ def test_empty_store_page_says_so(store) -> None:
     assert feed.status_code == 200 and re.search(r"<item>", feed.text) is None
 
 
+def test_page_says_how_many_matched_when_max_papers_cut_some(site: Site) -> None:
+    """The service counts the matches before the cut; the page's sentence is the chats' (one view)."""
+    matching, announced = site.digest.matched, site.digest.considered
+    assert matching is not None and len(site.digest.papers) < matching < 100  # the fixture's limit cuts some, 100 none
+
+    def day_page(max_papers: int) -> str:
+        defaults = site.settings.defaults.model_copy(update={"max_papers": max_papers})
+        with TestClient(create_app(site.store, site.settings.model_copy(update={"defaults": defaults}))) as client:
+            return client.get(f"/day/{DAY.isoformat()}").text
+
+    assert f"<li>2 of {matching} matching papers picked from {announced} announced in cs.CV, cs.LG.</li>" in day_page(2)
+    assert f"<li>{matching} papers picked from {announced} announced in cs.CV, cs.LG.</li>" in day_page(100)
+
+
 def test_page_without_summaries_when_disabled(site: Site) -> None:
     settings = site.settings.model_copy(update={"summaries": site.settings.summaries.model_copy(update={"enabled": False})})
     with TestClient(create_app(site.store, settings)) as client:

@@ -135,9 +135,14 @@ async def _run(
     return await asyncio.to_thread(lambda: list(client.results(search)))
 
 
+def search_words(text: str) -> list[str]:
+    """The words of a free-text search the export API can look up (letters, digits, `.` and `-`)."""
+    return QUERY_WORD.findall(text)
+
+
 def free_text_query(text: str) -> str:
     """The export API's syntax for "every word anywhere": all:word AND all:word."""
-    words = QUERY_WORD.findall(text)
+    words = search_words(text)
     if not words:
         raise ValueError("a search needs at least one word")
     return " AND ".join(f"all:{word}" for word in words)

@@ -7,11 +7,13 @@ class ArxivError(Exception):
 
 
 class ArxivUnavailable(ArxivError):
-    """Network failure, timeout, 5xx or 429 after every retry; `retry_after` is arXiv's own hint in seconds."""
+    """Network failure, timeout, 5xx or 429 after every retry; `retry_after` is arXiv's own hint in seconds;
+    `offline` when arXiv's host name did not resolve (this machine seems to have no network)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *, offline: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.offline = offline
 
 
 class ArxivMalformed(ArxivError):

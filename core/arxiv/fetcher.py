@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -12,13 +11,13 @@ from core.arxiv.calendar import announcement_days, current_announcement_day
 from core.arxiv.errors import ArxivError
 from core.arxiv.feed import FeedPage, parse_feed
 from core.arxiv.http import PoliteHttp
+from core.categories import canonical_categories
 from core.config import ArxivSettings
 from core.models import FetchResult, Paper
 from core.store import Store
 
 log = logging.getLogger(__name__)
 
-CATEGORY = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 MAX_BACKFILL_DAYS = 60  # about three months of mailings: the export API is not meant for bulk harvesting
 Progress = Callable[[str], None]
 
@@ -28,11 +27,8 @@ def _log_progress(message: str) -> None:
 
 
 def check_categories(categories: Sequence[str]) -> tuple[str, ...]:
-    """Sorted, de-duplicated categories; ValueError names any that cannot be an arXiv category."""
-    wanted = tuple(sorted({category.strip() for category in categories if category.strip()}))
-    bad = [category for category in wanted if not CATEGORY.match(category)]
-    if bad:
-        raise ValueError(f"not arXiv categories: {', '.join(bad)} (expected names such as cs.CL or hep-th)")
+    """Sorted, de-duplicated categories as arXiv spells them; ValueError names any arXiv does not have (as in config.json)."""
+    wanted = tuple(sorted(canonical_categories(category for category in categories if category.strip())))
     if not wanted:
         raise ValueError("no arXiv categories to fetch")
     return wanted
@@ -89,16 +85,19 @@ class Fetcher:
         except ArxivError as exc:
             self.store.record_fetch("feed", wanted, day, "failed", error=str(exc))
             raise
+        if not page.papers and page.announcement_day != day:
+            # The feed has moved past the day (a weekend's feed is empty and undated): a first start on
+            # Saturday would otherwise have nothing until Monday, since backfill stops before today.
+            progress(f"{day}: the feed no longer carries it (dated {page.announcement_day or 'nowhere'}); asking the export API")
+            papers = tuple((await self._store_from_api(wanted, [day], progress)).get(day, ()))
+            return FetchResult(wanted, day if papers else None, papers, "ok" if papers else "empty")
         return self._store_page(page, day, wanted, progress)
 
     def _store_page(self, page: FeedPage, day: dt.date, wanted: tuple[str, ...], progress: Progress) -> FetchResult:
         feed_day = page.announcement_day
-        if not page.papers:
-            # Only an empty feed dated the expected day proves nothing was announced; a weekend feed
-            # says nothing about the day we missed, so that day stays open for a backfill.
-            proven_day = day if feed_day == day else None
-            self.store.record_fetch("feed", wanted, proven_day, "empty")
-            progress(f"{day}: arXiv announced nothing (feed dated {feed_day or 'nowhere'})")
+        if not page.papers:  # dated the expected day (fetch_day asks the export API otherwise): a quiet day
+            self.store.record_fetch("feed", wanted, day, "empty")
+            progress(f"{day}: arXiv announced nothing")
             return FetchResult(wanted, None, (), "empty")
         announced_day = feed_day or day
         if announced_day != day and set(wanted) <= self.stored_categories(announced_day):
@@ -133,29 +132,30 @@ class Fetcher:
                 f"backfill covers at most {MAX_BACKFILL_DAYS} announcement days; {since} is {len(open_days)} days back"
             )
         progress(f"asking the export API for {len(open_days)} day(s): {open_days[0]} to {open_days[-1]}")
+        stored = await self._store_from_api(requested, open_days, progress)
+        return sum(map(len, stored.values()))
+
+    async def _store_from_api(
+        self, categories: tuple[str, ...], days: Sequence[dt.date], progress: Progress
+    ) -> dict[dt.date, list[Paper]]:
+        """Store the days' new papers from the export API (a day it cut short stays open); the papers stored by day."""
         try:
-            backfill = await api.papers_by_announcement_day(self.http, self.settings, requested, open_days, progress)
+            backfill = await api.papers_by_announcement_day(self.http, self.settings, categories, days, progress)
         except ArxivError as exc:
-            for day in open_days:
-                self.store.record_fetch("api", requested, day, "failed", error=str(exc))
+            for day in days:
+                self.store.record_fetch("api", categories, day, "failed", error=str(exc))
             raise
-        stored = 0
-        for day in open_days:
+        stored = {}
+        for day in days:
             if day not in backfill.complete_days:
                 progress(f"{day}: not complete (the export API's result limit); run backfill again from {day}")
                 continue
-            papers = backfill.by_day.get(day, [])
-            status = "ok" if papers else "empty"
+            papers = stored[day] = backfill.by_day.get(day, [])
             count = self.store.store_announcement(day, papers) if papers else 0
-            self.store.record_fetch("api", requested, day, status, count)
+            self.store.record_fetch("api", categories, day, "ok" if papers else "empty", count)
             progress(f"{day}: stored {count} papers")
-            stored += count
         return stored
 
     async def search(self, query: str, max_results: int = 5) -> list[Paper]:
         """Papers matching a free-text query, newest submissions first."""
         return await api.search(self.http, self.settings, query, max_results)
-
-    async def fetch_ids(self, ids: Sequence[str]) -> list[Paper]:
-        """Current metadata of the given arXiv ids (unknown ids are simply absent)."""
-        return await api.fetch_ids(self.http, self.settings, ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity.stop import stop_base
 
 from core.arxiv.errors import ArxivMalformed, ArxivRejected, ArxivUnavailable
 from core.config import ArxivSettings
@@ -20,16 +22,39 @@ log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a busy day's combined feed is a few MB; more is not a feed
 MAX_BACKOFF_SECONDS = 60.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A host name that does not resolve means no network (or a mistyped URL): another try soon after rarely
+# helps, and four of them kept a user without network waiting half a minute for the verdict.
+OFFLINE_ATTEMPTS = 2
 
 Sleep = Callable[[float], Awaitable[None]]
 
 
 class _Retryable(Exception):
-    """A failure worth another attempt; `retry_after` is the server's own wait in seconds, if it gave one."""
+    """A failure worth another attempt; `retry_after` is the server's own wait in seconds, if it gave one;
+    `offline` when the host name could not be resolved."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *, offline: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.offline = offline
+
+
+class _StopWhenOffline(stop_base):
+    """Stop after OFFLINE_ATTEMPTS when the latest failure was a name that does not resolve."""
+
+    def __call__(self, state: RetryCallState) -> bool:
+        failure = state.outcome.exception() if state.outcome else None
+        return isinstance(failure, _Retryable) and failure.offline and state.attempt_number >= OFFLINE_ATTEMPTS
+
+
+def _name_not_resolved(error: BaseException) -> bool:
+    """Whether a connection failed at name resolution (socket.gaierror somewhere in its chain of causes)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
@@ -85,7 +110,7 @@ class PoliteHttp:
     async def get(self, url: str, params: Mapping[str, str] | None = None) -> bytes:
         """The body of a 200 answer; raises ArxivUnavailable, ArxivRejected or ArxivMalformed."""
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.max_retries + 1),
+            stop=stop_after_attempt(self.settings.max_retries + 1) | _StopWhenOffline(),
             wait=self._wait,
             retry=retry_if_exception_type(_Retryable),
             sleep=self._sleep,
@@ -95,13 +120,17 @@ class PoliteHttp:
         try:
             return await retrying(self._spaced_attempt, url, params)
         except _Retryable as exc:
-            raise ArxivUnavailable(f"{exc} from {url}", exc.retry_after) from exc
+            raise ArxivUnavailable(f"{exc} from {url}", exc.retry_after, offline=exc.offline) from exc
 
     def _wait(self, state: RetryCallState) -> float:
+        """The backoff (or the server's Retry-After), or longer when the host's spacing asks for more: the real wait."""
         failure = state.outcome.exception() if state.outcome else None
         if isinstance(failure, _Retryable) and failure.retry_after is not None:
-            return failure.retry_after
-        return self._backoff(state)
+            planned = failure.retry_after
+        else:
+            planned = self._backoff(state)
+        host = urlsplit(state.args[0]).netloc if state.args else ""
+        return max(planned, self._next_allowed.get(host, 0.0) - self._monotonic())
 
     @staticmethod
     def _log_retry(state: RetryCallState) -> None:
@@ -136,6 +165,8 @@ class PoliteHttp:
         except httpx.TimeoutException as exc:
             raise _Retryable(f"no answer within {self.settings.timeout_seconds:g} s") from exc
         except httpx.TransportError as exc:
+            if _name_not_resolved(exc):
+                raise _Retryable(f"cannot resolve {urlsplit(url).hostname}", offline=True) from exc
             raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
         if status >= 400:
             raise ArxivRejected(f"arXiv refused {url} with HTTP {status}", status, body)

@@ -6,7 +6,7 @@ Importing this package registers every command; COMMAND_SPECS lists them in help
 from core.commands import basics, terms, options, reading, lifecycle  # noqa: F401, I001
 from core.commands.parsing import MAX_COMMAND_LENGTH, CommandError
 from core.commands.processor import APOLOGY, CommandProcessor
-from core.commands.registry import CommandServices, CommandSpec, Invocation, command, registered_specs
+from core.commands.registry import Argument, CommandServices, CommandSpec, Invocation, command, registered_specs
 from core.commands.options import LANGUAGES
 from core.commands.reading import SEARCH_RESULTS
 
@@ -14,6 +14,7 @@ COMMAND_SPECS: tuple[CommandSpec, ...] = registered_specs()
 
 __all__ = [
     "APOLOGY",
+    "Argument",
     "COMMAND_SPECS",
     "LANGUAGES",
     "SEARCH_RESULTS",

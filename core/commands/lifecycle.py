@@ -10,6 +10,7 @@ from core.commands.formatting import format_keyword, schedule_line
 from core.commands.registry import Invocation, command
 from core.matching import FieldWords, InvalidTerm, parse_term
 from core.models import Reply
+from core.render.view import plural
 
 STATS_RECENT_PAPERS = 500  # top keywords are counted over this many most recently delivered papers
 STATS_TOP_KEYWORDS = 5
@@ -76,7 +77,7 @@ async def stats(call: Invocation) -> Reply:
     if not counts.papers_sent:
         return Reply('No paper was delivered here yet. Send "digest" to see today\'s selection.')
     lines = [
-        f"Papers delivered: {counts.papers_sent} in {counts.digests_delivered} digests"
+        f"Papers delivered: {counts.papers_sent} in {plural(counts.digests_delivered, 'digest')}"
         + (f" (latest for {counts.last_digest_day:%Y-%m-%d})." if counts.last_digest_day else ".")
     ]
     if counts.papers_pending:

@@ -12,7 +12,8 @@ from core.commands.parsing import (
     parse_whole_number,
     resolve_timezone,
 )
-from core.commands.registry import Invocation, command
+from core.commands.registry import Argument, Invocation, command
+from core.echo import echoed
 from core.limits import MAX_PAPERS, MAX_SCORE, MIN_PAPERS, MIN_SCORE
 from core.models import Reply
 
@@ -54,19 +55,25 @@ def _switch(call: Invocation, setting: str, label: str) -> Reply:
     return Reply(f"{label} are now {switch_word(wanted)}.")
 
 
-@command("crosslists", usage="crosslists [on|off]", changes_settings=True)
+SWITCH = (Argument("state", "on or off; leave out to see the current setting", choices=("on", "off")),)
+
+
+@command("crosslists", usage="crosslists [on|off]", changes_settings=True, arguments=SWITCH)
 async def crosslists(call: Invocation) -> Reply:
     """Include papers cross-listed into your categories from other ones (on) or not (off)."""
     return _switch(call, "crosslists", "Cross-lists")
 
 
-@command("summaries", usage="summaries [on|off]", changes_settings=True)
+@command("summaries", usage="summaries [on|off]", changes_settings=True, arguments=SWITCH)
 async def summaries(call: Invocation) -> Reply:
     """Add an AI summary under each paper (on) or show abstracts only (off)."""
     return _switch(call, "summaries", "Summaries")
 
 
-@command("time", usage="time [HH:MM] [Area/City]", changes_settings=True)
+@command("time", usage="time [HH:MM] [Area/City]", changes_settings=True, arguments=(
+    Argument("time", "local delivery time HH:MM, e.g. 08:30; leave out to see it"),
+    Argument("timezone", "IANA time zone, e.g. Europe/Berlin", completion="timezone"),
+))
 async def delivery_time(call: Invocation) -> Reply:
     """Set when the daily digest arrives, in your time zone (e.g. time 08:30 Europe/Berlin).
 
@@ -84,20 +91,20 @@ async def delivery_time(call: Invocation) -> Reply:
     clock = parse_clock(words[0])
     zone_words = words[1:] if clock is not None else words
     if clock is None and len(words) == 2:
-        raise call.usage_error(f'"{words[0][:20]}" is not a time: use HH:MM.')
+        raise call.usage_error(f'"{echoed(words[0], 20)}" is not a time: use HH:MM.')
     changes: dict[str, Any] = {"delivery_time": clock} if clock is not None else {}
     if zone_words:
         zone = resolve_timezone(zone_words[0])
         if zone is None:
-            shown = zone_words[0][:40].encode("unicode_escape").decode("ascii")
-            raise CommandError(f'Unknown time zone "{shown}": use an IANA name such as Europe/Berlin or UTC.')
+            raise CommandError(f'Unknown time zone "{echoed(zone_words[0])}": use an IANA name such as Europe/Berlin or UTC.')
         changes["timezone"] = zone
     _change(call, **changes)
     chat = call.store.require_chat(call.chat.ref)
     return Reply(f"Digests will arrive at {chat.delivery_time:%H:%M} {chat.timezone}. {schedule_line(call)}")
 
 
-@command("max", usage="max [N]", changes_settings=True)
+@command("max", usage="max [N]", changes_settings=True,
+         arguments=(Argument("count", "most papers per digest; leave out to see it", kind="integer"),))
 async def max_papers(call: Invocation) -> Reply:
     """Set the most papers one digest shows (1 to 100)."""
     if not call.args:
@@ -107,7 +114,8 @@ async def max_papers(call: Invocation) -> Reply:
     return Reply(f"A digest now shows at most {count} papers.")
 
 
-@command("minscore", usage="minscore [X]", changes_settings=True)
+@command("minscore", usage="minscore [X]", changes_settings=True,
+         arguments=(Argument("score", "lowest score a paper needs; leave out to see it", kind="number"),))
 async def minscore(call: Invocation) -> Reply:
     """Set the score a paper needs to be picked (0 to 100; each keyword match adds its weight)."""
     if not call.args:
@@ -117,7 +125,9 @@ async def minscore(call: Invocation) -> Reply:
     return Reply(f"Papers now need a score of at least {score:g}.")
 
 
-@command("language", usage="language [CODE]", changes_settings=True)
+@command("language", usage="language [CODE]", changes_settings=True, arguments=(
+    Argument("code", "summary language, e.g. en or de; leave out to see it", completion="language"),
+))
 async def language(call: Invocation) -> Reply:
     """Choose the language of AI summaries (en, zh, de, fr, es, ja, ...)."""
     choices = ", ".join(LANGUAGES)

@@ -9,6 +9,7 @@ import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
 
+from core.echo import echoed
 from core.limits import MAX_KEYWORD_LENGTH, MAX_KEYWORD_WEIGHT, MIN_KEYWORD_WEIGHT
 from core.matching import InvalidTerm, parse_term
 
@@ -110,7 +111,7 @@ def clean_term(text: str, what: str = "keyword") -> str:
     if not term:
         raise CommandError(f"An empty {what} cannot be used.")
     if any(unicodedata.category(character) in _UNPRINTABLE for character in term):
-        raise CommandError(f"The {what} {term!r} contains characters that cannot be printed.")
+        raise CommandError(f'The {what} "{echoed(term)}" contains characters that cannot be printed.')
     if len(term) > MAX_KEYWORD_LENGTH:
         raise CommandError(f"A {what} can be at most {MAX_KEYWORD_LENGTH} characters long ({len(term)} given).")
     return term
@@ -121,7 +122,7 @@ def matchable_term(term: str, what: str = "keyword") -> str:
     try:
         parse_term(term)
     except InvalidTerm as problem:
-        raise CommandError(f"The {what} {term!r} cannot be used: {problem}.") from None
+        raise CommandError(f'The {what} "{echoed(term)}" cannot be used: {problem}.') from None
     return term
 
 
@@ -136,26 +137,45 @@ def parse_number(text: str, what: str, low: float, high: float) -> float:
     try:
         value = float(text.strip().replace(",", "."))
     except ValueError:
-        shown = text.strip()[:20]
-        raise CommandError(f"The {what} must be a number from {low:g} to {high:g}, not {shown!r}.") from None
+        raise CommandError(f'The {what} must be a number from {low:g} to {high:g}, not "{echoed(text, 20)}".') from None
     if not math.isfinite(value) or not low <= value <= high:
-        raise CommandError(f"The {what} must be from {low:g} to {high:g} ({text.strip()[:20]} given).")
+        raise CommandError(f"The {what} must be from {low:g} to {high:g} ({echoed(text, 20)} given).")
     return value
 
 
 def parse_whole_number(text: str, what: str, low: int, high: int) -> int:
     stripped = text.strip()
     if not re.fullmatch(r"[+]?\d{1,9}", stripped):
-        raise CommandError(f"The {what} must be a whole number from {low} to {high}, not {stripped[:20]!r}.")
+        raise CommandError(f'The {what} must be a whole number from {low} to {high}, not "{echoed(stripped, 20)}".')
     value = int(stripped)
     if not low <= value <= high:
         raise CommandError(f"The {what} must be from {low} to {high} ({value} given).")
     return value
 
 
-def parse_keywords(args: str) -> list[tuple[str, float]]:
-    """`llm, "large language model":2` -> [("llm", 1.0), ("large language model", 2.0)]."""
-    return [(matchable_term(clean_term(raw.text)), parse_weight(raw.weight)) for raw in split_terms(args)]
+@dataclass(frozen=True)
+class RefusedTerm:
+    """One item of a term list that cannot be used, as typed, and why (a CommandError's sentence)."""
+
+    typed: str
+    reason: str
+
+
+def parse_keywords(args: str) -> tuple[list[tuple[str, float]], list[RefusedTerm]]:
+    """`llm, "large language model":2, c++` -> ([("llm", 1.0), ("large language model", 2.0)], [c++ and why]).
+
+    Each item is judged on its own, so one bad item does not cost the others; an unclosed quote
+    still refuses the whole list (where one item ends is then unknown).
+    """
+    accepted: list[tuple[str, float]] = []
+    refused: list[RefusedTerm] = []
+    for raw in split_terms(args):
+        try:
+            accepted.append((matchable_term(clean_term(raw.text)), parse_weight(raw.weight)))
+        except CommandError as problem:
+            typed = raw.text.strip() if raw.weight is None else f"{raw.text.strip()}:{raw.weight.strip()}"
+            refused.append(RefusedTerm(typed, str(problem)))
+    return accepted, refused
 
 
 def parse_term_names(args: str) -> list[str]:
@@ -168,7 +188,7 @@ def parse_plain_terms(args: str, what: str, spaces_separate: bool = True) -> lis
     terms = []
     for raw in split_terms(args, spaces_separate):
         if raw.weight is not None:
-            raise CommandError(f"A {what} has no weight: leave out the ':{raw.weight.strip()[:10]}'.")
+            raise CommandError(f"A {what} has no weight: leave out the ':{echoed(raw.weight, 10)}'.")
         terms.append(clean_term(raw.text, what))
     return terms
 

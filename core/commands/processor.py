@@ -51,6 +51,8 @@ class CommandProcessor:
         handler = handler_for(name)
         if spec is None or handler is None:
             raise CommandError(unknown_command_hint(name))
+        if args and not spec.takes_arguments:  # "status now" is refused, not answered as if it were "status"
+            raise CommandError(f'"{name}" takes nothing after it. Usage: {spec.usage}')
         chat = self.store.get_chat(context.chat)
         stored = chat is not None
         if chat is None:

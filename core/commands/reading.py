@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from core.commands.parsing import CommandError
+from core.arxiv.api import search_words
 from core.commands.registry import Invocation, command
+from core.echo import echoed
 from core.limits import MAX_KEYWORD_LENGTH
 from core.models import Reply
 
@@ -10,7 +12,7 @@ SEARCH_RESULTS = 5
 MAX_SEARCH_QUERY_LENGTH = 4 * MAX_KEYWORD_LENGTH
 
 
-@command("digest")
+@command("digest", slow=True)
 async def digest(call: Invocation) -> Reply:
     """Send this chat's digest for the latest announcement day now."""
     selection = await call.services.digest_now(call.chat)
@@ -34,7 +36,7 @@ async def digest(call: Invocation) -> Reply:
     )
 
 
-@command("search", usage="search QUERY")
+@command("search", usage="search QUERY", slow=True)
 async def search(call: Invocation) -> Reply:
     """Search all of arXiv and show the top results."""
     query = " ".join(call.args.split())
@@ -42,10 +44,13 @@ async def search(call: Invocation) -> Reply:
         raise call.usage_error("Say what to search for.")
     if len(query) > MAX_SEARCH_QUERY_LENGTH:
         raise CommandError(f"A search can be at most {MAX_SEARCH_QUERY_LENGTH} characters long.")
+    shown = echoed(query, MAX_SEARCH_QUERY_LENGTH)
+    if not search_words(query):  # emoji, `*` or a lone control character: arXiv has no word to look up
+        raise CommandError(f'"{shown}" has nothing to search for: use words or numbers, for example "search diffusion models".')
     papers = await call.services.search(query, SEARCH_RESULTS)
     if not papers:
-        return Reply(f'No arXiv paper matches "{query}".')
-    lines = [f'Top {len(papers)} arXiv results for "{query}":']
+        return Reply(f'No arXiv paper matches "{shown}".')
+    lines = [f'Top {len(papers)} arXiv results for "{shown}":']
     for rank, paper in enumerate(papers, start=1):
         authors = paper.authors[0] + (" et al." if len(paper.authors) > 1 else "") if paper.authors else ""
         lines.append(f"{rank}. {paper.title} - {authors} ({paper.primary_category}) {paper.abs_url}")

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from core.commands.parsing import CommandError
 from core.config import Settings
+from core.echo import echoed
 from core.models import ChatSettings, CommandContext, Digest, Paper, Reply
 from core.store import Store
 
@@ -35,18 +36,53 @@ class CommandServices(Protocol):
         """One line about arXiv access: fine, throttled until ..., or failing since ..."""
 
 
+ARGUMENT_KINDS = ("text", "integer", "number")
+COMPLETIONS = ("", "categories", "timezone", "language")
+
+
+@dataclass(frozen=True)
+class Argument:
+    """A typed argument, declared with its command (as maubot does), for platforms that offer typed input.
+
+    The command still receives plain text: the values joined in declared order. `completion` names
+    what a platform may suggest while typing (a category, a time zone, a language code).
+    """
+
+    name: str
+    description: str
+    kind: str = "text"  # one of ARGUMENT_KINDS
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    completion: str = ""  # one of COMPLETIONS
+
+    def __post_init__(self) -> None:
+        if self.kind not in ARGUMENT_KINDS or self.completion not in COMPLETIONS:
+            raise ValueError(f"argument {self.name!r}: unknown kind {self.kind!r} or completion {self.completion!r}")
+
+
 @dataclass(frozen=True)
 class CommandSpec:
-    """One command as users see it: help, the Telegram menu, Discord slash commands and the README come from it."""
+    """One command as users see it: help, the Telegram menu, Discord slash commands and the README come from it.
+
+    `slow`: it may take longer than a platform waits for an answer (fetching, an LLM), so platforms
+    acknowledge first and answer when it is done. `arguments`: typed arguments where the command has them.
+    """
 
     name: str
     usage: str
     summary: str
     changes_settings: bool
     details: str = ""
+    slow: bool = False
+    arguments: tuple[Argument, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.arguments and not self.takes_arguments:  # the dispatcher would refuse what the platform offers
+            raise ValueError(f"command {self.name!r} declares arguments but its usage names none")
 
     @property
     def takes_arguments(self) -> bool:
+        """Whether words may follow the command; the dispatcher refuses them where its usage names none."""
         return self.usage != self.name
 
 
@@ -74,11 +110,18 @@ class Invocation:
         )
 
     def require_permission(self) -> None:
-        """Call before changing anything: refuses senders the adapter says may not change settings."""
-        if not self.context.can_change_settings:
+        """Call before changing anything: refuses senders who are neither admins nor (where the chat's
+        policy allows it) the chat's first configurer; remembers who configured it first."""
+        if not (self.context.can_change_settings or self._is_configurer()):
             raise CommandError(NOT_ALLOWED)
         self.ensure_stored()
         self.store.note_configurer(self.chat.ref, self.context.user_id)
+
+    def _is_configurer(self) -> bool:
+        """The first-configurer rule: whoever configured the chat first keeps configuring it; until then, anyone may."""
+        if not self.context.configurer_may_change:
+            return False
+        return self.store.chat_configurer(self.chat.ref) in ("", self.context.user_id)
 
     def usage_error(self, problem: str = "") -> CommandError:
         prefix = f"{problem} " if problem else ""
@@ -91,7 +134,14 @@ _specs: dict[str, CommandSpec] = {}
 _handlers: dict[str, Handler] = {}
 
 
-def command(name: str, usage: str = "", changes_settings: bool = False) -> Callable[[Handler], Handler]:
+def command(
+    name: str,
+    usage: str = "",
+    changes_settings: bool = False,
+    *,
+    slow: bool = False,
+    arguments: tuple[Argument, ...] = (),
+) -> Callable[[Handler], Handler]:
     """Register a handler; its docstring's first line is the summary, the rest the `help NAME` details."""
 
     def register(handler: Handler) -> Handler:
@@ -100,7 +150,9 @@ def command(name: str, usage: str = "", changes_settings: bool = False) -> Calla
         summary, _, details = (inspect.getdoc(handler) or "").partition("\n")
         if not summary:
             raise ValueError(f"command {name!r} needs a docstring: its first line is the help summary")
-        _specs[name] = CommandSpec(name, usage or name, summary.strip(), changes_settings, details.strip())
+        _specs[name] = CommandSpec(
+            name, usage or name, summary.strip(), changes_settings, details.strip(), slow=slow, arguments=arguments
+        )
         _handlers[name] = handler
         return handler
 
@@ -123,7 +175,6 @@ def unknown_command_hint(name: str) -> str:
     """The answer to a command name we do not know: shown safely (no control characters), with a close match."""
     if not name:
         return 'Type a command, for example "help".'
-    shown = name if name.isprintable() and len(name) <= 32 else name[:32].encode("unicode_escape").decode("ascii")
     close = difflib.get_close_matches(name, list(_specs), n=1)
     suggestion = f' Did you mean "{close[0]}"?' if close else ""
-    return f'Unknown command "{shown}".{suggestion} Send "help" for the list.'
+    return f'Unknown command "{echoed(name, 32)}".{suggestion} Send "help" for the list.'

@@ -5,8 +5,16 @@ from collections.abc import Sequence
 
 from core.categories import archives, canonical_category, categories_in_archive, category_name, similar_categories
 from core.commands.formatting import format_categories, format_keyword, format_list, settings_summary
-from core.commands.parsing import CommandError, matchable_term, parse_keywords, parse_plain_terms, parse_term_names
-from core.commands.registry import Invocation, command
+from core.commands.parsing import (
+    CommandError,
+    RefusedTerm,
+    matchable_term,
+    parse_keywords,
+    parse_plain_terms,
+    parse_term_names,
+)
+from core.commands.registry import Argument, Invocation, command
+from core.echo import echoed
 from core.limits import MAX_AUTHORS_PER_CHAT, MAX_CATEGORIES_PER_CHAT, MAX_EXCLUDES_PER_CHAT, MAX_KEYWORDS_PER_CHAT
 from core.models import Keyword, Reply
 from core.store.chats import TooManyTerms
@@ -50,9 +58,11 @@ async def subscribe(call: Invocation) -> Reply:
     start or end matches any letters there (quantiz* matches quantized and quantization).
     Example: subscribe llm:2, "mixture of experts", quantization
     """
-    entries = parse_keywords(call.args)
-    if not entries:
+    entries, refused = parse_keywords(call.args)
+    if not entries and not refused:
         raise call.usage_error("Name at least one keyword.")
+    if not entries:
+        raise CommandError(f"Nothing was added: {_refusals(refused)}.")
     added, updated = _add_terms(call, "keyword", entries, MAX_KEYWORDS_PER_CHAT)
     shown = {term.casefold(): format_keyword(Keyword(term, weight)) for term, weight in entries}
     parts = []
@@ -60,9 +70,16 @@ async def subscribe(call: Invocation) -> Reply:
         parts.append(f"Subscribed to {format_list([shown[term.casefold()] for term in added])}.")
     if updated:
         parts.append(f"Updated {format_list([shown[term.casefold()] for term in updated])}.")
+    if refused:
+        parts.append(f"Not added: {_refusals(refused)}.")
     count = len(call.store.require_chat(call.chat.ref).keywords)
     parts.append(f"You follow {count} of at most {MAX_KEYWORDS_PER_CHAT} keywords.")
     return Reply(" ".join(parts))
+
+
+def _refusals(refused: Sequence[RefusedTerm]) -> str:
+    """`"c++" (The keyword ... cannot be used: ...); "llm:20" (The weight must be ...)`: each item as typed, and why."""
+    return "; ".join(f'"{echoed(item.typed)}" ({item.reason.rstrip(".")})' for item in refused)
 
 
 @command("unsubscribe", usage="unsubscribe KEYWORD[, KEYWORD ...]", changes_settings=True)
@@ -139,13 +156,14 @@ def _valid_categories(words: Sequence[str]) -> list[str]:
         if code is None:
             close = similar_categories(word)
             hint = f" Did you mean {format_list(close, '')}?" if close else ""
-            shown = word[:30].encode("unicode_escape").decode("ascii")
-            raise CommandError(f'Unknown arXiv category "{shown}".{hint} Send "categories list" to see them.')
+            raise CommandError(f'Unknown arXiv category "{echoed(word, 30)}".{hint} Send "categories list" to see them.')
         codes.append(code)
     return list(dict.fromkeys(codes))
 
 
-@command("categories", usage="categories [CAT ...|add CAT ...|remove CAT ...|list [ARCHIVE]]", changes_settings=True)
+@command("categories", usage="categories [CAT ...|add CAT ...|remove CAT ...|list [ARCHIVE]]", changes_settings=True,
+         arguments=(Argument("categories", "CAT ... | add CAT ... | remove CAT ... | list; e.g. cs.AI cs.CL",
+                             completion="categories"),))
 async def categories(call: Invocation) -> Reply:
     """Show or choose the arXiv categories this chat reads (e.g. cs.AI cs.CL).
 
@@ -184,5 +202,5 @@ def _taxonomy_listing(words: Sequence[str]) -> str:
         return f'arXiv archives: {", ".join(archives())}. Send "categories list ARCHIVE" for its categories.'
     codes = categories_in_archive(words[0])
     if not codes:
-        return f'No archive "{words[0][:30]}". Archives: {", ".join(archives())}.'
+        return f'No archive "{echoed(words[0], 30)}". Archives: {", ".join(archives())}.'
     return "\n".join(f"{code} - {category_name(code)}" for code in codes)

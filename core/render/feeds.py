@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
 
-from core.models import Digest, ScoredPaper, Summary
+from core.models import Digest
 from core.render.html import paper_html
+from core.render.view import PaperView, digest_view
 from core.xml_text import xml_safe
 
 FeedFormat = Literal["rss", "atom"]
@@ -32,11 +33,10 @@ class FeedInfo:
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One paper of one announcement day, with its summary if it has one."""
+    """One paper of one announcement day, as its digest shows it."""
 
     announcement_day: dt.date
-    scored: ScoredPaper
-    summary: Summary | None
+    view: PaperView
 
 
 def feed_entries(digests: Sequence[Digest]) -> list[FeedEntry]:
@@ -44,10 +44,10 @@ def feed_entries(digests: Sequence[Digest]) -> list[FeedEntry]:
     seen: set[str] = set()
     entries = []
     for digest in sorted(digests, key=lambda d: d.announcement_day, reverse=True):
-        for scored in digest.papers:
-            if scored.paper.arxiv_id not in seen:
-                seen.add(scored.paper.arxiv_id)
-                entries.append(FeedEntry(digest.announcement_day, scored, digest.summary_for(scored.paper)))
+        for view in digest_view(digest).papers:
+            if view.arxiv_id not in seen:
+                seen.add(view.arxiv_id)
+                entries.append(FeedEntry(digest.announcement_day, view))
     return entries
 
 
@@ -81,12 +81,13 @@ def render_feed(entries: Sequence[FeedEntry], info: FeedInfo, feed_format: FeedF
 
 
 def _add_entry(generator: FeedGenerator, entry: FeedEntry, zone: ZoneInfo) -> None:
-    paper = entry.scored.paper
+    view = entry.view
+    paper = view.paper
     when = announced_at(entry.announcement_day, zone)
     item = generator.add_entry(order="append")
     item.id(paper.abs_url)
     item.guid(paper.abs_url, permalink=True)
-    item.title(xml_safe(" ".join(paper.title.split())) or paper.versioned_id)  # Atom requires a title
+    item.title(xml_safe(view.title) or paper.versioned_id)  # Atom requires a title
     item.link(href=paper.abs_url, rel="alternate")
     item.published(when)
     item.updated(when)
@@ -96,5 +97,5 @@ def _add_entry(generator: FeedGenerator, entry: FeedEntry, zone: ZoneInfo) -> No
     item.dc.dc_creator(", ".join(authors))
     for category in paper.categories:
         item.category(term=xml_safe(category))
-    item.summary(xml_safe(" ".join(paper.abstract.split())))
-    item.content(xml_safe(paper_html(entry.scored, entry.summary)), type="html")
+    item.summary(xml_safe(view.abstract))
+    item.content(xml_safe(paper_html(view)), type="html")

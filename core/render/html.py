@@ -5,8 +5,8 @@ from html import escape
 
 from markdown_it import MarkdownIt
 
-from core.models import ScoredPaper, Summary
-from core.render.markdown import summary_label
+from core.models import Summary
+from core.render.view import PaperView
 
 # No raw HTML, no images (they would let a summary track its readers), and no headings: the page's
 # headings belong to the papers. markdown-it's default link check already refuses javascript:,
@@ -23,31 +23,22 @@ def summary_html(summary: Summary) -> str:
     return _SUMMARY_MARKDOWN.render(summary.text)
 
 
-def matched_terms_text(scored: ScoredPaper) -> str:
-    """"LLM (title), inference (abstract)": why the paper was picked, as plain text."""
-    described = []
-    for match in scored.matches:
-        where = [place for place, found in (("title", match.in_title), ("abstract", match.in_abstract)) if found]
-        described.append(f"{match.term} ({', '.join(where)})" if where else match.term)
-    return "; ".join(described)
-
-
-def paper_html(scored: ScoredPaper, summary: Summary | None) -> str:
+def paper_html(view: PaperView) -> str:
     """A feed entry's body: metadata, abstract, and the summary under its label."""
-    paper = scored.paper
+    paper = view.paper
     facts = [
-        ("Authors", ", ".join(paper.authors)),
+        ("Authors", view.authors),
         ("Categories", ", ".join(paper.categories)),
         ("Type", paper.announce_type),
-        ("Score", f"{scored.score:.1f}"),
-        ("Matched", matched_terms_text(scored)),
+        ("Score", view.score),
+        ("Matched", view.reasons),
         ("arXiv", paper.versioned_id),
     ]
     parts = [
         "<p>" + "<br/>".join(f"<b>{label}:</b> {escape(value)}" for label, value in facts if value) + "</p>",
-        f"<p>{escape(' '.join(paper.abstract.split()))}</p>",
+        f"<p>{escape(view.abstract)}</p>",
     ]
-    if summary is not None:
-        parts.append(f"<h4>{escape(summary_label(summary))}</h4>")
-        parts.append(summary_html(summary))
+    if view.summary is not None:
+        parts.append(f"<h4>{escape(view.summary_label)}</h4>")
+        parts.append(summary_html(view.summary))
     return "\n".join(parts)

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from core.config import SummarySettings
-from core.models import Digest, KeywordMatch, ScoredPaper, Summary
+from core.models import Digest
 from core.render.chunks import cut_text
+from core.render.view import DigestView, PaperView, digest_view, matched_terms_text
 from core.summaries.sanitize import (
     disarm_link_definitions,
     disarm_setext_or_rule,
@@ -20,8 +21,8 @@ from core.summarize import summary_cost
 
 DEFAULT_TITLE = "arXiv Papers Bot 🤖"
 INTRO = "This page lists the day's arXiv papers that match the configured categories and keywords."
-FALLBACK_LABEL = "📝 Extractive summary (no LLM)"
 FOOTER = "*Generated automatically by arxiv-digest.*"
+CONTENTS_MIN_PAPERS = 10  # from this many papers on, the page starts with a linked list of their titles
 
 # Inline text: every character CommonMark/GFM gives a meaning inside a line is backslash-escaped,
 # and the three HTML characters become entities, so no tag, link, emphasis or table cell can start.
@@ -81,27 +82,22 @@ def _pre_block(code_lines: Sequence[str]) -> str:
     return f"<pre><code>{body}</code></pre>"
 
 
-def _describe_match(match: KeywordMatch) -> str:
-    where = [place for place, found in (("title", match.in_title), ("abstract", match.in_abstract)) if found]
-    return f"{escape_inline(match.term)} ({', '.join(where)})" if where else escape_inline(match.term)
-
-
-def summary_label(summary: Summary) -> str:
-    """What the expandable block says it holds: the LLM's name, or that no LLM was involved."""
-    return FALLBACK_LABEL if summary.is_fallback else f"🤖 AI Summary (by {summary.model})"
-
-
-def _statistics(digest: Digest, summary_settings: SummarySettings | None) -> list[str]:
+def _statistics(view: DigestView, summary_settings: SummarySettings | None) -> list[str]:
+    digest = view.digest
     lines = [
         "## 📊 Statistics",
         "",
         f"- **Last Updated**: {digest.generated_at.strftime('%Y-%m-%d %H:%M:%S %Z').strip()}",
         f"- **Announcement Day**: {digest.announcement_day.isoformat()}",
-        f"- **Total Papers Found**: {len(digest.papers)} (of {digest.considered} announced)",
+        f"- **Total Papers Found**: {view.found}",
         f"- **Categories Monitored**: {escape_inline(', '.join(digest.categories)) or 'all'}",
         f"- **Keywords**: {escape_inline(', '.join(k.term for k in digest.keywords)) or 'none'}",
+        f"- **Exclude Words**: {escape_inline(', '.join(digest.excludes)) or 'none'}",
+        f"- **Min Score**: {digest.min_score:g}",
     ]
-    shown = [digest.summaries[s.paper.arxiv_id] for s in digest.papers if s.paper.arxiv_id in digest.summaries]
+    if digest.max_papers is not None:
+        lines.append(f"- **Max Papers**: {digest.max_papers}")
+    shown = [paper.summary for paper in view.papers if paper.summary is not None]
     llm = [s for s in shown if not s.is_fallback]
     if shown:
         models = sorted({s.model for s in llm})
@@ -117,37 +113,55 @@ def _statistics(digest: Digest, summary_settings: SummarySettings | None) -> lis
     return lines
 
 
-def render_paper(position: int, scored: ScoredPaper, summary: Summary | None, abstract_limit: int | None = None) -> str:
-    """One paper's section: heading with link, metadata lines, abstract, matches, optional summary."""
-    paper = scored.paper
+def paper_anchor(position: int) -> str:
+    """The id a contents entry links to: an explicit <a name> (GitHub keeps it, prefixed, and resolves
+    #paper-N to it), since heading slugs derived from TeX and Unicode titles differ between renderers."""
+    return f"paper-{position}"
+
+
+def _contents(papers: Sequence[PaperView]) -> str:
+    lines = ["## 📑 Contents", ""]
+    lines += [f"{view.position}. [{escape_inline(view.title)}](#{paper_anchor(view.position)}) ({view.score})" for view in papers]
+    return "\n".join(lines)
+
+
+def render_paper(view: PaperView, abstract_limit: int | None = None, *, anchored: bool = False) -> str:
+    """One paper's section: heading with link, metadata lines, abstract, matches, optional summary.
+
+    With `anchored`, the heading carries the anchor the page's contents link to.
+    """
+    paper = view.paper
     url = f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='/.-')}"
-    abstract = paper.abstract if abstract_limit is None else cut_text(" ".join(paper.abstract.split()), abstract_limit)
+    abstract = paper.abstract if abstract_limit is None else cut_text(view.abstract, abstract_limit)
     announced = paper.announced.isoformat() if paper.announced else "unknown"
     published = paper.published.isoformat() if paper.published else announced
+    anchor = f'<a name="{paper_anchor(view.position)}"></a>' if anchored else ""
     # Two trailing spaces end each metadata line with a hard break, as in the original page.
     lines = [
-        f"### {position}. [{escape_inline(paper.title)}]({url})",
+        f"### {anchor}{view.position}. [{escape_inline(paper.title)}]({url})",
         "",
-        f"**Authors**: {escape_inline(', '.join(paper.authors)) or 'unknown'}  ",
+        f"**Authors**: {escape_inline(view.authors) or 'unknown'}  ",
         f"**Category**: {escape_inline(paper.primary_category)}  ",
-        f"**Published**: {published}  ",
+        *([f"**Published**: {published}  "] if published != announced else []),
         f"**Announced**: {announced}  ",
-        f"**Score**: {scored.score:.1f}  ",
+        f"**Score**: {view.score}  ",
         f"**Type**: {escape_inline(paper.announce_type)}  ",
         f"**ArXiv ID**: {escape_inline(paper.versioned_id)}  ",
     ]
-    if scored.matches:
-        lines.append(f"**Matched**: {'; '.join(_describe_match(m) for m in scored.matches)}  ")
-    if scored.matched_authors:
-        lines.append(f"**Followed authors**: {escape_inline(', '.join(scored.matched_authors))}  ")
+    if view.matched:
+        lines.append(f"**Matched**: {matched_terms_text(view.scored, escape_inline)}  ")
+    if view.followed_authors:
+        lines.append(f"**Followed authors**: {escape_inline(view.followed_authors)}  ")
+    if view.related:
+        lines.append(f"**Found as**: {escape_inline(view.reasons)}  ")
     lines += ["", "#### Abstract", escape_inline(abstract, starts_line=True) or "(no abstract)"]
-    if summary is not None:
+    if view.summary is not None:
         lines += [
             "",
             "<details>",
-            f"<summary><strong>{_escape_html(summary_label(summary))}</strong> - Click to expand</summary>",
+            f"<summary><strong>{_escape_html(view.summary_label)}</strong> - Click to expand</summary>",
             "",
-            sanitize_summary(summary.text),
+            sanitize_summary(view.summary.text),
             "",
             "</details>",
         ]
@@ -161,13 +175,18 @@ def render_markdown(
     summary_settings: SummarySettings | None = None,
     abstract_limit: int | None = None,
 ) -> str:
-    """The whole page: title, statistics, then the numbered papers separated by rules."""
-    parts = ["\n".join([f"# {escape_inline(title)}", "", INTRO, "", *_statistics(digest, summary_settings)])]
+    """The whole page: title, statistics, contents (for CONTENTS_MIN_PAPERS or more), then the numbered
+    papers separated by rules."""
+    view = digest_view(digest)
+    parts = ["\n".join([f"# {escape_inline(title)}", "", INTRO, "", *_statistics(view, summary_settings)])]
+    anchored = len(view.papers) >= CONTENTS_MIN_PAPERS
+    if anchored:
+        parts.append(_contents(view.papers))
     parts.append("## 📚 Recent Papers")
     if not digest.papers:
         parts.append(f"No paper announced on {digest.announcement_day.isoformat()} matched the keywords.")
-    for position, scored in enumerate(digest.papers, start=1):
-        parts.append(render_paper(position, scored, digest.summary_for(scored.paper), abstract_limit))
+    for paper in view.papers:
+        parts.append(render_paper(paper, abstract_limit, anchored=anchored))
         parts.append("---")
     parts.append(FOOTER)
     return "\n\n".join(parts) + "\n"

@@ -4,19 +4,18 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from core.clock import Clock, utc_now
 from core.store.chats import ChatQueries
 from core.store.outbox import DeliveryQueries
 from core.store.papers import PaperQueries
 from core.store.schema import migrations
 from core.store.summaries import SummaryQueries
-
-Clock = Callable[[], dt.datetime]
 
 # How long a write waits for another connection's lock before failing: a backup or a second process
 # holding the database for a while is waited out, not turned into an error at once.
@@ -24,10 +23,7 @@ BUSY_TIMEOUT_SECONDS = 30.0
 # SQLite result codes (primary, the low byte) that mean "the database cannot be written right now":
 # BUSY/LOCKED (another writer), READONLY (file or file system), IOERR, FULL (disk), CANTOPEN, PROTOCOL.
 _UNWRITABLE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+_NOT_A_DATABASE = 26  # SQLITE_NOTADB
 
 
 class StoreError(Exception):
@@ -41,6 +37,16 @@ class StoreUnwritable(StoreError):
 # What a store call may raise when the database cannot be read or written: callers outside core/store
 # catch these instead of the driver's own errors, so another store (PostgreSQL) can take its place.
 STORE_FAILURES: tuple[type[Exception], ...] = (StoreError, sqlite3.Error)
+
+
+_MOVE_OR_FIX = "; choose another place with --database (or `database` in config.json), or fix its permissions"
+
+
+def _open_advice(error: sqlite3.Error) -> str:
+    """What to do about a database that cannot be opened, by SQLite's reason."""
+    if isinstance(error, sqlite3.DatabaseError) and (getattr(error, "sqlite_errorcode", 0) & 0xFF) == _NOT_A_DATABASE:
+        return " (another kind of file, or a damaged one): point --database at a new file, or move this one away to start afresh"
+    return _MOVE_OR_FIX
 
 
 def _is_unwritable(error: sqlite3.Error) -> bool:
@@ -58,6 +64,9 @@ class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries):
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where the folder should be, a read-only file system, no permission
+            raise StoreError(f"cannot create the folder for database {self.path}: {exc.strerror or exc}{_MOVE_OR_FIX}") from None
+        try:
             connection = sqlite3.connect(self.path, check_same_thread=False, timeout=busy_timeout_seconds)
             self.db = Database(connection)
             if self.path != ":memory:":
@@ -66,7 +75,7 @@ class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries):
             self.db.execute("PRAGMA synchronous = NORMAL")
             migrations.apply(self.db)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+            raise StoreError(f"cannot open database {self.path}: {exc}{_open_advice(exc)}") from exc
 
     def now(self) -> dt.datetime:
         return self.clock()
@@ -109,6 +118,10 @@ class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries):
         with self.transaction() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             db.execute(f"PRAGMA user_version = {int(version)}")
+
+    def is_empty(self) -> bool:
+        """No paper and no chat stored: a fetch log alone is nothing anyone would miss."""
+        return self.db["papers"].count == 0 and self.db["chats"].count == 0
 
     def applied_migrations(self) -> list[str]:
         return [m.name for m in migrations.applied(self.db)]

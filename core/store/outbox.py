@@ -237,10 +237,6 @@ class DeliveryQueries:
             owed[ChatRef(platform, chat_id)] = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
         return owed
 
-    def first_digest_day(self: "Store", ref: ChatRef) -> dt.date | None:
-        row = self.db.execute(f"SELECT MIN(announced) FROM chat_days WHERE chat = {_CHAT_PK}", _ref_args(ref)).fetchone()
-        return dt.date.fromisoformat(row[0]) if row and row[0] else None
-
     def mark_header_sent(self: "Store", ref: ChatRef, day: dt.date) -> None:
         with self.transaction() as db:
             db.execute(

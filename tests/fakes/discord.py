@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
-from tests.fakes.discord_data import slash_interaction
+from tests.fakes.discord_data import button_interaction, slash_interaction
 from tests.fakes.discord_limits import AUTOCOMPLETE_CHOICES_LIMIT, CHOICE_TEXT_LIMIT, command_problem, message_problem, too_long
 
 API_PREFIX = "/api/v10"
@@ -263,7 +263,7 @@ class FakeDiscord:
             "content": body.get("content") or "",
             "embeds": body.get("embeds") or [],
             "attachments": [],
-            "components": [],
+            "components": body.get("components") or [],
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": False,
@@ -321,8 +321,8 @@ class FakeDiscord:
             problem = message_problem(data)
         elif kind == AUTOCOMPLETE_RESULT:
             choices = data.get("choices") or []
-            too_long = any(len(c["name"]) > CHOICE_TEXT_LIMIT or len(str(c["value"])) > CHOICE_TEXT_LIMIT for c in choices)
-            problem = too_long(["data", "choices"], AUTOCOMPLETE_CHOICES_LIMIT) if len(choices) > AUTOCOMPLETE_CHOICES_LIMIT or too_long else None
+            overlong = any(len(c["name"]) > CHOICE_TEXT_LIMIT or len(str(c["value"])) > CHOICE_TEXT_LIMIT for c in choices)
+            problem = too_long(["data", "choices"], AUTOCOMPLETE_CHOICES_LIMIT) if len(choices) > AUTOCOMPLETE_CHOICES_LIMIT or overlong else None
         else:
             problem = None
         if problem:
@@ -361,6 +361,16 @@ class FakeDiscord:
     async def slash(self, subcommand: str, options: list[dict[str, Any]] | None = None, **where: Any) -> RecordedCallback:
         """A user types `/arxiv <subcommand>` (see `slash_interaction` for `where`); returns the bot's first answer."""
         interaction = slash_interaction(self, subcommand, options, **where)
+        await self.dispatch("INTERACTION_CREATE", interaction)
+        await self.wait_for(lambda: any(c.interaction_id == interaction["id"] for c in self.callbacks))
+        return next(c for c in self.callbacks if c.interaction_id == interaction["id"])
+
+    async def press(self, message: RecordedMessage, custom_id: str, **who: Any) -> RecordedCallback:
+        """A reader presses the button `custom_id` under a message the bot posted; returns the bot's answer."""
+        echoed = self._message_object(message.channel_id, message.body, message.message_id)
+        if not any(button.get("custom_id") == custom_id for row in echoed["components"] for button in row["components"]):
+            raise AssertionError(f"no button {custom_id!r} under message {message.message_id}")
+        interaction = button_interaction(self, echoed, custom_id, **who)
         await self.dispatch("INTERACTION_CREATE", interaction)
         await self.wait_for(lambda: any(c.interaction_id == interaction["id"] for c in self.callbacks))
         return next(c for c in self.callbacks if c.interaction_id == interaction["id"])

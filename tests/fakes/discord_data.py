@@ -64,6 +64,23 @@ def slash_interaction(
     return interaction
 
 
+def button_interaction(
+    fake: FakeDiscord,
+    message: dict[str, Any],
+    custom_id: str,
+    *,
+    guild_id: str | None = None,
+    user_id: str = "4242",
+) -> dict[str, Any]:
+    """A MESSAGE_COMPONENT interaction: someone pressed the button `custom_id` under `message` (as Discord echoed it)."""
+    channel_id = message["channel_id"]
+    interaction = slash_interaction(fake, "", channel_id=channel_id, guild_id=guild_id, user_id=user_id)
+    interaction["type"] = 3
+    interaction["message"] = message
+    interaction["data"] = {"custom_id": custom_id, "component_type": 2}
+    return interaction
+
+
 # ---- real papers for digests ----
 PAPERS_FIXTURE = Path(__file__).parent.parent / "fixtures" / "discord" / "papers.jsonl"
 

@@ -20,6 +20,10 @@ CHOICE_TEXT_LIMIT = 100
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 COMMAND_DESCRIPTION_LIMIT = 100
 COMMAND_OPTIONS_LIMIT = 25
+ACTION_ROWS_LIMIT = 5
+BUTTONS_PER_ROW_LIMIT = 5
+CUSTOM_ID_LIMIT = 100
+BUTTON_LABEL_LIMIT = 80
 
 def _form_error(path: list[str], code: str, message: str) -> dict[str, Any]:
     """Discord's nested "Invalid Form Body" error for one offending key path."""
@@ -42,10 +46,36 @@ def embed_length(embed: dict[str, Any]) -> int:
     return total
 
 
+def components_problem(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Discord's rules for a message's buttons: at most 5 action rows of at most 5 buttons, each with a label or
+    emoji and a custom_id of at most 100 characters that no other component of the message has."""
+    if len(rows) > ACTION_ROWS_LIMIT:
+        return too_long(["components"], ACTION_ROWS_LIMIT)
+    seen: set[str] = set()
+    for number, row in enumerate(rows):
+        at = ["components", str(number)]
+        buttons = row.get("components") or []
+        if row.get("type") != 1 or not 1 <= len(buttons) <= BUTTONS_PER_ROW_LIMIT:
+            return _form_error([*at, "components"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+        for index, button in enumerate(buttons):
+            where = [*at, "components", str(index)]
+            custom_id = button.get("custom_id") or ""
+            if button.get("type") != 2 or button.get("style") not in (1, 2, 3, 4) or not 1 <= len(custom_id) <= CUSTOM_ID_LIMIT:
+                return _form_error([*where, "custom_id"], "BASE_TYPE_REQUIRED", "This field is required")
+            if len(button.get("label") or "") > BUTTON_LABEL_LIMIT:
+                return too_long([*where, "label"], BUTTON_LABEL_LIMIT)
+            if custom_id in seen:
+                return _form_error([*where, "custom_id"], "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated")
+            seen.add(custom_id)
+    return None
+
+
 def message_problem(body: dict[str, Any]) -> dict[str, Any] | None:
     """Discord's error JSON for a message body that breaks a limit, or None when it is valid."""
     content = body.get("content") or ""
     embeds = body.get("embeds") or []
+    if problem := components_problem(body.get("components") or []):
+        return problem
     if len(content) > CONTENT_LIMIT:
         return too_long(["content"], CONTENT_LIMIT)
     if not content and not embeds:

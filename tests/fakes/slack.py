@@ -1,18 +1,28 @@
-"""A loopback fake of Slack's Web API (auth.test, chat.postMessage, users.info, conversations.info) and response_url."""
+"""A loopback fake of Slack's Web API (auth.test, chat.postMessage, users.info, conversations.info) and response_url.
+
+chat.postMessage checks a message as Slack does: at most 50 blocks, each valid Block Kit (slack_sdk's own
+models check the per-block limits), and at most 40,000 characters of text; it answers `invalid_blocks`
+or `msg_too_long` otherwise, like Slack.
+"""
 from __future__ import annotations
 
 import itertools
 import json
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 SIGNING_SECRET = "test-signing-secret"
 RESPONSE_URL_USES = 5  # Slack accepts five answers per response_url
+MAX_BLOCKS = 50
+MAX_TEXT_CHARS = 40_000
 
 
 @dataclass
@@ -28,6 +38,8 @@ class FakeSlackState:
     rate_limited_answers: int = 0
     calls: list[str] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)  # Socket Mode envelope acks
+    rejected: list[str] = field(default_factory=list)  # errors answered for messages Slack would refuse
+    block_errors: deque[str] = field(default_factory=deque)  # refuse the next messages with blocks with these
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -46,6 +58,28 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 def _answer(payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response(payload, status=status, headers=headers)
+
+
+def message_error(body: dict[str, Any]) -> str | None:
+    """The error Slack answers for a chat.postMessage body it refuses, or None when it takes it."""
+    blocks = body.get("blocks") or []
+    if isinstance(blocks, str):  # form-encoded requests carry blocks as a JSON string
+        blocks = json.loads(blocks)
+    if len(body.get("text") or "") > MAX_TEXT_CHARS:
+        return "msg_too_long"
+    if not blocks and not body.get("text"):
+        return "no_text"
+    if len(blocks) > MAX_BLOCKS:
+        return "invalid_blocks"
+    try:
+        for block in blocks:
+            parsed = Block.parse(block)
+            if parsed is None:
+                return "invalid_blocks"
+            parsed.validate_json()
+    except (SlackObjectFormationError, KeyError, TypeError, ValueError):
+        return "invalid_blocks"
+    return None
 
 
 def build_slack_app(state: FakeSlackState) -> web.Application:
@@ -80,6 +114,10 @@ def build_slack_app(state: FakeSlackState) -> web.Application:
             channel = body.get("channel", "")
             if channel in state.channel_errors:
                 return _answer({"ok": False, "error": state.channel_errors[channel]})
+            error = message_error(body) or (state.block_errors.popleft() if body.get("blocks") and state.block_errors else None)
+            if error is not None:
+                state.rejected.append(error)
+                return _answer({"ok": False, "error": error})
             ts = f"1700000000.{next(state._ts):06d}"
             state.messages.append({**body, "ts": ts})
             return _answer({"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}})

@@ -1,0 +1,207 @@
+"""The one way a digest is built, for the scheduler, chat commands, the web pages and feeds, the CLI and static mode:
+which subscription, which announcement day, fetched if allowed, scored once, filtered against the outbox once,
+summaries attached once (only where summaries are enabled and the reader wants them)."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Protocol
+
+from core.arxiv.calendar import current_announcement_day
+from core.config import Settings
+from core.digest import default_subscription, select_digests
+from core.models import ChatRef, ChatSettings, Digest, FetchResult, Paper, Subscription, Summary
+from core.store import Store
+
+log = logging.getLogger(__name__)
+
+FETCH_RETRY_SECONDS = 300.0  # after a failed or incomplete fetch of a day, wait this long before the next
+LATEST_DAY_SEARCH = 30  # stored announcement days looked through for the newest one with a reader's categories
+
+
+class DayFetcher(Protocol):
+    async def fetch_day(self, categories: Sequence[str]) -> FetchResult: ...
+
+    async def backfill(self, since: dt.date, categories: Sequence[str]) -> int: ...
+
+
+class PaperSummarizer(Protocol):
+    async def summarize_papers(self, papers: Sequence[Paper], language: str) -> dict[str, Summary]: ...
+
+    def stored_or_extractive(self, papers: Sequence[Paper], language: str) -> dict[str, Summary]: ...
+
+
+class DigestService:
+    """Builds digests; without a fetcher it only reads what is stored, without a summarizer it attaches none."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        fetcher: DayFetcher | None = None,
+        summarizer: PaperSummarizer | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.fetcher = fetcher
+        self.summarizer = summarizer
+        self.clock = clock or store.now
+        self._fetch_retry_at: dict[dt.date, dt.datetime] = {}
+        self._fetch_lock = asyncio.Lock()  # a tick and a chat's `digest` never fetch the same day twice
+
+    # -- whose digest, of which day -------------------------------------------------------------
+
+    def subscription_for(self, chat: ChatSettings) -> Subscription:
+        """The chat's subscription; no categories of its own means the configured default ones."""
+        subscription = chat.subscription()
+        if not subscription.categories:
+            subscription = dataclasses.replace(subscription, categories=self.settings.defaults.categories)
+        return subscription
+
+    def default_subscription(self, category: str | None = None, *, max_papers: int | None = None) -> Subscription:
+        """config.json's defaults (the static page, the web page, the feeds), optionally narrowed to one category
+        or with another limit on papers (the CLI's --max)."""
+        subscription = default_subscription(self.settings)
+        if max_papers is not None:
+            subscription = dataclasses.replace(subscription, max_papers=max_papers)
+        if category is None:
+            return subscription
+        return dataclasses.replace(subscription, subscriber=f"category:{category}", categories=(category,))
+
+    def current_day(self, now: dt.datetime) -> dt.date:
+        """The newest announcement day whose feed is out at `now` (by arXiv's calendar, stored or not)."""
+        return current_announcement_day(now, self.settings.arxiv.holidays, self.settings.arxiv.announcement_timezone)
+
+    def latest_day(self, categories: Sequence[str]) -> dt.date | None:
+        """The digest day everywhere: the newest stored announcement day with papers in any of the categories
+        (all categories when none are given); None when nothing is stored."""
+        for day in self.store.announcement_days(limit=LATEST_DAY_SEARCH):
+            if self.store.papers_announced(day, categories):
+                return day
+        return None
+
+    async def ensure_fetched(self, day: dt.date, categories: set[str], now: dt.datetime) -> set[str]:
+        """Fetch what is missing for the day (one call for the union); returns the categories stored."""
+        async with self._fetch_lock:
+            fetched = self.store.fetched_categories(day)
+            missing = sorted(categories - fetched)
+            if self.fetcher is None or not missing or now < self._fetch_retry_at.get(day, now):
+                return fetched
+            try:
+                if day == self.current_day(now):
+                    await self.fetcher.fetch_day(missing)
+                else:
+                    await self.fetcher.backfill(day, missing)
+            except Exception as error:  # ArxivError and anything unexpected: the day waits, others go on
+                log.warning("fetching %s for %s failed: %s", "+".join(missing), day, error)
+            fetched = self.store.fetched_categories(day)
+            if categories - fetched:
+                self._fetch_retry_at[day] = now + dt.timedelta(seconds=FETCH_RETRY_SECONDS)
+            else:
+                self._fetch_retry_at.pop(day, None)
+            return fetched
+
+    # -- scoring ----------------------------------------------------------------------------------
+
+    def build_digests(
+        self, day: dt.date, chats: Sequence[ChatSettings], now: dt.datetime, *, exclude_delivered: bool = True
+    ) -> Mapping[ChatRef, Digest]:
+        """All these chats' digests for the day in one scoring pass, by default without papers they already have.
+
+        Each Digest is built when it is read and not kept (core.digest.DayDigests): the scheduler walks
+        100,000 chats in chunks and holds one chunk's digests at a time."""
+        subscriptions = [self.subscription_for(chat) for chat in chats]
+        categories = {category for sub in subscriptions for category in sub.categories}
+        papers = self.store.papers_announced(day, categories)
+        delivered_by_ref = self.store.delivered_on_day(day) if exclude_delivered else {}
+        delivered = {ref.subscriber: arxiv_ids for ref, arxiv_ids in delivered_by_ref.items()}
+        by_subscriber = select_digests(day, papers, subscriptions, self.settings.scoring, delivered, now=now)
+        return _ByChat([chat.ref for chat in chats], by_subscriber)
+
+    def digest_of(self, day: dt.date, subscription: Subscription) -> Digest:
+        """One subscription's digest of a stored day (nothing delivered is left out: pages and feeds show all)."""
+        papers = self.store.papers_announced(day, subscription.categories)
+        return select_digests(day, papers, [subscription], self.settings.scoring, now=self.clock())[subscription.subscriber]
+
+    # -- summaries --------------------------------------------------------------------------------
+
+    def wants_summaries(self, chat: ChatSettings | None = None) -> bool:
+        """Summaries are shown when the service has them on and the reader (a chat, or the defaults) wants them."""
+        wanted = self.settings.defaults.summaries if chat is None else chat.summaries
+        return self.settings.summaries.enabled and wanted
+
+    async def with_summaries(self, planned: list[tuple[ChatSettings, Digest]]) -> list[tuple[ChatSettings, Digest]]:
+        """Summarize the union of the shown papers once per language; attach each chat's share."""
+        if self.summarizer is None:
+            return planned
+        top_n = self.settings.summaries.top_n
+        wanted: dict[str, dict[str, Paper]] = defaultdict(dict)
+        for chat, digest in planned:
+            if self.wants_summaries(chat):
+                for scored in digest.papers[:top_n]:
+                    wanted[chat.language][scored.paper.arxiv_id] = scored.paper
+        summaries: dict[str, dict[str, Summary]] = {}
+        for language, papers in wanted.items():
+            try:
+                summaries[language] = await self.summarizer.summarize_papers(list(papers.values()), language)
+            except Exception:  # the summarizer promises not to raise; a digest without summaries still goes out
+                log.exception("summarizing %d papers in %s failed", len(papers), language)
+        return [
+            (chat, _attach(digest, summaries.get(chat.language, {}), top_n) if self.wants_summaries(chat) else digest)
+            for chat, digest in planned
+        ]
+
+    async def with_default_summaries(self, digest: Digest) -> Digest:
+        """A digest read by config.json's defaults (the static page) with summaries of its top N, when wanted."""
+        if self.summarizer is None or not self.wants_summaries():
+            return digest
+        top_n = self.settings.summaries.top_n
+        papers = [scored.paper for scored in digest.papers[:top_n]]
+        return _attach(digest, await self.summarizer.summarize_papers(papers, self.settings.summaries.language), top_n)
+
+    def with_stored_summaries(self, digest: Digest, language: str, wanted: bool) -> Digest:
+        """The digest's top N with their stored summary, else the extractive one (pages and feeds never call an LLM)."""
+        if self.summarizer is None or not (wanted and self.settings.summaries.enabled):
+            return digest
+        papers = [scored.paper for scored in digest.papers[: self.settings.summaries.top_n]]
+        return dataclasses.replace(digest, summaries=self.summarizer.stored_or_extractive(papers, language))
+
+    # -- a chat's `digest` command ----------------------------------------------------------------
+
+    async def chat_digest_now(self, chat: ChatSettings) -> Digest:
+        """The chat's digest of the latest announcement day (fetching today's first): a preview, not a delivery,
+        so papers already delivered are shown too."""
+        now = self.clock()
+        categories = self.subscription_for(chat).categories
+        await self.ensure_fetched(self.current_day(now), set(categories), now)
+        day = self.latest_day(categories) or self.current_day(now)
+        digest = self.build_digests(day, [chat], now, exclude_delivered=False)[chat.ref]
+        ((_, digest),) = await self.with_summaries([(chat, digest)])
+        return digest
+
+
+class _ByChat(Mapping[ChatRef, Digest]):
+    """The day's digests keyed by chat instead of by subscriber, still built one at a time when read."""
+
+    def __init__(self, refs: Sequence[ChatRef], by_subscriber: Mapping[str, Digest]) -> None:
+        self._refs = tuple(dict.fromkeys(refs))
+        self._by_subscriber = by_subscriber
+
+    def __getitem__(self, ref: ChatRef) -> Digest:
+        return self._by_subscriber[ref.subscriber]
+
+    def __iter__(self) -> Iterator[ChatRef]:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+
+def _attach(digest: Digest, summaries: Mapping[str, Summary], top_n: int) -> Digest:
+    shown = {scored.paper.arxiv_id for scored in digest.papers[:top_n]}
+    return dataclasses.replace(digest, summaries={key: value for key, value in summaries.items() if key in shown})

@@ -1,0 +1,11 @@
+"""The one time source: aware UTC now (stores, signature checks and schedulers take it as an injectable clock)."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
