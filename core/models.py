@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 CHAT_KINDS = ("private", "group", "channel")
+DAILY, WEEKLY = "daily", "weekly"
+SCHEDULES = (DAILY, WEEKLY)  # a digest every wanted announcement day, or one a week with the week's best papers
 ABS_URL = "https://arxiv.org/abs/{}"
 PDF_URL = "https://arxiv.org/pdf/{}"
 
@@ -139,6 +141,8 @@ class Digest:
     min_score: float = 0.0
     max_papers: int | None = None
     matched: int | None = None
+    # A weekly digest: the oldest announcement day it covers (announcement_day is the newest); None for a daily one.
+    week_from: dt.date | None = None
 
     def summary_for(self, paper: Paper) -> Summary | None:
         return self.summaries.get(paper.arxiv_id)
@@ -181,6 +185,8 @@ class ChatSettings:
     feed_token: str = ""
     ranking: str = "relevance"
     learned: tuple[Keyword, ...] = ()  # words learned from the chat's 👍/👎 (core/feedback.py)
+    schedule: str = DAILY  # one of SCHEDULES
+    weekly_day: int = 4  # a weekly chat's weekday (Monday = 0): Friday's digest covers Monday to Friday
 
     def subscription(self) -> Subscription:
         return Subscription(

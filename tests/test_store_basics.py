@@ -28,7 +28,7 @@ def test_migrations_apply_once_and_wal_is_on(tmp_path):
     first = Store(tmp_path / "a.db")
     first.close()
     again = Store(tmp_path / "a.db")
-    assert again.applied_migrations() == ["m001_initial", "m002_chat_owed_from", "m003_ranking"]
+    assert again.applied_migrations() == ["m001_initial", "m002_chat_owed_from", "m003_ranking", "m006_weekly_schedule"]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again.close()
 
@@ -39,14 +39,17 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_chats(tmp_path):
     chat = old.get_or_create_chat(ChatRef("console", "lab"), DefaultsSettings())
     old.db.execute("ALTER TABLE chats DROP COLUMN owed_from")  # back to m001's tables
     old.db.execute("ALTER TABLE chats DROP COLUMN ranking")
+    for table, column in (("chats", "schedule"), ("chats", "weekly_day"), ("chat_days", "week_of")):
+        old.db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     old.db.execute("DROP TABLE acronyms")
     old.db.execute("DELETE FROM _sqlite_migrations WHERE name != 'm001_initial'")
     old.db.conn.commit()
     created = old.db.execute("SELECT created_at FROM chats").fetchone()[0]
     old.close()
     migrated = Store(tmp_path / "old.db")
-    assert migrated.applied_migrations() == ["m001_initial", "m002_chat_owed_from", "m003_ranking"]
-    assert migrated.require_chat(chat.ref) == chat  # m003: chats stored before rankings existed get relevance
+    assert migrated.applied_migrations() == ["m001_initial", "m002_chat_owed_from", "m003_ranking", "m006_weekly_schedule"]
+    # m003: chats stored before rankings existed get relevance; m006: and daily digests, as they had
+    assert migrated.require_chat(chat.ref) == chat and chat.schedule == "daily"
     assert migrated.db.execute("SELECT owed_from FROM chats").fetchone()[0] == created
     migrated.close()
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.matching import fold
-from core.models import ChatRef, ChatSettings, Keyword
+from core.models import DAILY, ChatRef, ChatSettings, Keyword
 
 if TYPE_CHECKING:
     from core.config import DefaultsSettings
@@ -43,6 +43,8 @@ _COLUMN_WRITERS: dict[str, Any] = {
     "language": str,
     "crosslists": int,
     "ranking": str,
+    "schedule": str,
+    "weekly_day": int,
 }
 
 
@@ -100,6 +102,8 @@ def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float
         categories=shared(tuple(shared(term) for term, _ in by_kind["category"])),
         authors=shared(tuple(shared(term) for term, _ in by_kind["author"])),
         feed_token=row["feed_token"] or "",
+        schedule=shared(row["schedule"] or DAILY),
+        weekly_day=int(row["weekly_day"]),
     )
 
 

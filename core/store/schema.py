@@ -144,3 +144,14 @@ def m003_ranking(db: Database) -> None:
     db["chats"].add_column("ranking", str)
     db.execute("UPDATE chats SET ranking = 'relevance'")
     db["acronyms"].create({"acronym": str, "expansion": str, "papers": int}, pk=("acronym", "expansion"))
+
+
+@migrations()
+def m006_weekly_schedule(db: Database) -> None:
+    """Daily or weekly digests per chat (and a weekly chat's weekday); a weekly digest's covered days point to its key day."""
+    db["chats"].add_column("schedule", str)
+    db["chats"].add_column("weekly_day", int)
+    db.execute("UPDATE chats SET schedule = 'daily', weekly_day = 4")
+    # A weekly digest is planned under its newest announcement day; the older days it covers get a closed row
+    # each, `week_of` that key, so no later digest (daily or weekly) serves them again.
+    db["chat_days"].add_column("week_of", str)
