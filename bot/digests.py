@@ -113,20 +113,30 @@ class DigestService:
     # -- scoring ----------------------------------------------------------------------------------
 
     def build_digests(
-        self, day: dt.date, chats: Sequence[ChatSettings], now: dt.datetime, *, exclude_delivered: bool = True
+        self,
+        day: dt.date,
+        chats: Sequence[ChatSettings],
+        now: dt.datetime,
+        *,
+        exclude_delivered: bool = True,
+        week: Sequence[dt.date] = (),
     ) -> Mapping[ChatRef, Digest]:
-        """All these chats' digests for the day in one scoring pass, by default without papers they already have.
+        """All these chats' digests for the day in one scoring pass, by default without papers they already have;
+        with `week` (announcement days ending with `day`), their weekly digests over those days.
 
         Each Digest is built when it is read and not kept (core.digest.DayDigests): the scheduler walks
         100,000 chats in chunks and holds one chunk's digests at a time."""
         subscriptions = [self.subscription_for(chat) for chat in chats]
-        # The whole stored day, whatever the chats read: the relevance ranking weighs terms over it, so a
-        # chat's `digest`, the tick, the page and the feeds order the same papers the same way.
-        papers = self.store.papers_announced(day)
-        delivered_by_ref = self.store.delivered_on_day(day) if exclude_delivered else {}
-        delivered = {ref.subscriber: arxiv_ids for ref, arxiv_ids in delivered_by_ref.items()}
+        days = week or (day,)
+        # The whole stored day (or week), whatever the chats read: the relevance ranking weighs terms over it,
+        # so a chat's `digest`, the tick, the page and the feeds order the same papers the same way.
+        papers = [paper for each_day in days for paper in self.store.papers_announced(each_day)]
+        delivered: dict[str, set[str]] = defaultdict(set)
+        for each_day in days if exclude_delivered else ():
+            for ref, arxiv_ids in self.store.delivered_on_day(each_day).items():
+                delivered[ref.subscriber] |= arxiv_ids
         by_subscriber = select_digests(
-            day, papers, subscriptions, self.settings.scoring, delivered, now=now, aliases=self.aliases()
+            day, papers, subscriptions, self.settings.scoring, delivered, now=now, aliases=self.aliases(), week=week
         )
         return _ByChat([chat.ref for chat in chats], by_subscriber)
 

@@ -5,6 +5,9 @@ A chat gets announcement day D's digest at the first moment, on or after D's fee
 receives Monday's mailing on Tuesday morning local time, one in UTC-10 on Monday morning, and
 daylight-saving switches move the UTC instant, never the local one. `ChatSettings.days` lists the
 weekdays (Monday = 0) of the announcement days the chat wants.
+
+A weekly chat gets one digest a week, on its weekday at its delivery time, covering the announcement
+days whose feed came out in the week before and that it was not served yet (see week_days).
 """
 from __future__ import annotations
 
@@ -23,6 +26,9 @@ from core.models import ChatSettings
 
 UTC = dt.timezone.utc
 MAX_DAYS_AHEAD = 21  # next_delivery looks this many announcement days ahead before answering None
+WEEK_DAYS = 7  # a weekly digest covers announcement days whose feed came out in the 7 days before it ...
+WEEK_ANNOUNCEMENT_DAYS = 5  # ... at most 5 of them (arXiv's week)
+MAX_WEEKS_AHEAD = 3  # next_weekly_delivery looks this many weeks ahead before answering None
 
 
 def feed_ready_at(day: dt.date, arxiv_timezone: str = ARXIV_TIMEZONE) -> dt.datetime:
@@ -115,4 +121,75 @@ def next_delivery(
         if day not in planned_days and day.weekday() in chat.days and (not_before is None or moment >= not_before):
             return max(moment, now)
         day = next_announcement_day(day, holidays)
+    return None
+
+
+def last_weekly_moment(chat: ChatSettings, now: dt.datetime) -> dt.datetime:
+    """The latest UTC instant at or before `now` at which the chat's local clock showed its weekday and delivery time."""
+    zone = ZoneInfo(chat.timezone)
+    today = now.astimezone(zone).date()
+    date = today - dt.timedelta(days=(today.weekday() - chat.weekly_day) % 7)
+    moment = local_moment(date, chat.delivery_time, zone)
+    return moment if moment <= now else local_moment(date - dt.timedelta(days=WEEK_DAYS), chat.delivery_time, zone)
+
+
+def week_days(
+    moment: dt.datetime,
+    after: dt.date | None,
+    holidays: Collection[dt.date] = (),
+    arxiv_timezone: str = ARXIV_TIMEZONE,
+) -> tuple[dt.date, ...]:
+    """The announcement days a weekly digest due at `moment` covers, oldest first: those whose feed came out in
+    the WEEK_DAYS before it (at most WEEK_ANNOUNCEMENT_DAYS) and, when the chat was served before, after `after`,
+    the newest day it was served (by a weekly or a daily digest): no day twice, none skipped within a week."""
+    current = current_announcement_day(moment, holidays, arxiv_timezone)
+    start = moment - dt.timedelta(days=WEEK_DAYS)
+    return tuple(
+        day
+        for day in recent_announcement_days(current, WEEK_ANNOUNCEMENT_DAYS, holidays)
+        if feed_ready_at(day, arxiv_timezone) > start and (after is None or day > after)
+    )
+
+
+def due_week(
+    chat: ChatSettings,
+    now: dt.datetime,
+    after: dt.date | None,
+    *,
+    owed_from: dt.datetime | None = None,
+    holidays: Collection[dt.date] = (),
+    arxiv_timezone: str = ARXIV_TIMEZONE,
+) -> tuple[dt.date, ...]:
+    """The days of the weekly digest this chat should get now (oldest first), or () when none is due.
+
+    Its latest weekly moment counts unless it came before `owed_from` (as in due_days); a week missed during
+    downtime arrives late rather than never, and only the latest week is owed. Once planned, the week's
+    newest day is `after` and the same week is not due again."""
+    moment = last_weekly_moment(chat, now)
+    if owed_from is not None and moment < owed_from:
+        return ()
+    return week_days(moment, after, holidays, arxiv_timezone)
+
+
+def next_weekly_delivery(
+    chat: ChatSettings,
+    now: dt.datetime,
+    after: dt.date | None,
+    *,
+    not_before: dt.datetime | None = None,
+    holidays: Collection[dt.date] = (),
+    arxiv_timezone: str = ARXIV_TIMEZONE,
+) -> dt.datetime | None:
+    """When the weekly chat's next digest goes out (now, if one is due); None when it gets none."""
+    if not chat.active or chat.paused:
+        return None
+    if due_week(chat, now, after, owed_from=not_before, holidays=holidays, arxiv_timezone=arxiv_timezone):
+        return now
+    zone = ZoneInfo(chat.timezone)
+    date = last_weekly_moment(chat, now).astimezone(zone).date()
+    for _ in range(MAX_WEEKS_AHEAD):
+        date += dt.timedelta(days=WEEK_DAYS)
+        moment = local_moment(date, chat.delivery_time, zone)
+        if (not_before is None or moment >= not_before) and week_days(moment, after, holidays, arxiv_timezone):
+            return moment
     return None

@@ -2,7 +2,7 @@
 
 Per tick: (1) resume digests a previous run planned but did not finish; (2) find every chat whose
 digest for an announcement day is due at its local delivery time (catching up missed days after
-downtime); (3) per day, fetch the union of their categories in one Fetcher call, build all their
+downtime), and every weekly chat whose week is due (bot/schedule_times.py); (3) per day (or week), fetch the union of their categories in one Fetcher call, build all their
 digests in one `select_digests` pass, then per chunk of chats plan them in the outbox, summarize the
 papers they show (per language; the summary cache makes a paper's second chunk free) and deliver
 them concurrently. A failing fetch leaves the day unplanned (retried on a later tick); one chat
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 from adapters.base import Adapter
 from bot.delivery import UNFINISHED, DeliveryResult, DigestSender
-from bot.schedule_times import due_days, next_delivery, recent_announcement_days
+from bot.schedule_times import due_days, due_week, next_delivery, next_weekly_delivery, recent_announcement_days
 from bot.digests import DayFetcher, DigestService, PaperSummarizer
 from core.config import Settings
-from core.models import ChatRef, ChatSettings, Digest, ScoredPaper
+from core.models import WEEKLY, ChatRef, ChatSettings, Digest, ScoredPaper
 from core.store import Store
 from core.store.outbox import DAY_PAUSED
 
@@ -38,6 +38,19 @@ log = logging.getLogger(__name__)
 # 1,000 chats' digests are a few MB; with Telegram's 30 msg/s a chunk takes about a minute to send.
 PLAN_CHUNK_CHATS = 1000
 DELIVERY_CONCURRENCY = 48  # chats sent to at once: above Telegram's 30 msg/s at 1 msg/s per chat, so the platform limit binds
+
+
+@dataclass(frozen=True, order=True)
+class DigestDay:
+    """What one digest covers: an announcement day, or (`week`, oldest first) the days of a weekly digest,
+    planned and sent under the newest of them (core/store/outbox.py)."""
+
+    day: dt.date
+    week: tuple[dt.date, ...] = ()
+
+    @property
+    def days(self) -> tuple[dt.date, ...]:
+        return self.week or (self.day,)
 
 
 @dataclass
@@ -138,8 +151,8 @@ class Scheduler:
                 return report  # planning writes too; the store's back-off holds new days as well
             with report.timed("due"):
                 by_day = self._due_chats_by_day(now, report)
-            for day in sorted(set(by_day) | set(self._published_days(now))):
-                await self._serve_day(day, by_day.get(day, []), now, report)
+            for digest_day in sorted(set(by_day) | {DigestDay(day) for day in self._published_days(now)}):
+                await self._serve_day(digest_day, by_day.get(digest_day, []), now, report)
         return report
 
     def _published_days(self, now: dt.datetime) -> list[dt.date]:
@@ -156,79 +169,110 @@ class Scheduler:
 
     # -- what is due ----------------------------------------------------------------------------
 
-    def _due_chats_by_day(self, now: dt.datetime, report: TickReport) -> dict[dt.date, list[ChatSettings]]:
-        arxiv = self.settings.arxiv
+    def _due_chats_by_day(self, now: dt.datetime, report: TickReport) -> dict[DigestDay, list[ChatSettings]]:
         window_start = recent_announcement_days(
-            self.current_day(now), self.settings.scheduler.catch_up_days + 1, arxiv.holidays
+            self.current_day(now), self.settings.scheduler.catch_up_days + 1, self.settings.arxiv.holidays
         )[0]
         served = self.store.digest_days(window_start)
+        weeks_served = self.store.latest_digest_days()
         owed_from = self.store.chats_owed_from()
-        by_day: dict[dt.date, list[ChatSettings]] = defaultdict(list)
+        by_day: dict[DigestDay, list[ChatSettings]] = defaultdict(list)
         for chat in self.store.active_chats(include_paused=True):
             if chat.ref.platform not in self.adapters:
                 continue  # its platform is off in this process; catch-up serves it when it is back
             try:
-                first_planned, planned = served.get(chat.ref, (None, set()))
-                days = due_days(
-                    chat,
-                    now,
-                    first_planned,
-                    planned,
-                    catch_up_days=self.settings.scheduler.catch_up_days,
-                    owed_from=owed_from.get(chat.ref),
-                    holidays=arxiv.holidays,
-                    arxiv_timezone=arxiv.announcement_timezone,
-                )
+                if chat.schedule == WEEKLY:
+                    week = self._due_week(chat, now, weeks_served.get(chat.ref), owed_from.get(chat.ref))
+                    due = [DigestDay(week[-1], week)] if week else []
+                else:
+                    due = [DigestDay(day) for day in self._due_days(chat, now, served.get(chat.ref), owed_from.get(chat.ref))]
             except (ValueError, KeyError) as error:  # a stored zone the tz database no longer knows
                 log.error("chat %s:%s has unusable schedule settings: %s", chat.ref.platform, chat.ref.chat_id, error)
                 report.failed_chats.append(chat.ref)
                 continue
-            for day in days:
+            for digest_day in due:
                 if chat.paused:
-                    self.store.skip_digest_day(chat.ref, day, DAY_PAUSED)
+                    self.store.skip_digest_day(chat.ref, digest_day.day, DAY_PAUSED)
                 else:
-                    by_day[day].append(chat)
+                    by_day[digest_day].append(chat)
                     report.due += 1
         return by_day
+
+    def _due_days(
+        self, chat: ChatSettings, now: dt.datetime, served: tuple[dt.date, set[dt.date]] | None, owed_from: dt.datetime | None
+    ) -> list[dt.date]:
+        first_planned, planned = served or (None, set())
+        return due_days(
+            chat,
+            now,
+            first_planned,
+            planned,
+            catch_up_days=self.settings.scheduler.catch_up_days,
+            owed_from=owed_from,
+            holidays=self.settings.arxiv.holidays,
+            arxiv_timezone=self.settings.arxiv.announcement_timezone,
+        )
+
+    def _due_week(
+        self, chat: ChatSettings, now: dt.datetime, served_until: dt.date | None, owed_from: dt.datetime | None
+    ) -> tuple[dt.date, ...]:
+        arxiv = self.settings.arxiv
+        return due_week(
+            chat, now, served_until, owed_from=owed_from, holidays=arxiv.holidays, arxiv_timezone=arxiv.announcement_timezone
+        )
 
     def current_day(self, now: dt.datetime) -> dt.date:
         return self.digests.current_day(now)
 
     def next_delivery(self, chat: ChatSettings, now: dt.datetime | None = None) -> dt.datetime | None:
         now = now or self.clock()
+        not_before = self.store.chats_owed_from(chat.ref).get(chat.ref)
+        if chat.schedule == WEEKLY:
+            return next_weekly_delivery(
+                chat,
+                now,
+                self.store.latest_digest_days(chat.ref).get(chat.ref),
+                not_before=not_before,
+                holidays=self.settings.arxiv.holidays,
+                arxiv_timezone=self.settings.arxiv.announcement_timezone,
+            )
         current = self.current_day(now)
         planned = {current} if self.store.digest_day_status(chat.ref, current) else set()
         return next_delivery(
             chat,
             now,
             planned,
-            not_before=self.store.chats_owed_from(chat.ref).get(chat.ref),
+            not_before=not_before,
             holidays=self.settings.arxiv.holidays,
             arxiv_timezone=self.settings.arxiv.announcement_timezone,
         )
 
     # -- one announcement day for many chats ------------------------------------------------------
 
-    async def _serve_day(self, day: dt.date, chats: list[ChatSettings], now: dt.datetime, report: TickReport) -> None:
-        """Fetch the day for its due chats and the published categories in one call, then serve the chats."""
+    async def _serve_day(self, digest_day: DigestDay, chats: list[ChatSettings], now: dt.datetime, report: TickReport) -> None:
+        """Fetch the day (each day of a week) for its due chats and the published categories in one call per day,
+        then serve the chats."""
         wanted = {category for chat in chats for category in self.digests.subscription_for(chat).categories}
+        published = frozenset() if digest_day.week else self._published  # pages and feeds show days, not weeks
+        fetched = set(wanted | published)
         with report.timed("fetch"):
-            fetched = await self.digests.ensure_fetched(day, wanted | self._published, now)
+            for day in digest_day.days:
+                fetched &= await self.digests.ensure_fetched(day, wanted | published, now)
         ready = [chat for chat in chats if set(self.digests.subscription_for(chat).categories) <= fetched]
-        if len(ready) < len(chats) or not self._published <= fetched:
-            report.waiting_for_arxiv.append(day)
+        if len(ready) < len(chats) or not published <= fetched:
+            report.waiting_for_arxiv.append(digest_day.day)
         if not ready:
             return
         with report.timed("score"):
-            digests = self.digests.build_digests(day, ready, now)
+            digests = self.digests.build_digests(digest_day.day, ready, now, week=digest_day.week)
         for start in range(0, len(ready), PLAN_CHUNK_CHATS):
             if self._stopping.is_set() or not self.sender.store_writable(now):
                 return  # the later chunks' chats are still due: the next tick plans them
-            if not await self._serve_chunk(day, ready[start : start + PLAN_CHUNK_CHATS], digests, report):
+            if not await self._serve_chunk(digest_day, ready[start : start + PLAN_CHUNK_CHATS], digests, report):
                 return
 
     async def _serve_chunk(
-        self, day: dt.date, chats: Sequence[ChatSettings], digests: Mapping[ChatRef, Digest], report: TickReport
+        self, digest_day: DigestDay, chats: Sequence[ChatSettings], digests: Mapping[ChatRef, Digest], report: TickReport
     ) -> bool:
         """Plan (one transaction), summarize and deliver one chunk of the day's chats; their Digest objects are
         built here and dropped after, so a tick holds one chunk's digests, not every chat's.
@@ -238,9 +282,11 @@ class Scheduler:
             chunk = {chat.ref: digests[chat.ref] for chat in chats}
         try:
             with report.timed("plan"):
-                plans = self.store.plan_digests(day, {ref: digest.papers for ref, digest in chunk.items()})
+                plans = self.store.plan_digests(
+                    digest_day.day, {ref: digest.papers for ref, digest in chunk.items()}, digest_day.week
+                )
         except Exception:
-            log.exception("planning the digests of %s failed; the next tick tries again", day)
+            log.exception("planning the digests of %s failed; the next tick tries again", digest_day.day)
             report.failed_chats.extend(chunk)
             return False
         planned = [
@@ -292,7 +338,7 @@ class Scheduler:
         """Digests planned before (this run or a crashed one) and not finished: send what is pending.
 
         A chat paused since gets no more of them; one with several open days gets them oldest first."""
-        by_day: dict[dt.date, list[ChatSettings]] = defaultdict(list)
+        by_day: dict[DigestDay, list[ChatSettings]] = defaultdict(list)
         for open_day in self.store.open_digest_days():
             ref, day = open_day.chat, open_day.announcement_day
             chat = self.store.get_chat(ref)
@@ -301,10 +347,10 @@ class Scheduler:
             if chat.paused:
                 self.store.give_up_deliveries(ref, "paused before the digest was out", day)
             elif self.sender.ready(ref, day, now):
-                by_day[day].append(chat)
+                by_day[DigestDay(day, self.store.digest_week(ref, day))].append(chat)
         resumable: list[tuple[ChatSettings, Digest]] = []
-        for day, chats in sorted(by_day.items()):
-            rebuilt = self.digests.build_digests(day, chats, now, exclude_delivered=False)
+        for digest_day, chats in sorted(by_day.items()):
+            rebuilt = self.digests.build_digests(digest_day.day, chats, now, exclude_delivered=False, week=digest_day.week)
             resumable.extend((chat, self._planned_digest(chat, rebuilt[chat.ref])) for chat in chats)
         if resumable:
             await self._deliver_all(await self.digests.with_summaries(resumable), report)

@@ -1,4 +1,4 @@
-"""Per-subscriber digests of one announcement day: one scoring pass, minus what each already received."""
+"""Per-subscriber digests of one announcement day (or of a week's days): one scoring pass, minus what each already received."""
 from __future__ import annotations
 
 import datetime as dt
@@ -39,16 +39,22 @@ def select_digests(
     *,
     now: dt.datetime,
     aliases: AliasTable = CURATED,
+    week: Sequence[dt.date] = (),
 ) -> DayDigests:
     """Each subscriber's Digest for `day`, keyed by Subscription.subscriber (built when read: see DayDigests).
 
     `papers` are the day's announcements (papers stamped with another announcement day are
-    ignored). `delivered[subscriber]` holds arXiv ids the subscriber already got: those are left
+    ignored). With `week` (announcement days, oldest first, ending with `day`) they are the
+    announcements of those days, scored as one set: a paper listed on several of them counts once,
+    as first announced that week (see week_papers), and max_papers applies to the whole week. `delivered[subscriber]` holds arXiv ids the subscriber already got: those are left
     out before the cut to max_papers, except a paper announced again as a replacement when the
     subscription wants replacements. A versioned id ("2601.00001v2") blocks exactly that version.
     The relevance ranking weighs terms over all of `papers`: pass the whole day for the same order everywhere.
     """
-    todays = day_papers([paper for paper in papers if paper.announced in (None, day)])
+    if week:
+        todays = day_papers(week_papers([paper for paper in papers if paper.announced is None or paper.announced in week]))
+    else:
+        todays = day_papers([paper for paper in papers if paper.announced in (None, day)])
     latest = {subscription.subscriber: subscription for subscription in subscriptions}
     by_id = {key: paper for paper in todays for key in (paper.arxiv_id, paper.versioned_id)}
     skip = {
@@ -56,15 +62,33 @@ def select_digests(
         for subscriber, subscription in latest.items()
         if (blocked := already_delivered(by_id, subscription, delivered.get(subscriber, ())))
     }
-    return DayDigests(day, latest, score_day(todays, list(latest.values()), scoring, skip=skip, aliases=aliases), now)
+    selection = score_day(todays, list(latest.values()), scoring, skip=skip, aliases=aliases)
+    return DayDigests(day, latest, selection, now, week[0] if week else None)
+
+
+def week_papers(papers: Sequence[Paper]) -> list[Paper]:
+    """One entry per arXiv id: its earliest announcement among `papers` (a week's). A paper new on Monday
+    and replaced on Wednesday is Monday's new paper, not a replacement the reader may have filtered out."""
+    first: dict[str, Paper] = {}
+    for paper in sorted(papers, key=lambda paper: paper.announced or dt.date.min):
+        first.setdefault(paper.arxiv_id, paper)
+    return list(first.values())
 
 
 class DayDigests(Mapping[str, Digest]):
     """The day's digests by subscriber; each Digest (and its ScoredPaper objects) is built when it is read
     and not kept, so a caller that walks 100,000 chats in chunks holds one chunk's digests at a time."""
 
-    def __init__(self, day: dt.date, subscriptions: Mapping[str, Subscription], selection: DaySelection, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        day: dt.date,
+        subscriptions: Mapping[str, Subscription],
+        selection: DaySelection,
+        now: dt.datetime,
+        week_from: dt.date | None = None,
+    ) -> None:
         self._day = day
+        self._week_from = week_from
         self._subscriptions = subscriptions
         self._selection = selection
         self._now = now
@@ -82,6 +106,7 @@ class DayDigests(Mapping[str, Digest]):
             min_score=subscription.min_score,
             max_papers=subscription.max_papers,
             matched=self._selection.matched_count(subscriber),
+            week_from=self._week_from,
         )
 
     def __iter__(self) -> Iterator[str]:

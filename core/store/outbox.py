@@ -4,6 +4,11 @@ Two tables: `deliveries` (one row per chat and paper: a paper reaches a chat at 
 `chat_days` (one row per chat and announcement day once that day's digest was planned, so the
 scheduler never plans a day twice and knows which digests a restart must resume).
 
+A weekly digest is one outbox day: planned under the newest announcement day it covers (its rows
+and the sender's bookkeeping are a daily digest's), with a closed DAY_IN_WEEK row for each older
+day it covers; all of them carry that key day in `week_of`. So chat_days stays the one record of
+which announcement days a chat was served, whatever its schedule was then.
+
 A later version of an already delivered paper, announced as a replacement and selected again, is
 an update: its row is re-planned with the new version and day (status back to pending), and the
 digest shows it with the paper's `replace` announce type. The row then records the newest
@@ -17,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.models import ChatRef, ScoredPaper
+from core.models import WEEKLY, ChatRef, ScoredPaper
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -34,6 +39,7 @@ DAY_DONE = "done"
 DAY_EMPTY = "empty"  # nothing matched (or everything was already delivered): nothing to send
 DAY_PAUSED = "paused"  # the chat was paused when the day became due: skipped for good
 DAY_FAILED = "failed"  # the chat is gone, or delivery was given up
+DAY_IN_WEEK = "in_week"  # covered by the weekly digest planned under the day in `week_of`
 OPEN_DAY_STATUSES = (DAY_PLANNED, DAY_SENDING)
 
 _CHAT_PK = "(SELECT id FROM chats WHERE platform = ? AND chat_id = ?)"
@@ -108,9 +114,12 @@ class DeliveryQueries:
         return self.plan_digests(day, {ref: papers})[ref]
 
     def plan_digests(
-        self: "Store", day: dt.date, digests: Mapping[ChatRef, Sequence[ScoredPaper]]
+        self: "Store", day: dt.date, digests: Mapping[ChatRef, Sequence[ScoredPaper]], week: Sequence[dt.date] = ()
     ) -> dict[ChatRef, list[PlannedPaper]]:
         """Write many chats' digests for the day as pending rows in one transaction; return what is to be sent.
+
+        With `week` (announcement days, the newest being `day`) they are weekly digests: the older days
+        are recorded as covered in the same transaction (see the module's docstring).
 
         Idempotent per chat: a day planned before changes nothing and its still pending rows come
         back; an unknown chat gets an empty plan. Papers the chat already received (same or newer version) or has pending from another
@@ -137,6 +146,8 @@ class DeliveryQueries:
                 )
             }
             rows, days = [], []
+            week_of = announced if week else None
+            covered = [other.isoformat() for other in week if other != day]
             plans: dict[ChatRef, list[PlannedPaper]] = {ref: [] for ref in digests}
             for ref, chat in fresh.items():
                 plan = plans[ref]
@@ -149,7 +160,8 @@ class DeliveryQueries:
                     rows.append((chat, paper.arxiv_id, paper.version, announced, position, scored.score, PENDING, now))
                     plan.append(PlannedPaper(paper.arxiv_id, paper.version, position, scored.score))
                 plan.sort(key=lambda planned: (planned.position, planned.arxiv_id))
-                days.append((chat, announced, DAY_PLANNED if plan else DAY_EMPTY, now, None if plan else now))
+                days.append((chat, announced, DAY_PLANNED if plan else DAY_EMPTY, now, None if plan else now, week_of))
+                days.extend((chat, other, DAY_IN_WEEK, now, now, week_of) for other in covered)
             db.conn.executemany(
                 "INSERT OR REPLACE INTO deliveries (chat, arxiv_id, version, announced, position, score, "
                 "status, message_id, attempts, error, created_at, sent_at) "
@@ -157,7 +169,9 @@ class DeliveryQueries:
                 rows,
             )
             db.conn.executemany(
-                "INSERT INTO chat_days (chat, announced, status, planned_at, finished_at) VALUES (?, ?, ?, ?, ?)", days
+                "INSERT OR IGNORE INTO chat_days (chat, announced, status, planned_at, finished_at, week_of) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                days,
             )
             # A day planned before: what is still pending of it (its pending rows of other days stay theirs).
             planned_before = {chat: ref for ref, chat in chat_ids.items() if chat in already}
@@ -210,6 +224,25 @@ class DeliveryQueries:
             f"SELECT status FROM chat_days WHERE chat = {_CHAT_PK} AND announced = ?", [*_ref_args(ref), day.isoformat()]
         ).fetchone()
         return row[0] if row else None
+
+    def digest_week(self: "Store", ref: ChatRef, day: dt.date) -> tuple[dt.date, ...]:
+        """The announcement days of the weekly digest planned under `day`, oldest first; () for a daily digest."""
+        rows = self.db.execute(
+            f"SELECT announced FROM chat_days WHERE chat = {_CHAT_PK} AND week_of = ? ORDER BY announced",
+            [*_ref_args(ref), day.isoformat()],
+        ).fetchall()
+        return tuple(dt.date.fromisoformat(announced) for (announced,) in rows)
+
+    def latest_digest_days(self: "Store", ref: ChatRef | None = None) -> dict[ChatRef, dt.date]:
+        """Per weekly chat (or for `ref` alone, whatever its schedule): the newest announcement day it was served
+        (planned, covered by a week, or skipped), where its next weekly digest starts after."""
+        where, args = ("c.platform = ? AND c.chat_id = ?", _ref_args(ref)) if ref else ("c.schedule = ?", [WEEKLY])
+        rows = self.db.execute(
+            f"SELECT c.platform, c.chat_id, MAX(d.announced) FROM chats c JOIN chat_days d ON d.chat = c.id WHERE {where} "
+            "GROUP BY c.id",
+            args,
+        ).fetchall()
+        return {ChatRef(platform, chat_id): dt.date.fromisoformat(day) for platform, chat_id, day in rows}
 
     def digest_days(self: "Store", since: dt.date) -> dict[ChatRef, tuple[dt.date, set[dt.date]]]:
         """Per chat with any chat_days row: its first planned day, and the days planned since `since`."""
