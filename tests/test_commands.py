@@ -195,6 +195,7 @@ CHANGES = {
     "categories": "categories add cs.CV",
     "crosslists": "crosslists off",
     "time": "time 09:15 Asia/Tokyo",
+    "schedule": "schedule weekly mon",
     "max": "max 3",
     "minscore": "minscore 9",
     "summaries": "summaries off",

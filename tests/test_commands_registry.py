@@ -57,7 +57,7 @@ def test_specs_fit_every_platform_menu():
 def test_the_documented_command_set_is_complete():
     assert {spec.name for spec in COMMAND_SPECS} == {
         "help", "start", "subscribe", "unsubscribe", "exclude", "include", "keywords", "authors", "categories",
-        "crosslists", "time", "max", "minscore", "summaries", "language", "digest", "search", "feed", "pause",
+        "crosslists", "time", "schedule", "max", "minscore", "summaries", "language", "digest", "search", "feed", "pause",
         "resume", "status", "stats", "like", "dislike", "more", "forget", "ranking", "aliases",
     }
 

@@ -145,9 +145,17 @@ async def test_typed_options_become_command_text(bot, fake, store) -> None:
     assert not any(c.body["data"]["content"].startswith("Usage") for c in fake.callbacks)
 
 
+def synced_subcommands(fake: FakeDiscord) -> dict[str, dict]:
+    """Every synced subcommand by name, those inside a family's group (`/arxiv delivery time`) too."""
+    shown = {}
+    for option in fake.synced_commands[0]["options"]:
+        shown.update({member["name"]: member for member in option["options"]} if option["type"] == 2 else {option["name"]: option})
+    return shown
+
+
 async def test_value_commands_without_options_show_the_current_value(bot, fake, store) -> None:
-    subcommands = {option["name"]: option for option in fake.synced_commands[0]["options"]}
-    for name in ("time", "max", "minscore", "crosslists", "summaries", "language"):
+    subcommands = synced_subcommands(fake)
+    for name in ("time", "schedule", "max", "minscore", "crosslists", "summaries", "language"):
         assert not any(option["required"] for option in subcommands[name]["options"]), name
     await typed(fake, "max", count=7)
     replies = {name: (await fake.slash(name, [], channel_id=DM_CHANNEL)).body["data"]["content"] for name in ("max", "minscore", "summaries", "language", "time")}
@@ -157,6 +165,19 @@ async def test_value_commands_without_options_show_the_current_value(bot, fake, 
     assert replies["language"].startswith("Summaries are written in English.")
     assert replies["time"].startswith("Digests arrive at ")
     assert store.get_chat(ChatRef("discord", DM_CHANNEL)).max_papers == 7
+
+
+async def test_delivery_commands_are_one_subcommand_group(bot, fake, store) -> None:
+    """/arxiv is at Discord's 25 entries: time, schedule, pause and resume are `/arxiv delivery ...`."""
+    [delivery] = [option for option in fake.synced_commands[0]["options"] if option["name"] == "delivery"]
+    assert delivery["type"] == 2 and [member["name"] for member in delivery["options"]] == ["time", "schedule", "pause", "resume"]
+    await typed(fake, "schedule", every="weekly", day="monday")
+    await typed(fake, "time", time="07:15")
+    await fake.slash("pause", [], channel_id=DM_CHANNEL)
+    chat = store.get_chat(ChatRef("discord", DM_CHANNEL))
+    assert (chat.schedule, chat.weekly_day, chat.delivery_time, chat.paused) == ("weekly", 0, dt.time(7, 15), True)
+    answers = [callback.body["data"]["content"] for callback in fake.callbacks]
+    assert answers[0].startswith("Digests will arrive weekly on Mondays at 08:00 UTC.") and "Usage" not in "".join(answers)
 
 
 async def test_replies_echo_keywords_with_their_markdown_escaped(bot, fake) -> None:

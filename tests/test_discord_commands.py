@@ -53,7 +53,7 @@ def test_optional_arguments_follow_the_usage_line() -> None:
 
 def test_value_commands_may_be_sent_bare_to_show_the_current_value() -> None:
     shown = subcommands()
-    for name in ("time", "max", "minscore", "crosslists", "summaries", "language"):
+    for name in ("time", "schedule", "max", "minscore", "crosslists", "summaries", "language"):
         assert shown[name]["options"] and not any(option["required"] for option in shown[name]["options"]), name
         assert slash.command_text(interaction_data(name), SPECS) == name
     assert slash.command_text(interaction_data("time", {"type": 3, "name": "timezone", "value": "Asia/Tokyo"}), SPECS) == "time Asia/Tokyo"
@@ -122,3 +122,22 @@ def test_a_family_is_a_subcommand_group_and_its_commands_read_back_as_text() -> 
         ]},
     ]}
     assert slash.command_text(pressed, SPECS) == "like 2501.01234"
+
+
+def test_the_delivery_family_holds_time_schedule_pause_and_resume() -> None:
+    """/arxiv had Discord's 25 entries; the delivery family makes room for schedule."""
+    [group] = slash.slash_commands_payload(COMMAND_SPECS)
+    [delivery] = [option for option in group["options"] if option["name"] == "delivery"]
+    assert delivery["type"] == slash.SUB_COMMAND_GROUP
+    assert [member["name"] for member in delivery["options"]] == ["time", "schedule", "pause", "resume"]
+    assert not {"time", "schedule", "pause", "resume"} & {option["name"] for option in group["options"]}
+    assert [option["name"] for option in subcommands()["schedule"]["options"]] == ["every", "day"]
+    chosen = {"name": "arxiv", "type": 1, "options": [
+        {"type": slash.SUB_COMMAND_GROUP, "name": "delivery", "options": [
+            {"type": slash.SUB_COMMAND, "name": "schedule", "options": [
+                {"type": slash.STRING, "name": "day", "value": "friday"},
+                {"type": slash.STRING, "name": "every", "value": "weekly"},
+            ]},
+        ]},
+    ]}
+    assert slash.command_text(chosen, SPECS) == "schedule weekly friday"

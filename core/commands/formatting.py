@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from core.categories import category_name
 from core.commands.registry import CommandSpec, Invocation
-from core.models import ChatSettings, Keyword
+from core.commands.parsing import WEEKDAYS
+from core.models import WEEKLY, ChatSettings, Keyword
 
 
 def format_keyword(keyword: Keyword) -> str:
@@ -50,7 +51,14 @@ def next_delivery_line(chat: ChatSettings, next_delivery: dt.datetime | None, no
     if next_delivery is None:
         return "No digest is scheduled."
     shown = format_local_time(next_delivery, chat.timezone)
-    return f"Next digest: {shown} (in {format_duration(next_delivery - now)})."
+    which = "weekly digest" if chat.schedule == WEEKLY else "digest"
+    return f"Next {which}: {shown} (in {format_duration(next_delivery - now)})."
+
+
+def schedule_words(chat: ChatSettings) -> str:
+    """`at 08:30 Europe/Berlin` or `weekly on Fridays at 08:30 Europe/Berlin`: when the chat's digests come."""
+    at = f"at {chat.delivery_time:%H:%M} {chat.timezone}"
+    return f"weekly on {WEEKDAYS[chat.weekly_day].capitalize()}s {at}" if chat.schedule == WEEKLY else at
 
 
 def schedule_line(call: Invocation) -> str:
@@ -70,7 +78,7 @@ def settings_summary(chat: ChatSettings) -> list[str]:
         f"Categories: {format_categories(chat.categories)}",
         f"Cross-lists: {switch_word(chat.crosslists)} · max {chat.max_papers} papers · "
         f"min score {chat.min_score:g} · summaries {switch_word(chat.summaries)} ({chat.language})",
-        f"Delivery: {chat.delivery_time.strftime('%H:%M')} {chat.timezone}",
+        f"Delivery: {schedule_words(chat)}",
     ]
 
 

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from core.arxiv.calendar import current_announcement_day, is_announcement_day, next_announcement_day
 from core.commands.feedback import learned_summary
-from core.commands.formatting import format_keyword, schedule_line
+from core.commands.formatting import format_keyword, schedule_line, schedule_words
+from core.commands.options import DELIVERY
 from core.commands.registry import Invocation, command
 from core.matching import FieldWords, InvalidTerm, parse_term
 from core.models import Reply
@@ -18,21 +19,21 @@ STATS_TOP_KEYWORDS = 5
 
 
 
-@command("pause", changes_settings=True)
+@command("pause", changes_settings=True, family=DELIVERY)
 async def pause(call: Invocation) -> Reply:
-    """Stop daily digests here until resume (settings are kept)."""
+    """Stop scheduled digests here until resume (settings are kept)."""
     call.require_permission()
     call.store.update_chat(call.chat.ref, paused=True)
-    return Reply("Daily digests are paused. Send resume to get them again; digest still works any time.")
+    return Reply("Digests are paused. Send resume to get them again; digest still works any time.")
 
 
-@command("resume", changes_settings=True)
+@command("resume", changes_settings=True, family=DELIVERY)
 async def resume(call: Invocation) -> Reply:
-    """Start daily digests again after pause."""
+    """Start scheduled digests again after pause."""
     call.require_permission()
     call.store.update_chat(call.chat.ref, paused=False)
     call.store.set_active(call.chat.ref, True)
-    return Reply(f"Daily digests are back on. {schedule_line(call)}")
+    return Reply(f"Digests are back on. {schedule_line(call)}")
 
 
 def _calendar_lines(call: Invocation, now: dt.datetime) -> list[str]:
@@ -58,7 +59,7 @@ async def status(call: Invocation) -> Reply:
     now = call.store.now()
     chat = call.chat
     lines = [
-        f"Digests at {chat.delivery_time:%H:%M} {chat.timezone}. {schedule_line(call)}",
+        f"Digests arrive {schedule_words(chat)}. {schedule_line(call)}",
         *_calendar_lines(call, now),
     ]
     good = call.store.last_fetch(("ok", "empty"))

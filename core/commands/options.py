@@ -1,21 +1,23 @@
-"""Commands that set one value each: cross-lists, delivery time and zone, max papers, min score, summaries, language."""
+"""Commands that set one value each: cross-lists, delivery time and zone, schedule, max papers, min score, summaries, language."""
 from __future__ import annotations
 
 from typing import Any
 
-from core.commands.formatting import schedule_line, switch_word
+from core.commands.formatting import schedule_line, schedule_words, switch_word
 from core.commands.parsing import (
+    WEEKDAYS,
     CommandError,
     parse_clock,
     parse_number,
     parse_switch,
+    parse_weekday,
     parse_whole_number,
     resolve_timezone,
 )
 from core.commands.registry import Argument, Invocation, command
 from core.echo import echoed
 from core.limits import MAX_PAPERS, MAX_SCORE, MIN_PAPERS, MIN_SCORE
-from core.models import Reply
+from core.models import DAILY, SCHEDULES, Reply
 
 LANGUAGES = {
     "en": "English",
@@ -70,12 +72,15 @@ async def summaries(call: Invocation) -> Reply:
     return _switch(call, "summaries", "Summaries")
 
 
-@command("time", usage="time [HH:MM] [Area/City]", changes_settings=True, arguments=(
+DELIVERY = "delivery"  # the command family of when digests come (Discord: /arxiv delivery time|schedule|pause|resume)
+
+
+@command("time", usage="time [HH:MM] [Area/City]", changes_settings=True, family=DELIVERY, arguments=(
     Argument("time", "local delivery time HH:MM, e.g. 08:30; leave out to see it"),
     Argument("timezone", "IANA time zone, e.g. Europe/Berlin", completion="timezone"),
 ))
 async def delivery_time(call: Invocation) -> Reply:
-    """Set when the daily digest arrives, in your time zone (e.g. time 08:30 Europe/Berlin).
+    """Set when the digest arrives, in your time zone (e.g. time 08:30 Europe/Berlin).
 
     The zone is an IANA name such as Europe/Berlin, America/New_York, Asia/Shanghai or UTC;
     daylight-saving changes are followed. "time Europe/Berlin" keeps the hour and changes the zone.
@@ -84,8 +89,7 @@ async def delivery_time(call: Invocation) -> Reply:
     if len(words) >= 2 and words[1].casefold().strip(".") in ("am", "pm", "a.m", "p.m"):
         words[:2] = [words[0] + words[1]]  # "8:30 pm" is one time
     if not words:
-        current = f"Digests arrive at {call.chat.delivery_time:%H:%M} {call.chat.timezone}."
-        return Reply(f"{current} {schedule_line(call)}")
+        return Reply(f"Digests arrive {schedule_words(call.chat)}. {schedule_line(call)}")
     if len(words) > 2:
         raise call.usage_error()
     clock = parse_clock(words[0])
@@ -100,7 +104,39 @@ async def delivery_time(call: Invocation) -> Reply:
         changes["timezone"] = zone
     _change(call, **changes)
     chat = call.store.require_chat(call.chat.ref)
-    return Reply(f"Digests will arrive at {chat.delivery_time:%H:%M} {chat.timezone}. {schedule_line(call)}")
+    return Reply(f"Digests will arrive {schedule_words(chat)}. {schedule_line(call)}")
+
+
+@command("schedule", usage="schedule [daily|weekly] [DAY]", changes_settings=True, family=DELIVERY, arguments=(
+    Argument("every", "daily or weekly; leave out to see the schedule", choices=SCHEDULES),
+    Argument("day", "weekly: the weekday, e.g. friday or mon", choices=WEEKDAYS),
+))
+async def schedule(call: Invocation) -> Reply:
+    """Get a digest every announcement day (daily) or one a week with the week's best papers (weekly).
+
+    "schedule weekly friday" sends one digest each Friday at your delivery time (see time) with the best
+    papers of the announcement days since the previous one (at most a week's), max applying to the whole
+    week; no paper comes twice. "schedule weekly" keeps the weekday (Friday unless chosen before).
+    """
+    words = call.args.split()
+    if not words:
+        return Reply(f"Digests arrive {schedule_words(call.chat)}. {schedule_line(call)}")
+    if len(words) > 2:
+        raise call.usage_error()
+    every = words[0].casefold()
+    if every not in SCHEDULES:
+        raise call.usage_error(f'"{echoed(words[0], 20)}" is not a schedule: say daily or weekly.')
+    changes: dict[str, Any] = {"schedule": every}
+    if len(words) == 2:
+        if every == DAILY:
+            raise call.usage_error("A daily digest comes every announcement day: only weekly takes a DAY.")
+        weekday = parse_weekday(words[1])
+        if weekday is None:
+            raise call.usage_error(f'"{echoed(words[1], 20)}" is not a weekday: say monday to sunday, or mon to sun.')
+        changes["weekly_day"] = weekday
+    _change(call, **changes)
+    chat = call.store.require_chat(call.chat.ref)
+    return Reply(f"Digests will arrive {schedule_words(chat)}. {schedule_line(call)}")
 
 
 @command("max", usage="max [N]", changes_settings=True,

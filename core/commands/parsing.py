@@ -216,6 +216,18 @@ def parse_clock(text: str) -> dt.time | None:
     return dt.time(hours, minutes)
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAY_ABBREVIATION = 3  # "mon", "tue", ... (and any longer start of the name: "thurs")
+
+
+def parse_weekday(text: str) -> int | None:
+    """`friday`, `Fri`, `fri.` or `Thurs` -> its number (Monday = 0); None when it names no weekday."""
+    word = text.strip().rstrip(".").casefold()
+    if len(word) < WEEKDAY_ABBREVIATION:
+        return None
+    return next((number for number, name in enumerate(WEEKDAYS) if name.startswith(word)), None)
+
+
 # Files in the tz database that are not places: the server's own zone, and a placeholder of invalid times.
 _NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 

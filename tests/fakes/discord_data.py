@@ -11,6 +11,15 @@ from core.models import Digest, Keyword, KeywordMatch, Paper, ScoredPaper, Summa
 if TYPE_CHECKING:
     from tests.fakes.discord import FakeDiscord
 
+def _nested(fake: FakeDiscord, subcommand: dict[str, Any]) -> dict[str, Any]:
+    """The subcommand inside its subcommand group, where the commands the bot synced put it in one
+    (`/arxiv delivery time`), as Discord sends it; at the top level otherwise."""
+    for group in fake.synced_commands[0]["options"] if fake.synced_commands else ():
+        if group["type"] == 2 and any(member["name"] == subcommand["name"] for member in group["options"]):
+            return {"type": 2, "name": group["name"], "options": [subcommand]}
+    return subcommand
+
+
 def slash_interaction(
     fake: FakeDiscord,
     subcommand: str,
@@ -42,7 +51,7 @@ def slash_interaction(
             "id": str(fake.new_id()),
             "name": "arxiv",
             "type": 1,
-            "options": [{"type": 1, "name": subcommand, "options": options or []}],
+            "options": [_nested(fake, {"type": 1, "name": subcommand, "options": options or []})],
         },
     }
     if guild_id:
