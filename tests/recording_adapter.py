@@ -48,7 +48,8 @@ class SentMessage:
 
 @dataclass
 class RecordingAdapter:
-    """Renders a header, one message per `papers_per_message` papers and a footer; records what it sends.
+    """Renders a header (the digest's day, or a week's first and last), one message per `papers_per_message`
+    papers and a footer; records what it sends.
 
     `failures` maps a 1-based send call number to the exception that call raises; while `outage` is
     set every call raises it. Each send yields to the event loop once, as a network call would. With `log_path`
@@ -79,7 +80,8 @@ class RecordingAdapter:
         self.rendered.append(digest)
         day = digest.announcement_day.isoformat()
         ids = [scored.paper.arxiv_id for scored in digest.papers]
-        header = f"header {day}: {len(ids)} papers"
+        days = f"{digest.week_from} to {day}" if digest.week_from else day  # a weekly digest names its days
+        header = f"header {days}: {len(ids)} papers"
         messages = [OutgoingMessage((), f"<b>{header}</b>", header)]
         for start in range(0, len(ids), self.papers_per_message):
             chunk = tuple(ids[start : start + self.papers_per_message])

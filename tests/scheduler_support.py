@@ -1,4 +1,4 @@
-"""A day of real cs.CV announcements and chats with differing keywords, for chunked-tick tests and their child process."""
+"""Days of real cs.CV announcements and chats with differing keywords, for chunked-tick and weekly tests and their child process."""
 from __future__ import annotations
 
 import datetime as dt
@@ -25,9 +25,10 @@ def chat_keywords(index: int) -> list[tuple[str, float]]:
     return [(KEYWORDS[(index + offset) % len(KEYWORDS)], 1.0) for offset in range(2 + index % 2)]
 
 
-def populate(store: Store, chats: int) -> list[ChatRef]:
-    """The day's papers stored as a fetch would, and `chats` chats due at DUE_AT (08:00 UTC)."""
-    store_feed(store, DAY, fixture_papers("2026-04-21"))
+def populate(store: Store, chats: int, *, store_day: bool = True) -> list[ChatRef]:
+    """The day's papers stored as a fetch would (with `store_day`), and `chats` chats due at DUE_AT (08:00 UTC)."""
+    if store_day:
+        store_feed(store, DAY, fixture_papers("2026-04-21"))
     refs = []
     for index in range(chats):
         ref = ChatRef(PLATFORM, f"c{index}")
@@ -36,3 +37,23 @@ def populate(store: Store, chats: int) -> list[ChatRef]:
         store.replace_terms(ref, "keyword", chat_keywords(index))
         refs.append(ref)
     return refs
+
+
+# A weekly digest due Wednesday 2026-04-22 08:00 UTC covers the five announcement days whose feed came out in the
+# week before: Thu 16, Fri 17 and Mon 20 (stored as fetched, with no cs.CV paper of ours), Tue 21 and Wed 22 (real).
+NEXT_DAY = dt.date(2026, 4, 22)
+WEEK = (dt.date(2026, 4, 16), dt.date(2026, 4, 17), dt.date(2026, 4, 20), DAY, NEXT_DAY)
+WEEK_DUE_AT = dt.datetime(2026, 4, 22, 8, 0, tzinfo=UTC)
+WEDNESDAY = 2
+
+
+def store_week(store: Store) -> None:
+    """The week's announcement days as the fetches of each would leave them."""
+    for day in WEEK[:3]:
+        store_feed(store, day, [])
+    store_feed(store, DAY, fixture_papers("2026-04-21"))
+    store_feed(store, NEXT_DAY, fixture_papers("2026-04-22"))
+
+
+def make_weekly(store: Store, ref: ChatRef, weekday: int = WEDNESDAY) -> None:
+    store.update_chat(ref, schedule="weekly", weekly_day=weekday, timezone="UTC", delivery_time=dt.time(8, 0))

@@ -159,7 +159,11 @@ class DigestView:
 
     @property
     def title(self) -> str:
-        return f"arXiv digest for {self.day:%a %Y-%m-%d}"
+        first = self.digest.week_from
+        if first is None:
+            return f"arXiv digest for {self.day:%a %Y-%m-%d}"
+        days = f"{first:%a %Y-%m-%d} to {self.day:%a %Y-%m-%d}" if first != self.day else f"{self.day:%a %Y-%m-%d}"
+        return f"arXiv weekly digest: {days}"
 
     @property
     def categories(self) -> str:
