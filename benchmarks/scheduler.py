@@ -1,10 +1,12 @@
 """Benchmark: N chats due at the same minute, served end to end by one scheduler tick through the outbox.
 
-Run from the repository root: ``python -m benchmarks.scheduler [--chats N] [--papers N] [--runs 3] [--serve]``.
+Run from the repository root:
+``python -m benchmarks.scheduler [--chats N] [--papers N] [--weekly-share 0.1] [--runs 3] [--serve]``.
 
 Each run is its own process (peak RSS is per process): it copies a prepared database (N chats with the
-keywords and filters of benchmarks/workload.py, one day of real papers; built once and cached under
-.cache/), then runs one tick: due chats, one scoring pass, then per chunk the digests, the outbox rows,
+keywords and filters of benchmarks/workload.py, a share of them weekly chats whose week is due at the
+same minute; the day's real papers and, for the weeks, four earlier announcement days of as many; built
+once and cached under .cache/), then runs one tick: due chats, one scoring pass, then per chunk the digests, the outbox rows,
 rendering and sending to a recording adapter that confirms at once (tests/recording_adapter.py's
 rendering: header, one message per 2 papers, footer), with the outbox bookkeeping of every message.
 It prints the tick's wall time and phases, messages/s of bookkeeping, peak RSS, the database's size
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import random
@@ -32,8 +35,9 @@ from zoneinfo import ZoneInfo
 
 from adapters.base import OutgoingMessage
 from benchmarks.workload import CATEGORY_CHOICES, benchmark_day, benchmark_subscriptions, distinct_terms
+from bot.schedule_times import week_days
 from core.config import ArxivSettings, DefaultsSettings, Settings
-from core.models import ChatRef, Digest
+from core.models import WEEKLY, ChatRef, Digest, Paper
 from core.store import Store
 from tests.recording_adapter import PLATFORM, RecordingAdapter
 
@@ -72,20 +76,31 @@ class CountingAdapter(RecordingAdapter):
         return message_id
 
 
-def prepared_database(chats: int, papers: int) -> Path:
-    """The cached database for this size: the day's papers and `chats` chats due at DUE_AT, written in one transaction."""
-    path = CACHE / f"bench-scheduler-{chats}-{papers}.db"
+def earlier_day(papers: list[Paper], days_before: int) -> list[Paper]:
+    """The day's papers again under other ids: an earlier announcement day of the same size for the weeks."""
+    return [dataclasses.replace(paper, arxiv_id=f"{2611 - days_before}.{paper.arxiv_id[5:]}") for paper in papers]
+
+
+def prepared_database(chats: int, papers: int, weekly_share: float) -> Path:
+    """The cached database for this size: the week's papers and `chats` chats due at DUE_AT (a `weekly_share` of
+    them weekly ones whose week is due then), written in one transaction."""
+    path = CACHE / f"bench-scheduler-{chats}-{papers}-weekly{weekly_share:g}.db"
     if path.exists():
         return path
     CACHE.mkdir(exist_ok=True)
     building = path.with_suffix(".building")
     building.unlink(missing_ok=True)
-    store = Store(building, clock=lambda: DUE_AT - dt.timedelta(hours=1))  # chats owed this day's digest, no earlier one
+    # Chats owed this day's digest (and this week's), no earlier one.
+    store = Store(building, clock=lambda: DUE_AT - dt.timedelta(hours=1))
     day = benchmark_day(papers)
-    store.store_announcement(DAY, day)
     read = sorted({*SETTINGS.defaults.categories, *(category for _, choice in CATEGORY_CHOICES for category in choice)})
-    store.record_fetch("feed", read, DAY, "ok", len(day))
+    week = week_days(DUE_AT, None)
+    for days_before, announced in enumerate(reversed(week)):
+        stored = earlier_day(day, days_before) if days_before else day
+        store.store_announcement(announced, stored)
+        store.record_fetch("feed", read, announced, "ok", len(stored))
     rng = random.Random(20260421)
+    weekly_rng = random.Random(20260422)  # its own draws: the daily chats' zones stay those of earlier runs
     with store.transaction():
         for subscription in benchmark_subscriptions(chats, day, SETTINGS.defaults):
             ref = ChatRef(PLATFORM, subscription.subscriber.split(":", 1)[1])
@@ -96,6 +111,8 @@ def prepared_database(chats: int, papers: int) -> Path:
                 ref, timezone=zone, delivery_time=dt.time(local.hour, local.minute), max_papers=subscription.max_papers,
                 min_score=subscription.min_score, summaries=False, crosslists=subscription.crosslists,
             )
+            if weekly_rng.random() < weekly_share:
+                store.update_chat(ref, schedule=WEEKLY, weekly_day=local.weekday())
             store.replace_terms(ref, "keyword", [(keyword.term, keyword.weight) for keyword in subscription.keywords])
             store.replace_terms(ref, "exclude", [(word, 1.0) for word in subscription.excludes])
             store.replace_terms(ref, "category", [(category, 1.0) for category in subscription.categories])
@@ -118,6 +135,7 @@ def database_bytes(path: Path) -> int:
 @dataclass(frozen=True)
 class RunResult:
     chats: int
+    weekly: int
     due: int
     planned: int
     messages: int
@@ -153,17 +171,18 @@ async def one_tick(template: Path, folder: Path, serve: bool) -> RunResult:
     tick = time.perf_counter() - started
     await scheduler.fetcher.aclose()
     chats = store.db.execute("SELECT COUNT(*) FROM chats").fetchone()[0]
+    weekly = store.db.execute("SELECT COUNT(*) FROM chats WHERE schedule = ?", [WEEKLY]).fetchone()[0]
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     return RunResult(
-        chats, report.due, report.planned, adapter.messages, adapter.papers, tick, dict(report.seconds),
+        chats, weekly, report.due, report.planned, adapter.messages, adapter.papers, tick, dict(report.seconds),
         rss_before, peak_rss_mib(), db_before, database_bytes(db_path),
     )
 
 
 def run_in_child(options: argparse.Namespace) -> RunResult:
     command = [sys.executable, "-m", "benchmarks.scheduler", "--chats", str(options.chats), "--papers", str(options.papers),
-               "--one-run"] + (["--serve"] if options.serve else [])
+               "--weekly-share", str(options.weekly_share), "--one-run"] + (["--serve"] if options.serve else [])
     output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return RunResult(**json.loads(output.splitlines()[-1]))
 
@@ -183,7 +202,8 @@ def report(results: list[RunResult], options: argparse.Namespace) -> None:
     rss = median([r.peak_rss_mib for r in results])
     before_tick = phases.get("due", 0) + phases.get("score", 0) + phases.get("build", 0) + phases.get("plan", 0)
     runs = f"median of {len(results)} runs" if len(results) > 1 else "1 run"
-    print(f"{first.chats} chats, {first.due} due at {DUE_AT:%H:%M} UTC, {options.papers} papers that day"
+    print(f"{first.chats} chats ({first.weekly} weekly), {first.due} due at {DUE_AT:%H:%M} UTC, {options.papers} papers that day"
+          f" (and each of the weeks' {len(week_days(DUE_AT, None)) - 1} earlier days)"
           f"{' (serve: bot.app.App, web app built)' if options.serve else ''}; {runs}, each in its own process")
     print(f"tick: {tick:.2f} s = " + ", ".join(f"{phase} {seconds:.2f}" for phase, seconds in phases.items()))
     print(f"  selection with everything delivery needs (due + score + build + plan): {before_tick:.2f} s"
@@ -204,11 +224,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=10_000)
     parser.add_argument("--papers", type=int, default=2000)
+    parser.add_argument("--weekly-share", type=float, default=0.1, help="share of chats with a weekly digest due too")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--serve", action="store_true", help="the tick of a service built as `serve` builds it")
     parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)  # a child: print one RunResult as JSON
     options = parser.parse_args()
-    template = prepared_database(options.chats, options.papers)
+    if not 0.0 <= options.weekly_share <= 1.0:
+        parser.error("--weekly-share is a share: 0 to 1")
+    template = prepared_database(options.chats, options.papers, options.weekly_share)
     if options.one_run:
         with tempfile.TemporaryDirectory() as folder:
             result = asyncio.run(one_tick(template, Path(folder), options.serve))
