@@ -1,6 +1,7 @@
 """Test helpers for scheduling: chats, real announcement fixtures stored as a fetch would, and a fake clock."""
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import subprocess
@@ -57,3 +58,16 @@ def wait_for_marker(path: Path, child: subprocess.Popen, seconds: float = 20.0) 
         if time.monotonic() > deadline:
             raise AssertionError("child never reached the kill point")
         time.sleep(0.01)
+
+
+def assert_each_sent_once(log: Path, before: Sequence[str], expected: dict[str, list[str]]) -> list[str]:
+    """A crash child's log after the restart: what was confirmed before the kill kept, then every expected
+    (chat, paper) exactly once and one header and footer per chat. Returns the frame lines."""
+    lines = log.read_text().splitlines()
+    assert lines[: len(before)] == list(before)
+    papers = collections.Counter(tuple(line.split("\t")[::2]) for line in lines if "\tpaper\t" in line)
+    assert set(papers) == {(chat_id, arxiv_id) for chat_id, ids in expected.items() for arxiv_id in ids}, "lost papers"
+    assert max(papers.values()) == 1, "duplicated papers"
+    frames = collections.Counter(line for line in lines if "\tframe\t" in line)
+    assert len(frames) == 2 * len(expected) and max(frames.values()) == 1, "header or footer lost or repeated"
+    return list(frames)

@@ -18,7 +18,7 @@ from bot.scheduler import Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.models import ChatRef
 from core.store import Store
-from tests.delivery_support import wait_for_marker
+from tests.delivery_support import assert_each_sent_once, wait_for_marker
 from tests.recording_adapter import PLATFORM, RecordingAdapter
 from tests.scheduler_support import DAY, DUE_AT, SETTINGS, populate
 
@@ -105,13 +105,7 @@ def test_sigkill_between_chunks_resumes_without_loss_or_duplicates(tmp_path, int
     restart = _run_child(tmp_path, -1)
     assert restart.wait(60) == 0, restart.stderr.read().decode()
 
-    lines = (tmp_path / "sent.log").read_text().splitlines()
-    assert lines[: len(lines_before)] == lines_before
-    papers = collections.Counter(tuple(line.split("\t")[::2]) for line in lines if "\tpaper\t" in line)
-    assert set(papers) == {(chat_id, arxiv_id) for chat_id, ids in expected.items() for arxiv_id in ids}, "lost papers"
-    assert max(papers.values()) == 1, "duplicated papers"
-    frames = collections.Counter(line for line in lines if "\tframe\t" in line)
-    assert len(frames) == 2 * CHATS and max(frames.values()) == 1, "header or footer lost or repeated"
+    assert_each_sent_once(tmp_path / "sent.log", lines_before, expected)
     reopened = Store(tmp_path / "chunks.db", clock=lambda: DUE_AT)
     assert reopened.delivery_stats().papers_sent == sum(map(len, expected.values()))
     assert reopened.open_digest_days() == []

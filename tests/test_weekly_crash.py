@@ -1,7 +1,6 @@
 """kill -9 in the middle of a tick's weekly digests, then a restart: every paper of every week arrives exactly once."""
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import subprocess
@@ -14,7 +13,7 @@ from bot.scheduler import Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.models import ChatRef
 from core.store import Store
-from tests.delivery_support import wait_for_marker
+from tests.delivery_support import assert_each_sent_once, wait_for_marker
 from tests.scheduler_support import DAY, NEXT_DAY, SETTINGS, WEEK, WEEK_DUE_AT, make_weekly, populate, store_week
 
 CHATS = 5
@@ -73,13 +72,7 @@ def test_sigkill_mid_weekly_delivery_then_restart_loses_and_repeats_nothing(tmp_
     restart = run_child(tmp_path, -1)
     assert restart.wait(60) == 0, restart.stderr.read().decode()
 
-    lines = log.read_text().splitlines()
-    assert lines[: len(lines_before)] == lines_before
-    papers = collections.Counter(tuple(line.split("\t")[::2]) for line in lines if "\tpaper\t" in line)
-    assert set(papers) == {(chat_id, arxiv_id) for chat_id, ids in expected.items() for arxiv_id in ids}, "lost papers"
-    assert max(papers.values()) == 1, "duplicated papers"
-    frames = collections.Counter(line for line in lines if "\tframe\t" in line)
-    assert len(frames) == 2 * CHATS and max(frames.values()) == 1, "one week's header and footer per chat, once"
+    frames = assert_each_sent_once(log, lines_before, expected)
     assert all(f"header {WEEK[0]} to {NEXT_DAY}:" in line for line in frames if "header" in line)
     reopened = Store(tmp_path / "weekly.db", clock=lambda: WEEK_DUE_AT)
     assert reopened.delivery_stats().papers_sent == sum(map(len, expected.values()))
