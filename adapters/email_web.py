@@ -127,7 +127,8 @@ class EmailPages:
     def _subscribe_form(self, address: str = "", keywords: str = "") -> Form:
         return Form(self.links.subscribe_url, "Subscribe", (
             Field("address", "Your email address", "email", address, MAX_ADDRESS_LENGTH, required=True),
-            Field("keywords", "Keywords, comma separated (optional; the default list otherwise)", "text", keywords, MAX_KEYWORDS_LENGTH),
+            Field("keywords", 'Keywords (optional), e.g. llm:2, "point cloud"; added to the default list', "text", keywords,
+                  MAX_KEYWORDS_LENGTH),
         ))
 
     async def subscribe_form(self, request: Request) -> Response:
