@@ -85,7 +85,7 @@ def _authenticate(handler: SmtpHandler):
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == USERNAME and auth_data.password.decode() == PASSWORD
         if ok:
             handler.logins.append(USERNAME)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
     return check
 
