@@ -15,6 +15,7 @@ from adapters.email_links import LinkSigner, SiteLinks
 from adapters.email_smtp import SmtpSender, parse_smtp_url
 from bot.app import App, StoreEvents
 from core.arxiv.fetcher import Fetcher
+from core.clock import Clock
 from core.config import DefaultsSettings, EmailSettings, Settings, WebSettings
 from core.store import Store
 from tests.delivery_support import FakeClock, fixture_papers, store_feed
@@ -37,7 +38,7 @@ def email_settings(web_port: int) -> Settings:
     )
 
 
-def build_adapter(settings: Settings, store: Store, smtp_url: str, clock: FakeClock) -> EmailAdapter:
+def build_adapter(settings: Settings, store: Store, smtp_url: str, clock: Clock) -> EmailAdapter:
     sender = SmtpSender(parse_smtp_url(smtp_url, PASSWORD), settings.email.timeout_seconds)
     links = SiteLinks(settings.web.link_base, LinkSigner(LINK_SECRET, clock))
     return EmailAdapter(settings.email, sender, links, StoreEvents(store, settings.defaults.categories), clock)
