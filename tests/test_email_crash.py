@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from core.models import ChatRef
@@ -16,6 +15,7 @@ from tests.delivery_crash_child import DAY
 from tests.delivery_support import new_chat
 from tests.fakes.smtp import SmtpHandler, SmtpServer
 from tests.recording_adapter import make_paper
+from tests.test_delivery_crash import _wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 ADDRESSES = [f"reader{n}@example.org" for n in range(4)]
@@ -24,16 +24,6 @@ PAPERS = 6
 
 def _child(db: Path, smtp_url: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tests.email_crash_child", str(db), smtp_url], cwd=ROOT, stderr=subprocess.PIPE)
-
-
-def _wait_for(path: Path, child: subprocess.Popen, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        if child.poll() is not None:
-            raise AssertionError(f"child ended early: {child.stderr.read().decode()}")
-        if time.monotonic() > deadline:
-            raise AssertionError("child never reached the kill point")
-        time.sleep(0.01)
 
 
 def test_sigkill_mid_send_loses_and_repeats_no_mail(tmp_path):
