@@ -79,7 +79,7 @@ def site_url(settings: Settings, request: Request | None = None) -> str:
     host = request.headers.get("host", "") if request is not None else ""
     if _HOST.fullmatch(host):
         return f"{request.url.scheme}://{host}"  # type: ignore[union-attr]
-    return f"http://localhost:{settings.web.port}"
+    return settings.web.link_base
 
 
 def feed_url(settings: Settings, chat: ChatSettings, feed_format: FeedFormat = "rss") -> str:
