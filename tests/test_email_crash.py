@@ -15,7 +15,7 @@ from tests.delivery_crash_child import DAY
 from tests.delivery_support import new_chat
 from tests.fakes.smtp import SmtpHandler, SmtpServer
 from tests.recording_adapter import make_paper
-from tests.test_delivery_crash import _wait_for
+from tests.delivery_support import wait_for_marker
 
 ROOT = Path(__file__).resolve().parents[1]
 ADDRESSES = [f"reader{n}@example.org" for n in range(4)]
@@ -36,7 +36,7 @@ def test_sigkill_mid_send_loses_and_repeats_no_mail(tmp_path):
     handler = SmtpHandler(hang_on_data_after=2, hang_marker=tmp_path / "hanging")
     with SmtpServer(handler) as smtp:
         child = _child(db, smtp.url)
-        _wait_for(tmp_path / "hanging", child)
+        wait_for_marker(tmp_path / "hanging", child)
         os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
         assert child.returncode == -signal.SIGKILL and len(handler.received) == 2
