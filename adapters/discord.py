@@ -24,12 +24,10 @@ from adapters.base import (
     CommandHandler,
     DeliveryError,
     EventSink,
-    FEEDBACK_THANKS,
-    FeedbackEvent,
     FormattingRejected,
     OutgoingMessage,
+    button_event,
     ignore_events,
-    parse_feedback_data,
     reply_messages,
 )
 from adapters.discord_commands import GROUP_NAME, SpecLike, autocomplete_choices, slash_commands_payload
@@ -299,14 +297,14 @@ class DiscordAdapter:
             log.warning("Discord: answering interaction in channel %s failed: %s: %s", interaction.get("channel_id"), type(exc).__name__, exc)
 
     async def _answer_button(self, interaction: Mapping[str, Any], data: Mapping[str, Any], respond: InitialResponse) -> None:
-        """A 👍/👎 under a digest's paper: report it, and thank the reader (only they see it)."""
-        feedback = parse_feedback_data(str(data.get("custom_id") or ""))
-        if feedback is None:
-            return
-        arxiv_id, vote = feedback
+        """A 👍/👎/🔖 under a digest's paper: report it, and thank the reader (only they see it)."""
         chat = ChatRef(self.platform, str(interaction.get("channel_id") or ""))
-        await self._events(FeedbackEvent(chat, arxiv_id, interaction_user_id(interaction), vote))
-        await respond(message_response(DiscordMessage(FEEDBACK_THANKS[vote]), ephemeral=True))
+        pressed = button_event(str(data.get("custom_id") or ""), chat, interaction_user_id(interaction))
+        if pressed is None:
+            return
+        event, thanks = pressed
+        await self._events(event)
+        await respond(message_response(DiscordMessage(thanks), ephemeral=True))
 
     async def _answer_command(self, interaction: Mapping[str, Any], respond: InitialResponse) -> None:
         command = slash_command(interaction, self._specs, self._guild_name(interaction.get("guild_id")))

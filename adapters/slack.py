@@ -23,12 +23,10 @@ from adapters.base import (
     CommandHandler,
     DeliveryError,
     EventSink,
-    FEEDBACK_THANKS,
-    FeedbackEvent,
     FormattingRejected,
     OutgoingMessage,
+    button_event,
     ignore_events,
-    parse_feedback_data,
     reply_messages,
 )
 from adapters.slack_render import escape_mrkdwn, render_digest_messages, render_reply
@@ -43,7 +41,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 SLASH_COMMAND = "/arxiv"
 SLOW_COMMANDS = frozenset(spec.name for spec in COMMAND_SPECS if spec.slow)  # acked first, answered through response_url
-FEEDBACK_ACTION = re.compile(r"feedback[+-]1")  # the action_id of the 👍/👎 buttons under a digest's papers
+PAPER_ACTION = re.compile(r"feedback[+-]1|save")  # the action_ids of the 👍/👎/🔖 buttons under a digest's papers
 FAST_REPLY_SECONDS = 2.5  # Slack wants the ack within 3 s
 RATE_LIMIT_RETRIES = 3
 # Errors after which posting to the channel can never work again.
@@ -87,7 +85,7 @@ class SlackAdapter:
         self._signing_secret = signing_secret
         self.app = AsyncApp(client=self.client, signing_secret=signing_secret, authorize=authorize)
         self.app.command(SLASH_COMMAND)(self._on_command)
-        self.app.action(FEEDBACK_ACTION)(self._on_feedback)
+        self.app.action(PAPER_ACTION)(self._on_paper_button)
         self._http = AsyncSlackRequestHandler(self.app)
 
     async def _load_identity(self) -> None:
@@ -140,17 +138,17 @@ class SlackAdapter:
             return False
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
-    async def _on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
-        """A 👍/👎 under a digest's paper (block_actions): report it, and thank the reader (only they see it)."""
+    async def _on_paper_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        """A 👍/👎/🔖 under a digest's paper (block_actions): report it, and thank the reader (only they see it)."""
         await ack()
-        feedback = parse_feedback_data(str(action.get("value") or ""))
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        if feedback is None or not channel:
-            return
-        arxiv_id, vote = feedback
         user_id = str((body.get("user") or {}).get("id") or "")
-        await self._events(FeedbackEvent(ChatRef(self.platform, str(channel)), arxiv_id, user_id, vote))
-        await respond(response_type="ephemeral", replace_original=False, text=FEEDBACK_THANKS[vote])
+        pressed = button_event(str(action.get("value") or ""), ChatRef(self.platform, str(channel)), user_id) if channel else None
+        if pressed is None:
+            return
+        event, thanks = pressed
+        await self._events(event)
+        await respond(response_type="ephemeral", replace_original=False, text=thanks)
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         text = (command.get("text") or "").strip()

@@ -28,12 +28,10 @@ from adapters.base import (
     CommandHandler,
     DeliveryError,
     EventSink,
-    FEEDBACK_THANKS,
-    FeedbackEvent,
     FormattingRejected,
     OutgoingMessage,
+    button_event,
     ignore_events,
-    parse_feedback_data,
     reply_messages,
 )
 from adapters.telegram_render import Button, TelegramMessage, render_digest, render_reply, visible_text
@@ -300,13 +298,13 @@ class TelegramAdapter:
         query, chat = update.callback_query, update.effective_chat
         if query is None:
             return
-        feedback = parse_feedback_data(query.data or "")
-        if feedback is None or chat is None:
+        pressed = button_event(query.data or "", ChatRef(PLATFORM, str(chat.id)), str(query.from_user.id)) if chat else None
+        if pressed is None:
             await query.answer()
             return
-        arxiv_id, vote = feedback
-        await self._events(FeedbackEvent(ChatRef(PLATFORM, str(chat.id)), arxiv_id, str(query.from_user.id), vote))
-        await query.answer(FEEDBACK_THANKS[vote])
+        event, thanks = pressed
+        await self._events(event)
+        await query.answer(thanks)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram update failed: %s", context.error, exc_info=context.error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +25,9 @@ class CommandServices(Protocol):
 
     async def search(self, query: str, limit: int) -> list[Paper]:
         """Top matches of the arXiv export API for a free-text query."""
+
+    async def papers_by_id(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+        """Papers by id: stored ones, the rest fetched once (batched) from the export API and stored; unknown ids are left out."""
 
     def next_delivery(self, chat: ChatSettings) -> dt.datetime | None:
         """When the chat's next digest is due (aware), or None when nothing is scheduled."""
