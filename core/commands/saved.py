@@ -13,7 +13,7 @@ from core.render.chunks import cut_text
 
 SAVED_PAGE_SIZE = 10  # lines of at most SAVED_LINE_CHARS: a page stays within Discord's 2000 characters
 SAVED_LINE_CHARS = 180
-MAX_BIBTEX_IDS = 100  # ids named in one `bibtex`: one export API request at most
+MAX_BIBTEX_IDS = 50  # ids named in one `bibtex` (a command is at most 1000 characters): one export API request
 BIBTEX_MEDIA_TYPE = "application/x-bibtex"
 _ID_SEPARATORS = re.compile(r"[\s,;]+")
 _PAPER_ARGUMENT = (Argument("id", "arXiv id or link, e.g. 2501.01234", required=True),)
