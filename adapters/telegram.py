@@ -38,7 +38,7 @@ from adapters.telegram_render import Button, TelegramMessage, render_digest, ren
 from adapters.telegram_transport import ChatOrderedUpdates, FloodControl, TokenRedactor
 from core.commands import COMMAND_SPECS
 from core.config import Settings, TelegramSettings, secret
-from core.models import ChatRef, CommandContext, Digest, Reply
+from core.models import Attachment, ChatRef, CommandContext, Digest, Reply
 
 log = logging.getLogger(__name__)
 
@@ -343,13 +343,23 @@ class TelegramAdapter:
         return str(sent.message_id)
 
     async def _answer(self, chat: ChatRef, reply: Reply, reply_to: int | None = None) -> None:
-        """A command's reply, or the digest it carries; failures are logged, not raised."""
+        """A command's reply, or the digest it carries, then the file it carries; failures are logged, not raised."""
         for index, message in enumerate(reply_messages(reply, render_digest, _text_messages)):
             try:
                 await self._send_answer(chat, message, reply_to if index == 0 else None)
             except DeliveryError as exc:
                 log.warning("reply to telegram chat %s not delivered: %s", chat.chat_id, exc)
                 return
+        if reply.attachment is not None:
+            await self._send_file(chat, reply.attachment)
+
+    async def _send_file(self, chat: ChatRef, attachment: Attachment) -> None:
+        """A reply's file as a document (sendDocument); a refusal is logged like any reply's."""
+        try:
+            await self.application.bot.send_document(
+                chat_id=int(chat.chat_id), document=attachment.content.encode(), filename=attachment.filename)
+        except TelegramError as exc:
+            log.warning("file %s to telegram chat %s not delivered: %s", attachment.filename, chat.chat_id, exc)
 
     async def _send_answer(self, chat: ChatRef, message: OutgoingMessage, reply_to: int | None) -> None:
         payload: TelegramMessage = message.payload
