@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -53,7 +54,7 @@ from adapters.discord_render import CONTENT_LIMIT, DiscordMessage, render_digest
 from core.commands import COMMAND_SPECS
 from core.clock import utc_now
 from core.config import ConfigError, DiscordSettings, Settings, secret
-from core.models import ChatRef, Digest, Reply
+from core.models import Attachment, ChatRef, Digest, Reply
 from core.render.chunks import cut_text
 
 log = logging.getLogger(__name__)
@@ -323,6 +324,20 @@ class DiscordAdapter:
                 await self._rest(_webhook_route("PATCH", interaction, "/messages/@original"), message_data(body, ephemeral=reply.ephemeral))
             else:
                 await self._rest(_webhook_route("POST", interaction), message_data(body, ephemeral=reply.ephemeral))
+        if reply.attachment is not None:
+            await self._send_file(interaction, reply.attachment, ephemeral=reply.ephemeral)
+
+    async def _send_file(self, interaction: Mapping[str, Any], attachment: Attachment, *, ephemeral: bool) -> None:
+        """A reply's file as a follow-up message with an attachment (multipart: payload_json and files[0])."""
+        if self._client is None:
+            raise DeliveryError("the Discord adapter is not running")
+        upload = discord.File(io.BytesIO(attachment.content.encode()), filename=attachment.filename)
+        payload = message_data(DiscordMessage(""), ephemeral=ephemeral) | {"attachments": [{"id": 0, "filename": attachment.filename}]}
+        form = [
+            {"name": "payload_json", "value": json.dumps(payload)},
+            {"name": "files[0]", "value": upload.fp, "filename": upload.filename, "content_type": attachment.media_type},
+        ]
+        await self._client.http.request(_webhook_route("POST", interaction), form=form, files=[upload])
 
     async def _run(self, command: SlashCommand) -> Reply:
         if self._handle_command is None:

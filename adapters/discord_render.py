@@ -32,6 +32,7 @@ PLAIN_LINE_BUDGET = 190
 ARXIV_RED = 0xB31B1B
 BUTTONS_PER_PAPER = len(VOTES) + 1  # 👍, 👎 and 🔖
 PAPERS_PER_ROW = BUTTONS_PER_ROW // BUTTONS_PER_PAPER  # a paper's buttons stay on one row
+PAPERS_PER_MESSAGE = min(EMBEDS_PER_MESSAGE, ACTION_ROWS_PER_MESSAGE * PAPERS_PER_ROW)
 ACTION_ROW = 1  # Discord's component types and button style
 BUTTON = 2
 SECONDARY = 2
@@ -160,7 +161,7 @@ def render_digest(digest: Digest) -> list[OutgoingMessage]:
         [embed_counted_text(embed) for embed in embeds],
         EMBED_TOTAL_LIMIT,
         separator="",
-        max_blocks=min(EMBEDS_PER_MESSAGE, ACTION_ROWS_PER_MESSAGE * PAPERS_PER_ROW),
+        max_blocks=PAPERS_PER_MESSAGE,
     )
     messages = []
     for number, chunk in enumerate(chunks):

@@ -79,7 +79,7 @@ async def forget(call: Invocation) -> Reply:
 
 
 @command("ranking", usage="ranking [relevance|classic]", changes_settings=True,
-         arguments=(Argument("order", "relevance or classic; leave out to see it"),))
+         arguments=(Argument("order", "relevance or classic; leave out to see it"),), family="feedback")
 async def ranking(call: Invocation) -> Reply:
     """Order papers by relevance (specific words count more; learns from 👍) or classic (sum of weights).
 
@@ -96,7 +96,7 @@ async def ranking(call: Invocation) -> Reply:
     return Reply(f"Papers are now ordered by {choice} ranking.")
 
 
-@command("aliases", usage="aliases [KEYWORD on|off]", changes_settings=True)
+@command("aliases", usage="aliases [KEYWORD on|off]", changes_settings=True, family="feedback")
 async def aliases(call: Invocation) -> Reply:
     """Show what keywords also match (LLM ~ large language model), or switch it off/on per keyword."""
     table = table_with(call.store.acronym_definitions(MIN_PAPERS_FOR_LEARNED_ALIAS))
