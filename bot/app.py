@@ -54,8 +54,8 @@ class AppServices:
     def next_delivery(self, chat: ChatSettings) -> dt.datetime | None:
         return self.scheduler.next_delivery(chat)
 
-    def feed_url(self, chat: ChatSettings) -> str:
-        return web.feed_url(self.settings, chat)
+    def feed_url(self, chat: ChatSettings, *, saved: bool = False) -> str:
+        return web.feed_url(self.settings, chat, saved=saved)
 
     def arxiv_status(self) -> str:
         """Whether the latest contact with arXiv worked; the status command adds the calendar and last good fetch."""

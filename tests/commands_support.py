@@ -67,8 +67,8 @@ class FakeServices:
     def next_delivery(self, chat: ChatSettings) -> dt.datetime | None:
         return None if chat.paused else self.next_at
 
-    def feed_url(self, chat: ChatSettings) -> str:
-        return f"http://127.0.0.1:8000/feeds/chat/{chat.feed_token}.xml"
+    def feed_url(self, chat: ChatSettings, *, saved: bool = False) -> str:
+        return f"http://127.0.0.1:8000/feeds/chat/{chat.feed_token}{'/saved' if saved else ''}.xml"
 
     def arxiv_status(self) -> str:
         return self.status_line

@@ -32,8 +32,8 @@ class CommandServices(Protocol):
     def next_delivery(self, chat: ChatSettings) -> dt.datetime | None:
         """When the chat's next digest is due (aware), or None when nothing is scheduled."""
 
-    def feed_url(self, chat: ChatSettings) -> str:
-        """The chat's personal RSS feed URL (contains its feed token)."""
+    def feed_url(self, chat: ChatSettings, *, saved: bool = False) -> str:
+        """The chat's personal RSS feed URL, or its reading list's (contains its feed token)."""
 
     def arxiv_status(self) -> str:
         """One line about arXiv access: fine, throttled until ..., or failing since ..."""
