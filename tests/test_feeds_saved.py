@@ -7,22 +7,12 @@ import feedparser
 import pytest
 from starlette.testclient import TestClient
 
-from bot.web import create_app, feed_url
+from bot.web import feed_url
 from core.models import ChatRef
-from tests.fixtures.web.site import Site, build_site
+from tests.fixtures.web.site import Site
+from tests.test_feeds import client, site  # noqa: F401  (the fixtures)
 
 UTC = dt.timezone.utc
-
-
-@pytest.fixture
-def site(store) -> Site:
-    return build_site(store)
-
-
-@pytest.fixture
-def client(site: Site) -> TestClient:
-    with TestClient(create_app(site.store, site.settings), raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def _saved_chat(site: Site, ids: list[str]) -> tuple[ChatRef, str]:
