@@ -268,6 +268,7 @@ async def test_a_save_button_pressed_over_http_saves_the_paper_and_answers_in_th
     posted = {"id": endpoint.fake.new_id(), "channel_id": CHANNEL, "content": body.content,
               "embeds": list(body.embeds), "components": list(body.components)}
     paper_id = digest.papers[1].paper.arxiv_id
+    assert f"sv:{paper_id}" in [button["custom_id"] for row in body.components for button in row["components"]]
     answer = await endpoint.post(button_interaction(endpoint.fake, posted, f"sv:{paper_id}", guild_id=GUILD, user_id="99"))
     assert answer.status_code == 200 and answer.json()["data"]["content"] == SAVE_THANKS
     assert answer.json()["data"]["flags"] == EPHEMERAL_FLAG

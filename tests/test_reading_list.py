@@ -183,6 +183,8 @@ async def test_a_moved_chat_keeps_its_reading_list(store):
     await processor(store).handle(context(), "start")
     store.save_paper(CHAT, papers[0].arxiv_id)
     moved = ChatRef("console", "supergroup")
+    store.get_or_create_chat(moved, SETTINGS.defaults)  # a command typed there before the move was seen
+    store.save_paper(moved, papers[1].arxiv_id)
     store.move_chat(CHAT, moved)
     assert [entry.paper.arxiv_id for entry in store.saved_papers(moved)] == [papers[0].arxiv_id]
     assert "m004_saved_papers" in store.applied_migrations()
