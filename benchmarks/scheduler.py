@@ -1,9 +1,16 @@
-"""Benchmark: 10,000 chats with random settings due at the same minute, served by one scheduler tick.
+"""Benchmark: N chats due at the same minute, served end to end by one scheduler tick through the outbox.
 
-Prints the time to find the due chats, to build every digest in one scoring pass (and, as the
-baseline measured in the same run, one `select_digests` call per chat on a sample), to plan them
-in the outbox and to deliver them through a null adapter; plus the SQLite file's peak size and
-the process's peak RSS. Run: `python benchmarks/scheduler.py [--chats N]`.
+Run from the repository root: ``python -m benchmarks.scheduler [--chats N] [--papers N] [--runs 3] [--serve]``.
+
+Each run is its own process (peak RSS is per process): it copies a prepared database (N chats with the
+keywords and filters of benchmarks/workload.py, one day of real papers; built once and cached under
+.cache/), then runs one tick: due chats, one scoring pass, then per chunk the digests, the outbox rows,
+rendering and sending to a recording adapter that confirms at once (tests/recording_adapter.py's
+rendering: header, one message per 2 papers, footer), with the outbox bookkeeping of every message.
+It prints the tick's wall time and phases, messages/s of bookkeeping, peak RSS, the database's size
+and its bytes per chat; with --runs > 1 the median of the runs. ``--serve`` builds the service the
+way `arxiv-digest serve --web` does (bot.app.App with its imports, summarizer and web app) and runs
+its scheduler's tick: serve's footprint through a full tick.
 """
 from __future__ import annotations
 
@@ -13,155 +20,203 @@ import datetime as dt
 import json
 import random
 import resource
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from adapters.base import OutgoingMessage
+from benchmarks.workload import CATEGORY_CHOICES, benchmark_day, benchmark_subscriptions, distinct_terms
+from core.config import ArxivSettings, DefaultsSettings, Settings
+from core.models import ChatRef, Digest
+from core.store import Store
+from tests.recording_adapter import PLATFORM, RecordingAdapter
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from adapters.base import OutgoingMessage  # noqa: E402
-from bot.scheduler import Scheduler  # noqa: E402
-from core.arxiv.fetcher import Fetcher  # noqa: E402
-from core.config import ArxivSettings, DefaultsSettings, Settings  # noqa: E402
-from core.digest import select_digests  # noqa: E402
-from core.models import ChatRef, Digest, Paper  # noqa: E402
-from core.store import Store  # noqa: E402
-
-FIXTURES = ROOT / "tests" / "fixtures" / "scheduler"
+CACHE = ROOT / ".cache"
 DAY = dt.date(2026, 4, 21)
 DUE_AT = dt.datetime(2026, 4, 21, 12, 0, tzinfo=dt.timezone.utc)
-COPIES = 4  # the fixture days hold 190 real papers; 4 renamed copies make a realistic ~760-paper day
-BASELINE_SAMPLE = 20  # per-chat scoring is slow enough that a sample, extrapolated, is the baseline
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Pacific/Honolulu", "Pacific/Kiritimati",
          "Asia/Kolkata", "Australia/Sydney", "America/Sao_Paulo", "Africa/Nairobi")
-PLATFORM = "bench"
+RSS_GOALS_MIB = {(10_000, True): 200, (100_000, True): 600, (100_000, False): 600}  # (chats, serve) -> goal
+TICK_GOALS_SECONDS = {100_000: 10.0}  # the selection with everything delivery needs (issue 17); sending is extra
+SETTINGS = Settings(
+    # Nothing listens on port 9, and nothing is fetched: the day is stored for every category chats read.
+    arxiv=ArxivSettings(feed_url="http://127.0.0.1:9/rss/", api_url="http://127.0.0.1:9/api/query", max_retries=0),
+    defaults=DefaultsSettings(categories=("cs.AI", "cs.CL", "cs.LG", "cs.CV"), summaries=False),
+)
 
 
-class NullAdapter:
-    """Confirms every message at once: what remains is our own cost per message."""
+class CountingAdapter(RecordingAdapter):
+    """RecordingAdapter's rendering and sending, counting what it confirmed instead of keeping every message:
+    keeping 100,000 chats' messages would measure the test double's memory, not ours."""
 
-    platform = PLATFORM
-
-    async def start(self, handle_command: object) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
+    messages: int = 0
+    papers: int = 0
 
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
-        ids = [scored.paper.arxiv_id for scored in digest.papers]
-        chunks = [tuple(ids[start : start + 5]) for start in range(0, len(ids), 5)]
-        return [OutgoingMessage((), "header", "header"), *(OutgoingMessage(c, " ".join(c), " ".join(c)) for c in chunks)]
+        messages = super().render_digest(digest)
+        self.rendered.clear()
+        return messages
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
-        return "ok"
-
-    def web_routes(self) -> list:
-        return []
-
-
-def day_papers() -> list[Paper]:
-    rows = [row for name in ("2026-04-21", "2026-04-22")
-            for row in json.loads((FIXTURES / f"cs-cv-{name}.json").read_text(encoding="utf-8"))["papers"]]
-    unique = {row["arxiv_id"]: row for row in rows}.values()
-    papers = []
-    for copy in range(COPIES):
-        for row in unique:
-            papers.append(Paper(
-                arxiv_id=f"{row['arxiv_id']}{copy or ''}", version=1, title=row["title"], authors=tuple(row["authors"]),
-                abstract=row["abstract"], categories=tuple(row["categories"]), primary_category=row["primary_category"],
-                announce_type="new" if copy or row["announce_type"] == "new" else row["announce_type"],
-            ))
-    return papers
+        message_id = await super().send(chat, message, plain=plain)
+        self.sent.clear()
+        self.messages += 1
+        self.papers += len(message.paper_ids)
+        return message_id
 
 
-def vocabulary(papers: list[Paper]) -> list[str]:
-    words = [w.strip(".,:;()").lower() for p in papers for w in p.title.split()]
-    return sorted({w for w in words if len(w) > 4 and w.isalpha()})
-
-
-def create_chats(store: Store, settings: Settings, count: int, words: list[str], rng: random.Random) -> None:
-    for index in range(count):
-        zone = rng.choice(ZONES)
-        ref = ChatRef(PLATFORM, str(index))
-        store.get_or_create_chat(ref, settings.defaults)
-        local = DUE_AT.astimezone(ZoneInfo(zone))
-        store.update_chat(
-            ref, timezone=zone, delivery_time=dt.time(local.hour, local.minute), max_papers=rng.randint(5, 30),
-            min_score=rng.choice((0.5, 1.0, 2.0, 3.0)), summaries=False, crosslists=rng.random() < 0.8,
-        )
-        store.replace_terms(ref, "keyword", [(word, rng.choice((1.0, 1.0, 2.0))) for word in rng.sample(words, rng.randint(2, 12))])
+def prepared_database(chats: int, papers: int) -> Path:
+    """The cached database for this size: the day's papers and `chats` chats due at DUE_AT, written in one transaction."""
+    path = CACHE / f"bench-scheduler-{chats}-{papers}.db"
+    if path.exists():
+        return path
+    CACHE.mkdir(exist_ok=True)
+    building = path.with_suffix(".building")
+    building.unlink(missing_ok=True)
+    store = Store(building, clock=lambda: DUE_AT - dt.timedelta(hours=1))  # chats owed this day's digest, no earlier one
+    day = benchmark_day(papers)
+    store.store_announcement(DAY, day)
+    read = sorted({*SETTINGS.defaults.categories, *(category for _, choice in CATEGORY_CHOICES for category in choice)})
+    store.record_fetch("feed", read, DAY, "ok", len(day))
+    rng = random.Random(20260421)
+    with store.transaction():
+        for subscription in benchmark_subscriptions(chats, day, SETTINGS.defaults):
+            ref = ChatRef(PLATFORM, subscription.subscriber.split(":", 1)[1])
+            store.get_or_create_chat(ref, SETTINGS.defaults)
+            zone = rng.choice(ZONES)
+            local = DUE_AT.astimezone(ZoneInfo(zone))
+            store.update_chat(
+                ref, timezone=zone, delivery_time=dt.time(local.hour, local.minute), max_papers=subscription.max_papers,
+                min_score=subscription.min_score, summaries=False, crosslists=subscription.crosslists,
+            )
+            store.replace_terms(ref, "keyword", [(keyword.term, keyword.weight) for keyword in subscription.keywords])
+            store.replace_terms(ref, "exclude", [(word, 1.0) for word in subscription.excludes])
+            store.replace_terms(ref, "category", [(category, 1.0) for category in subscription.categories])
+            store.replace_terms(ref, "author", [(name, 1.0) for name in subscription.authors])
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    building.rename(path)
+    return path
 
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def file_mib(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
+def database_bytes(path: Path) -> int:
+    """The file with its WAL and shared-memory files."""
+    return sum(part.stat().st_size for part in path.parent.glob(path.name + "*"))
 
 
-async def run(chats: int) -> None:
-    rng = random.Random(20260421)
-    with tempfile.TemporaryDirectory() as folder:
-        db_path = Path(folder) / "bench.db"
-        store = Store(db_path, clock=lambda: DUE_AT)
-        settings = Settings(
-            arxiv=ArxivSettings(feed_url="http://127.0.0.1:9/rss/", api_url="http://127.0.0.1:9/api/query"),
-            defaults=DefaultsSettings(categories=("cs.CV", "cs.LG", "cs.AI"), summaries=False),
-        )
-        papers = day_papers()
-        store.store_announcement(DAY, papers)
-        store.record_fetch("feed", settings.defaults.categories, DAY, "ok", len(papers))
-        started = time.perf_counter()
-        create_chats(store, settings, chats, vocabulary(papers), rng)
-        setup = time.perf_counter() - started
-        scheduler = Scheduler(store, settings, Fetcher(settings.arxiv, store), {PLATFORM: NullAdapter()})
+@dataclass(frozen=True)
+class RunResult:
+    chats: int
+    due: int
+    planned: int
+    messages: int
+    papers: int
+    tick_seconds: float
+    phases: dict[str, float]
+    rss_before_mib: float
+    peak_rss_mib: float
+    db_bytes_before: int
+    db_bytes_after: int
 
-        started = time.perf_counter()
-        due = [chat for chat in store.active_chats()]
-        load = time.perf_counter() - started
 
-        started = time.perf_counter()
-        digests = scheduler.digests.build_digests(DAY, due, DUE_AT)
-        one_pass = time.perf_counter() - started
-        shown = sum(len(digest.papers) for digest in digests.values())
+async def one_tick(template: Path, folder: Path, serve: bool) -> RunResult:
+    """Copy the prepared database and run one tick over it; everything measured in this process."""
+    db_path = folder / "bench.db"
+    shutil.copy(template, db_path)
+    store = Store(db_path, clock=lambda: DUE_AT)
+    adapter = CountingAdapter()
+    if serve:
+        from bot.app import App  # serve's imports, summarizer and web app count in its footprint
 
-        sample = due[:BASELINE_SAMPLE]
-        announced = store.papers_announced(DAY, settings.defaults.categories)
-        started = time.perf_counter()
-        for chat in sample:
-            select_digests(DAY, announced, [scheduler.digests.subscription_for(chat)], settings.scoring, {}, now=DUE_AT)
-        per_chat = (time.perf_counter() - started) / len(sample) * len(due)
+        app = App(SETTINGS, store, [adapter])
+        app.web_app()
+        scheduler = app.scheduler
+    else:
+        from bot.scheduler import Scheduler
+        from core.arxiv.fetcher import Fetcher
 
-        started = time.perf_counter()
-        report = await scheduler.tick(DUE_AT)
-        tick = time.perf_counter() - started
-        size = file_mib(db_path)
-        store.close()
+        scheduler = Scheduler(store, SETTINGS, Fetcher(SETTINGS.arxiv, store), {PLATFORM: adapter})
+    rss_before, db_before = peak_rss_mib(), database_bytes(db_path)
+    started = time.perf_counter()
+    report = await scheduler.tick(DUE_AT)
+    tick = time.perf_counter() - started
+    await scheduler.fetcher.aclose()
+    chats = store.db.execute("SELECT COUNT(*) FROM chats").fetchone()[0]
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return RunResult(
+        chats, report.due, report.planned, adapter.messages, adapter.papers, tick, dict(report.seconds),
+        rss_before, peak_rss_mib(), db_before, database_bytes(db_path),
+    )
 
-    print(f"chats: {chats}  papers that day: {len(papers)}  due at {DUE_AT:%H:%M} UTC: {len(due)}  (setup {setup:.1f} s)")
-    print(f"load due chats' settings: {load:.2f} s")
-    print(f"build all digests, one scoring pass: {one_pass:.2f} s  ({shown} papers shown, {shown / len(due):.1f} per chat)")
-    print(f"baseline, one select_digests call per chat (sample of {len(sample)}, extrapolated): {per_chat:.2f} s"
-          f"  -> one pass is {per_chat / one_pass:.1f}x faster")
-    delivered = sum(r.papers_sent for r in report.deliveries)
-    messages = sum(r.messages_sent for r in report.deliveries)
-    phases = ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in report.seconds.items())
-    print(f"full tick: {tick:.2f} s ({phases}); {report.planned} digests planned, "
-          f"{messages} messages and {delivered} papers confirmed")
-    print(f"outbox bookkeeping per confirmed message: {report.seconds['deliver'] / max(messages, 1) * 1000:.2f} ms "
-          "(Telegram allows about 33 ms per message per bot)")
-    print(f"store peak size: {size:.1f} MiB   process peak RSS: {peak_rss_mib():.0f} MiB")
+
+def run_in_child(options: argparse.Namespace) -> RunResult:
+    command = [sys.executable, "-m", "benchmarks.scheduler", "--chats", str(options.chats), "--papers", str(options.papers),
+               "--one-run"] + (["--serve"] if options.serve else [])
+    output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return RunResult(**json.loads(output.splitlines()[-1]))
+
+
+def _goal(value: float, goal: float | None, unit: str) -> str:
+    return "" if goal is None else f" (goal < {goal:g} {unit}: {'met' if value < goal else 'NOT met'})"
+
+
+def report(results: list[RunResult], options: argparse.Namespace) -> None:
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
+
+    first = results[0]
+    tick = median([r.tick_seconds for r in results])
+    phases = {phase: median([r.phases.get(phase, 0.0) for r in results]) for phase in first.phases}
+    deliver = phases.get("deliver", 0.0)
+    rss = median([r.peak_rss_mib for r in results])
+    before_tick = phases.get("due", 0) + phases.get("score", 0) + phases.get("build", 0) + phases.get("plan", 0)
+    runs = f"median of {len(results)} runs" if len(results) > 1 else "1 run"
+    print(f"{first.chats} chats, {first.due} due at {DUE_AT:%H:%M} UTC, {options.papers} papers that day"
+          f"{' (serve: bot.app.App, web app built)' if options.serve else ''}; {runs}, each in its own process")
+    print(f"tick: {tick:.2f} s = " + ", ".join(f"{phase} {seconds:.2f}" for phase, seconds in phases.items()))
+    print(f"  selection with everything delivery needs (due + score + build + plan): {before_tick:.2f} s"
+          + _goal(before_tick, TICK_GOALS_SECONDS.get(first.chats), "s"))
+    print(f"  {first.planned} digests planned, {first.messages} messages and {first.papers} papers confirmed; "
+          f"bookkeeping {first.messages / deliver if deliver else 0:.0f} messages/s "
+          f"({deliver / max(first.messages, 1) * 1000:.2f} ms each; Telegram allows one per ~33 ms per bot)")
+    print(f"peak RSS: {rss:.0f} MiB{_goal(rss, RSS_GOALS_MIB.get((first.chats, options.serve)), 'MiB')} "
+          f"(before the tick: {median([r.rss_before_mib for r in results]):.0f} MiB)")
+    after, before = first.db_bytes_after, first.db_bytes_before
+    print(f"database: {before / 2**20:.1f} MiB before the tick ({before / first.chats:.0f} bytes per chat with its "
+          f"settings, and the day's papers), {after / 2**20:.1f} MiB after ({(after - before) / first.chats:.0f} bytes "
+          f"per chat for one day's outbox rows)")
+    print("runs: " + ", ".join(f"{r.tick_seconds:.2f} s / {r.peak_rss_mib:.0f} MiB" for r in results))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=10_000)
-    asyncio.run(run(parser.parse_args().chats))
+    parser.add_argument("--papers", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--serve", action="store_true", help="the tick of a service built as `serve` builds it")
+    parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)  # a child: print one RunResult as JSON
+    options = parser.parse_args()
+    template = prepared_database(options.chats, options.papers)
+    if options.one_run:
+        with tempfile.TemporaryDirectory() as folder:
+            result = asyncio.run(one_tick(template, Path(folder), options.serve))
+        print(json.dumps(result.__dict__))
+        return
+    subscriptions = benchmark_subscriptions(min(options.chats, 10_000), benchmark_day(options.papers), SETTINGS.defaults)
+    print(f"workload: keywords from {distinct_terms(subscriptions)} distinct terms (first 10,000 chats)")
+    report([run_in_child(options) for _ in range(options.runs)], options)
 
 
 if __name__ == "__main__":

@@ -94,14 +94,16 @@ class StoreEvents:
 
 
 # The variable that switches each platform on: its SDK is imported only when it is set (each costs a second or more).
-PLATFORM_TOKENS = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN", "slack": "SLACK_BOT_TOKEN"}
+PLATFORM_TOKENS = {
+    "telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN", "slack": "SLACK_BOT_TOKEN", "email": "SMTP_URL",
+}
 
 
 def platform_adapters(settings: Settings, store: Store) -> list[Adapter]:
     """Every platform adapter whose credentials are in the environment, all reporting to one event sink."""
     events = StoreEvents(store, settings.defaults.categories)
     enabled = [platform for platform, variable in PLATFORM_TOKENS.items() if secret(variable) is not None]
-    # adapters.telegram, adapters.discord, adapters.slack: each module offers create_adapter(settings, events).
+    # adapters.telegram, .discord, .slack, .email: each module offers create_adapter(settings, events).
     modules = (importlib.import_module(f"adapters.{platform}") for platform in enabled)
     candidates = (module.create_adapter(settings, events) for module in modules)
     return [adapter for adapter in candidates if adapter is not None]
@@ -256,7 +258,7 @@ async def serve(settings: Settings, store: Store, *, console: ConsoleAdapter | N
     """`arxiv-digest serve`: run until SIGTERM/SIGINT (or `quit` on the console), leaving nothing half-sent behind."""
     adapters = platform_adapters(settings, store) + ([console] if console is not None else [])
     if not adapters:
-        log.info("no chat adapter: no platform token is set (TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN, SLACK_BOT_TOKEN)")
+        log.info("no chat adapter: no platform token is set (%s)", ", ".join(PLATFORM_TOKENS.values()))
     stop = asyncio.Event()
     remove_handlers = install_stop_signals(stop)
     console_closed = asyncio.create_task(_set_when_closed(console, stop)) if console is not None else None

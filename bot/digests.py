@@ -8,7 +8,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from core.arxiv.calendar import current_announcement_day
@@ -114,18 +114,21 @@ class DigestService:
 
     def build_digests(
         self, day: dt.date, chats: Sequence[ChatSettings], now: dt.datetime, *, exclude_delivered: bool = True
-    ) -> dict[ChatRef, Digest]:
-        """All these chats' digests for the day in one scoring pass, by default without papers they already have."""
-        subscriptions = {chat.ref: self.subscription_for(chat) for chat in chats}
+    ) -> Mapping[ChatRef, Digest]:
+        """All these chats' digests for the day in one scoring pass, by default without papers they already have.
+
+        Each Digest is built when it is read and not kept (core.digest.DayDigests): the scheduler walks
+        100,000 chats in chunks and holds one chunk's digests at a time."""
+        subscriptions = [self.subscription_for(chat) for chat in chats]
         # The whole stored day, whatever the chats read: the relevance ranking weighs terms over it, so a
         # chat's `digest`, the tick, the page and the feeds order the same papers the same way.
         papers = self.store.papers_announced(day)
         delivered_by_ref = self.store.delivered_on_day(day) if exclude_delivered else {}
-        delivered = {sub.subscriber: delivered_by_ref.get(ref, set()) for ref, sub in subscriptions.items()}
+        delivered = {ref.subscriber: arxiv_ids for ref, arxiv_ids in delivered_by_ref.items()}
         by_subscriber = select_digests(
-            day, papers, list(subscriptions.values()), self.settings.scoring, delivered, now=now, aliases=self.aliases()
+            day, papers, subscriptions, self.settings.scoring, delivered, now=now, aliases=self.aliases()
         )
-        return {ref: by_subscriber[sub.subscriber] for ref, sub in subscriptions.items()}
+        return _ByChat([chat.ref for chat in chats], by_subscriber)
 
     def digest_of(self, day: dt.date, subscription: Subscription) -> Digest:
         """One subscription's digest of a stored day (nothing delivered is left out: pages and feeds show all)."""
@@ -197,6 +200,23 @@ class DigestService:
         digest = self.build_digests(day, [chat], now, exclude_delivered=False)[chat.ref]
         ((_, digest),) = await self.with_summaries([(chat, digest)])
         return digest
+
+
+class _ByChat(Mapping[ChatRef, Digest]):
+    """The day's digests keyed by chat instead of by subscriber, still built one at a time when read."""
+
+    def __init__(self, refs: Sequence[ChatRef], by_subscriber: Mapping[str, Digest]) -> None:
+        self._refs = tuple(dict.fromkeys(refs))
+        self._by_subscriber = by_subscriber
+
+    def __getitem__(self, ref: ChatRef) -> Digest:
+        return self._by_subscriber[ref.subscriber]
+
+    def __iter__(self) -> Iterator[ChatRef]:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)
 
 
 def _attach(digest: Digest, summaries: Mapping[str, Summary], top_n: int) -> Digest:

@@ -3,9 +3,10 @@
 Per tick: (1) resume digests a previous run planned but did not finish; (2) find every chat whose
 digest for an announcement day is due at its local delivery time (catching up missed days after
 downtime); (3) per day, fetch the union of their categories in one Fetcher call, build all their
-digests in one `select_digests` pass, plan them in the outbox, summarize the union of the papers
-they show (per language) once, and deliver them concurrently. A failing fetch leaves the day
-unplanned (retried on a later tick); one chat failing never blocks the others.
+digests in one `select_digests` pass, then per chunk of chats plan them in the outbox, summarize the
+papers they show (per language; the summary cache makes a paper's second chunk free) and deliver
+them concurrently. A failing fetch leaves the day unplanned (retried on a later tick); one chat
+failing never blocks the others; a crash between chunks leaves the later chunks' chats due.
 
 A process that serves pages and feeds (`publish`) also keeps their categories fetched each
 announcement day, chats or not, catching up the days it missed while it was down.
@@ -33,6 +34,9 @@ from core.store.outbox import DAY_PAUSED
 
 log = logging.getLogger(__name__)
 
+# Chats planned, summarized and delivered together; one chunk's Digest objects are in memory at a time.
+# 1,000 chats' digests are a few MB; with Telegram's 30 msg/s a chunk takes about a minute to send.
+PLAN_CHUNK_CHATS = 1000
 DELIVERY_CONCURRENCY = 48  # chats sent to at once: above Telegram's 30 msg/s at 1 msg/s per chat, so the platform limit binds
 
 
@@ -215,24 +219,40 @@ class Scheduler:
             report.waiting_for_arxiv.append(day)
         if not ready:
             return
-        with report.timed("build"):
+        with report.timed("score"):
             digests = self.digests.build_digests(day, ready, now)
+        for start in range(0, len(ready), PLAN_CHUNK_CHATS):
+            if self._stopping.is_set() or not self.sender.store_writable(now):
+                return  # the later chunks' chats are still due: the next tick plans them
+            if not await self._serve_chunk(day, ready[start : start + PLAN_CHUNK_CHATS], digests, report):
+                return
+
+    async def _serve_chunk(
+        self, day: dt.date, chats: Sequence[ChatSettings], digests: Mapping[ChatRef, Digest], report: TickReport
+    ) -> bool:
+        """Plan (one transaction), summarize and deliver one chunk of the day's chats; their Digest objects are
+        built here and dropped after, so a tick holds one chunk's digests, not every chat's.
+
+        False when planning failed: the rest of the day waits for the next tick (its chats are still due)."""
+        with report.timed("build"):
+            chunk = {chat.ref: digests[chat.ref] for chat in chats}
         try:
             with report.timed("plan"):
-                plans = self.store.plan_digests(day, {ref: digest.papers for ref, digest in digests.items()})
+                plans = self.store.plan_digests(day, {ref: digest.papers for ref, digest in chunk.items()})
         except Exception:
             log.exception("planning the digests of %s failed; the next tick tries again", day)
-            report.failed_chats.extend(digests)
-            return
-        chats_by_ref = {chat.ref: chat for chat in ready}
+            report.failed_chats.extend(chunk)
+            return False
         planned = [
-            (chats_by_ref[ref], _only(digests[ref], {row.arxiv_id for row in rows})) for ref, rows in plans.items() if rows
+            (chat, _only(chunk[chat.ref], {row.arxiv_id for row in plans[chat.ref]})) for chat in chats if plans[chat.ref]
         ]
+        del chunk  # the unrestricted digests are not needed while this chunk is sent
         report.planned += len(planned)
         with report.timed("summarize"):
             planned = await self.digests.with_summaries(planned)
         with report.timed("deliver"):
             await self._deliver_all(planned, report)
+        return True
 
     async def _deliver_all(self, planned: Sequence[tuple[ChatSettings, Digest]], report: TickReport) -> None:
         if self._stopping.is_set():

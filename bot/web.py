@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import sqlite3
 from collections.abc import Sequence
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -32,7 +31,7 @@ from core.categories import canonical_category
 from core.config import Settings
 from core.models import ChatSettings, Digest
 from core.render.feeds import FeedFormat, FeedInfo, feed_entries, render_feed, saved_entries
-from core.store import Store, StoreError
+from core.store import STORE_FAILURES, Store
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ def site_url(settings: Settings, request: Request | None = None) -> str:
     host = request.headers.get("host", "") if request is not None else ""
     if _HOST.fullmatch(host):
         return f"{request.url.scheme}://{host}"  # type: ignore[union-attr]
-    return f"http://localhost:{settings.web.port}"
+    return settings.web.link_base
 
 
 def feed_url(settings: Settings, chat: ChatSettings, feed_format: FeedFormat = "rss", *, saved: bool = False) -> str:
@@ -255,7 +254,7 @@ class WebApp:
         """The store is readable and takes writes, and the last good fetch is recent enough."""
         try:
             last = self.store.last_fetch(("ok", "empty"))
-        except (sqlite3.Error, StoreError):
+        except STORE_FAILURES:
             log.exception("health check: the store cannot be read")
             return [HealthState("store", "unreachable", "store")]
         if self.store.write_failure is not None:
@@ -273,7 +272,7 @@ class WebApp:
     def _announcements_health(self) -> list[HealthState]:
         try:
             report, announced_in_time = announcements_check(self.store, self.settings, self.store.now())
-        except (sqlite3.Error, StoreError):
+        except STORE_FAILURES:
             return []  # the store check reports it
         return [HealthState("announcements", report, "" if announced_in_time else "announcements")]
 

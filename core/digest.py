@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from types import MappingProxyType
 
 from core.aliases import CURATED, AliasTable
 from core.config import ScoringSettings, Settings
 from core.models import Digest, Keyword, Paper, Subscription
-from core.scoring import day_papers, score_day
+from core.scoring import DaySelection, day_papers, score_day
 
 DEFAULT_SUBSCRIBER = "config:defaults"
 _NOTHING_DELIVERED: Mapping[str, Collection[str]] = MappingProxyType({})
@@ -39,8 +39,8 @@ def select_digests(
     *,
     now: dt.datetime,
     aliases: AliasTable = CURATED,
-) -> dict[str, Digest]:
-    """Each subscriber's Digest for `day`, keyed by Subscription.subscriber.
+) -> DayDigests:
+    """Each subscriber's Digest for `day`, keyed by Subscription.subscriber (built when read: see DayDigests).
 
     `papers` are the day's announcements (papers stamped with another announcement day are
     ignored). `delivered[subscriber]` holds arXiv ids the subscriber already got: those are left
@@ -56,22 +56,39 @@ def select_digests(
         for subscriber, subscription in latest.items()
         if (blocked := already_delivered(by_id, subscription, delivered.get(subscriber, ())))
     }
-    selection = score_day(todays, list(latest.values()), scoring, skip=skip, aliases=aliases)
-    return {
-        subscriber: Digest(
-            announcement_day=day,
-            papers=tuple(selection[subscriber]),
+    return DayDigests(day, latest, score_day(todays, list(latest.values()), scoring, skip=skip, aliases=aliases), now)
+
+
+class DayDigests(Mapping[str, Digest]):
+    """The day's digests by subscriber; each Digest (and its ScoredPaper objects) is built when it is read
+    and not kept, so a caller that walks 100,000 chats in chunks holds one chunk's digests at a time."""
+
+    def __init__(self, day: dt.date, subscriptions: Mapping[str, Subscription], selection: DaySelection, now: dt.datetime) -> None:
+        self._day = day
+        self._subscriptions = subscriptions
+        self._selection = selection
+        self._now = now
+
+    def __getitem__(self, subscriber: str) -> Digest:
+        subscription = self._subscriptions[subscriber]
+        return Digest(
+            announcement_day=self._day,
+            papers=tuple(self._selection[subscriber]),
             categories=subscription.categories,
             keywords=subscription.keywords,
-            considered=selection.considered(subscriber),
-            generated_at=now,
+            considered=self._selection.considered(subscriber),
+            generated_at=self._now,
             excludes=subscription.excludes,
             min_score=subscription.min_score,
             max_papers=subscription.max_papers,
-            matched=selection.matched_count(subscriber),
+            matched=self._selection.matched_count(subscriber),
         )
-        for subscriber, subscription in latest.items()
-    }
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._subscriptions)
+
+    def __len__(self) -> int:
+        return len(self._subscriptions)
 
 
 def already_delivered(by_id: Mapping[str, Paper], subscription: Subscription, delivered: Collection[str]) -> set[str]:

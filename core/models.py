@@ -10,7 +10,7 @@ ABS_URL = "https://arxiv.org/abs/{}"
 PDF_URL = "https://arxiv.org/pdf/{}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Paper:
     """One arXiv paper as announced on one day (latest known version)."""
 
@@ -49,7 +49,7 @@ class Paper:
         return self.announce_type in ("replace", "replace-cross")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Keyword:
     """A subscribed term (word or phrase) and how much a match is worth."""
 
@@ -58,7 +58,7 @@ class Keyword:
     aliases: bool = True  # relevance ranking: also match the term's aliases (LLM ~ large language model)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subscription:
     """Everything scoring needs to know about one subscriber (a chat, or the config defaults)."""
 
@@ -91,7 +91,7 @@ class KeywordMatch:
     via: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoredPaper:
     paper: Paper
     score: float
@@ -144,15 +144,20 @@ class Digest:
         return self.summaries.get(paper.arxiv_id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChatRef:
     """A chat's identity: the platform and the platform's own id for it."""
 
     platform: str  # "telegram" | "discord" | "slack" | "console"
     chat_id: str
 
+    @property
+    def subscriber(self) -> str:
+        """The chat's key among a day's subscriptions (Subscription.subscriber)."""
+        return f"{self.platform}:{self.chat_id}"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class ChatSettings:
     """A chat's stored preferences; new chats start from config.json's defaults."""
 
@@ -179,7 +184,7 @@ class ChatSettings:
 
     def subscription(self) -> Subscription:
         return Subscription(
-            subscriber=f"{self.ref.platform}:{self.ref.chat_id}",
+            subscriber=self.ref.subscriber,
             keywords=self.keywords,
             excludes=self.excludes,
             categories=self.categories,

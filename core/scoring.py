@@ -23,7 +23,9 @@ only when a subscriber's list is read.
 """
 from __future__ import annotations
 
+import bisect
 import functools
+from collections import defaultdict
 import math
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -112,8 +114,7 @@ class _TermPostings:
     relevance: tuple[np.ndarray, ...]
 
     def relevance_of(self, term_id: int, paper_index: int) -> int:
-        papers = self.papers[term_id]
-        return int(self.relevance[term_id][np.searchsorted(papers, paper_index)])
+        return int(self.relevance[term_id][bisect.bisect_left(self.papers[term_id], paper_index)])
 
 
 class DaySelection(Mapping[str, list[ScoredPaper]]):
@@ -138,8 +139,10 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         self._postings = postings
         self._considered = considered
         self._scoring = scoring
-        self._matches: dict[int, KeywordMatch] = {}
+        self._matches: defaultdict[int, dict[int, KeywordMatch]] = defaultdict(dict)  # paper -> counted term -> match
         self._terms_of_paper: list[set[int]] | None = None
+        self._author_keys: dict[int, tuple[tuple[str, str], ...]] = {}
+        self._match_lists: dict[tuple[int, int, bool], tuple[KeywordMatch, ...]] = {}
 
     def __getitem__(self, subscriber: str) -> list[ScoredPaper]:
         row = self._rows[subscriber]
@@ -172,15 +175,32 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
 
     def _scored(self, entry: CompiledSubscription, paper_index: int, units: int) -> ScoredPaper:
         paper = self._papers[paper_index]
-        present = self._paper_terms()[paper_index]
-        matches = tuple(
-            self._match(term, paper_index, entry.relevance) for term in entry.terms if term.term_id in present
-        )
+        relevance = entry.relevance
+        # Chats with the same keywords share their term list (core/subscription_terms.py): one tuple of
+        # matches per list and paper serves them all.
+        shared_key = (id(entry.terms), paper_index, relevance)
+        matches = self._match_lists.get(shared_key)
+        if matches is None:
+            matches = self._match_lists[shared_key] = self._matches_of(entry.terms, paper_index, relevance)
         authors: tuple[str, ...] = ()
         if entry.author_keys:
-            authors = tuple(name for name in paper.authors if normalize_author(name) in entry.author_keys)
+            authors = tuple(name for name, key in self._authors(paper_index) if key in entry.author_keys)
         related = not authors and all(match.source != KEYWORD for match in matches)
         return ScoredPaper(paper, units / SCORE_UNITS, matches, authors, related=related)
+
+    def _matches_of(self, terms: tuple[CountedTerm, ...], paper_index: int, relevance: bool) -> tuple[KeywordMatch, ...]:
+        present = self._paper_terms()[paper_index]
+        # Many chats share a term and a paper: one immutable match object per paper serves them all.
+        known = self._matches[paper_index]
+        matches = []
+        for term in terms:
+            if term.term_id in present:
+                key = term.key * 2 + relevance
+                match = known.get(key)
+                if match is None:
+                    match = known[key] = self._new_match(term, paper_index, relevance)
+                matches.append(match)
+        return tuple(matches)
 
     def _paper_terms(self) -> list[set[int]]:
         """Per paper, the terms found in it (title or abstract); made once, when results are first read."""
@@ -191,20 +211,21 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
                     self._terms_of_paper[paper_index].add(term_id)
         return self._terms_of_paper
 
-    def _match(self, term: CountedTerm, paper_index: int, relevance: bool) -> KeywordMatch:
-        # Many chats share a term and a paper: one immutable match object serves them all.
-        key = (term.key * len(self._papers) + paper_index) * 2 + relevance
-        match = self._matches.get(key)
-        if match is None:
-            hits = self._postings.hits
-            in_title, in_abstract = paper_index in hits.in_title[term.term_id], paper_index in hits.in_abstract[term.term_id]
-            if relevance:
-                units = weight_steps(term.keyword.weight) * self._postings.relevance_of(term.term_id, paper_index)
-            else:
-                units = keyword_units(term.keyword.weight, in_title, self._scoring)
-            match = KeywordMatch(term.keyword.term, in_title, in_abstract, units / SCORE_UNITS, term.source, term.via)
-            self._matches[key] = match
-        return match
+    def _authors(self, paper_index: int) -> tuple[tuple[str, str], ...]:
+        """The paper's authors with their comparable keys, normalized once per paper."""
+        authors = self._author_keys.get(paper_index)
+        if authors is None:
+            authors = self._author_keys[paper_index] = tuple((name, normalize_author(name)) for name in self._papers[paper_index].authors)
+        return authors
+
+    def _new_match(self, term: CountedTerm, paper_index: int, relevance: bool) -> KeywordMatch:
+        hits = self._postings.hits
+        in_title, in_abstract = paper_index in hits.in_title[term.term_id], paper_index in hits.in_abstract[term.term_id]
+        if relevance:
+            units = weight_steps(term.keyword.weight) * self._postings.relevance_of(term.term_id, paper_index)
+        else:
+            units = keyword_units(term.keyword.weight, in_title, self._scoring)
+        return KeywordMatch(term.keyword.term, in_title, in_abstract, units / SCORE_UNITS, term.source, term.via)
 
 
 def score_day(

@@ -63,30 +63,39 @@ class TermCompiler:
         self._term_ids: dict[tuple[str, bool], int | None] = {}
         self._profile_ids: dict[tuple[tuple[str, ...], bool, bool], int] = {}
         self._counted: dict[tuple[Keyword, int, str, str], CountedTerm] = {}
+        self._term_lists: dict[tuple[tuple[Keyword, ...], tuple[Keyword, ...], bool], tuple[CountedTerm, ...]] = {}
 
     def compile(self, subscription: Subscription) -> CompiledSubscription:
-        relevance = subscription.ranking != "classic"
-        keywords = subscription.keywords[:MAX_KEYWORDS_PER_SUBSCRIPTION]
-        wanted = [(keyword, KEYWORD, "") for keyword in keywords]
-        if relevance:
-            wanted += [(word, PHRASE_WORD, phrase) for word, phrase in phrase_words(keywords)]
-            wanted += [(word, LEARNED, "") for word in subscription.learned[:MAX_LEARNED_PER_SUBSCRIPTION]]
-        counted: dict[int, CountedTerm] = {}
-        for keyword, source, via in wanted:
-            term_id = self.term_id(keyword.term, with_aliases=relevance and keyword.aliases)
-            if term_id is not None and term_id not in counted:
-                counted[term_id] = self._counted_term(keyword, term_id, source, via)
         excludes = {self.term_id(term, with_aliases=False) for term in subscription.excludes}
         excludes.discard(None)
         authors = subscription.authors[:MAX_AUTHORS_PER_SUBSCRIPTION]
         author_keys = tuple(dict.fromkeys(key for key in map(normalize_author, authors) if key)) if authors else ()
         return CompiledSubscription(
             subscription,
-            terms=tuple(counted.values()),
+            terms=self._counted_terms(subscription.keywords, subscription.learned, subscription.ranking != "classic"),
             exclude_ids=tuple(sorted(term_id for term_id in excludes if term_id is not None)),
             author_keys=author_keys,
             profile=self._profile(subscription),
         )
+
+    def _counted_terms(self, keywords: tuple[Keyword, ...], learned: tuple[Keyword, ...], relevance: bool) -> tuple[CountedTerm, ...]:
+        """The terms that count, in priority order; worked out once per distinct keyword list of the day."""
+        key = (keywords, learned, relevance)
+        known = self._term_lists.get(key)
+        if known is not None:
+            return known
+        keywords = keywords[:MAX_KEYWORDS_PER_SUBSCRIPTION]
+        wanted = [(keyword, KEYWORD, "") for keyword in keywords]
+        if relevance:
+            wanted += [(word, PHRASE_WORD, phrase) for word, phrase in phrase_words(keywords)]
+            wanted += [(word, LEARNED, "") for word in learned[:MAX_LEARNED_PER_SUBSCRIPTION]]
+        counted: dict[int, CountedTerm] = {}
+        for keyword, source, via in wanted:
+            term_id = self.term_id(keyword.term, with_aliases=relevance and keyword.aliases)
+            if term_id is not None and term_id not in counted:
+                counted[term_id] = self._counted_term(keyword, term_id, source, via)
+        terms = self._term_lists[key] = tuple(counted.values())
+        return terms
 
     def term_id(self, term: str, with_aliases: bool) -> int | None:
         """The id of the term (spellings that parse alike share one); None if it is invalid."""

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,3 +46,14 @@ class FakeClock:
     def set(self, moment: dt.datetime) -> dt.datetime:
         self.current = moment
         return moment
+
+
+def wait_for_marker(path: Path, child: subprocess.Popen, seconds: float = 20.0) -> None:
+    """Poll until a crash-test child wrote its marker (it reached the kill point); fail if it ended or took too long."""
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if child.poll() is not None:
+            raise AssertionError(f"child ended early: {child.stderr.read().decode()}")
+        if time.monotonic() > deadline:
+            raise AssertionError("child never reached the kill point")
+        time.sleep(0.01)

@@ -88,11 +88,13 @@ class RecordingAdapter:
         return messages
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
+        await asyncio.sleep(0)
+        # Checked after yielding, right before confirming: chats sending concurrently that passed an earlier
+        # check would otherwise confirm (and log) messages after the marker, while the parent is killing us.
         if self.block_after is not None and len(self.sent) >= self.block_after:
             assert self.block_marker is not None
             self.block_marker.write_text("blocked")
             await asyncio.Event().wait()
-        await asyncio.sleep(0)
         self.calls += 1
         failure = self.failures.pop(self.calls, None) or self.outage
         if failure is not None:

@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from core.store import Store
-from tests.delivery_support import new_chat
+from tests.delivery_support import new_chat, wait_for_marker
 from tests.recording_adapter import make_paper
 
 DAY = dt.date(2026, 9, 24)
@@ -31,16 +30,6 @@ def _run_child(tmp_path: Path, block_after: int) -> subprocess.Popen:
     )
 
 
-def _wait_for(path: Path, child: subprocess.Popen, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        if child.poll() is not None:
-            raise AssertionError(f"child ended early: {child.stderr.read().decode()}")
-        if time.monotonic() > deadline:
-            raise AssertionError("child never reached the kill point")
-        time.sleep(0.01)
-
-
 @pytest.mark.parametrize("kill_after", [1, 8])  # after a header; in the middle of a later chat's papers
 def test_sigkill_mid_delivery_loses_and_duplicates_nothing(tmp_path, kill_after):
     store = Store(tmp_path / "outbox.db")
@@ -50,7 +39,7 @@ def test_sigkill_mid_delivery_loses_and_duplicates_nothing(tmp_path, kill_after)
     store.close()
 
     child = _run_child(tmp_path, kill_after)
-    _wait_for(tmp_path / "blocked", child)
+    wait_for_marker(tmp_path / "blocked", child)
     os.kill(child.pid, signal.SIGKILL)
     child.wait(10)
     lines_before = (tmp_path / "sent.log").read_text().splitlines() if (tmp_path / "sent.log").exists() else []

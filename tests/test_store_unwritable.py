@@ -18,6 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from adapters.base import OutgoingMessage
+from bot import scheduler as scheduler_module
 from bot.scheduler import Scheduler
 from bot.web import create_app
 from core.arxiv.fetcher import Fetcher
@@ -34,6 +35,7 @@ CHATS = 30
 TICK_SECONDS = 2
 FAULT_SECONDS = 40
 BUSY_TIMEOUT_SECONDS = 0.05
+CHUNK_CHATS = 7  # chats planned at a time in the chunked-tick test: the fault starts inside the first chunk
 UNREACHABLE_ARXIV = ArxivSettings(
     feed_url="http://127.0.0.1:9/rss/", api_url="http://127.0.0.1:9/api/query",
     min_interval_seconds=0, max_retries=0, timeout_seconds=2,
@@ -92,15 +94,21 @@ class TurnedReadOnly:
         self.store.db.execute("PRAGMA query_only = OFF")
 
 
-async def _attack(tmp_path, make_fault) -> tuple[FaultingAdapter, Store, list[int]]:
-    """Deliver to CHATS chats, the fault starting after 10 messages and lasting FAULT_SECONDS of 2 s ticks."""
-    clock = FakeClock(dt.datetime(2026, 4, 21, 5, 0, tzinfo=UTC))  # chats exist before their 08:00 digest
+def _chats_due_at_eight(tmp_path, clock: FakeClock) -> Store:
+    """CHATS chats owed Tuesday's digest at 08:00 UTC, the day's papers stored."""
     store = Store(tmp_path / "attack.db", clock=clock, busy_timeout_seconds=BUSY_TIMEOUT_SECONDS)
     store_feed(store, TUESDAY, fixture_papers("2026-04-21"))
     for n in range(CHATS):
         ref = ChatRef(PLATFORM, str(n))
         store.get_or_create_chat(ref, SETTINGS.defaults)
         store.update_chat(ref, timezone="UTC", delivery_time=dt.time(8, 0))
+    return store
+
+
+async def _attack(tmp_path, make_fault) -> tuple[FaultingAdapter, Store, list[int]]:
+    """Deliver to CHATS chats, the fault starting after 10 messages and lasting FAULT_SECONDS of 2 s ticks."""
+    clock = FakeClock(dt.datetime(2026, 4, 21, 5, 0, tzinfo=UTC))  # chats exist before their 08:00 digest
+    store = _chats_due_at_eight(tmp_path, clock)
     fault = make_fault(store)
     adapter = FaultingAdapter(papers_per_message=2, fault_after=10, fault=fault.start)
     scheduler = Scheduler(store, SETTINGS, Fetcher(SETTINGS.arxiv, store, clock=clock), {PLATFORM: adapter}, clock=clock)
@@ -136,6 +144,28 @@ async def test_a_store_refusing_writes_mid_delivery_sends_nothing_twice(tmp_path
             assert len(adapter.papers_sent_to(str(chat))) == stats.papers_sent > 0
             assert store.digest_day_status(ChatRef(PLATFORM, str(chat)), TUESDAY) == DAY_DONE
     finally:
+        store.close()
+
+
+async def test_a_tick_in_chunks_plans_no_later_chunk_while_the_store_refuses_writes(tmp_path, monkeypatch) -> None:
+    """The store-unwritable pause holds between chunks too: the later chunks stay due, none counts as failed."""
+    monkeypatch.setattr(scheduler_module, "PLAN_CHUNK_CHATS", CHUNK_CHATS)
+    clock = FakeClock(dt.datetime(2026, 4, 21, 5, 0, tzinfo=UTC))
+    store = _chats_due_at_eight(tmp_path, clock)
+    fault = TurnedReadOnly(store)
+    adapter = FaultingAdapter(papers_per_message=2, fault_after=10, fault=fault.start)
+    scheduler = Scheduler(store, SETTINGS, Fetcher(SETTINGS.arxiv, store, clock=clock), {PLATFORM: adapter}, clock=clock)
+    try:
+        report = await scheduler.tick(clock.set(dt.datetime(2026, 4, 21, 9, 0, tzinfo=UTC)))
+        assert report.planned == CHUNK_CHATS and report.failed_chats == []
+        assert len(store.digest_days(TUESDAY)) == CHUNK_CHATS, "a later chunk was planned while the store refused writes"
+        fault.end()
+        for _ in range(30):  # past the store's 15 s back-off
+            await scheduler.tick(clock.set(clock() + dt.timedelta(seconds=TICK_SECONDS)))
+        assert _duplicates(adapter) == 0
+        assert all(store.digest_day_status(ChatRef(PLATFORM, str(n)), TUESDAY) == DAY_DONE for n in range(CHATS))
+    finally:
+        await scheduler.fetcher.aclose()
         store.close()
 
 

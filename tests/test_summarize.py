@@ -1,6 +1,7 @@
 """Summarizer against the fake OpenAI-compatible server through the real openai client: answers, faults, fallback."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from pathlib import Path
@@ -89,7 +90,7 @@ async def test_a_new_version_language_or_model_is_a_new_key(fake_llm: RunningFak
     settings = llm_settings(fake_llm.base_url)
     paper = papers[0]
     await summarize(settings, store, [paper])
-    await summarize(settings, store, [Paper(**{**paper.__dict__, "version": 2})])
+    await summarize(settings, store, [dataclasses.replace(paper, version=2)])
     await summarize(settings, store, [paper], language="zh")
     await summarize(llm_settings(fake_llm.base_url, model="other-model"), store, [paper])
 

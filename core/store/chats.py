@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import itertools
 import json
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.matching import fold
 from core.models import ChatRef, ChatSettings, Keyword
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 
 # "learned": words learned from the chat's feedback (core/feedback.py); "plain": keywords whose aliases are off.
 TERM_KINDS = ("keyword", "exclude", "author", "category", "learned", "plain")
+# Chats rows read and rebuilt at a time when loading many: one batch of raw rows is in memory, not all.
+LOAD_BATCH_CHATS = 500
+T = TypeVar("T")
 FEED_TOKEN_BYTES = 24  # 32 URL-safe characters: unguessable, still fits a URL comfortably
 # A feed token's first characters find its row through the index; the rest is compared in constant time.
 # An index lookup's timing could reveal at most these 8 (48 bits), leaving 144 unguessable ones.
@@ -57,7 +61,18 @@ class TooManyTerms(ValueError):
         self.limit = limit
 
 
-def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float]]) -> ChatSettings:
+class _Shared:
+    """One object for equal immutable values while loading many chats: 100,000 chats spelling the same
+    keywords and categories hold references to one Keyword, string and tuple each, not copies."""
+
+    def __init__(self) -> None:
+        self._seen: dict[object, object] = {}
+
+    def __call__(self, value: T) -> T:
+        return self._seen.setdefault(value, value)  # type: ignore[return-value]
+
+
+def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float]], shared: _Shared) -> ChatSettings:
     """Rebuild ChatSettings from a chats row and its (kind, term, weight) rows in position order."""
     by_kind: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for kind, term, weight in terms:
@@ -70,20 +85,20 @@ def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float
         kind=row["kind"] or "private",
         active=bool(row["active"]),
         paused=bool(row["paused"]),
-        timezone=row["timezone"],
-        delivery_time=dt.time(hours, minutes),
-        days=tuple(json.loads(row["days"] or "[]")),
+        timezone=shared(row["timezone"]),
+        delivery_time=shared(dt.time(hours, minutes)),
+        days=shared(tuple(json.loads(row["days"] or "[]"))),
         max_papers=int(row["max_papers"]),
         min_score=float(row["min_score"]),
         summaries=bool(row["summaries"]),
-        language=row["language"],
+        language=shared(row["language"]),
         crosslists=bool(row["crosslists"]),
-        keywords=tuple(Keyword(term, weight, aliases=_fold(term) not in plain) for term, weight in by_kind["keyword"]),
-        learned=tuple(Keyword(term, weight) for term, weight in by_kind["learned"]),
-        ranking=row["ranking"] or "relevance",
-        excludes=tuple(term for term, _ in by_kind["exclude"]),
-        categories=tuple(term for term, _ in by_kind["category"]),
-        authors=tuple(term for term, _ in by_kind["author"]),
+        keywords=shared(tuple(shared(Keyword(shared(term), weight, aliases=_fold(term) not in plain)) for term, weight in by_kind["keyword"])),
+        learned=shared(tuple(shared(Keyword(shared(term), weight)) for term, weight in by_kind["learned"])),
+        ranking=shared(row["ranking"] or "relevance"),
+        excludes=shared(tuple(shared(term) for term, _ in by_kind["exclude"])),
+        categories=shared(tuple(shared(term) for term, _ in by_kind["category"])),
+        authors=shared(tuple(shared(term) for term, _ in by_kind["author"])),
         feed_token=row["feed_token"] or "",
     )
 
@@ -151,9 +166,13 @@ class ChatQueries:
                 terms[chat].append((kind, term, weight))
         return terms
 
-    def _settings_for_rows(self: "Store", rows: Sequence[dict[str, Any]]) -> list[ChatSettings]:
-        terms = self._chat_terms([row["id"] for row in rows])
-        return [_settings_from(row, terms.get(row["id"], [])) for row in rows]
+    def _settings_for_rows(self: "Store", rows: Iterable[dict[str, Any]]) -> list[ChatSettings]:
+        """Settings for chats rows, read LOAD_BATCH_CHATS at a time (rows may be a lazy query)."""
+        shared, chats, pending = _Shared(), [], iter(rows)
+        while batch := list(itertools.islice(pending, LOAD_BATCH_CHATS)):
+            terms = self._chat_terms([row["id"] for row in batch])
+            chats.extend(_settings_from(row, terms.get(row["id"], []), shared) for row in batch)
+        return chats
 
     def get_chat(self: "Store", ref: ChatRef) -> ChatSettings | None:
         row = self._chat_row(ref)
@@ -210,7 +229,7 @@ class ChatQueries:
     def active_chats(self: "Store", include_paused: bool = False) -> list[ChatSettings]:
         """Chats the bot is still in; paused ones (no deliveries wanted) only when asked."""
         sql = "SELECT * FROM chats WHERE active = 1" + ("" if include_paused else " AND paused = 0")
-        return self._settings_for_rows(list(self.db.query(sql + " ORDER BY id")))
+        return self._settings_for_rows(self.db.query(sql + " ORDER BY id"))
 
     def count_chats(self: "Store") -> int:
         return self.db["chats"].count

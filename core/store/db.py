@@ -35,6 +35,11 @@ class StoreUnwritable(StoreError):
     """A write failed because the database cannot be written now (disk full, locked, read-only); nothing of it was kept."""
 
 
+# What a store call may raise when the database cannot be read or written: callers outside core/store
+# catch these instead of the driver's own errors, so another store (PostgreSQL) can take its place.
+STORE_FAILURES: tuple[type[Exception], ...] = (StoreError, sqlite3.Error)
+
+
 _MOVE_OR_FIX = "; choose another place with --database (or `database` in config.json), or fix its permissions"
 
 

@@ -12,6 +12,7 @@ version the chat received.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -78,6 +79,22 @@ def _chat_pk(db: "Database", ref: ChatRef) -> int:
     return int(row[0])
 
 
+def _chat_pks(db: "Database", refs: Iterable[ChatRef]) -> dict[ChatRef, int]:
+    """The row ids of the known chats among `refs`, in one query."""
+    wanted = json.dumps([[ref.platform, ref.chat_id] for ref in refs])
+    rows = db.execute(
+        "SELECT c.platform, c.chat_id, c.id FROM json_each(?) AS j "
+        "JOIN chats c ON c.platform = json_extract(j.value, '$[0]') AND c.chat_id = json_extract(j.value, '$[1]')",
+        [wanted],
+    )
+    return {ChatRef(platform, chat_id): int(chat) for platform, chat_id, chat in rows}
+
+
+def _json_list(values: Iterable[object]) -> str:
+    """A list bound as one parameter and read back with json_each: no limit on the number of SQL variables."""
+    return json.dumps(list(values))
+
+
 def _planned(rows: Iterable[tuple]) -> list[PlannedPaper]:
     return [PlannedPaper(arxiv_id, int(version), int(position), float(score), int(attempts or 0))
             for arxiv_id, version, position, score, attempts in rows]
@@ -98,41 +115,59 @@ class DeliveryQueries:
         Idempotent per chat: a day planned before changes nothing and its still pending rows come
         back; an unknown chat gets an empty plan. Papers the chat already received (same or newer version) or has pending from another
         day are left out; a day with nothing left is recorded as empty.
+        The whole batch costs a fixed number of statements (bulk reads, executemany writes), not a few per paper.
         """
-        now = self.now_iso()
-        plans: dict[ChatRef, list[PlannedPaper]] = {}
+        now, announced = self.now_iso(), day.isoformat()
         with self.transaction() as db:
-            for ref, papers in digests.items():
-                chat = db.execute("SELECT id FROM chats WHERE platform = ? AND chat_id = ?", _ref_args(ref)).fetchone()
-                # A chat deleted (or moved) since the tick began has nothing to plan; the others go on.
-                plans[ref] = self._plan_one(db, int(chat[0]), day, papers, now) if chat else []
-        return plans
-
-    def _plan_one(
-        self: "Store", db: "Database", chat: int, day: dt.date, papers: Sequence[ScoredPaper], now: str
-    ) -> list[PlannedPaper]:
-        if db.execute("SELECT 1 FROM chat_days WHERE chat = ? AND announced = ?", [chat, day.isoformat()]).fetchone():
-            return self._pending_rows(db, chat, day)
-        planned = 0
-        for position, scored in enumerate(papers):
-            paper = scored.paper
-            existing = db.execute(
-                "SELECT version, status FROM deliveries WHERE chat = ? AND arxiv_id = ?", [chat, paper.arxiv_id]
-            ).fetchone()
-            if existing is not None and existing[1] != FAILED and (existing[1] == PENDING or existing[0] >= paper.version):
-                continue
-            db.execute(
+            # A chat deleted (or moved) since the tick began has nothing to plan; the others go on.
+            chat_ids = _chat_pks(db, digests)
+            chats = _json_list(chat_ids.values())
+            already = {chat for (chat,) in db.execute(
+                "SELECT chat FROM chat_days WHERE announced = ? AND chat IN (SELECT value FROM json_each(?))", [announced, chats]
+            )}
+            fresh = {ref: chat for ref, chat in chat_ids.items() if chat not in already}
+            # One primary-key probe per (chat, paper) asked for, not chats x papers.
+            pairs = json.dumps([[chat, scored.paper.arxiv_id] for ref, chat in fresh.items() for scored in digests[ref]])
+            known = {
+                (chat, arxiv_id): (version, status)
+                for chat, arxiv_id, version, status in db.execute(
+                    "SELECT d.chat, d.arxiv_id, d.version, d.status FROM json_each(?) AS j JOIN deliveries d "
+                    "ON d.chat = json_extract(j.value, '$[0]') AND d.arxiv_id = json_extract(j.value, '$[1]')",
+                    [pairs],
+                )
+            }
+            rows, days = [], []
+            plans: dict[ChatRef, list[PlannedPaper]] = {ref: [] for ref in digests}
+            for ref, chat in fresh.items():
+                plan = plans[ref]
+                for position, scored in enumerate(digests[ref]):
+                    paper = scored.paper
+                    existing = known.get((chat, paper.arxiv_id))
+                    if existing is not None and existing[1] != FAILED and (existing[1] == PENDING or existing[0] >= paper.version):
+                        continue
+                    known[chat, paper.arxiv_id] = (paper.version, PENDING)
+                    rows.append((chat, paper.arxiv_id, paper.version, announced, position, scored.score, PENDING, now))
+                    plan.append(PlannedPaper(paper.arxiv_id, paper.version, position, scored.score))
+                plan.sort(key=lambda planned: (planned.position, planned.arxiv_id))
+                days.append((chat, announced, DAY_PLANNED if plan else DAY_EMPTY, now, None if plan else now))
+            db.conn.executemany(
                 "INSERT OR REPLACE INTO deliveries (chat, arxiv_id, version, announced, position, score, "
                 "status, message_id, attempts, error, created_at, sent_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, '', ?, NULL)",
-                [chat, paper.arxiv_id, paper.version, day.isoformat(), position, scored.score, PENDING, now],
+                rows,
             )
-            planned += 1
-        db.execute(
-            "INSERT INTO chat_days (chat, announced, status, planned_at, finished_at) VALUES (?, ?, ?, ?, ?)",
-            [chat, day.isoformat(), DAY_PLANNED if planned else DAY_EMPTY, now, None if planned else now],
-        )
-        return self._pending_rows(db, chat, day)
+            db.conn.executemany(
+                "INSERT INTO chat_days (chat, announced, status, planned_at, finished_at) VALUES (?, ?, ?, ?, ?)", days
+            )
+            # A day planned before: what is still pending of it (its pending rows of other days stay theirs).
+            planned_before = {chat: ref for ref, chat in chat_ids.items() if chat in already}
+            for chat, *row in db.execute(
+                "SELECT chat, arxiv_id, version, position, score, attempts FROM deliveries "
+                "WHERE chat IN (SELECT value FROM json_each(?)) AND announced = ? AND status = ? ORDER BY chat, position, arxiv_id",
+                [_json_list(planned_before), announced, PENDING],
+            ):
+                plans[planned_before[chat]].extend(_planned([row]))
+        return plans
 
     def skip_digest_day(self: "Store", ref: ChatRef, day: dt.date, status: str = DAY_PAUSED) -> None:
         """Record that this chat will not get this day's digest (e.g. it was paused), unless already planned."""

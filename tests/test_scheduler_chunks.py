@@ -1,0 +1,118 @@
+"""A tick plans and delivers its chats chunk by chunk: every paper arrives exactly once, also across a crash between chunks."""
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from adapters.base import OutgoingMessage
+from bot import scheduler as scheduler_module
+from bot.delivery import DELIVERED
+from bot.scheduler import Scheduler
+from core.arxiv.fetcher import Fetcher
+from core.models import ChatRef
+from core.store import Store
+from tests.delivery_support import wait_for_marker
+from tests.recording_adapter import PLATFORM, RecordingAdapter
+from tests.scheduler_support import DAY, DUE_AT, SETTINGS, populate
+
+CHATS = 7
+CHUNK = 3  # chunks of 3, 3 and 1 chats
+PAPERS_PER_MESSAGE = 3
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def expected_papers(store: Store, refs: list[ChatRef]) -> dict[str, list[str]]:
+    """Each chat's selection for the day, in order, from the same one-pass scoring the tick uses."""
+    scheduler = Scheduler(store, SETTINGS, Fetcher(SETTINGS.arxiv, store), {})
+    digests = scheduler.digests.build_digests(DAY, [store.get_chat(ref) for ref in refs], DUE_AT)
+    return {ref.chat_id: [scored.paper.arxiv_id for scored in digests[ref].papers] for ref in refs}
+
+
+def messages_per_chat(papers: list[str]) -> int:
+    """Header, the paper messages, footer (RecordingAdapter's rendering)."""
+    return 2 + -(-len(papers) // PAPERS_PER_MESSAGE)
+
+
+@dataclass
+class PlanWatchingAdapter(RecordingAdapter):
+    """Records, at each send, how many chats have the day planned: proof that later chunks wait."""
+
+    store: Store | None = None
+    planned_at_send: list[int] = field(default_factory=list)
+
+    async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
+        assert self.store is not None
+        self.planned_at_send.append(sum(DAY in days for _, days in self.store.digest_days(DAY).values()))
+        return await super().send(chat, message, plain=plain)
+
+
+async def test_a_tick_larger_than_a_chunk_delivers_every_paper_once_chunk_after_chunk(tmp_path, monkeypatch):
+    monkeypatch.setattr(scheduler_module, "PLAN_CHUNK_CHATS", CHUNK)
+    store = Store(tmp_path / "chunks.db", clock=lambda: DUE_AT)
+    refs = populate(store, CHATS)
+    expected = expected_papers(store, refs)
+    assert all(expected.values()) and len({tuple(ids) for ids in expected.values()}) > 1
+    adapter = PlanWatchingAdapter(papers_per_message=PAPERS_PER_MESSAGE, store=store)
+    fetcher = Fetcher(SETTINGS.arxiv, store)
+    report = await Scheduler(store, SETTINGS, fetcher, {PLATFORM: adapter}, clock=lambda: DUE_AT).tick(DUE_AT)
+    await fetcher.aclose()
+
+    assert report.planned == CHATS and [r.outcome for r in report.deliveries] == [DELIVERED] * CHATS
+    assert {ref.chat_id: adapter.papers_sent_to(ref.chat_id) for ref in refs} == expected
+    first_chunk = sum(messages_per_chat(expected[ref.chat_id]) for ref in refs[:CHUNK])
+    second_chunk = sum(messages_per_chat(expected[ref.chat_id]) for ref in refs[CHUNK : 2 * CHUNK])
+    assert set(adapter.planned_at_send[:first_chunk]) == {CHUNK}, "the first chunk was sent before later ones were planned"
+    assert set(adapter.planned_at_send[first_chunk : first_chunk + second_chunk]) == {2 * CHUNK}
+    assert set(adapter.planned_at_send[first_chunk + second_chunk :]) == {CHATS}
+    assert store.open_digest_days() == []
+    store.close()
+
+
+def _run_child(tmp_path: Path, block_after: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.scheduler_crash_child", str(tmp_path / "chunks.db"),
+         str(tmp_path / "sent.log"), str(tmp_path / "blocked"), str(block_after), str(CHUNK)],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.parametrize("into_second_chunk", [0, 2])  # right after the first chunk; inside the second
+def test_sigkill_between_chunks_resumes_without_loss_or_duplicates(tmp_path, into_second_chunk):
+    store = Store(tmp_path / "chunks.db", clock=lambda: DUE_AT)
+    refs = populate(store, CHATS)
+    expected = expected_papers(store, refs)
+    store.close()
+    first_chunk = sum(messages_per_chat(expected[ref.chat_id]) for ref in refs[:CHUNK])
+
+    child = _run_child(tmp_path, first_chunk + into_second_chunk)
+    wait_for_marker(tmp_path / "blocked", child)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+    crashed = Store(tmp_path / "chunks.db", clock=lambda: DUE_AT)
+    assert len(crashed.digest_days(DAY)) == 2 * CHUNK, "the third chunk must not be planned before the second is sent"
+    crashed.close()
+    lines_before = (tmp_path / "sent.log").read_text().splitlines()
+
+    restart = _run_child(tmp_path, -1)
+    assert restart.wait(60) == 0, restart.stderr.read().decode()
+
+    lines = (tmp_path / "sent.log").read_text().splitlines()
+    assert lines[: len(lines_before)] == lines_before
+    papers = collections.Counter(tuple(line.split("\t")[::2]) for line in lines if "\tpaper\t" in line)
+    assert set(papers) == {(chat_id, arxiv_id) for chat_id, ids in expected.items() for arxiv_id in ids}, "lost papers"
+    assert max(papers.values()) == 1, "duplicated papers"
+    frames = collections.Counter(line for line in lines if "\tframe\t" in line)
+    assert len(frames) == 2 * CHATS and max(frames.values()) == 1, "header or footer lost or repeated"
+    reopened = Store(tmp_path / "chunks.db", clock=lambda: DUE_AT)
+    assert reopened.delivery_stats().papers_sent == sum(map(len, expected.values()))
+    assert reopened.open_digest_days() == []
+    reopened.close()
