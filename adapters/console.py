@@ -12,7 +12,7 @@ from typing import TextIO
 
 from starlette.routing import BaseRoute
 
-from adapters.base import CommandHandler, OutgoingMessage, reply_messages
+from adapters.base import CommandHandler, OutgoingMessage, attachment_as_text, reply_messages
 from core.models import ChatRef, CommandContext, Digest, Reply
 from core.render.chunks import cut_text, split_blocks
 from core.render.plain import paper_block
@@ -99,9 +99,11 @@ class ConsoleAdapter:
         return f"console-{next(self._message_ids)}"
 
     async def show_reply(self, reply: Reply) -> None:
-        """A command's answer, or the digest it carries, printed."""
+        """A command's answer, or the digest it carries, printed; a file it carries follows as text."""
         for message in reply_messages(reply, self.render_digest, _text_messages):
             await self.send(self.chat, message)
+        if reply.attachment is not None:
+            self._write(attachment_as_text(reply.attachment))
 
     def _write(self, text: str) -> None:
         self._output.write(text.rstrip("\n") + "\n")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import uvicorn
 from starlette.applications import Starlette
 
-from adapters.base import Adapter, ChatEvent, ChatGoneEvent, ChatMovedEvent, FeedbackEvent
+from adapters.base import Adapter, ChatEvent, ChatGoneEvent, ChatMovedEvent, FeedbackEvent, SaveEvent
 from adapters.console import CONSOLE_HINT, ConsoleAdapter
 from bot import web
 from bot.digests import FETCH_RETRY_SECONDS
@@ -24,6 +24,7 @@ from core.commands import CommandProcessor
 from core.config import Settings, secret
 from core.feedback import record_vote
 from core.models import ChatSettings, CommandContext, Digest, Paper, Reply
+from core.reading_list import ReadingListFull, save_paper
 from core.store import Store
 from core.summarize import Summarizer
 
@@ -47,11 +48,14 @@ class AppServices:
     async def search(self, query: str, limit: int) -> list[Paper]:
         return await self.fetcher.search(query, max_results=limit)
 
+    async def papers_by_id(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+        return await self.fetcher.papers_by_id(arxiv_ids)
+
     def next_delivery(self, chat: ChatSettings) -> dt.datetime | None:
         return self.scheduler.next_delivery(chat)
 
-    def feed_url(self, chat: ChatSettings) -> str:
-        return web.feed_url(self.settings, chat)
+    def feed_url(self, chat: ChatSettings, *, saved: bool = False) -> str:
+        return web.feed_url(self.settings, chat, saved=saved)
 
     def arxiv_status(self) -> str:
         """Whether the latest contact with arXiv worked; the status command adds the calendar and last good fetch."""
@@ -82,6 +86,11 @@ class StoreEvents:
                 store.set_active(chat, False)
             case FeedbackEvent(chat, arxiv_id, user_id, vote):
                 record_vote(store, chat, arxiv_id, user_id, vote, self.default_categories)
+            case SaveEvent(chat, arxiv_id, user_id) if store.get_chat(chat) is not None:
+                try:
+                    save_paper(store, chat, arxiv_id, user_id, self.default_categories)
+                except ReadingListFull:
+                    log.warning("chat %s:%s pressed 🔖 on %s with a full reading list", chat.platform, chat.chat_id, arxiv_id)
 
 
 # The variable that switches each platform on: its SDK is imported only when it is set (each costs a second or more).

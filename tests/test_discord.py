@@ -8,10 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 
 import discord
+import bibtexparser
 import pytest
 
 import adapters.discord as discord_adapter
-from adapters.base import ChatGone, DeliveryError, FormattingRejected, ignore_events
+from adapters.base import SAVE_THANKS, ChatGone, DeliveryError, FormattingRejected, ignore_events
 from adapters.discord import DiscordAdapter, create_adapter
 from bot.app import StoreEvents
 from bot.delivery import CHAT_GONE, DELIVERED, DigestSender
@@ -364,7 +365,8 @@ async def test_feedback_buttons_under_each_paper_reach_the_store_over_the_gatewa
             await adapter.send(chat, message)
         assert not fake.rejected  # the fake checks rows, buttons and custom_ids as Discord does
         buttons = [b for m in fake.messages for row in m.body["components"] for b in row["components"]]
-        assert len(buttons) == 2 * len(digest.papers)
+        assert len(buttons) == 3 * len(digest.papers)
+        assert [b["custom_id"] for b in buttons[2::3]] == [f"sv:{scored.paper.arxiv_id}" for scored in digest.papers]
         first, second = digest.papers[0].paper.arxiv_id, digest.papers[1].paper.arxiv_id
         up = await fake.press(fake.messages[0], f"fb:+1:{first}", guild_id=GUILD, user_id="77")
         down = await fake.press(fake.messages[0], f"fb:-1:{second}", guild_id=GUILD, user_id="77")
@@ -374,3 +376,39 @@ async def test_feedback_buttons_under_each_paper_reach_the_store_over_the_gatewa
     assert up.ephemeral and up.body["data"]["content"] == "Noted 👍 Thanks!"
     assert down.body["data"]["content"] == "Noted 👎 Thanks!"
     assert store.feedback_totals(chat) == {first: 0, second: -1}
+
+
+async def test_the_save_button_over_the_gateway_puts_the_paper_on_the_reading_list(fake, settings, store) -> None:
+    adapter = DiscordAdapter(settings.discord, fake.token, events=StoreEvents(store))
+    await adapter.start(CommandProcessor(store, settings, StubServices()).handle)
+    try:
+        chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), settings.defaults).ref
+        digest = fixture_digest(7)
+        store.store_announcement(DAY, [scored.paper for scored in digest.papers])
+        for message in adapter.render_digest(digest):
+            await adapter.send(chat, message)
+        assert not fake.rejected and len(fake.messages) == 2  # five papers a message: each paper's three buttons on one row
+        last = digest.papers[6].paper.arxiv_id
+        saved = await fake.press(fake.messages[1], f"sv:{last}", guild_id=GUILD, user_id="77")
+    finally:
+        await adapter.stop()
+    assert saved.ephemeral and saved.body["data"]["content"] == SAVE_THANKS
+    assert [entry.paper.arxiv_id for entry in store.saved_papers(chat)] == [last]
+    assert store.feedback_totals(chat) == {last: 1}
+
+
+async def test_bibtex_follows_its_answer_as_an_attached_file(bot, fake, store) -> None:
+    chat = store.get_or_create_chat(ChatRef("discord", DM_CHANNEL), Settings().defaults).ref
+    papers = [scored.paper for scored in fixture_digest(3).papers]
+    store.store_announcement(DAY, papers)
+    for paper in papers:
+        store.save_paper(chat, paper.arxiv_id)
+    answer = await fake.slash("reading bibtex", channel_id=DM_CHANNEL)
+    await fake.wait_for(lambda: any(message.files for message in fake.followups))
+    [attached] = fake.followups
+    texts = [answer.body["data"].get("content")] + [message.content for message in fake.followups]
+    assert "BibTeX of 3 papers (arxiv-papers.bib)." in texts and not fake.rejected  # the answer, deferred or not
+    [(filename, content)] = attached.files
+    library = bibtexparser.parse_string(content.decode())
+    assert filename == "arxiv-papers.bib" and not library.failed_blocks
+    assert {entry["eprint"] for entry in library.entries} == {paper.arxiv_id for paper in papers}

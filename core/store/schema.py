@@ -144,3 +144,14 @@ def m003_ranking(db: Database) -> None:
     db["chats"].add_column("ranking", str)
     db.execute("UPDATE chats SET ranking = 'relevance'")
     db["acronyms"].create({"acronym": str, "expansion": str, "papers": int}, pk=("acronym", "expansion"))
+
+
+@migrations()
+def m004_saved_papers(db: Database) -> None:
+    """Each chat's reading list: the papers saved with 🔖 or `save`, newest first by saved_at."""
+    db["saved"].create(
+        {"chat": int, "arxiv_id": str, "saved_at": str},
+        pk=("chat", "arxiv_id"),
+        foreign_keys=[("chat", "chats", "id")],
+    )
+    db["saved"].create_index(["chat", "saved_at"])

@@ -42,7 +42,7 @@ def slash_interaction(
             "id": str(fake.new_id()),
             "name": "arxiv",
             "type": 1,
-            "options": [{"type": 1, "name": subcommand, "options": options or []}],
+            "options": [_subcommand_option(subcommand, options or [])],
         },
     }
     if guild_id:
@@ -62,6 +62,13 @@ def slash_interaction(
         interaction["channel"] = {"id": channel_id, "type": 1, "recipients": [user]}
         interaction["user"] = user
     return interaction
+
+
+def _subcommand_option(subcommand: str, options: list[dict[str, Any]]) -> dict[str, Any]:
+    """`like` is a subcommand; "feedback like" is the subcommand `like` inside the group `feedback` (type 2)."""
+    group, _, name = subcommand.rpartition(" ")
+    option = {"type": 1, "name": name, "options": options}
+    return {"type": 2, "name": group, "options": [option]} if group else option
 
 
 def button_interaction(
