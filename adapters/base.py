@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from starlette.routing import BaseRoute
 
-from core.models import ChatRef, CommandContext, Digest, Reply
+from core.models import Attachment, ChatRef, CommandContext, Digest, Reply
 
 CommandHandler = Callable[[CommandContext, str], Awaitable[Reply]]
 """The core's entry point for a command: `await handler(context, "subscribe llm")` (no leading slash)."""
@@ -22,6 +22,8 @@ CommandHandler = Callable[[CommandContext, str], Awaitable[Reply]]
 FEEDBACK_PREFIX = "fb"
 VOTES = (+1, -1)
 FEEDBACK_THANKS = {+1: "Noted 👍 Thanks!", -1: "Noted 👎 Thanks!"}  # what the reader alone sees after a press
+SAVE_PREFIX = "sv"
+SAVE_THANKS = 'Saved 🔖 to this chat\'s reading list ("saved" lists it, "bibtex" exports it).'
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,16 @@ class FeedbackEvent:
     vote: int
 
 
-ChatEvent = ChatMovedEvent | ChatGoneEvent | FeedbackEvent
+@dataclass(frozen=True)
+class SaveEvent:
+    """A reader pressed 🔖 under a paper of a digest: keep it on the chat's reading list."""
+
+    chat: ChatRef
+    arxiv_id: str
+    user_id: str
+
+
+ChatEvent = ChatMovedEvent | ChatGoneEvent | FeedbackEvent | SaveEvent
 EventSink = Callable[[ChatEvent], Awaitable[None]]
 """Where an adapter reports platform events; the app stores what they mean."""
 
@@ -79,6 +90,28 @@ def parse_feedback_data(data: str) -> tuple[str, int] | None:
     if prefix != FEEDBACK_PREFIX or vote not in ("+1", "-1") or not arxiv_id:
         return None
     return arxiv_id, int(vote)
+
+
+def save_data(arxiv_id: str) -> str:
+    """A 🔖 button's payload on every platform: "sv:2601.00001"."""
+    return f"{SAVE_PREFIX}:{arxiv_id}"
+
+
+def button_event(data: str, chat: ChatRef, user_id: str) -> tuple[ChatEvent, str] | None:
+    """The event a paper's button payload means, and the thanks the presser alone sees; None if it is none of ours."""
+    feedback = parse_feedback_data(data)
+    if feedback is not None:
+        arxiv_id, vote = feedback
+        return FeedbackEvent(chat, arxiv_id, user_id, vote), FEEDBACK_THANKS[vote]
+    prefix, _, arxiv_id = data.partition(":")
+    if prefix == SAVE_PREFIX and arxiv_id:
+        return SaveEvent(chat, arxiv_id, user_id), SAVE_THANKS
+    return None
+
+
+def attachment_as_text(attachment: Attachment) -> str:
+    """A reply's file where it cannot go as a file (the console, a refused upload): its name, then its content."""
+    return f"--- {attachment.filename} ---\n{attachment.content}"
 
 
 def reply_messages(

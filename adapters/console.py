@@ -12,40 +12,24 @@ from typing import TextIO
 
 from starlette.routing import BaseRoute
 
-from adapters.base import CommandHandler, OutgoingMessage, reply_messages
+from adapters.base import CommandHandler, OutgoingMessage, attachment_as_text, reply_messages
 from core.models import ChatRef, CommandContext, Digest, Reply
 from core.render.chunks import cut_text, split_blocks
-from core.render.view import PaperView, digest_view
+from core.render.plain import paper_block
+from core.render.view import digest_view
 
 log = logging.getLogger(__name__)
 
 CONSOLE_MESSAGE_BUDGET = 4000  # characters per printed message; a terminal has no limit, tests like bounded output
-ABSTRACT_PREVIEW = 300  # characters of the abstract shown when a paper has no summary
 QUIT_WORDS = ("quit", "exit")
 CONSOLE_HINT = 'Type "/help" for the commands, "/quit" to leave.'  # the greeting, and the answer to a blank line or a lone /
-
-
-def _paper_block(view: PaperView) -> str:
-    facts = " · ".join(view.facts)
-    lines = [
-        f"{view.position}. {view.title}",
-        f"   {view.short_authors}",
-        f"   {facts}" + (f" · matched: {view.reasons}" if view.reasons else ""),
-        f"   {view.paper.abs_url}",
-    ]
-    if view.summary is not None:
-        lines.append(f"   {view.summary_label}:")
-        lines.extend(f"   {line}" for line in view.summary.text.strip().splitlines() if line.strip())
-    else:
-        lines.append(f"   {cut_text(view.abstract, ABSTRACT_PREVIEW)}")
-    return "\n".join(lines)
 
 
 def render_plain_digest(digest: Digest, budget: int = CONSOLE_MESSAGE_BUDGET) -> list[OutgoingMessage]:
     """The digest as plain-text messages under `budget` characters, split between papers."""
     view = digest_view(digest)
     header = f"{view.title}: {view.selection}\nKeywords: {view.keywords}"
-    blocks = [header] + [cut_text(_paper_block(paper), budget) for paper in view.papers]
+    blocks = [header] + [cut_text(paper_block(paper), budget) for paper in view.papers]
     paper_ids = [""] + [paper.arxiv_id for paper in view.papers]
     messages = []
     for chunk in split_blocks(blocks, budget):
@@ -115,9 +99,11 @@ class ConsoleAdapter:
         return f"console-{next(self._message_ids)}"
 
     async def show_reply(self, reply: Reply) -> None:
-        """A command's answer, or the digest it carries, printed."""
+        """A command's answer, or the digest it carries, printed; a file it carries follows as text."""
         for message in reply_messages(reply, self.render_digest, _text_messages):
             await self.send(self.chat, message)
+        if reply.attachment is not None:
+            self._write(attachment_as_text(reply.attachment))
 
     def _write(self, text: str) -> None:
         self._output.write(text.rstrip("\n") + "\n")

@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -24,12 +25,10 @@ from adapters.base import (
     CommandHandler,
     DeliveryError,
     EventSink,
-    FEEDBACK_THANKS,
-    FeedbackEvent,
     FormattingRejected,
     OutgoingMessage,
+    button_event,
     ignore_events,
-    parse_feedback_data,
     reply_messages,
 )
 from adapters.discord_commands import GROUP_NAME, SpecLike, autocomplete_choices, slash_commands_payload
@@ -55,7 +54,7 @@ from adapters.discord_render import CONTENT_LIMIT, DiscordMessage, render_digest
 from core.commands import COMMAND_SPECS
 from core.clock import utc_now
 from core.config import ConfigError, DiscordSettings, Settings, secret
-from core.models import ChatRef, Digest, Reply
+from core.models import Attachment, ChatRef, Digest, Reply
 from core.render.chunks import cut_text
 
 log = logging.getLogger(__name__)
@@ -299,14 +298,14 @@ class DiscordAdapter:
             log.warning("Discord: answering interaction in channel %s failed: %s: %s", interaction.get("channel_id"), type(exc).__name__, exc)
 
     async def _answer_button(self, interaction: Mapping[str, Any], data: Mapping[str, Any], respond: InitialResponse) -> None:
-        """A 👍/👎 under a digest's paper: report it, and thank the reader (only they see it)."""
-        feedback = parse_feedback_data(str(data.get("custom_id") or ""))
-        if feedback is None:
-            return
-        arxiv_id, vote = feedback
+        """A 👍/👎/🔖 under a digest's paper: report it, and thank the reader (only they see it)."""
         chat = ChatRef(self.platform, str(interaction.get("channel_id") or ""))
-        await self._events(FeedbackEvent(chat, arxiv_id, interaction_user_id(interaction), vote))
-        await respond(message_response(DiscordMessage(FEEDBACK_THANKS[vote]), ephemeral=True))
+        pressed = button_event(str(data.get("custom_id") or ""), chat, interaction_user_id(interaction))
+        if pressed is None:
+            return
+        event, thanks = pressed
+        await self._events(event)
+        await respond(message_response(DiscordMessage(thanks), ephemeral=True))
 
     async def _answer_command(self, interaction: Mapping[str, Any], respond: InitialResponse) -> None:
         command = slash_command(interaction, self._specs, self._guild_name(interaction.get("guild_id")))
@@ -325,6 +324,20 @@ class DiscordAdapter:
                 await self._rest(_webhook_route("PATCH", interaction, "/messages/@original"), message_data(body, ephemeral=reply.ephemeral))
             else:
                 await self._rest(_webhook_route("POST", interaction), message_data(body, ephemeral=reply.ephemeral))
+        if reply.attachment is not None:
+            await self._send_file(interaction, reply.attachment, ephemeral=reply.ephemeral)
+
+    async def _send_file(self, interaction: Mapping[str, Any], attachment: Attachment, *, ephemeral: bool) -> None:
+        """A reply's file as a follow-up message with an attachment (multipart: payload_json and files[0])."""
+        if self._client is None:
+            raise DeliveryError("the Discord adapter is not running")
+        upload = discord.File(io.BytesIO(attachment.content.encode()), filename=attachment.filename)
+        payload = message_data(DiscordMessage(""), ephemeral=ephemeral) | {"attachments": [{"id": 0, "filename": attachment.filename}]}
+        form = [
+            {"name": "payload_json", "value": json.dumps(payload)},
+            {"name": "files[0]", "value": upload.fp, "filename": upload.filename, "content_type": attachment.media_type},
+        ]
+        await self._client.http.request(_webhook_route("POST", interaction), form=form, files=[upload])
 
     async def _run(self, command: SlashCommand) -> Reply:
         if self._handle_command is None:

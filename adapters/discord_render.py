@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.base import VOTES, OutgoingMessage, feedback_data
+from adapters.base import VOTES, OutgoingMessage, feedback_data, save_data
 from core.models import Digest
 from core.render.chunks import cut_text, split_blocks
 from core.render.view import DigestView, PaperView, digest_view
@@ -30,7 +30,9 @@ AUTHORS_BUDGET = 300
 TERMS_BUDGET = 300
 PLAIN_LINE_BUDGET = 190
 ARXIV_RED = 0xB31B1B
-PAPERS_PER_ROW = BUTTONS_PER_ROW // len(VOTES)  # a paper's 👍 and 👎 stay on one row
+BUTTONS_PER_PAPER = len(VOTES) + 1  # 👍, 👎 and 🔖
+PAPERS_PER_ROW = BUTTONS_PER_ROW // BUTTONS_PER_PAPER  # a paper's buttons stay on one row
+PAPERS_PER_MESSAGE = min(EMBEDS_PER_MESSAGE, ACTION_ROWS_PER_MESSAGE * PAPERS_PER_ROW)
 ACTION_ROW = 1  # Discord's component types and button style
 BUTTON = 2
 SECONDARY = 2
@@ -128,13 +130,14 @@ def paper_embed(view: PaperView) -> dict[str, Any]:
 
 
 def feedback_rows(papers: list[PaperView]) -> tuple[dict[str, Any], ...]:
-    """👍/👎 buttons for each paper of a message, two papers to a row; a press comes back as a component interaction."""
+    """👍/👎/🔖 buttons for each paper of a message, a paper's on one row; a press comes back as a component interaction."""
     buttons = [
-        {"type": BUTTON, "style": SECONDARY, "label": f"{paper.position} {label}", "custom_id": feedback_data(paper.arxiv_id, vote)}
+        {"type": BUTTON, "style": SECONDARY, "label": f"{paper.position} {label}", "custom_id": custom_id}
         for paper in papers
-        for vote, label in zip(VOTES, ("👍", "👎"))
+        for label, custom_id in (*((label, feedback_data(paper.arxiv_id, vote)) for vote, label in zip(VOTES, ("👍", "👎"))),
+                                 ("🔖", save_data(paper.arxiv_id)))
     ]
-    per_row = PAPERS_PER_ROW * len(VOTES)
+    per_row = PAPERS_PER_ROW * BUTTONS_PER_PAPER
     return tuple({"type": ACTION_ROW, "components": buttons[at : at + per_row]} for at in range(0, len(buttons), per_row))
 
 
@@ -158,7 +161,7 @@ def render_digest(digest: Digest) -> list[OutgoingMessage]:
         [embed_counted_text(embed) for embed in embeds],
         EMBED_TOTAL_LIMIT,
         separator="",
-        max_blocks=min(EMBEDS_PER_MESSAGE, ACTION_ROWS_PER_MESSAGE * PAPERS_PER_ROW),
+        max_blocks=PAPERS_PER_MESSAGE,
     )
     messages = []
     for number, chunk in enumerate(chunks):

@@ -11,7 +11,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
@@ -23,27 +23,27 @@ from adapters.base import (
     CommandHandler,
     DeliveryError,
     EventSink,
-    FEEDBACK_THANKS,
-    FeedbackEvent,
     FormattingRejected,
     OutgoingMessage,
+    attachment_as_text,
+    button_event,
     ignore_events,
-    parse_feedback_data,
     reply_messages,
 )
-from adapters.slack_render import escape_mrkdwn, render_digest_messages, render_reply
+from adapters.slack_render import MAX_SECTION_CHARS, escape_mrkdwn, render_digest_messages, render_reply
 from adapters.slack_requests import SlackRequestGate
 from core.commands import COMMAND_SPECS
 from core.commands.parsing import split_command
 from core.config import ConfigError, Settings, SlackSettings, secret
-from core.models import ChatRef, CommandContext, Digest, Reply
+from core.render.chunks import split_blocks
+from core.models import Attachment, ChatRef, CommandContext, Digest, Reply
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 SLASH_COMMAND = "/arxiv"
 SLOW_COMMANDS = frozenset(spec.name for spec in COMMAND_SPECS if spec.slow)  # acked first, answered through response_url
-FEEDBACK_ACTION = re.compile(r"feedback[+-]1")  # the action_id of the 👍/👎 buttons under a digest's papers
+PAPER_ACTION = re.compile(r"feedback[+-]1|save")  # the action_ids of the 👍/👎/🔖 buttons under a digest's papers
 FAST_REPLY_SECONDS = 2.5  # Slack wants the ack within 3 s
 RATE_LIMIT_RETRIES = 3
 # Errors after which posting to the channel can never work again.
@@ -87,7 +87,7 @@ class SlackAdapter:
         self._signing_secret = signing_secret
         self.app = AsyncApp(client=self.client, signing_secret=signing_secret, authorize=authorize)
         self.app.command(SLASH_COMMAND)(self._on_command)
-        self.app.action(FEEDBACK_ACTION)(self._on_feedback)
+        self.app.action(PAPER_ACTION)(self._on_paper_button)
         self._http = AsyncSlackRequestHandler(self.app)
 
     async def _load_identity(self) -> None:
@@ -140,17 +140,17 @@ class SlackAdapter:
             return False
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
-    async def _on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
-        """A 👍/👎 under a digest's paper (block_actions): report it, and thank the reader (only they see it)."""
+    async def _on_paper_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        """A 👍/👎/🔖 under a digest's paper (block_actions): report it, and thank the reader (only they see it)."""
         await ack()
-        feedback = parse_feedback_data(str(action.get("value") or ""))
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        if feedback is None or not channel:
-            return
-        arxiv_id, vote = feedback
         user_id = str((body.get("user") or {}).get("id") or "")
-        await self._events(FeedbackEvent(ChatRef(self.platform, str(channel)), arxiv_id, user_id, vote))
-        await respond(response_type="ephemeral", replace_original=False, text=FEEDBACK_THANKS[vote])
+        pressed = button_event(str(action.get("value") or ""), ChatRef(self.platform, str(channel)), user_id) if channel else None
+        if pressed is None:
+            return
+        event, thanks = pressed
+        await self._events(event)
+        await respond(response_type="ephemeral", replace_original=False, text=thanks)
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         text = (command.get("text") or "").strip()
@@ -171,7 +171,7 @@ class SlackAdapter:
         # The command runs once; if it outlasts Slack's ack window the answer follows by response_url.
         running = asyncio.create_task(self._run(chat, command, text, is_direct))
         done, _ = await asyncio.wait({running}, timeout=FAST_REPLY_SECONDS)
-        if done and running.result().digest is None:
+        if done and running.result().digest is None and running.result().attachment is None:
             await ack(response_type="ephemeral", **render_reply(running.result()))
             return
         await ack(response_type="ephemeral", text="Still working on it, the answer follows.")
@@ -199,12 +199,24 @@ class SlackAdapter:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # the ack is gone: nothing left to tell the caller
             log.warning("slack: late answer to %r in %s not delivered: %s", text.split(maxsplit=1)[:1], chat.chat_id, exc)
 
-    @staticmethod
-    async def _respond(reply: Reply, chat: ChatRef, respond: Any) -> None:
-        """A late answer through response_url: a digest in the channel, anything else to the caller alone."""
+    async def _respond(self, reply: Reply, chat: ChatRef, respond: Any) -> None:
+        """A late answer through response_url: a digest in the channel, anything else to the caller alone; then its file."""
         visibility = "ephemeral" if reply.digest is None else "in_channel"
         for payload in response_url_payloads(reply_messages(reply, render_digest_messages, _text_messages)):
             await respond(response_type=visibility, **payload)
+        if reply.attachment is not None:
+            await self._send_file(chat, reply.attachment, respond)
+
+    async def _send_file(self, chat: ChatRef, attachment: Attachment, respond: Any) -> None:
+        """The file uploaded to the channel; where Slack refuses it (the bot is not in the channel), its text to the caller."""
+        try:
+            await self.client.files_upload_v2(
+                channel=chat.chat_id, content=attachment.content, filename=attachment.filename, title=attachment.filename)
+        except (SlackApiError, SlackRequestError) as exc:
+            reason = _error_name(exc) if isinstance(exc, SlackApiError) else "upload failed"
+            log.warning("slack: file %s not uploaded to %s (%s): sent as text", attachment.filename, chat.chat_id, reason)
+            for text in attachment_text_payloads(attachment, RESPONSE_URL_MAX_MESSAGES - 1):
+                await respond(response_type="ephemeral", text=text)
 
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         return render_digest_messages(digest)
@@ -273,3 +285,14 @@ def response_url_payloads(messages: list[OutgoingMessage]) -> list[dict[str, Any
         "Lower `/arxiv max`, or read the whole digest through `/arxiv feed`."
     )
     return [message.payload for message in shown] + [{"text": note}]
+
+
+def attachment_text_payloads(attachment: Attachment, max_messages: int) -> list[str]:
+    """A file's text as code blocks for messages that cannot carry the file, at most `max_messages` of them."""
+    fence = "```"
+    lines = escape_mrkdwn(attachment_as_text(attachment)).splitlines()
+    chunks = [chunk.text for chunk in split_blocks(lines, MAX_SECTION_CHARS - 2 * len(fence), separator="\n")]
+    shown = [f"{fence}{text}{fence}" for text in chunks[:max_messages]]
+    if len(chunks) > max_messages:
+        shown[-1] = "…the rest does not fit here: invite the bot to this channel to get the whole file."
+    return shown

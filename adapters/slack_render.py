@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.base import OutgoingMessage, feedback_data
+from adapters.base import OutgoingMessage, feedback_data, save_data
 from core.models import Digest, Reply
 from core.render.chunks import cut_text, split_blocks
 from core.render.view import PaperView, digest_view
@@ -14,7 +14,7 @@ MAX_HEADER_CHARS = 150
 MAX_TEXT_CHARS = 3000  # the notification `text` fallback; Slack truncates long ones anyway
 MAX_CONTEXT_CHARS = 2000  # one text element of a context block
 MAX_CONTEXT_RAW_CHARS = MAX_CONTEXT_CHARS // len("&amp;")  # escaping grows a character at most to five
-BLOCKS_PER_PAPER = 2  # a section and its row of 👍/👎 buttons
+BLOCKS_PER_PAPER = 2  # a section and its row of 👍/👎/🔖 buttons
 PAPERS_PER_MESSAGE = (MAX_BLOCKS_PER_MESSAGE - 1) // BLOCKS_PER_PAPER
 EXCERPT_CHARS = 600
 MAX_TITLE_CHARS = 300
@@ -54,11 +54,13 @@ def paper_section_text(view: PaperView) -> str:
 
 
 def feedback_block(view: PaperView) -> dict[str, Any]:
-    """👍/👎 buttons under a paper; a press comes back as a block_actions payload carrying the button's value."""
+    """👍/👎/🔖 buttons under a paper; a press comes back as a block_actions payload carrying the button's value."""
+    actions = [(f"feedback{vote:+d}", feedback_data(view.arxiv_id, vote), label) for vote, label in ((+1, "👍"), (-1, "👎"))]
+    actions.append(("save", save_data(view.arxiv_id), "🔖"))
     buttons = [
-        {"type": "button", "action_id": f"feedback{vote:+d}", "value": feedback_data(view.arxiv_id, vote),
+        {"type": "button", "action_id": action_id, "value": value,
          "text": {"type": "plain_text", "text": f"{view.position} {label}", "emoji": True}}
-        for vote, label in ((+1, "👍"), (-1, "👎"))
+        for action_id, value, label in actions
     ]
     return {"type": "actions", "block_id": f"{FEEDBACK_BLOCK_PREFIX}{view.position}", "elements": buttons}
 

@@ -28,19 +28,17 @@ from adapters.base import (
     CommandHandler,
     DeliveryError,
     EventSink,
-    FEEDBACK_THANKS,
-    FeedbackEvent,
     FormattingRejected,
     OutgoingMessage,
+    button_event,
     ignore_events,
-    parse_feedback_data,
     reply_messages,
 )
 from adapters.telegram_render import Button, TelegramMessage, render_digest, render_reply, visible_text
 from adapters.telegram_transport import ChatOrderedUpdates, FloodControl, TokenRedactor
 from core.commands import COMMAND_SPECS
 from core.config import Settings, TelegramSettings, secret
-from core.models import ChatRef, CommandContext, Digest, Reply
+from core.models import Attachment, ChatRef, CommandContext, Digest, Reply
 
 log = logging.getLogger(__name__)
 
@@ -300,13 +298,13 @@ class TelegramAdapter:
         query, chat = update.callback_query, update.effective_chat
         if query is None:
             return
-        feedback = parse_feedback_data(query.data or "")
-        if feedback is None or chat is None:
+        pressed = button_event(query.data or "", ChatRef(PLATFORM, str(chat.id)), str(query.from_user.id)) if chat else None
+        if pressed is None:
             await query.answer()
             return
-        arxiv_id, vote = feedback
-        await self._events(FeedbackEvent(ChatRef(PLATFORM, str(chat.id)), arxiv_id, str(query.from_user.id), vote))
-        await query.answer(FEEDBACK_THANKS[vote])
+        event, thanks = pressed
+        await self._events(event)
+        await query.answer(thanks)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram update failed: %s", context.error, exc_info=context.error)
@@ -345,13 +343,23 @@ class TelegramAdapter:
         return str(sent.message_id)
 
     async def _answer(self, chat: ChatRef, reply: Reply, reply_to: int | None = None) -> None:
-        """A command's reply, or the digest it carries; failures are logged, not raised."""
+        """A command's reply, or the digest it carries, then the file it carries; failures are logged, not raised."""
         for index, message in enumerate(reply_messages(reply, render_digest, _text_messages)):
             try:
                 await self._send_answer(chat, message, reply_to if index == 0 else None)
             except DeliveryError as exc:
                 log.warning("reply to telegram chat %s not delivered: %s", chat.chat_id, exc)
                 return
+        if reply.attachment is not None:
+            await self._send_file(chat, reply.attachment)
+
+    async def _send_file(self, chat: ChatRef, attachment: Attachment) -> None:
+        """A reply's file as a document (sendDocument); a refusal is logged like any reply's."""
+        try:
+            await self.application.bot.send_document(
+                chat_id=int(chat.chat_id), document=attachment.content.encode(), filename=attachment.filename)
+        except TelegramError as exc:
+            log.warning("file %s to telegram chat %s not delivered: %s", attachment.filename, chat.chat_id, exc)
 
     async def _send_answer(self, chat: ChatRef, message: OutgoingMessage, reply_to: int | None) -> None:
         payload: TelegramMessage = message.payload

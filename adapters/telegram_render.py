@@ -5,7 +5,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from adapters.base import OutgoingMessage, feedback_data
+from adapters.base import OutgoingMessage, feedback_data, save_data
 from core.models import Digest, Reply
 from core.render.chunks import cut_text, split_blocks
 from core.render.view import DigestView, PaperView, digest_view
@@ -151,6 +151,7 @@ def paper_buttons(view: PaperView) -> tuple[Button, ...]:
         Button(f"{number} · PDF", url=view.paper.pdf_url),
         Button(f"{number} 👍", callback_data=feedback_data(view.arxiv_id, +1)),
         Button(f"{number} 👎", callback_data=feedback_data(view.arxiv_id, -1)),
+        Button(f"{number} 🔖", callback_data=save_data(view.arxiv_id)),
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import uvicorn
 from starlette.applications import Starlette
 
-from adapters.base import Adapter, ChatEvent, ChatGoneEvent, ChatMovedEvent, FeedbackEvent
+from adapters.base import Adapter, ChatEvent, ChatGoneEvent, ChatMovedEvent, FeedbackEvent, SaveEvent
 from adapters.console import CONSOLE_HINT, ConsoleAdapter
 from bot import web
 from bot.digests import FETCH_RETRY_SECONDS
@@ -24,6 +24,7 @@ from core.commands import CommandProcessor
 from core.config import Settings, secret
 from core.feedback import record_vote
 from core.models import ChatSettings, CommandContext, Digest, Paper, Reply
+from core.reading_list import ReadingListFull, save_paper
 from core.store import Store
 from core.summarize import Summarizer
 
@@ -47,11 +48,14 @@ class AppServices:
     async def search(self, query: str, limit: int) -> list[Paper]:
         return await self.fetcher.search(query, max_results=limit)
 
+    async def papers_by_id(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+        return await self.fetcher.papers_by_id(arxiv_ids)
+
     def next_delivery(self, chat: ChatSettings) -> dt.datetime | None:
         return self.scheduler.next_delivery(chat)
 
-    def feed_url(self, chat: ChatSettings) -> str:
-        return web.feed_url(self.settings, chat)
+    def feed_url(self, chat: ChatSettings, *, saved: bool = False) -> str:
+        return web.feed_url(self.settings, chat, saved=saved)
 
     def arxiv_status(self) -> str:
         """Whether the latest contact with arXiv worked; the status command adds the calendar and last good fetch."""
@@ -82,17 +86,24 @@ class StoreEvents:
                 store.set_active(chat, False)
             case FeedbackEvent(chat, arxiv_id, user_id, vote):
                 record_vote(store, chat, arxiv_id, user_id, vote, self.default_categories)
+            case SaveEvent(chat, arxiv_id, user_id) if store.get_chat(chat) is not None:
+                try:
+                    save_paper(store, chat, arxiv_id, user_id, self.default_categories)
+                except ReadingListFull:
+                    log.warning("chat %s:%s pressed 🔖 on %s with a full reading list", chat.platform, chat.chat_id, arxiv_id)
 
 
 # The variable that switches each platform on: its SDK is imported only when it is set (each costs a second or more).
-PLATFORM_TOKENS = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN", "slack": "SLACK_BOT_TOKEN"}
+PLATFORM_TOKENS = {
+    "telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN", "slack": "SLACK_BOT_TOKEN", "email": "SMTP_URL",
+}
 
 
 def platform_adapters(settings: Settings, store: Store) -> list[Adapter]:
     """Every platform adapter whose credentials are in the environment, all reporting to one event sink."""
     events = StoreEvents(store, settings.defaults.categories)
     enabled = [platform for platform, variable in PLATFORM_TOKENS.items() if secret(variable) is not None]
-    # adapters.telegram, adapters.discord, adapters.slack: each module offers create_adapter(settings, events).
+    # adapters.telegram, .discord, .slack, .email: each module offers create_adapter(settings, events).
     modules = (importlib.import_module(f"adapters.{platform}") for platform in enabled)
     candidates = (module.create_adapter(settings, events) for module in modules)
     return [adapter for adapter in candidates if adapter is not None]
@@ -247,7 +258,7 @@ async def serve(settings: Settings, store: Store, *, console: ConsoleAdapter | N
     """`arxiv-digest serve`: run until SIGTERM/SIGINT (or `quit` on the console), leaving nothing half-sent behind."""
     adapters = platform_adapters(settings, store) + ([console] if console is not None else [])
     if not adapters:
-        log.info("no chat adapter: no platform token is set (TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN, SLACK_BOT_TOKEN)")
+        log.info("no chat adapter: no platform token is set (%s)", ", ".join(PLATFORM_TOKENS.values()))
     stop = asyncio.Event()
     remove_handlers = install_stop_signals(stop)
     console_closed = asyncio.create_task(_set_when_closed(console, stop)) if console is not None else None

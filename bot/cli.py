@@ -387,3 +387,8 @@ def chat(obj: CliContext, chat_id: str) -> None:
             await app.fetcher.aclose()
 
     asyncio.run(converse())
+
+
+from bot.email_cli import email  # noqa: E402  (registered after the group exists; light to import)
+
+cli.add_command(email)

@@ -30,7 +30,7 @@ from bot.web_views import DigestViews
 from core.categories import canonical_category
 from core.config import Settings
 from core.models import ChatSettings, Digest
-from core.render.feeds import FeedFormat, FeedInfo, feed_entries, render_feed
+from core.render.feeds import FeedFormat, FeedInfo, feed_entries, render_feed, saved_entries
 from core.store import STORE_FAILURES, Store
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ FEED_MEDIA_TYPES: dict[FeedFormat, str] = {
 }
 # Matched with fullmatch: `$` would also accept a trailing newline (`/feeds/all.xml%0A`).
 _FEED_FILE = re.compile(r"(?P<stem>[A-Za-z0-9._-]{1,64})\.(?P<ext>xml|atom)")
+SAVED_FEED_STEM = "saved"  # /feeds/chat/<token>/saved.xml: the chat's reading list
+MAX_SAVED_FEED_ENTRIES = 200
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _HOST = re.compile(r"(?:[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?")
 # Headers every response carries: no sniffing, no framing, and pages that may load nothing but their own CSS.
@@ -65,10 +67,10 @@ class NotFound(Exception):
     """The path names no page or feed we serve (bad category, unknown token, no such day): one answer for all."""
 
 
-def feed_path(feed_format: FeedFormat = "rss", *, category: str | None = None, token: str | None = None) -> str:
+def feed_path(feed_format: FeedFormat = "rss", *, category: str | None = None, token: str | None = None, saved: bool = False) -> str:
     extension = next(ext for ext, fmt in FEED_EXTENSIONS.items() if fmt == feed_format)
     if token is not None:
-        return f"/feeds/chat/{token}.{extension}"
+        return f"/feeds/chat/{token}/{SAVED_FEED_STEM}.{extension}" if saved else f"/feeds/chat/{token}.{extension}"
     return f"/feeds/{category or 'all'}.{extension}"
 
 
@@ -79,12 +81,12 @@ def site_url(settings: Settings, request: Request | None = None) -> str:
     host = request.headers.get("host", "") if request is not None else ""
     if _HOST.fullmatch(host):
         return f"{request.url.scheme}://{host}"  # type: ignore[union-attr]
-    return f"http://localhost:{settings.web.port}"
+    return settings.web.link_base
 
 
-def feed_url(settings: Settings, chat: ChatSettings, feed_format: FeedFormat = "rss") -> str:
-    """A chat's personal feed address, as the `feed` command shows it."""
-    return site_url(settings) + feed_path(feed_format, token=chat.feed_token)
+def feed_url(settings: Settings, chat: ChatSettings, feed_format: FeedFormat = "rss", *, saved: bool = False) -> str:
+    """A chat's personal feed address (or its reading list's), as the `feed` command shows it."""
+    return site_url(settings) + feed_path(feed_format, token=chat.feed_token, saved=saved)
 
 
 def security_headers(settings: Settings) -> dict[bytes, bytes]:
@@ -148,6 +150,7 @@ class WebApp:
             Route("/", self.latest_page, methods=["GET", "HEAD"]),
             Route("/day/{day}", self.day_page, methods=["GET", "HEAD"]),
             Route("/feeds/chat/{file}", self.chat_feed, methods=["GET", "HEAD"]),
+            Route("/feeds/chat/{token}/{file}", self.saved_feed, methods=["GET", "HEAD"]),
             Route("/feeds/{file}", self.public_feed, methods=["GET", "HEAD"]),
             Route("/healthz", self.healthz, methods=["GET", "HEAD"]),
         ]
@@ -193,11 +196,16 @@ class WebApp:
         cache = f"public, max-age={FEED_MAX_AGE_SECONDS}"
         return conditional_response(request, body, FEED_MEDIA_TYPES[feed_format], self.versions, cache)
 
-    async def chat_feed(self, request: Request) -> Response:
-        token, feed_format = _feed_file(request.path_params["file"])
+    async def _chat_with_token(self, token: str) -> ChatSettings:
+        """The active chat this feed token belongs to (compared in constant time by the store), else 404."""
         chat = await run_in_threadpool(self.store.chat_by_feed_token, token)
         if chat is None or not chat.active:
             raise NotFound("feed token")
+        return chat
+
+    async def chat_feed(self, request: Request) -> Response:
+        token, feed_format = _feed_file(request.path_params["file"])
+        chat = await self._chat_with_token(token)
         info = self._feed_info(
             request, feed_path(feed_format, token=token), f"arXiv digest for {chat.title or 'your chat'}",
             "Your chat's daily arXiv digest.", chat.language,
@@ -210,6 +218,25 @@ class WebApp:
         # private: the URL is a secret, so shared caches must not keep a copy under it.
         cache = f"private, max-age={FEED_MAX_AGE_SECONDS}"
         return conditional_response(request, body, FEED_MEDIA_TYPES[feed_format], self.versions, cache)
+
+    async def saved_feed(self, request: Request) -> Response:
+        """The chat's reading list, newest saved first; the same token rules and 404s as its digest feed."""
+        stem, feed_format = _feed_file(request.path_params["file"])
+        token, _ = _feed_file(request.path_params["token"] + ".xml")  # the same characters a token may have
+        if stem != SAVED_FEED_STEM:
+            raise NotFound(stem)
+        chat = await self._chat_with_token(token)
+        info = self._feed_info(
+            request, feed_path(feed_format, token=token, saved=True), f"Reading list of {chat.title or 'your chat'}",
+            "Papers saved with 🔖 or the save command, newest first.", chat.language,
+        )
+        body = await run_in_threadpool(self._saved_body, chat, info, feed_format)
+        cache = f"private, max-age={FEED_MAX_AGE_SECONDS}"
+        return conditional_response(request, body, FEED_MEDIA_TYPES[feed_format], self.versions, cache)
+
+    def _saved_body(self, chat: ChatSettings, info: FeedInfo, feed_format: FeedFormat) -> bytes:
+        saved = self.store.saved_papers(chat.ref, MAX_SAVED_FEED_ENTRIES)
+        return render_feed(saved_entries([(entry.paper, entry.saved_at) for entry in saved]), info, feed_format, self.zone)
 
     def _feed_info(self, request: Request, path: str, title: str, description: str, language: str) -> FeedInfo:
         base = site_url(self.settings, request)

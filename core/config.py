@@ -195,6 +195,18 @@ class WebSettings(_Section):
     # /healthz fails when the current announcement day is still not stored this long after its feed is out.
     announcement_overdue_hours: float = Field(6.0, gt=0, le=48)
 
+    @property
+    def link_base(self) -> str:
+        """Where links that leave the site point (email, the feed command): public_url, else this machine's port."""
+        return self.public_url.rstrip("/") or f"http://localhost:{self.port}"
+
+
+class EmailSettings(_Section):
+    """Email delivery (on when SMTP_URL is set): who digests come from; the server and its password are secrets in env."""
+
+    sender: str = ""  # "arxiv-digest <digest@example.org>": required once SMTP_URL is set
+    timeout_seconds: float = Field(30.0, gt=0, le=600)  # one SMTP conversation: connect, TLS, auth, one message
+
 
 class SchedulerSettings(_Section):
     tick_seconds: float = Field(60.0, gt=0)
@@ -211,6 +223,7 @@ class Settings(_Section):
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
     web: WebSettings = WebSettings()
+    email: EmailSettings = EmailSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
 
 

@@ -232,6 +232,15 @@ class CommandContext:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a reply (`bibtex`); platforms without files show its content as text instead."""
+
+    filename: str
+    content: str
+    media_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
 class Reply:
     """The core's answer to a command, in plain text; adapters format and escape it."""
 
@@ -239,3 +248,4 @@ class Reply:
     ok: bool = True
     digest: Digest | None = None  # set by the `digest` command
     ephemeral: bool = True  # only the caller needs to see it (where the platform allows)
+    attachment: Attachment | None = None  # sent after the text, as a file where the platform allows

@@ -3,7 +3,8 @@
 Which values are secret: every environment variable whose name says it holds one (…TOKEN, …SECRET,
 …KEY, …PASSWORD: the bot tokens, the signing secret, any LLM key name configured), values the
 process derives from them and remembers here (the Telegram webhook secret), and any personal feed
-token where it shows, in a `/feeds/chat/<token>` path. The environment is read at each record, so a
+token where it shows, in a `/feeds/chat/<token>` path. A password written into a URL-valued variable
+(`SMTP_URL=smtps://user:password@host`) is secret whatever the variable is called. The environment is read at each record, so a
 secret set after start-up (or by a test) is covered too. The set of remembered values is process-
 wide on purpose: logging is process-wide, and an adapter deriving a secret must reach every handler.
 """
@@ -13,10 +14,12 @@ import logging
 import os
 import re
 from collections.abc import Mapping
+from urllib.parse import unquote
 
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 6  # shorter values ("1", "true") would blank out ordinary words
 _SECRET_ENV_NAME = re.compile(r"TOKEN|SECRET|KEY|PASSWORD|PASSWD", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:([^/@\s]+)@")
 _FEED_TOKEN_PATH = re.compile(r"(/feeds/chat/)[^/\s.?#\"'<>]+")
 _remembered: set[str] = set()
 
@@ -30,6 +33,8 @@ def remember_secret(value: str) -> None:
 def known_secrets(environ: Mapping[str, str] = os.environ) -> list[str]:
     """Every secret value to redact, longest first (so a secret containing another is replaced whole)."""
     values = {value.strip() for name, value in environ.items() if _SECRET_ENV_NAME.search(name)}
+    passwords = [found.group(1) for value in environ.values() if (found := _URL_PASSWORD.match(value.strip()))]
+    values |= {form for password in passwords for form in (password, unquote(password))}  # as written and as sent
     values |= _remembered
     return sorted((value for value in values if len(value) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 

@@ -85,14 +85,13 @@ def _phrase_length(term: str) -> int:
         return 0
 
 
-@functools.lru_cache(maxsize=1 << 14)
-def phrase_words(keywords: tuple[Keyword, ...]) -> tuple[tuple[Keyword, str], ...]:
+def phrase_words(keywords: Sequence[Keyword]) -> tuple[tuple[Keyword, str], ...]:
     """(word as a keyword, the first phrase it comes from) for the telling words of the phrase keywords.
 
     Each phrase lends its words PHRASE_WORD_SHARE / (words in the phrase) of its weight; a word in
     several phrases ("agent" in "LLM agent", "web agent", "multi-agent") collects every share, since
     it is what those phrases have in common. Words that are keywords themselves keep their own weight
-    (the scorer counts a term once, the keyword first). Cached: many chats share their keywords.
+    (the scorer counts a term once, the keyword first).
     """
     shares: dict[str, float] = {}
     first_phrase: dict[str, str] = {}

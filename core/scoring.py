@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections import defaultdict
+from collections import Counter, defaultdict
 import math
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -143,6 +143,8 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         self._terms_of_paper: list[set[int]] | None = None
         self._author_keys: dict[int, tuple[tuple[str, str], ...]] = {}
         self._match_lists: dict[tuple[int, int, bool], tuple[KeywordMatch, ...]] = {}
+        uses = Counter(id(entry.terms) for entry in compiled)
+        self._shared_term_lists = {terms for terms, count in uses.items() if count > 1}
 
     def __getitem__(self, subscriber: str) -> list[ScoredPaper]:
         row = self._rows[subscriber]
@@ -178,10 +180,13 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         relevance = entry.relevance
         # Chats with the same keywords share their term list (core/subscription_terms.py): one tuple of
         # matches per list and paper serves them all.
-        shared_key = (id(entry.terms), paper_index, relevance)
-        matches = self._match_lists.get(shared_key)
-        if matches is None:
-            matches = self._match_lists[shared_key] = self._matches_of(entry.terms, paper_index, relevance)
+        if id(entry.terms) in self._shared_term_lists:
+            shared_key = (id(entry.terms), paper_index, relevance)
+            matches = self._match_lists.get(shared_key)
+            if matches is None:
+                matches = self._match_lists[shared_key] = self._matches_of(entry.terms, paper_index, relevance)
+        else:
+            matches = self._matches_of(entry.terms, paper_index, relevance)
         authors: tuple[str, ...] = ()
         if entry.author_keys:
             authors = tuple(name for name, key in self._authors(paper_index) if key in entry.author_keys)
@@ -289,8 +294,8 @@ def score_day(
 
 def _term_postings(terms: Sequence[tuple[int, ...]], pattern_hits: TermHits, words: Sequence[PaperWords]) -> _TermPostings:
     """Hits per term (a term is found where any of its patterns is) and each term's relevance factors."""
-    in_title = tuple(frozenset().union(*(pattern_hits.in_title[p] for p in group)) for group in terms)
-    in_abstract = tuple(frozenset().union(*(pattern_hits.in_abstract[p] for p in group)) for group in terms)
+    in_title = tuple(_union(pattern_hits.in_title, group) for group in terms)
+    in_abstract = tuple(_union(pattern_hits.in_abstract, group) for group in terms)
     papers = tuple(np.array(sorted(title | abstract), np.int64) for title, abstract in zip(in_title, in_abstract))
     lengths = paper_lengths([len(w.title.words) for w in words], [len(w.abstract.words) for w in words])
     average = float(lengths.mean()) if len(lengths) else 1.0
@@ -311,6 +316,11 @@ def _term_postings(terms: Sequence[tuple[int, ...]], pattern_hits: TermHits, wor
 # Which rows' terms a gain list scatters: every row's own keywords (for min_score), or the terms that
 # order a classic or a relevance row.
 KEYWORD_POINTS, CLASSIC_ORDER, RELEVANCE_ORDER = "keyword points", "classic order", "relevance order"
+
+
+def _union(found: Sequence[frozenset[int]], group: tuple[int, ...]) -> frozenset[int]:
+    """Where any of a term's patterns is found; a term of one pattern shares that pattern's set."""
+    return found[group[0]] if len(group) == 1 else frozenset().union(*(found[p] for p in group))
 
 
 def _term_entries(compiled: Sequence[CompiledSubscription], term_found: np.ndarray, purpose: str) -> RowEntries:

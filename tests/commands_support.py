@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.arxiv.fetcher import Fetcher
 from core.commands import CommandProcessor
 from core.config import DefaultsSettings, Settings
 from core.models import ChatRef, ChatSettings, CommandContext, Digest, Keyword, KeywordMatch, Paper, ScoredPaper
@@ -48,6 +50,7 @@ class FakeServices:
     status_line: str = "fetching normally."
     searches: list[tuple[str, int]] = field(default_factory=list)
     digests_for: list[ChatSettings] = field(default_factory=list)
+    fetcher: Fetcher | None = None  # papers by id: a real Fetcher (on the loopback arXiv) when a test needs them
 
     async def digest_now(self, chat: ChatSettings) -> Digest:
         self.digests_for.append(chat)
@@ -57,11 +60,15 @@ class FakeServices:
         self.searches.append((query, limit))
         return self.search_results[:limit]
 
+    async def papers_by_id(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+        assert self.fetcher is not None, "this test needs FakeServices(fetcher=...)"
+        return await self.fetcher.papers_by_id(arxiv_ids)
+
     def next_delivery(self, chat: ChatSettings) -> dt.datetime | None:
         return None if chat.paused else self.next_at
 
-    def feed_url(self, chat: ChatSettings) -> str:
-        return f"http://127.0.0.1:8000/feeds/chat/{chat.feed_token}.xml"
+    def feed_url(self, chat: ChatSettings, *, saved: bool = False) -> str:
+        return f"http://127.0.0.1:8000/feeds/chat/{chat.feed_token}{'/saved' if saved else ''}.xml"
 
     def arxiv_status(self) -> str:
         return self.status_line

@@ -59,6 +59,7 @@ def test_the_documented_command_set_is_complete():
         "help", "start", "subscribe", "unsubscribe", "exclude", "include", "keywords", "authors", "categories",
         "crosslists", "time", "schedule", "max", "minscore", "summaries", "language", "digest", "search", "feed", "pause",
         "resume", "status", "stats", "like", "dislike", "more", "forget", "ranking", "aliases",
+        "save", "unsave", "saved", "bibtex",
     }
 
 

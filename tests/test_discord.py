@@ -8,10 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 
 import discord
+import bibtexparser
 import pytest
 
 import adapters.discord as discord_adapter
-from adapters.base import ChatGone, DeliveryError, FormattingRejected, ignore_events
+from adapters.base import SAVE_THANKS, ChatGone, DeliveryError, FormattingRejected, ignore_events
 from adapters.discord import DiscordAdapter, create_adapter
 from bot.app import StoreEvents
 from bot.delivery import CHAT_GONE, DELIVERED, DigestSender
@@ -137,7 +138,7 @@ async def test_typed_options_become_command_text(bot, fake, store) -> None:
     await typed(fake, "categories", categories="math.CO hep-th")
     await typed(fake, "max", count=7)
     await typed(fake, "minscore", score=3.5)
-    await typed(fake, "time", timezone="Europe/Berlin", time="07:45")  # Discord may list options in any order
+    await typed(fake, "delivery time", timezone="Europe/Berlin", time="07:45")  # Discord may list options in any order
     await typed(fake, "crosslists", state="off")
     chat = store.get_chat(ChatRef("discord", DM_CHANNEL))
     assert chat.categories == ("math.CO", "hep-th") and chat.max_papers == 7 and chat.min_score == 3.5
@@ -158,7 +159,8 @@ async def test_value_commands_without_options_show_the_current_value(bot, fake, 
     for name in ("time", "schedule", "max", "minscore", "crosslists", "summaries", "language"):
         assert not any(option["required"] for option in subcommands[name]["options"]), name
     await typed(fake, "max", count=7)
-    replies = {name: (await fake.slash(name, [], channel_id=DM_CHANNEL)).body["data"]["content"] for name in ("max", "minscore", "summaries", "language", "time")}
+    replies = {name.split()[-1]: (await fake.slash(name, [], channel_id=DM_CHANNEL)).body["data"]["content"]
+               for name in ("max", "minscore", "summaries", "language", "delivery time")}
     assert replies["max"] == "A digest shows at most 7 papers."
     assert replies["minscore"].startswith("Papers need a score of at least")
     assert replies["summaries"].startswith("Summaries are ")
@@ -171,9 +173,9 @@ async def test_delivery_commands_are_one_subcommand_group(bot, fake, store) -> N
     """/arxiv is at Discord's 25 entries: time, schedule, pause and resume are `/arxiv delivery ...`."""
     [delivery] = [option for option in fake.synced_commands[0]["options"] if option["name"] == "delivery"]
     assert delivery["type"] == 2 and [member["name"] for member in delivery["options"]] == ["time", "schedule", "pause", "resume"]
-    await typed(fake, "schedule", every="weekly", day="monday")
-    await typed(fake, "time", time="07:15")
-    await fake.slash("pause", [], channel_id=DM_CHANNEL)
+    await typed(fake, "delivery schedule", every="weekly", day="monday")
+    await typed(fake, "delivery time", time="07:15")
+    await fake.slash("delivery pause", [], channel_id=DM_CHANNEL)
     chat = store.get_chat(ChatRef("discord", DM_CHANNEL))
     assert (chat.schedule, chat.weekly_day, chat.delivery_time, chat.paused) == ("weekly", 0, dt.time(7, 15), True)
     answers = [callback.body["data"]["content"] for callback in fake.callbacks]
@@ -197,7 +199,7 @@ async def test_digest_command_answers_with_embeds(bot, fake) -> None:
 async def test_autocomplete_suggests_categories_and_time_zones(bot, fake) -> None:
     for subcommand, option, typed, expected in (
         ("categories", "categories", "cs.AI cs.C", "cs.AI cs.CL"),
-        ("time", "timezone", "berl", "Europe/Berlin"),
+        ("delivery time", "timezone", "berl", "Europe/Berlin"),
         ("language", "code", "germ", "de"),
     ):
         options = [{"type": 3, "name": option, "value": typed, "focused": True}]
@@ -385,7 +387,8 @@ async def test_feedback_buttons_under_each_paper_reach_the_store_over_the_gatewa
             await adapter.send(chat, message)
         assert not fake.rejected  # the fake checks rows, buttons and custom_ids as Discord does
         buttons = [b for m in fake.messages for row in m.body["components"] for b in row["components"]]
-        assert len(buttons) == 2 * len(digest.papers)
+        assert len(buttons) == 3 * len(digest.papers)
+        assert [b["custom_id"] for b in buttons[2::3]] == [f"sv:{scored.paper.arxiv_id}" for scored in digest.papers]
         first, second = digest.papers[0].paper.arxiv_id, digest.papers[1].paper.arxiv_id
         up = await fake.press(fake.messages[0], f"fb:+1:{first}", guild_id=GUILD, user_id="77")
         down = await fake.press(fake.messages[0], f"fb:-1:{second}", guild_id=GUILD, user_id="77")
@@ -395,3 +398,39 @@ async def test_feedback_buttons_under_each_paper_reach_the_store_over_the_gatewa
     assert up.ephemeral and up.body["data"]["content"] == "Noted 👍 Thanks!"
     assert down.body["data"]["content"] == "Noted 👎 Thanks!"
     assert store.feedback_totals(chat) == {first: 0, second: -1}
+
+
+async def test_the_save_button_over_the_gateway_puts_the_paper_on_the_reading_list(fake, settings, store) -> None:
+    adapter = DiscordAdapter(settings.discord, fake.token, events=StoreEvents(store))
+    await adapter.start(CommandProcessor(store, settings, StubServices()).handle)
+    try:
+        chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), settings.defaults).ref
+        digest = fixture_digest(7)
+        store.store_announcement(DAY, [scored.paper for scored in digest.papers])
+        for message in adapter.render_digest(digest):
+            await adapter.send(chat, message)
+        assert not fake.rejected and len(fake.messages) == 2  # five papers a message: each paper's three buttons on one row
+        last = digest.papers[6].paper.arxiv_id
+        saved = await fake.press(fake.messages[1], f"sv:{last}", guild_id=GUILD, user_id="77")
+    finally:
+        await adapter.stop()
+    assert saved.ephemeral and saved.body["data"]["content"] == SAVE_THANKS
+    assert [entry.paper.arxiv_id for entry in store.saved_papers(chat)] == [last]
+    assert store.feedback_totals(chat) == {last: 1}
+
+
+async def test_bibtex_follows_its_answer_as_an_attached_file(bot, fake, store) -> None:
+    chat = store.get_or_create_chat(ChatRef("discord", DM_CHANNEL), Settings().defaults).ref
+    papers = [scored.paper for scored in fixture_digest(3).papers]
+    store.store_announcement(DAY, papers)
+    for paper in papers:
+        store.save_paper(chat, paper.arxiv_id)
+    answer = await fake.slash("reading bibtex", channel_id=DM_CHANNEL)
+    await fake.wait_for(lambda: any(message.files for message in fake.followups))
+    [attached] = fake.followups
+    texts = [answer.body["data"].get("content")] + [message.content for message in fake.followups]
+    assert "BibTeX of 3 papers (arxiv-papers.bib)." in texts and not fake.rejected  # the answer, deferred or not
+    [(filename, content)] = attached.files
+    library = bibtexparser.parse_string(content.decode())
+    assert filename == "arxiv-papers.bib" and not library.failed_blocks
+    assert {entry["eprint"] for entry in library.entries} == {paper.arxiv_id for paper in papers}

@@ -115,7 +115,10 @@ def test_a_family_is_a_subcommand_group_and_its_commands_read_back_as_text() -> 
     [group] = slash.slash_commands_payload(COMMAND_SPECS)
     [feedback] = [option for option in group["options"] if option["name"] == "feedback"]
     assert feedback["type"] == slash.SUB_COMMAND_GROUP
-    assert [member["name"] for member in feedback["options"]] == ["like", "dislike", "more", "forget"]
+    assert [member["name"] for member in feedback["options"]] == ["like", "dislike", "more", "forget", "ranking", "aliases"]
+    [reading] = [option for option in group["options"] if option["name"] == "reading"]
+    assert [member["name"] for member in reading["options"]] == ["save", "unsave", "saved", "bibtex"]
+    assert len(group["options"]) < slash.SUBCOMMANDS_LIMIT  # room for one more before another family is needed
     pressed = {"name": "arxiv", "type": 1, "options": [
         {"type": slash.SUB_COMMAND_GROUP, "name": "feedback", "options": [
             {"type": slash.SUB_COMMAND, "name": "like", "options": [{"type": slash.STRING, "name": "id", "value": "2501.01234"}]},

@@ -12,7 +12,7 @@ import pytest
 from nacl.signing import SigningKey
 
 import adapters.discord as discord_adapter
-from adapters.base import ignore_events
+from adapters.base import SAVE_THANKS, ignore_events
 from adapters.discord import INTERACTIONS_PATH, DiscordAdapter, create_adapter
 from adapters.discord_interactions import EPHEMERAL_FLAG, slash_command
 from adapters.discord_render import render_digest
@@ -197,7 +197,7 @@ async def test_slow_digest_is_deferred_then_followed_up_over_rest(endpoint: Endp
 
 async def test_autocomplete_answers_with_choices(endpoint: Endpoint) -> None:
     options = [{"type": 3, "name": "timezone", "value": "berl", "focused": True}]
-    interaction = slash_interaction(endpoint.fake, "time", options, channel_id=CHANNEL, interaction_type=4)
+    interaction = slash_interaction(endpoint.fake, "delivery time", options, channel_id=CHANNEL, interaction_type=4)
     response = (await endpoint.post(interaction)).json()
     assert response["type"] == 8 and "Europe/Berlin" in [choice["value"] for choice in response["data"]["choices"]]
     assert endpoint.handled == []
@@ -258,3 +258,19 @@ async def test_a_feedback_button_pressed_over_http_is_stored_and_answered_in_the
     assert answer.json()["data"]["flags"] == EPHEMERAL_FLAG
     assert store.feedback_totals(chat) == {paper_id: -1}
     assert endpoint.handled == []  # a button press is no command
+
+
+async def test_a_save_button_pressed_over_http_saves_the_paper_and_answers_in_the_response(endpoint: Endpoint, store: Store) -> None:
+    chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults).ref
+    digest = fixture_digest(2)
+    store.store_announcement(digest.announcement_day, [scored.paper for scored in digest.papers])
+    body = render_digest(digest)[0].payload
+    posted = {"id": endpoint.fake.new_id(), "channel_id": CHANNEL, "content": body.content,
+              "embeds": list(body.embeds), "components": list(body.components)}
+    paper_id = digest.papers[1].paper.arxiv_id
+    assert f"sv:{paper_id}" in [button["custom_id"] for row in body.components for button in row["components"]]
+    answer = await endpoint.post(button_interaction(endpoint.fake, posted, f"sv:{paper_id}", guild_id=GUILD, user_id="99"))
+    assert answer.status_code == 200 and answer.json()["data"]["content"] == SAVE_THANKS
+    assert answer.json()["data"]["flags"] == EPHEMERAL_FLAG
+    assert [entry.paper.arxiv_id for entry in store.saved_papers(chat)] == [paper_id]
+    assert endpoint.handled == []

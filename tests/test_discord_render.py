@@ -36,13 +36,13 @@ def assert_every_paper_once_in_as_few_messages(digest, messages) -> None:
     # Greedy batching: no message could have taken the next message's first embed as well.
     for first, second in zip(messages, messages[1:]):
         together = [*first.payload.embeds, second.payload.embeds[0]]
-        assert len(together) > render.EMBEDS_PER_MESSAGE or sum(len(render.embed_counted_text(e)) for e in together) > render.EMBED_TOTAL_LIMIT
+        assert len(together) > render.PAPERS_PER_MESSAGE or sum(len(render.embed_counted_text(e)) for e in together) > render.EMBED_TOTAL_LIMIT
 
 
 def test_abstract_digest_packs_several_papers_per_message() -> None:
     digest = fixture_digest(25)
     messages = render.render_digest(digest)
-    assert [len(m.paper_ids) for m in messages] == [7, 7, 7, 4]
+    assert [len(m.paper_ids) for m in messages] == [5, 5, 5, 5, 5]  # a row per paper (👍 👎 🔖), five rows a message
     assert_every_paper_once_in_as_few_messages(digest, messages)
     assert messages[0].payload.content.startswith("**arXiv digest for Thu 2026-09-24**: 25 papers")
     assert all(m.payload.content == "" for m in messages[1:])

@@ -43,7 +43,7 @@ async def test_serve_answers_slash_commands_and_posts_the_digest(tmp_path, monke
             await asyncio.wait_for(fake.identified.wait(), 10)
             where = {"channel_id": CHANNEL, "guild_id": GUILD, "permissions": MANAGE_CHANNELS}
             await fake.slash("start", **where)
-            await fake.slash("time", [{"type": 3, "name": "time", "value": "07:45"}, {"type": 3, "name": "timezone", "value": "UTC"}], **where)
+            await fake.slash("delivery time", [{"type": 3, "name": "time", "value": "07:45"}, {"type": 3, "name": "timezone", "value": "UTC"}], **where)
             # At 07:45 any command wakes the scheduler, which finds the channel's digest due.
             world.clock.set(dt.datetime(2026, 4, 21, 7, 45, tzinfo=dt.timezone.utc))
             await fake.slash("keywords", **where)

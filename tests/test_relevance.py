@@ -108,3 +108,18 @@ def test_the_ranking_of_a_chat_is_its_own_choice_in_one_pass() -> None:
     selection = score_day([*DAY, generic, specific], [classic, relevance], SCORING)
     assert selection["classic"] == ranked([generic, specific], *keywords, ranking="classic")
     assert selection["relevance"] == ranked([generic, specific], *keywords)
+
+
+def test_the_explanation_names_keywords_then_split_phrase_words_then_learned_words() -> None:
+    from core.models import LEARNED, KeywordMatch, ScoredPaper
+    from core.render.view import matched_terms_text
+
+    paper = make_paper("9999.00009", "t", "a")
+    matches = (
+        KeywordMatch("LLM agent", True, False, 2.0),
+        KeywordMatch("llm", True, False, 0.2, PHRASE_WORD, "LLM agent"),
+        KeywordMatch("tool", False, True, 0.1, PHRASE_WORD, "tool use"),
+        KeywordMatch("web", False, True, 0.1, LEARNED),
+    )
+    text = matched_terms_text(ScoredPaper(paper, 2.4, matches))
+    assert text == "LLM agent (title); words of your phrases: tool; learned from 👍: web"

@@ -15,13 +15,13 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 
-from adapters.base import ChatGone, DeliveryError, EventSink, FormattingRejected, ignore_events
+from adapters.base import SAVE_THANKS, ChatGone, DeliveryError, EventSink, FormattingRejected, ignore_events
 from adapters.slack import EVENTS_PATH, SlackAdapter
 from adapters.slack_render import MAX_BLOCKS_PER_MESSAGE, MAX_SECTION_CHARS, escape_mrkdwn, render_digest_messages
 from bot.app import StoreEvents
 from bot.delivery import DELIVERED, DigestSender
 from core.config import Settings, SlackSettings
-from core.models import ChatRef, CommandContext, Digest, Keyword, KeywordMatch, Paper, Reply, ScoredPaper, Summary
+from core.models import Attachment, ChatRef, CommandContext, Digest, Keyword, KeywordMatch, Paper, Reply, ScoredPaper, Summary
 from tests.fakes.arxiv import load_paper_list
 from tests.fakes.server import LoopbackServer, serve_asgi
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlackState, build_slack_app
@@ -346,7 +346,8 @@ def _button_press(value: str, user: str, channel: str, response_url: str) -> str
         "type": "block_actions", "team": {"id": "T1"}, "user": {"id": user}, "api_app_id": "A1", "token": "t",
         "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": channel},
         "channel": {"id": channel, "name": "papers"}, "trigger_id": "1.2.3", "response_url": response_url,
-        "actions": [{"type": "button", "action_id": f"feedback{value[3:5]}", "block_id": "feedback-1", "value": value,
+        "actions": [{"type": "button", "action_id": "save" if value.startswith("sv:") else f"feedback{value[3:5]}",
+                     "block_id": "feedback-1", "value": value,
                      "text": {"type": "plain_text", "text": "1 👍"}, "action_ts": "1700000001.000001"}],
     }
     return urlencode({"payload": json.dumps(payload)})
@@ -361,7 +362,7 @@ async def test_feedback_buttons_under_each_paper_reach_the_store(slack_api, stor
     (message,) = render_digest_messages(digest)
     values = [e["value"] for b in message.payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
     first = digest.papers[0].paper.arxiv_id
-    assert values[:2] == [f"fb:+1:{first}", f"fb:-1:{first}"] and len(values) == 6
+    assert values[:3] == [f"fb:+1:{first}", f"fb:-1:{first}", f"sv:{first}"] and len(values) == 9
     await adapter.start(RecordingCommands())
     async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
         pressed = await _post(base, body := _button_press(values[0], "UMEMBER", CHANNEL, f"{server.url}/response/fb"),
@@ -376,3 +377,52 @@ async def test_feedback_buttons_under_each_paper_reach_the_store(slack_api, stor
     assert store.feedback_totals(chat) == {first: 1}
     assert store.require_chat(chat).learned  # the press taught the chat's ranking (core/feedback.py)
     assert state.responses[0]["text"] == "Noted 👍 Thanks!" and state.responses[0]["response_type"] == "ephemeral"
+
+
+async def test_the_save_button_puts_the_paper_on_the_reading_list(slack_api, store):
+    state, server = slack_api
+    adapter = _adapter(server, events=StoreEvents(store))
+    chat = store.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults).ref
+    store.store_announcement(DAY, _real_papers())
+    (message,) = render_digest_messages(_digest(_real_papers()[:2]))
+    saves = [e for b in message.payload["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "save"]
+    assert [e["text"]["text"] for e in saves] == ["1 🔖", "2 🔖"]
+    await adapter.start(RecordingCommands())
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        pressed = await _post(base, body := _button_press(saves[1]["value"], "UMEMBER", CHANNEL, f"{server.url}/response/sv"),
+                              _signed(body))
+        await _until(lambda: state.responses)
+    await adapter.stop()
+    assert pressed.status_code == 200 and state.responses[0]["text"] == SAVE_THANKS
+    second = _real_papers()[1].arxiv_id
+    assert [entry.paper.arxiv_id for entry in store.saved_papers(chat)] == [second]
+    assert store.feedback_totals(chat) == {second: 1}
+
+
+async def _until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+BIB = Attachment("arxiv-papers.bib", "@misc{a2026_2604.00001,\n  title = {A & B <x>},\n  eprint = {2604.00001}\n}\n", "application/x-bibtex")
+
+
+async def test_a_reply_file_is_uploaded_to_the_channel_or_shown_as_text_where_the_bot_is_not(slack_api):
+    state, server = slack_api
+    adapter = _adapter(server)
+    await adapter.start(RecordingCommands(Reply("BibTeX of 1 paper (arxiv-papers.bib).", attachment=BIB)))
+    async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
+        await _post(base, body := _slash("bibtex", "UMEMBER", CHANNEL, f"{server.url}/response/f"), _signed(body))
+        await _until(lambda: state.files)
+        state.channel_errors["C0OUT"] = "not_in_channel"
+        await _post(base, body := _slash("bibtex", "UMEMBER", "C0OUT", f"{server.url}/response/g"), _signed(body))
+        await _until(lambda: len([r for r in state.responses if r["key"] == "g"]) == 2)
+    await adapter.stop()
+    [shared] = state.files
+    assert shared == {"channel": CHANNEL, "filename": "arxiv-papers.bib", "title": "arxiv-papers.bib", "content": BIB.content.encode()}
+    assert [r["text"] for r in state.responses if r["key"] == "f"] == ["BibTeX of 1 paper (arxiv-papers.bib)."]
+    text, fallback = [r["text"] for r in state.responses if r["key"] == "g"]
+    assert text == "BibTeX of 1 paper (arxiv-papers.bib)."
+    assert fallback.startswith("```--- arxiv-papers.bib ---") and "A &amp; B &lt;x&gt;" in fallback and fallback.endswith("```")

@@ -16,4 +16,4 @@ def test_manifest_matches_the_adapter():
     assert command["command"] == SLASH_COMMAND
     assert command["url"].endswith(EVENTS_PATH)
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "users:read"} <= scopes
+    assert {"commands", "chat:write", "users:read", "files:write"} <= scopes

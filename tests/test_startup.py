@@ -14,7 +14,7 @@ from bot.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("pydantic", "sqlite_utils", "numpy", "openai")
-SDKS = ("telegram", "discord", "slack_bolt", "slack_sdk", "openai", "bs4", "pypdf")
+SDKS = ("telegram", "discord", "slack_bolt", "slack_sdk", "openai", "bs4", "pypdf", "aiosmtplib", "email_validator", "itsdangerous")
 TOKENS = ("_TOKEN", "_SECRET", "_API_KEY", "_PUBLIC_KEY")
 
 

@@ -28,7 +28,9 @@ def test_migrations_apply_once_and_wal_is_on(tmp_path):
     first = Store(tmp_path / "a.db")
     first.close()
     again = Store(tmp_path / "a.db")
-    assert again.applied_migrations() == ["m001_initial", "m002_chat_owed_from", "m003_ranking", "m006_weekly_schedule"]
+    assert again.applied_migrations() == [
+        "m001_initial", "m002_chat_owed_from", "m003_ranking", "m004_saved_papers", "m006_weekly_schedule"
+    ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again.close()
 
@@ -42,12 +44,16 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_chats(tmp_path):
     for table, column in (("chats", "schedule"), ("chats", "weekly_day"), ("chat_days", "week_of")):
         old.db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     old.db.execute("DROP TABLE acronyms")
+    old.db.execute("DROP TABLE saved")
     old.db.execute("DELETE FROM _sqlite_migrations WHERE name != 'm001_initial'")
     old.db.conn.commit()
     created = old.db.execute("SELECT created_at FROM chats").fetchone()[0]
     old.close()
     migrated = Store(tmp_path / "old.db")
-    assert migrated.applied_migrations() == ["m001_initial", "m002_chat_owed_from", "m003_ranking", "m006_weekly_schedule"]
+    assert migrated.applied_migrations() == [
+        "m001_initial", "m002_chat_owed_from", "m003_ranking", "m004_saved_papers", "m006_weekly_schedule"
+    ]
+    assert migrated.saved_papers(chat.ref) == []  # m004: an empty reading list
     # m003: chats stored before rankings existed get relevance; m006: and daily digests, as they had
     assert migrated.require_chat(chat.ref) == chat and chat.schedule == "daily"
     assert migrated.db.execute("SELECT owed_from FROM chats").fetchone()[0] == created

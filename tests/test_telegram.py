@@ -5,11 +5,12 @@ import logging
 import asyncio
 from collections.abc import AsyncIterator
 
+import bibtexparser
 import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.base import Adapter, ChatEvent, ChatGone, ChatMoved, ChatMovedEvent, DeliveryError, FeedbackEvent, FormattingRejected, ignore_events
+from adapters.base import Adapter, ChatEvent, ChatGone, ChatMoved, ChatMovedEvent, DeliveryError, FeedbackEvent, FormattingRejected, SAVE_THANKS, SaveEvent, ignore_events, save_data
 from adapters.telegram import SECRET_HEADER, TelegramAdapter, command_text, create_adapter, webhook_secret
 from adapters.telegram_transport import CHAT_SPACING_SECONDS, FloodControl, FloodWindow
 from adapters.telegram_render import MESSAGE_LIMIT, feedback_data
@@ -36,6 +37,7 @@ class Recorder:
     def __init__(self) -> None:
         self.migrations: list[tuple[ChatRef, ChatRef]] = []
         self.votes: list[tuple[ChatRef, str, str, int]] = []
+        self.saves: list[tuple[ChatRef, str, str]] = []
         self.migrated_once = asyncio.Event()
 
     async def __call__(self, event: ChatEvent) -> None:
@@ -45,6 +47,8 @@ class Recorder:
             self.migrated_once.set()
         elif isinstance(event, FeedbackEvent):
             self.votes.append((event.chat, event.arxiv_id, event.user_id, event.vote))
+        elif isinstance(event, SaveEvent):
+            self.saves.append((event.chat, event.arxiv_id, event.user_id))
 
 
 @pytest.fixture
@@ -186,6 +190,34 @@ async def test_feedback_buttons_reach_the_hook_and_are_answered(fake: FakeTelegr
     await fake.wait_until(lambda: len(fake.callback_answers) == 2)
     assert fake.callback_answers[0]["text"].startswith("Noted")
     assert recorder.votes == [(ChatRef("telegram", str(USER)), "2510.17844", "9", -1)]
+
+
+async def test_the_save_button_is_under_every_paper_and_reports_a_save(fake: FakeTelegram, running: TelegramAdapter, recorder: Recorder) -> None:
+    messages = running.render_digest(sample_digest(3))[1:]
+    rows = [row for message in messages for row in message.payload.keyboard]
+    assert [row[-1].callback_data for row in rows] == [save_data(paper_id) for m in messages for paper_id in m.paper_ids]
+    assert all(row[-1].text.endswith("🔖") for row in rows)
+    fake.press_button(USER, 9, save_data("2510.17844"))
+    await fake.wait_until(lambda: len(fake.callback_answers) == 1)
+    assert fake.callback_answers[0]["text"] == SAVE_THANKS
+    assert recorder.saves == [(ChatRef("telegram", str(USER)), "2510.17844", "9")] and recorder.votes == []
+
+
+async def test_bibtex_arrives_as_a_document_after_its_reply(fake: FakeTelegram, running: TelegramAdapter, store: Store) -> None:
+    papers = [scored.paper for scored in sample_digest(2).papers]
+    store.store_announcement(papers[0].announced, papers)
+    chat = ChatRef("telegram", str(USER))
+    store.get_or_create_chat(chat, Settings().defaults)
+    for paper in papers:
+        store.save_paper(chat, paper.arxiv_id)
+    fake.type_message(USER, USER, "/bibtex")
+    await fake.wait_until(lambda: len(fake.documents) == 1)
+    [document] = fake.documents
+    assert document.chat_id == USER and document.filename == "arxiv-papers.bib"
+    library = bibtexparser.parse_string(document.content.decode())
+    assert not library.failed_blocks and {entry["eprint"] for entry in library.entries} == {paper.arxiv_id for paper in papers}
+    assert fake.messages_to(USER)[-1].visible == "BibTeX of 2 papers (arxiv-papers.bib)."
+    assert fake.messages_to(USER)[-1].message_id < document.message_id
 
 
 async def test_webhook_checks_the_secret_and_feeds_updates_to_the_bot(fake: FakeTelegram, recorder: Recorder, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

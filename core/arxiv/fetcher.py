@@ -156,6 +156,17 @@ class Fetcher:
             progress(f"{day}: stored {count} papers")
         return stored
 
+    async def papers_by_id(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+        """Papers by id (without version): stored ones as stored, the others asked of the export API in
+        batches and stored, so each is fetched once; ids arXiv does not know are left out."""
+        found = self.store.papers_by_id(arxiv_ids)
+        missing = [arxiv_id for arxiv_id in dict.fromkeys(arxiv_ids) if arxiv_id not in found]
+        if missing:
+            fetched = [paper for paper in await api.fetch_ids(self.http, self.settings, missing) if paper.arxiv_id in missing]
+            self.store.store_papers(fetched)
+            found.update(self.store.papers_by_id(paper.arxiv_id for paper in fetched))
+        return found
+
     async def search(self, query: str, max_results: int = 5) -> list[Paper]:
         """Papers matching a free-text query, newest submissions first."""
         return await api.search(self.http, self.settings, query, max_results)

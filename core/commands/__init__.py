@@ -3,7 +3,7 @@
 Importing this package registers every command; COMMAND_SPECS lists them in help order.
 """
 # Importing the handler modules registers their commands; this order is the help order.
-from core.commands import basics, terms, options, feedback, reading, lifecycle  # noqa: F401, I001
+from core.commands import basics, terms, options, feedback, saved, reading, lifecycle  # noqa: F401, I001
 from core.commands.parsing import MAX_COMMAND_LENGTH, CommandError
 from core.commands.processor import APOLOGY, CommandProcessor
 from core.commands.registry import Argument, CommandServices, CommandSpec, Invocation, command, registered_specs

@@ -1,12 +1,9 @@
 """Commands that teach the ranking: like, dislike, more (papers like this one), forget, ranking, aliases."""
 from __future__ import annotations
 
-import re
-
 from core.aliases import MIN_PAPERS_FOR_LEARNED_ALIAS, table_with
-from core.commands.parsing import CommandError
+from core.commands.parsing import CommandError, not_an_id, parse_arxiv_id
 from core.commands.registry import Argument, Invocation, command
-from core.echo import echoed
 from core.feedback import learned_terms, record_vote, votes_by_paper
 from core.models import Keyword, Paper, Reply, Subscription
 from core.relevance import RANKINGS
@@ -14,16 +11,14 @@ from core.scoring import score_day
 
 MORE_RESULTS = 5
 MORE_TERMS = 12  # the liked paper's most telling words a `more` search uses
-_ARXIV_ID = re.compile(r"(?:https?://arxiv\.org/(?:abs|pdf)/)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?", re.ASCII)
 _PAPER_ARGUMENT = (Argument("id", "arXiv id of a paper you were shown, e.g. 2501.01234"),)
 
 
 def _paper(call: Invocation) -> Paper:
     """The stored paper the arguments name; refuses malformed or unknown ids in words."""
-    matched = _ARXIV_ID.fullmatch(call.args.strip())
-    if matched is None:
-        raise call.usage_error(f'"{echoed(call.args, 40)}" is not an arXiv id (like 2501.01234).')
-    arxiv_id = matched.group(1)
+    arxiv_id = parse_arxiv_id(call.args)
+    if arxiv_id is None:
+        raise call.usage_error(not_an_id(call.args))
     paper = call.store.papers_by_id([arxiv_id]).get(arxiv_id)
     if paper is None:
         raise CommandError(f"{arxiv_id} is not among the papers stored here; I learn from papers of the digests I showed.")
@@ -84,7 +79,7 @@ async def forget(call: Invocation) -> Reply:
 
 
 @command("ranking", usage="ranking [relevance|classic]", changes_settings=True,
-         arguments=(Argument("order", "relevance or classic; leave out to see it"),))
+         arguments=(Argument("order", "relevance or classic; leave out to see it"),), family="feedback")
 async def ranking(call: Invocation) -> Reply:
     """Order papers by relevance (specific words count more; learns from 👍) or classic (sum of weights).
 
@@ -101,7 +96,7 @@ async def ranking(call: Invocation) -> Reply:
     return Reply(f"Papers are now ordered by {choice} ranking.")
 
 
-@command("aliases", usage="aliases [KEYWORD on|off]", changes_settings=True)
+@command("aliases", usage="aliases [KEYWORD on|off]", changes_settings=True, family="feedback")
 async def aliases(call: Invocation) -> Reply:
     """Show what keywords also match (LLM ~ large language model), or switch it off/on per keyword."""
     table = table_with(call.store.acronym_definitions(MIN_PAPERS_FOR_LEARNED_ALIAS))

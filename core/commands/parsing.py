@@ -25,6 +25,8 @@ _QUOTES = {
 _DECIMAL_COMMA = re.compile(r":[ \t]*\d+(,)\d+(?=\s|,|$)")
 _SWITCH_WORDS = {word: True for word in ("on", "yes", "true", "1")} | {word: False for word in ("off", "no", "false", "0")}
 _CLOCK = re.compile(r"(\d{1,2})(?:[:.h](\d{2}))?[ \t]*(?:([ap])\.?m\.?)?", re.IGNORECASE)
+# "2501.01234", "2501.01234v2", "hep-th/0601001", or an abs/pdf link to one: the id without its version.
+_ARXIV_ID = re.compile(r"(?:https?://arxiv\.org/(?:abs|pdf)/)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?", re.ASCII)
 _UNPRINTABLE = ("Cc", "Cf", "Cs", "Co", "Cn")  # control, format, surrogate, private use, unassigned
 
 
@@ -246,3 +248,13 @@ def _zones_by_folded_name() -> dict[str, str]:
 def resolve_timezone(text: str) -> str | None:
     """The IANA zone's official spelling (`europe/berlin` -> `Europe/Berlin`), or None if unknown."""
     return _zones_by_folded_name().get(text.strip().casefold())
+
+
+def parse_arxiv_id(text: str) -> str | None:
+    """The arXiv id (without version) that `text` names, as an id or an arxiv.org link; None if it names none."""
+    matched = _ARXIV_ID.fullmatch(text.strip())
+    return matched.group(1) if matched else None
+
+
+def not_an_id(text: str) -> str:
+    return f'"{echoed(text, 40)}" is not an arXiv id (like 2501.01234).'

@@ -64,7 +64,10 @@ async def feed(call: Invocation) -> Reply:
     if not call.stored and action != "reset":
         return Reply("This chat has no feed yet: send start to set the chat up, then feed.")
     if not action:
-        return Reply(f"This chat's feed: {call.services.feed_url(call.chat)}\nAnyone with the link can read it.")
+        return Reply(
+            f"This chat's feed: {call.services.feed_url(call.chat)}\n"
+            f"Its reading list: {call.services.feed_url(call.chat, saved=True)}\nAnyone with the links can read them."
+        )
     if action != "reset":
         raise call.usage_error()
     call.require_permission()

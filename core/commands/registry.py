@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,11 +26,14 @@ class CommandServices(Protocol):
     async def search(self, query: str, limit: int) -> list[Paper]:
         """Top matches of the arXiv export API for a free-text query."""
 
+    async def papers_by_id(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+        """Papers by id: stored ones, the rest fetched once (batched) from the export API and stored; unknown ids are left out."""
+
     def next_delivery(self, chat: ChatSettings) -> dt.datetime | None:
         """When the chat's next digest is due (aware), or None when nothing is scheduled."""
 
-    def feed_url(self, chat: ChatSettings) -> str:
-        """The chat's personal RSS feed URL (contains its feed token)."""
+    def feed_url(self, chat: ChatSettings, *, saved: bool = False) -> str:
+        """The chat's personal RSS feed URL, or its reading list's (contains its feed token)."""
 
     def arxiv_status(self) -> str:
         """One line about arXiv access: fine, throttled until ..., or failing since ..."""

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
 
-from core.models import Digest
+from core.models import Digest, Paper, ScoredPaper
 from core.render.html import paper_html
 from core.render.view import PaperView, digest_view
 from core.xml_text import xml_safe
@@ -37,6 +37,7 @@ class FeedEntry:
 
     announcement_day: dt.date
     view: PaperView
+    at: dt.datetime | None = None  # when it joined the feed, if not at its announcement (a saved paper: when saved)
 
 
 def feed_entries(digests: Sequence[Digest]) -> list[FeedEntry]:
@@ -49,6 +50,18 @@ def feed_entries(digests: Sequence[Digest]) -> list[FeedEntry]:
                 seen.add(view.arxiv_id)
                 entries.append(FeedEntry(digest.announcement_day, view))
     return entries
+
+
+def saved_entries(saved: Sequence[tuple[Paper, dt.datetime]]) -> list[FeedEntry]:
+    """A reading list's papers (with when each was saved), in the list's order, dated when they were saved."""
+    return [
+        FeedEntry(paper.announced or at.date(), PaperView(position, ScoredPaper(paper, 0.0), None), at)
+        for position, (paper, at) in enumerate(saved, start=1)
+    ]
+
+
+def entry_time(entry: FeedEntry, zone: ZoneInfo) -> dt.datetime:
+    return entry.at or announced_at(entry.announcement_day, zone)
 
 
 def announced_at(day: dt.date, zone: ZoneInfo) -> dt.datetime:
@@ -69,7 +82,7 @@ def render_feed(entries: Sequence[FeedEntry], info: FeedInfo, feed_format: FeedF
     generator.link(href=info.page_url, rel="alternate")
     generator.language(info.language)
     generator.generator(GENERATOR)
-    newest = max((announced_at(entry.announcement_day, zone) for entry in entries), default=None)
+    newest = max((entry_time(entry, zone) for entry in entries), default=None)
     updated = newest or dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
     generator.updated(updated)
     generator.lastBuildDate(updated)
@@ -83,7 +96,7 @@ def render_feed(entries: Sequence[FeedEntry], info: FeedInfo, feed_format: FeedF
 def _add_entry(generator: FeedGenerator, entry: FeedEntry, zone: ZoneInfo) -> None:
     view = entry.view
     paper = view.paper
-    when = announced_at(entry.announcement_day, zone)
+    when = entry_time(entry, zone)
     item = generator.add_entry(order="append")
     item.id(paper.abs_url)
     item.guid(paper.abs_url, permalink=True)

@@ -63,8 +63,10 @@ def matched_terms_text(scored: ScoredPaper, escape: Callable[[str], str] = str) 
             continue
         where = ", ".join(place for place, hit in (("title", match.in_title), ("abstract", match.in_abstract)) if hit)
         described.append(f"{escape(match.term)} ({where})" if where else escape(match.term))
+    whole = {match.term for match in scored.matches if match.source == KEYWORD}
     for source, label in ((PHRASE_WORD, "words of your phrases"), (LEARNED, "learned from 👍")):
-        words = [escape(match.term) for match in scored.matches if match.source == source]
+        # A phrase that matched whole says it all; its words are named only where the phrase is split.
+        words = [escape(match.term) for match in scored.matches if match.source == source and match.via not in whole]
         if words:
             described.append(f"{label}: {', '.join(words)}")
     return "; ".join(described)

@@ -274,7 +274,7 @@ class ChatQueries:
             pk = self._chat_pk(old)
             target = self._chat_row(new)
             if target is not None:
-                for table in ("chat_terms", "chat_days", "deliveries", "feedback"):
+                for table in ("chat_terms", "chat_days", "deliveries", "feedback", "saved"):
                     db.execute(f"DELETE FROM {table} WHERE chat = ?", [target["id"]])
                 db.execute("DELETE FROM chats WHERE id = ?", [target["id"]])
             db["chats"].update(pk, {"platform": new.platform, "chat_id": new.chat_id, "updated_at": self.now_iso()})

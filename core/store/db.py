@@ -14,6 +14,7 @@ from core.clock import Clock, utc_now
 from core.store.chats import ChatQueries
 from core.store.outbox import DeliveryQueries
 from core.store.papers import PaperQueries
+from core.store.saved import SavedQueries
 from core.store.schema import migrations
 from core.store.summaries import SummaryQueries
 
@@ -53,7 +54,7 @@ def _is_unwritable(error: sqlite3.Error) -> bool:
     return isinstance(error, sqlite3.OperationalError) and (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _UNWRITABLE_CODES
 
 
-class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries):
+class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries, SavedQueries):
     """All persistent state. Methods are grouped by table family in the mixins it inherits."""
 
     def __init__(self, path: str | Path, clock: Clock = utc_now, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 _KEPT_WHEN_MISSING = frozenset({"comment", "journal_ref", "doi", "published"})
 
 
-def _paper_row(paper: Paper, now: str) -> dict[str, Any]:
+def paper_row(paper: Paper, now: str) -> dict[str, Any]:
     return {
         "arxiv_id": paper.arxiv_id,
         "version": paper.version,
@@ -78,12 +78,12 @@ class PaperQueries:
                     "SELECT version, first_announced FROM papers WHERE arxiv_id = ?", [paper.arxiv_id]
                 ).fetchone()
                 if existing is None:
-                    row = _paper_row(paper, now)
+                    row = paper_row(paper, now)
                     row["first_announced"] = day.isoformat()
                     db["papers"].insert(row)
                     existing = (paper.version, day.isoformat())
                 elif paper.version >= existing[0]:
-                    row = _paper_row(paper, now)
+                    row = paper_row(paper, now)
                     unchanged = db.execute(
                         "SELECT 1 FROM papers WHERE arxiv_id = ? AND version = ? AND title = ? AND abstract = ?",
                         [paper.arxiv_id, paper.version, paper.title, paper.abstract],
@@ -92,7 +92,7 @@ class PaperQueries:
                         missing = {column for column in _KEPT_WHEN_MISSING if row[column] in (None, "")}
                         db["papers"].update(paper.arxiv_id, {column: row[column] for column in row.keys() - missing})
                 else:  # an older version (a backfilled day): it may still know what the newer one lacks
-                    row = _paper_row(paper, now)
+                    row = paper_row(paper, now)
                     for column in sorted(_KEPT_WHEN_MISSING):
                         if row[column] not in (None, ""):
                             db.execute(

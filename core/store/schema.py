@@ -147,6 +147,17 @@ def m003_ranking(db: Database) -> None:
 
 
 @migrations()
+def m004_saved_papers(db: Database) -> None:
+    """Each chat's reading list: the papers saved with 🔖 or `save`, newest first by saved_at."""
+    db["saved"].create(
+        {"chat": int, "arxiv_id": str, "saved_at": str},
+        pk=("chat", "arxiv_id"),
+        foreign_keys=[("chat", "chats", "id")],
+    )
+    db["saved"].create_index(["chat", "saved_at"])
+
+
+@migrations()
 def m006_weekly_schedule(db: Database) -> None:
     """Daily or weekly digests per chat (and a weekly chat's weekday); a weekly digest's covered days point to its key day."""
     db["chats"].add_column("schedule", str)

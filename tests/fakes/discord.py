@@ -65,6 +65,9 @@ def server_error() -> Fault:
     return Fault(503, {"message": "Service Unavailable", "code": 0})
 
 
+UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024  # what a bot may attach to one message
+
+
 @dataclass(frozen=True)
 class RecordedMessage:
     """A message the fake accepted: where it went and the JSON the bot sent."""
@@ -72,6 +75,7 @@ class RecordedMessage:
     message_id: str
     channel_id: str
     body: dict[str, Any]
+    files: tuple[tuple[str, bytes], ...] = ()  # attachments of a multipart message: (filename, content)
 
     @property
     def embeds(self) -> list[dict[str, Any]]:
@@ -347,10 +351,34 @@ class FakeDiscord:
 
     async def _followup(self, request: web.Request) -> web.Response:
         self.requests.append((request.method, request.path))
+        if request.content_type == "multipart/form-data":
+            return await self._followup_with_files(request)
         body, refusal = await self._checked_body(request)
         if refusal is not None:
             return refusal
         recorded = RecordedMessage(self.new_id(), request.match_info["token"], body)
+        self.followups.append(recorded)
+        self._recorded()
+        return _json(200, self._message_object("0", body, recorded.message_id))
+
+    async def _followup_with_files(self, request: web.Request) -> web.Response:
+        """A message with attachments: `payload_json` plus `files[n]` parts, each named in `attachments`, within the upload limit."""
+        form = await request.post()
+        body = json.loads(str(form.get("payload_json") or "{}"))
+        parts = {key: value for key, value in form.items() if isinstance(value, web.FileField)}
+        named = {f"files[{item['id']}]" for item in body.get("attachments") or []}
+        files = tuple((part.filename, part.file.read()) for part in parts.values())
+        if not parts or set(parts) != named:
+            problem = {"message": "Invalid Form Body", "code": 50035, "errors": {"attachments": "do not match the files"}}
+        elif sum(len(content) for _, content in files) > UPLOAD_LIMIT_BYTES:
+            problem = {"message": "Request entity too large", "code": 40005}
+        else:
+            problem = message_problem(body) if body.get("content") or body.get("embeds") else None
+        if problem:
+            self.rejected.append(problem)
+            self._recorded()
+            return _json(400 if problem.get("code") != 40005 else 413, problem)
+        recorded = RecordedMessage(self.new_id(), request.match_info["token"], body, files)
         self.followups.append(recorded)
         self._recorded()
         return _json(200, self._message_object("0", body, recorded.message_id))

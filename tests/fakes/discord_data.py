@@ -11,15 +11,6 @@ from core.models import Digest, Keyword, KeywordMatch, Paper, ScoredPaper, Summa
 if TYPE_CHECKING:
     from tests.fakes.discord import FakeDiscord
 
-def _nested(fake: FakeDiscord, subcommand: dict[str, Any]) -> dict[str, Any]:
-    """The subcommand inside its subcommand group, where the commands the bot synced put it in one
-    (`/arxiv delivery time`), as Discord sends it; at the top level otherwise."""
-    for group in fake.synced_commands[0]["options"] if fake.synced_commands else ():
-        if group["type"] == 2 and any(member["name"] == subcommand["name"] for member in group["options"]):
-            return {"type": 2, "name": group["name"], "options": [subcommand]}
-    return subcommand
-
-
 def slash_interaction(
     fake: FakeDiscord,
     subcommand: str,
@@ -51,7 +42,7 @@ def slash_interaction(
             "id": str(fake.new_id()),
             "name": "arxiv",
             "type": 1,
-            "options": [_nested(fake, {"type": 1, "name": subcommand, "options": options or []})],
+            "options": [_subcommand_option(subcommand, options or [])],
         },
     }
     if guild_id:
@@ -71,6 +62,13 @@ def slash_interaction(
         interaction["channel"] = {"id": channel_id, "type": 1, "recipients": [user]}
         interaction["user"] = user
     return interaction
+
+
+def _subcommand_option(subcommand: str, options: list[dict[str, Any]]) -> dict[str, Any]:
+    """`like` is a subcommand; "feedback like" is the subcommand `like` inside the group `feedback` (type 2)."""
+    group, _, name = subcommand.rpartition(" ")
+    option = {"type": 1, "name": name, "options": options}
+    return {"type": 2, "name": group, "options": [option]} if group else option
 
 
 def button_interaction(

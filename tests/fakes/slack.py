@@ -41,6 +41,8 @@ class FakeSlackState:
     rejected: list[str] = field(default_factory=list)  # errors answered for messages Slack would refuse
     block_errors: deque[str] = field(default_factory=deque)  # refuse the next messages with blocks with these
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id -> filename, length, content
+    files: list[dict[str, Any]] = field(default_factory=list)  # files shared in a channel: channel, filename, title, content
     _ts: Any = field(default_factory=lambda: itertools.count(1))
 
     def messages_to(self, channel: str) -> list[dict[str, Any]]:
@@ -53,7 +55,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     if request.content_type == "application/json":
         return json.loads(raw or b"{}")
-    return {key: values[-1] for key, values in parse_qs(raw.decode()).items()}
+    # Some methods (files.getUploadURLExternal) send their arguments in the query string of a POST.
+    return dict(request.query) | {key: values[-1] for key, values in parse_qs(raw.decode()).items()}
 
 
 def _answer(payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -80,6 +83,21 @@ def message_error(body: dict[str, Any]) -> str | None:
     except (SlackObjectFormationError, KeyError, TypeError, ValueError):
         return "invalid_blocks"
     return None
+
+
+def _complete_upload(state: FakeSlackState, body: dict[str, Any]) -> web.Response:
+    """files.completeUploadExternal: share uploaded files in a channel, as Slack does only where the bot is a member."""
+    channel = body.get("channel_id", "")
+    if channel in state.channel_errors:
+        return _answer({"ok": False, "error": state.channel_errors[channel]})
+    shared = body.get("files") or []
+    shared = json.loads(shared) if isinstance(shared, str) else shared
+    uploads = [state.uploads.get(item.get("id", "")) for item in shared]
+    if not shared or any(upload is None or upload["content"] is None for upload in uploads):
+        return _answer({"ok": False, "error": "file_not_found"})
+    for item, upload in zip(shared, uploads):
+        state.files.append({"channel": channel, "filename": upload["filename"], "title": item.get("title"), "content": upload["content"]})
+    return _answer({"ok": True, "files": [{"id": item["id"], "title": item.get("title")} for item in shared]})
 
 
 def build_slack_app(state: FakeSlackState) -> web.Application:
@@ -121,7 +139,22 @@ def build_slack_app(state: FakeSlackState) -> web.Application:
             ts = f"1700000000.{next(state._ts):06d}"
             state.messages.append({**body, "ts": ts})
             return _answer({"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}})
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(state.uploads) + 1:04d}"
+            state.uploads[file_id] = {"filename": body.get("filename"), "length": int(body.get("length") or 0), "content": None}
+            return _answer({"ok": True, "file_id": file_id, "upload_url": f"http://{request.host}/upload/{file_id}"})
+        if method == "files.completeUploadExternal":
+            return _complete_upload(state, body)
         return _answer({"ok": False, "error": "unknown_method"})
+
+    async def upload(request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal hands out: the file's bytes, of the length announced."""
+        upload = state.uploads.get(request.match_info["file_id"])
+        content = await request.read()
+        if upload is None or len(content) != upload["length"]:
+            return web.Response(status=400, text="bad upload")
+        upload["content"] = content
+        return web.Response(text="OK - " + str(len(content)))
 
     async def response_url(request: web.Request) -> web.Response:
         key = request.match_info["key"]
@@ -145,4 +178,5 @@ def build_slack_app(state: FakeSlackState) -> web.Application:
     app.router.add_get("/socket", socket)
     app.router.add_route("*", "/api/{method}", api)
     app.router.add_post("/response/{key}", response_url)
+    app.router.add_post("/upload/{file_id}", upload)
     return app

@@ -108,6 +108,17 @@ class SentMessage:
     at: float
 
 
+@dataclass(frozen=True)
+class SentDocument:
+    """A file the fake accepted through sendDocument."""
+
+    message_id: int
+    chat_id: int
+    filename: str
+    content: bytes
+    caption: str
+
+
 @dataclass
 class Fault:
     """An error to answer the next matching sendMessage with."""
@@ -134,6 +145,7 @@ class FakeTelegram:
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
         self.callback_answers: list[dict[str, Any]] = []
+        self.documents: list[SentDocument] = []
         self.member_status: dict[tuple[int, int], str] = {}
         self.blocked: set[int] = set()
         self.migrated: dict[int, int] = {}
@@ -267,7 +279,9 @@ class FakeTelegram:
     # ---- the HTTP side -----------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.Response:
         # The body is read first, as the real API does: an answer before the upload ends leaves the client's connection stuck.
-        params = {key: _decode(key, value) for key, value in (await request.post()).items() if isinstance(value, str)}
+        form = await request.post()
+        params = {key: _decode(key, value) for key, value in form.items() if isinstance(value, str)}
+        params |= {key: value for key, value in form.items() if isinstance(value, web.FileField)}
         if request.match_info["token"] != self.token:
             self.rejected_tokens += 1
             self._notify()
@@ -355,6 +369,26 @@ class FakeTelegram:
         self._notify()
         return _ok({"message_id": message.message_id, "date": int(time.time()),
                     "chat": self._chat(chat_id, "private" if chat_id > 0 else "supergroup", ""), "text": visible})
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> web.Response:
+        """A file upload (multipart): kept with its name and bytes; Telegram refuses an empty one."""
+        chat_id = int(params["chat_id"])
+        rejection = self._refuse(chat_id)
+        if rejection is not None:
+            return rejection
+        upload = params.get("document")
+        if not isinstance(upload, web.FileField):
+            return self._reject(chat_id, 400, "Bad Request: there is no document in the request")
+        content = upload.file.read()
+        if not content:
+            return self._reject(chat_id, 400, "Bad Request: file must be non-empty")
+        document = SentDocument(next(self._message_ids), chat_id, upload.filename, content, params.get("caption", ""))
+        self.documents.append(document)
+        self._notify()
+        return _ok({"message_id": document.message_id, "date": int(time.time()),
+                    "chat": self._chat(chat_id, "private" if chat_id > 0 else "supergroup", ""),
+                    "document": {"file_id": f"doc{document.message_id}", "file_unique_id": f"u{document.message_id}",
+                                 "file_name": upload.filename, "file_size": len(content)}})
 
     def _refuse(self, chat_id: int) -> web.Response | None:
         """Injected faults, then the chat's state, then flood control, like the real server's order."""
