@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -125,7 +126,8 @@ class FieldWords:
             for chunk in [chunk for chunk in spaced.split() if "-" in chunk]:
                 if len(parts := [part for part in chunk.split("-") if part]) > 1:
                     compounds.add("".join(parts))
-        return cls(tuple(spaced.replace("-", " ").split()), frozenset(compounds))
+        # Interned: a day's papers repeat the same few ten thousand words millions of times.
+        return cls(tuple(map(sys.intern, spaced.replace("-", " ").split())), frozenset(compounds))
 
 
 @dataclass(frozen=True)

@@ -96,16 +96,18 @@ class TermMatcher:
     def hits(self, papers: Sequence[PaperWords]) -> TermHits:
         """One pass: resolve each distinct word of the day once, then collect each field's terms."""
         fields = [field for paper in papers for field in (paper.title, paper.abstract)]
-        word_sets = [frozenset(field.words) for field in fields]
-        vocabulary = set().union(*word_sets, *(field.compounds for field in fields))
+        vocabulary: set[str] = set()
+        for field in fields:
+            vocabulary.update(field.words)
+            vocabulary.update(field.compounds)
         roles = {word: role for word in vocabulary if (role := self._role(word)) is not None}
-        found_per_field = [self._terms_in(field, words, roles) for field, words in zip(fields, word_sets)]
         in_title: list[set[int]] = [set() for _ in range(self.term_count)]
         in_abstract: list[set[int]] = [set() for _ in range(self.term_count)]
-        for field_index, found in enumerate(found_per_field):
+        # Field by field: a week of papers is 20,000 fields, too many word sets to hold at once.
+        for field_index, field in enumerate(fields):
             paper_index, is_abstract = divmod(field_index, 2)
             target = in_abstract if is_abstract else in_title
-            for term_id in found:
+            for term_id in self._terms_in(field, frozenset(field.words), roles):
                 target[term_id].add(paper_index)
         return TermHits(tuple(map(frozenset, in_title)), tuple(map(frozenset, in_abstract)))
 
