@@ -103,4 +103,10 @@ def phrase_words(keywords: Sequence[Keyword]) -> tuple[tuple[Keyword, str], ...]
         for word in words:
             shares[word] = shares.get(word, 0.0) + share
             first_phrase.setdefault(word, keyword.term)
-    return tuple((Keyword(word, round(share, 2)), first_phrase[word]) for word, share in shares.items())
+    return tuple((_keyword(word, round(share, 2)), first_phrase[word]) for word, share in shares.items())
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _keyword(word: str, weight: float) -> Keyword:
+    """One shared Keyword per phrase word and share: thousands of chats follow the same phrases."""
+    return Keyword(word, weight)

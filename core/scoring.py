@@ -325,17 +325,19 @@ def _union(found: Sequence[frozenset[int]], group: tuple[int, ...]) -> frozenset
 
 def _term_entries(compiled: Sequence[CompiledSubscription], term_found: np.ndarray, purpose: str) -> RowEntries:
     """(row, term, weight in hundredths) for one purpose; rows it does not concern get none."""
-    terms: list[tuple[CountedTerm, ...]] = []
+    per_list: dict[tuple[int, bool], tuple[tuple[int, ...], tuple[int, ...]]] = {}  # chats share keyword lists
+    ids: list[tuple[int, ...]] = []
+    steps: list[tuple[int, ...]] = []
     for entry in compiled:
-        if purpose == KEYWORD_POINTS:
-            terms.append(tuple(term for term in entry.terms if term.source == KEYWORD))
-        else:
-            terms.append(entry.terms if entry.relevance == (purpose == RELEVANCE_ORDER) else ())
-    return RowEntries.of(
-        [tuple(term.term_id for term in counted) for counted in terms],
-        [tuple(weight_steps(term.keyword.weight) for term in counted) for counted in terms],
-        term_found,
-    )
+        concerned = purpose == KEYWORD_POINTS or entry.relevance == (purpose == RELEVANCE_ORDER)
+        key = (id(entry.terms), concerned)
+        known = per_list.get(key)
+        if known is None:
+            counted = [t for t in entry.terms if purpose != KEYWORD_POINTS or t.source == KEYWORD] if concerned else []
+            known = per_list[key] = (tuple(t.term_id for t in counted), tuple(weight_steps(t.keyword.weight) for t in counted))
+        ids.append(known[0])
+        steps.append(known[1])
+    return RowEntries.of(ids, steps, term_found)
 
 
 def _eligibility(papers: list[Paper], profiles: Mapping[tuple[frozenset[str], bool, bool], int]) -> np.ndarray:

@@ -62,7 +62,7 @@ class TermCompiler:
         self._group_ids: dict[tuple[int, ...], int] = {}
         self._term_ids: dict[tuple[str, bool], int | None] = {}
         self._profile_ids: dict[tuple[tuple[str, ...], bool, bool], int] = {}
-        self._counted: dict[tuple[Keyword, int, str, str], CountedTerm] = {}
+        self._counted: dict[tuple[str, float, bool, int, str, str], CountedTerm] = {}
         self._term_lists: dict[tuple[tuple[Keyword, ...], tuple[Keyword, ...], bool], tuple[CountedTerm, ...]] = {}
 
     def compile(self, subscription: Subscription) -> CompiledSubscription:
@@ -118,7 +118,7 @@ class TermCompiler:
 
     def _counted_term(self, keyword: Keyword, term_id: int, source: str, via: str) -> CountedTerm:
         """One shared object (with its own key) per distinct counted term of the day."""
-        spelled = (keyword, term_id, source, via)
+        spelled = (keyword.term, keyword.weight, keyword.aliases, term_id, source, via)  # plain values hash fastest
         counted = self._counted.get(spelled)
         if counted is None:
             counted = self._counted[spelled] = CountedTerm(keyword, term_id, source, via, key=len(self._counted))
