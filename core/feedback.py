@@ -21,7 +21,7 @@ from core.relevance import STOP_WORDS
 if TYPE_CHECKING:
     from core.store import Store
 
-LEARNED_WEIGHT = 0.2  # a learned word is worth a fifth of a keyword of weight 1
+LEARNED_WEIGHT = 0.1  # a learned word is worth a tenth of a keyword of weight 1
 MAX_LEARNED_TERMS = 40
 MIN_WORD_LETTERS = 3
 BACKGROUND_PAPERS = 3000  # the recent papers liked words are compared with
