@@ -1,7 +1,7 @@
 """Benchmark: N chats due at the same minute, served end to end by one scheduler tick through the outbox.
 
 Run from the repository root:
-``python -m benchmarks.scheduler [--chats N] [--papers N] [--weekly-share 0.1] [--runs 3] [--serve]``.
+``python -m benchmarks.scheduler [--chats N] [--papers N] [--weekly-share 0.1] [--email-share 0.05] [--runs 3] [--serve]``.
 
 Each run is its own process (peak RSS is per process): it copies a prepared database (N chats with the
 keywords and filters of benchmarks/workload.py, a share of them weekly chats whose week is due at the
@@ -33,10 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from adapters.base import OutgoingMessage
+from email.message import EmailMessage
+
+from adapters.base import Adapter, OutgoingMessage
 from benchmarks.workload import CATEGORY_CHOICES, benchmark_day, benchmark_subscriptions, distinct_terms
 from bot.schedule_times import week_days
-from core.config import ArxivSettings, DefaultsSettings, Settings
+from core.config import ArxivSettings, DefaultsSettings, EmailSettings, Settings
 from core.models import WEEKLY, ChatRef, Digest, Paper
 from core.store import Store
 from tests.recording_adapter import PLATFORM, RecordingAdapter
@@ -76,15 +78,36 @@ class CountingAdapter(RecordingAdapter):
         return message_id
 
 
+class CountingSmtp:
+    """An SMTP sender that serializes each mail (what sending costs us) and counts it instead of sending it."""
+
+    def __init__(self) -> None:
+        self.mails = 0
+        self.bytes = 0
+
+    async def send(self, mail: EmailMessage) -> None:
+        self.mails += 1
+        self.bytes += len(mail.as_bytes())
+
+
+def email_adapter(smtp: CountingSmtp) -> Adapter:
+    """The real email adapter (rendering, links, composing) in front of a counting sender."""
+    from adapters.email import EmailAdapter
+    from adapters.email_links import LinkSigner, SiteLinks
+
+    settings = EmailSettings(sender="digest@example.org")
+    return EmailAdapter(settings, smtp, SiteLinks("https://digest.example.org", LinkSigner("b" * 32, lambda: DUE_AT)))  # type: ignore[arg-type]
+
+
 def earlier_day(papers: list[Paper], days_before: int) -> list[Paper]:
     """The day's papers again under other ids: an earlier announcement day of the same size for the weeks."""
     return [dataclasses.replace(paper, arxiv_id=f"{2611 - days_before}.{paper.arxiv_id[5:]}") for paper in papers]
 
 
-def prepared_database(chats: int, papers: int, weekly_share: float) -> Path:
+def prepared_database(chats: int, papers: int, weekly_share: float, email_share: float) -> Path:
     """The cached database for this size: the week's papers and `chats` chats due at DUE_AT (a `weekly_share` of
-    them weekly ones whose week is due then), written in one transaction."""
-    path = CACHE / f"bench-scheduler-{chats}-{papers}-weekly{weekly_share:g}.db"
+    them weekly ones whose week is due then, an `email_share` of them email addresses), written in one transaction."""
+    path = CACHE / f"bench-scheduler-{chats}-{papers}-weekly{weekly_share:g}-email{email_share:g}.db"
     if path.exists():
         return path
     CACHE.mkdir(exist_ok=True)
@@ -101,9 +124,11 @@ def prepared_database(chats: int, papers: int, weekly_share: float) -> Path:
         store.record_fetch("feed", read, announced, "ok", len(stored))
     rng = random.Random(20260421)
     weekly_rng = random.Random(20260422)  # its own draws: the daily chats' zones stay those of earlier runs
+    email_rng = random.Random(20260423)
     with store.transaction():
         for subscription in benchmark_subscriptions(chats, day, SETTINGS.defaults):
-            ref = ChatRef(PLATFORM, subscription.subscriber.split(":", 1)[1])
+            number = subscription.subscriber.split(":", 1)[1]
+            ref = ChatRef("email", f"reader{number}@example.org") if email_rng.random() < email_share else ChatRef(PLATFORM, number)
             store.get_or_create_chat(ref, SETTINGS.defaults)
             zone = rng.choice(ZONES)
             local = DUE_AT.astimezone(ZoneInfo(zone))
@@ -154,17 +179,19 @@ async def one_tick(template: Path, folder: Path, serve: bool) -> RunResult:
     shutil.copy(template, db_path)
     store = Store(db_path, clock=lambda: DUE_AT)
     adapter = CountingAdapter()
+    smtp = CountingSmtp()
+    mail = email_adapter(smtp)
     if serve:
         from bot.app import App  # serve's imports, summarizer and web app count in its footprint
 
-        app = App(SETTINGS, store, [adapter])
+        app = App(SETTINGS, store, [adapter, mail])
         app.web_app()
         scheduler = app.scheduler
     else:
         from bot.scheduler import Scheduler
         from core.arxiv.fetcher import Fetcher
 
-        scheduler = Scheduler(store, SETTINGS, Fetcher(SETTINGS.arxiv, store), {PLATFORM: adapter})
+        scheduler = Scheduler(store, SETTINGS, Fetcher(SETTINGS.arxiv, store), {PLATFORM: adapter, "email": mail})
     rss_before, db_before = peak_rss_mib(), database_bytes(db_path)
     started = time.perf_counter()
     report = await scheduler.tick(DUE_AT)
@@ -172,18 +199,21 @@ async def one_tick(template: Path, folder: Path, serve: bool) -> RunResult:
     await scheduler.fetcher.aclose()
     chats = store.db.execute("SELECT COUNT(*) FROM chats").fetchone()[0]
     weekly = store.db.execute("SELECT COUNT(*) FROM chats WHERE schedule = ?", [WEEKLY]).fetchone()[0]
+    print(f"email chats: {smtp.mails} digest mails composed ({smtp.bytes / max(smtp.mails, 1) / 1024:.0f} KiB each)", file=sys.stderr)
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     return RunResult(
-        chats, weekly, report.due, report.planned, adapter.messages, adapter.papers, tick, dict(report.seconds),
+        chats, weekly, report.due, report.planned, adapter.messages + smtp.mails, adapter.papers, tick, dict(report.seconds),
         rss_before, peak_rss_mib(), db_before, database_bytes(db_path),
     )
 
 
 def run_in_child(options: argparse.Namespace) -> RunResult:
     command = [sys.executable, "-m", "benchmarks.scheduler", "--chats", str(options.chats), "--papers", str(options.papers),
-               "--weekly-share", str(options.weekly_share), "--one-run"] + (["--serve"] if options.serve else [])
-    output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+               "--weekly-share", str(options.weekly_share), "--email-share", str(options.email_share), "--one-run"] + (["--serve"] if options.serve else [])
+    finished = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+    print(finished.stderr.strip().splitlines()[-1])  # the child's email line
+    output = finished.stdout
     return RunResult(**json.loads(output.splitlines()[-1]))
 
 
@@ -225,13 +255,14 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=10_000)
     parser.add_argument("--papers", type=int, default=2000)
     parser.add_argument("--weekly-share", type=float, default=0.1, help="share of chats with a weekly digest due too")
+    parser.add_argument("--email-share", type=float, default=0.05, help="share of chats that are email addresses")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--serve", action="store_true", help="the tick of a service built as `serve` builds it")
     parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)  # a child: print one RunResult as JSON
     options = parser.parse_args()
-    if not 0.0 <= options.weekly_share <= 1.0:
-        parser.error("--weekly-share is a share: 0 to 1")
-    template = prepared_database(options.chats, options.papers, options.weekly_share)
+    if not (0.0 <= options.weekly_share <= 1.0 and 0.0 <= options.email_share <= 1.0):
+        parser.error("--weekly-share and --email-share are shares: 0 to 1")
+    template = prepared_database(options.chats, options.papers, options.weekly_share, options.email_share)
     if options.one_run:
         with tempfile.TemporaryDirectory() as folder:
             result = asyncio.run(one_tick(template, Path(folder), options.serve))
