@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from starlette.routing import BaseRoute
@@ -26,13 +27,23 @@ SAVE_PREFIX = "sv"
 SAVE_THANKS = 'Saved 🔖 to this chat\'s reading list ("saved" lists it, "bibtex" exports it).'
 
 
+class MessageKind(StrEnum):
+    """What part of a digest a message is, which decides how delivery records it."""
+
+    HEADER = "header"  # before the papers; recorded in the day's status, so a resumed digest does not repeat it
+    PAPERS = "papers"  # carries papers (maybe with the header); recorded per paper
+    FOOTER = "footer"  # after the papers; sent once they are out, not recorded
+    REPLY = "reply"  # a command's answer outside any digest
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """One platform message of a digest, and which papers it carries (empty for a header)."""
+    """One platform message, what part of a digest it is, and which papers it carries."""
 
     paper_ids: tuple[str, ...]
     payload: Any  # the platform's form: Telegram HTML, Discord embeds, Slack blocks, console text
     plain_text: str  # what to send instead if the platform rejects the formatting
+    kind: MessageKind
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from starlette.routing import BaseRoute
 
-from adapters.base import CommandHandler, OutgoingMessage, attachment_as_text, reply_messages
+from adapters.base import CommandHandler, MessageKind, OutgoingMessage, attachment_as_text, reply_messages
 from core.models import ChatRef, CommandContext, Digest, Reply
 from core.render.chunks import cut_text, split_blocks
 from core.render.plain import paper_block
@@ -34,12 +34,13 @@ def render_plain_digest(digest: Digest, budget: int = CONSOLE_MESSAGE_BUDGET) ->
     messages = []
     for chunk in split_blocks(blocks, budget):
         ids = tuple(paper_ids[index] for index in chunk.indices if paper_ids[index])
-        messages.append(OutgoingMessage(paper_ids=ids, payload=chunk.text, plain_text=chunk.text))
+        kind = MessageKind.PAPERS if ids else MessageKind.HEADER  # a paper block is cut to fit, so only the header stands alone
+        messages.append(OutgoingMessage(paper_ids=ids, payload=chunk.text, plain_text=chunk.text, kind=kind))
     return messages
 
 
 def _text_messages(reply: Reply) -> list[OutgoingMessage]:
-    return [OutgoingMessage((), reply.text, reply.text)]
+    return [OutgoingMessage((), reply.text, reply.text, MessageKind.REPLY)]
 
 
 class ConsoleAdapter:

@@ -26,6 +26,7 @@ from adapters.base import (
     DeliveryError,
     EventSink,
     FormattingRejected,
+    MessageKind,
     OutgoingMessage,
     button_event,
     ignore_events,
@@ -387,7 +388,7 @@ class DiscordAdapter:
 
 
 def _text_messages(reply: Reply) -> list[OutgoingMessage]:
-    return [OutgoingMessage((), DiscordMessage(chunk), chunk) for chunk in text_chunks(reply.text)]
+    return [OutgoingMessage((), DiscordMessage(chunk), chunk, MessageKind.REPLY) for chunk in text_chunks(reply.text)]
 
 
 def _delivery_error(where: str, exc: discord.HTTPException, *, formatting_may_fail: bool) -> DeliveryError:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.base import VOTES, OutgoingMessage, feedback_data, save_data
+from adapters.base import VOTES, MessageKind, OutgoingMessage, feedback_data, save_data
 from core.models import Digest
 from core.render.chunks import cut_text, split_blocks
 from core.render.view import DigestView, PaperView, digest_view
@@ -155,7 +155,7 @@ def render_digest(digest: Digest) -> list[OutgoingMessage]:
     view = digest_view(digest)
     header = digest_header(view)
     if not view.papers:
-        return [OutgoingMessage((), DiscordMessage(header), header)]
+        return [OutgoingMessage((), DiscordMessage(header), header, MessageKind.HEADER)]
     embeds = [paper_embed(paper) for paper in view.papers]
     chunks = split_blocks(
         [embed_counted_text(embed) for embed in embeds],
@@ -169,7 +169,8 @@ def render_digest(digest: Digest) -> list[OutgoingMessage]:
         papers = [view.papers[index] for index in chunk.indices]
         plain = "\n".join(([header] if content else []) + [_plain_line(paper) for paper in papers])
         body = DiscordMessage(content, tuple(embeds[index] for index in chunk.indices), feedback_rows(papers))
-        messages.append(OutgoingMessage(tuple(paper.arxiv_id for paper in papers), body, cut_text(plain, CONTENT_LIMIT)))
+        ids = tuple(paper.arxiv_id for paper in papers)
+        messages.append(OutgoingMessage(ids, body, cut_text(plain, CONTENT_LIMIT), MessageKind.PAPERS))
     return messages
 
 

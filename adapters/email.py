@@ -12,7 +12,7 @@ import ssl
 
 from starlette.routing import BaseRoute
 
-from adapters.base import ChatGoneEvent, CommandHandler, DeliveryError, EventSink, OutgoingMessage, ignore_events
+from adapters.base import ChatGoneEvent, CommandHandler, DeliveryError, EventSink, MessageKind, OutgoingMessage, ignore_events
 from adapters.email_links import CONFIRM, CONFIRM_LINK_HOURS, LINK_SECRET_ENV, SETTINGS, UNSUBSCRIBE, LinkSigner, SiteLinks
 from adapters.email_render import RecipientLinks, compose, confirmation_mail, digest_mail
 from adapters.email_smtp import SMTP_PASSWORD_ENV, SMTP_URL_ENV, SmtpSender, SmtpUrlError, parse_smtp_url
@@ -72,7 +72,7 @@ class EmailAdapter:
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         """One mail for the whole digest; its links name the reader, so it is written per address in `send`."""
         ids = tuple(scored.paper.arxiv_id for scored in digest.papers)
-        return [OutgoingMessage(paper_ids=ids, payload=digest, plain_text=f"arXiv digest for {digest.announcement_day}")]
+        return [OutgoingMessage(paper_ids=ids, payload=digest, plain_text=f"arXiv digest for {digest.announcement_day}", kind=MessageKind.PAPERS)]
 
     def recipient_links(self, address: str) -> RecipientLinks:
         return RecipientLinks(self.links.url(SETTINGS, address), self.links.url(UNSUBSCRIBE, address))

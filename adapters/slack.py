@@ -24,6 +24,7 @@ from adapters.base import (
     DeliveryError,
     EventSink,
     FormattingRejected,
+    MessageKind,
     OutgoingMessage,
     attachment_as_text,
     button_event,
@@ -257,7 +258,7 @@ def _error_name(exc: SlackApiError) -> str:
 
 def _text_messages(reply: Reply) -> list[OutgoingMessage]:
     body = render_reply(reply)
-    return [OutgoingMessage((), body, reply.text)]
+    return [OutgoingMessage((), body, reply.text, MessageKind.REPLY)]
 
 
 def create_adapter(settings: Settings, events: EventSink) -> SlackAdapter | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.base import OutgoingMessage, feedback_data, save_data
+from adapters.base import MessageKind, OutgoingMessage, feedback_data, save_data
 from core.models import Digest, Reply
 from core.render.chunks import cut_text, split_blocks
 from core.render.view import PaperView, digest_view
@@ -73,7 +73,7 @@ def render_digest_messages(digest: Digest) -> list[OutgoingMessage]:
     if not view.papers:
         text = f"{header}\n{intro}"
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(text)}}]
-        return [OutgoingMessage((), {"text": escape_mrkdwn(text), "blocks": blocks}, text)]
+        return [OutgoingMessage((), {"text": escape_mrkdwn(text), "blocks": blocks}, text, MessageKind.HEADER)]
     sections = [paper_section_text(paper) for paper in view.papers]
     chunks = split_blocks(sections, budget=10**9, max_blocks=PAPERS_PER_MESSAGE)
     messages: list[OutgoingMessage] = []
@@ -94,6 +94,7 @@ def render_digest_messages(digest: Digest) -> list[OutgoingMessage]:
                 paper_ids=tuple(paper.arxiv_id for paper in papers),
                 payload={"text": escape_mrkdwn(cut_text(plain, MAX_TEXT_CHARS)), "blocks": blocks},
                 plain_text=plain,
+                kind=MessageKind.PAPERS,
             )
         )
     return messages

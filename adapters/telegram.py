@@ -29,6 +29,7 @@ from adapters.base import (
     DeliveryError,
     EventSink,
     FormattingRejected,
+    MessageKind,
     OutgoingMessage,
     button_event,
     ignore_events,
@@ -401,7 +402,7 @@ class TelegramAdapter:
 
 def _text_messages(reply: Reply) -> list[OutgoingMessage]:
     html = render_reply(reply)
-    return [OutgoingMessage((), TelegramMessage(html), visible_text(html))]
+    return [OutgoingMessage((), TelegramMessage(html), visible_text(html), MessageKind.REPLY)]
 
 
 def create_adapter(settings: Settings, events: EventSink) -> TelegramAdapter | None:

@@ -5,7 +5,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from adapters.base import OutgoingMessage, feedback_data, save_data
+from adapters.base import MessageKind, OutgoingMessage, feedback_data, save_data
 from core.models import Digest, Reply
 from core.render.chunks import cut_text, split_blocks
 from core.render.view import DigestView, PaperView, digest_view
@@ -159,11 +159,11 @@ def render_digest(digest: Digest) -> list[OutgoingMessage]:
     """A header message, then the papers grouped into messages at paper boundaries under the limit."""
     view = digest_view(digest)
     header = render_header(view)
-    messages = [OutgoingMessage((), TelegramMessage(header), visible_text(header).strip())]
+    messages = [OutgoingMessage((), TelegramMessage(header), visible_text(header).strip(), MessageKind.HEADER)]
     blocks = [render_paper(paper) for paper in view.papers]
     for chunk in split_blocks(blocks, MESSAGE_BUDGET, BLOCK_SEPARATOR, visible_length, MAX_PAPERS_PER_MESSAGE):
         papers = [view.papers[index] for index in chunk.indices]
         keyboard = tuple(paper_buttons(paper) for paper in papers)
         ids = tuple(paper.arxiv_id for paper in papers)
-        messages.append(OutgoingMessage(ids, TelegramMessage(chunk.text, keyboard), visible_text(chunk.text).strip()))
+        messages.append(OutgoingMessage(ids, TelegramMessage(chunk.text, keyboard), visible_text(chunk.text).strip(), MessageKind.PAPERS))
     return messages

@@ -32,7 +32,7 @@ from telegram.ext import AIORateLimiter, BaseRateLimiter  # noqa: E402
 
 from adapters.telegram import TelegramAdapter  # noqa: E402
 from adapters.telegram_transport import FloodControl  # noqa: E402
-from bot.delivery import DELIVERED, DEFERRED, DigestSender  # noqa: E402
+from bot.delivery import DeliveryOutcome, DigestSender  # noqa: E402
 from core.config import DefaultsSettings, TelegramSettings  # noqa: E402
 from core.models import ChatRef, Digest  # noqa: E402
 from core.store import Store  # noqa: E402
@@ -63,8 +63,8 @@ async def deliver_all(adapter: TelegramAdapter, store: Store, digests: dict[Chat
         assert chat is not None
         while True:
             result = await sender.deliver(adapter, chat, digest)
-            if result.outcome != DEFERRED or result.retry_at is None:
-                assert result.outcome == DELIVERED, result
+            if result.outcome != DeliveryOutcome.DEFERRED or result.retry_at is None:
+                assert result.outcome == DeliveryOutcome.DELIVERED, result
                 return
             await asyncio.sleep(max((result.retry_at - store.now()).total_seconds(), 0))
 

@@ -7,9 +7,8 @@ best a platform without idempotency keys allows); everything confirmed is never 
 When the store refuses the write that records a confirmation (disk full, locked, read-only), the
 confirmation is kept in memory and written before anything else is sent to that chat, and no chat
 is sent anything until the store takes writes again: a bookkeeping failure never re-sends a message.
-Header messages (no papers, before the first paper) are tracked in the day's status, so a
-resumed digest does not repeat them; a footer (no papers, after the last) is sent once the papers
-are out, and the day is closed right after.
+Header messages are tracked in the day's status, so a resumed digest does not repeat them; a footer
+is sent once the papers are out, and the day is closed right after.
 """
 from __future__ import annotations
 
@@ -19,13 +18,14 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from adapters.base import Adapter, ChatGone, ChatMoved, DeliveryError, FormattingRejected, OutgoingMessage
+from adapters.base import Adapter, ChatGone, ChatMoved, DeliveryError, FormattingRejected, MessageKind, OutgoingMessage
 from core.models import ChatRef, ChatSettings, Digest
 from core.store import Store, StoreError
-from core.store.outbox import DAY_DONE, OPEN_DAY_STATUSES
+from core.store.outbox import OPEN_DAY_STATUSES, DayStatus
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,20 @@ MAX_DELIVERY_FAILURES = 12
 # After the store refused a write, nothing is sent to anyone for this long; then one small write probes it.
 STORE_RETRY_SECONDS = 15.0
 
-DELIVERED = "delivered"
-DEFERRED = "deferred"
-CHAT_GONE = "chat_gone"
-GAVE_UP = "gave_up"
-STOPPED = "stopped"
-NOTHING_TO_SEND = "nothing_to_send"
-UNFINISHED = frozenset({DEFERRED, CHAT_GONE, STOPPED})  # the chat's later digests must wait for this one
+
+
+class DeliveryOutcome(StrEnum):
+    """How one attempt at a digest ended."""
+
+    DELIVERED = "delivered"
+    DEFERRED = "deferred"  # a transient failure (or the store refused a write): tried again after a back-off
+    CHAT_GONE = "chat_gone"
+    GAVE_UP = "gave_up"
+    STOPPED = "stopped"  # the app is shutting down; the rest is sent after the restart
+    NOTHING_TO_SEND = "nothing_to_send"
+
+
+UNFINISHED = frozenset({DeliveryOutcome.DEFERRED, DeliveryOutcome.CHAT_GONE, DeliveryOutcome.STOPPED})  # the chat's later digests wait for this one
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ class Confirmation:
 class DeliveryResult:
     chat: ChatRef
     announcement_day: dt.date
-    outcome: str
+    outcome: DeliveryOutcome
     messages_sent: int = 0
     papers_sent: int = 0
     retry_at: dt.datetime | None = None
@@ -126,50 +133,51 @@ class DigestSender:
         """Send whatever of this planned digest is still pending; never raises for platform or store errors."""
         ref, day = chat.ref, digest.announcement_day
         if not self.store_writable(self.clock()):
-            return DeliveryResult(ref, day, DEFERRED, retry_at=self._store_retry_at, error="the store cannot be written")
+            return DeliveryResult(ref, day, DeliveryOutcome.DEFERRED, retry_at=self._store_retry_at, error="the store cannot be written")
         try:
-            return await self._deliver(adapter, chat, digest, stop)
+            return await self._deliver(adapter, ref, digest, stop)
         except StoreError as error:
             self._store_failed(error)
-            return DeliveryResult(ref, day, DEFERRED, retry_at=self._store_retry_at, error=str(error))
+            return DeliveryResult(ref, day, DeliveryOutcome.DEFERRED, retry_at=self._store_retry_at, error=str(error))
 
-    async def _deliver(
-        self, adapter: Adapter, chat: ChatSettings, digest: Digest, stop: asyncio.Event | None
-    ) -> DeliveryResult:
-        ref, day = chat.ref, digest.announcement_day
+    async def _deliver(self, adapter: Adapter, ref: ChatRef, digest: Digest, stop: asyncio.Event | None) -> DeliveryResult:
+        day = digest.announcement_day
         self._record_unrecorded(ref, day)
         status = self.store.digest_day_status(ref, day)
         if status not in OPEN_DAY_STATUSES:
-            return DeliveryResult(ref, day, NOTHING_TO_SEND)
-        pending = {row.arxiv_id for row in self.store.pending_papers(ref, day)}
-        digest = dataclasses.replace(digest, papers=tuple(p for p in digest.papers if p.paper.arxiv_id in pending))
+            return DeliveryResult(ref, day, DeliveryOutcome.NOTHING_TO_SEND)
+        digest = self._still_pending(ref, digest)
         if not digest.papers:
             # Everything was confirmed before a restart; a footer, if any, is not worth a duplicate risk.
-            self.store.finish_digest_day(ref, day, DAY_DONE)
-            return DeliveryResult(ref, day, DELIVERED)
+            return self._finish(ref, day, 0, 0)
         try:
             messages = adapter.render_digest(digest)
         except Exception as error:  # an adapter bug: back off and give up in the end, not retry every minute
             log.exception("rendering digest %s for %s:%s failed", day, ref.platform, ref.chat_id)
             return self._defer(ref, day, (), DeliveryError(f"rendering failed: {error}"), 0, 0)
-        paper_indices = [index for index, message in enumerate(messages) if message.paper_ids]
-        first_paper = paper_indices[0] if paper_indices else len(messages)
-        header_sent = status != OPEN_DAY_STATUSES[0]
+        if status == DayStatus.SENDING:
+            messages = [message for message in messages if message.kind != MessageKind.HEADER]
+        return await self._send_messages(adapter, ref, day, messages, stop)
+
+    def _still_pending(self, ref: ChatRef, digest: Digest) -> Digest:
+        """The digest cut to the papers not confirmed yet (a resumed digest sends only the rest)."""
+        pending = {row.arxiv_id for row in self.store.pending_papers(ref, digest.announcement_day)}
+        return dataclasses.replace(digest, papers=tuple(p for p in digest.papers if p.paper.arxiv_id in pending))
+
+    async def _send_messages(
+        self, adapter: Adapter, ref: ChatRef, day: dt.date, messages: list[OutgoingMessage], stop: asyncio.Event | None
+    ) -> DeliveryResult:
+        """Send in order, recording each confirmation before the next message; close the day when all are out."""
+        headers = [message for message in messages if message.kind == MessageKind.HEADER]
+        last_header = headers[-1] if headers else None  # the header counts as sent once its last message is
         sent_messages = sent_papers = 0
         for index, message in enumerate(messages):
             if stop is not None and stop.is_set():
-                return DeliveryResult(ref, day, STOPPED, sent_messages, sent_papers)
-            is_header = index < first_paper
-            if is_header and header_sent:
-                continue
+                return DeliveryResult(ref, day, DeliveryOutcome.STOPPED, sent_messages, sent_papers)
             try:
                 ref, message_id = await self._send_following(adapter, ref, day, message)
             except ChatGone as error:
-                log.warning("chat %s:%s is gone (%s): deactivating it", ref.platform, ref.chat_id, error)
-                self.store.give_up_deliveries(ref, f"chat gone: {error}")
-                self.store.set_active(ref, False)
-                self._forget(ref, day)
-                return DeliveryResult(ref, day, CHAT_GONE, sent_messages, sent_papers, error=str(error))
+                return self._chat_gone(ref, day, error, sent_messages, sent_papers)
             except FormattingRejected as error:
                 log.warning("chat %s:%s rejected message %d even as plain text: %s", ref.platform, ref.chat_id, index, error)
                 self.store.mark_failed(ref, message.paper_ids, f"rejected: {error}")
@@ -178,12 +186,22 @@ class DigestSender:
                 return self._defer(ref, day, message.paper_ids, error, sent_messages, sent_papers)
             sent_messages += 1
             sent_papers += len(message.paper_ids)
-            if message.paper_ids or (is_header and index == first_paper - 1):
+            if message.paper_ids or message is last_header:
                 self._unrecorded.setdefault((ref, day), []).append(Confirmation(message.paper_ids, message_id))
                 self._record_unrecorded(ref, day)
-        self.store.finish_digest_day(ref, day, DAY_DONE)
+        return self._finish(ref, day, sent_messages, sent_papers)
+
+    def _finish(self, ref: ChatRef, day: dt.date, messages: int, papers: int) -> DeliveryResult:
+        self.store.finish_digest_day(ref, day, DayStatus.DONE)
         self._forget(ref, day)
-        return DeliveryResult(ref, day, DELIVERED, sent_messages, sent_papers)
+        return DeliveryResult(ref, day, DeliveryOutcome.DELIVERED, messages, papers)
+
+    def _chat_gone(self, ref: ChatRef, day: dt.date, error: ChatGone, messages: int, papers: int) -> DeliveryResult:
+        log.warning("chat %s:%s is gone (%s): deactivating it", ref.platform, ref.chat_id, error)
+        self.store.give_up_deliveries(ref, f"chat gone: {error}")
+        self.store.set_active(ref, False)
+        self._forget(ref, day)
+        return DeliveryResult(ref, day, DeliveryOutcome.CHAT_GONE, messages, papers, error=str(error))
 
     async def _send_following(
         self, adapter: Adapter, ref: ChatRef, day: dt.date, message: OutgoingMessage
@@ -245,12 +263,12 @@ class DigestSender:
             log.error("giving up digest %s for %s:%s after %d failures: %s", day, ref.platform, ref.chat_id, failures, error)
             self.store.give_up_deliveries(ref, f"gave up: {error}", day)
             self._forget(ref, day)
-            return DeliveryResult(ref, day, GAVE_UP, messages, papers, error=str(error))
+            return DeliveryResult(ref, day, DeliveryOutcome.GAVE_UP, messages, papers, error=str(error))
         retry_at = self.clock() + dt.timedelta(seconds=backoff_seconds(failures, error.retry_after))
         self._failures[key] = failures
         self._retry_at[key] = retry_at
         log.warning("digest %s for %s:%s deferred until %s: %s", day, ref.platform, ref.chat_id, retry_at, error)
-        return DeliveryResult(ref, day, DEFERRED, messages, papers, retry_at=retry_at, error=str(error))
+        return DeliveryResult(ref, day, DeliveryOutcome.DEFERRED, messages, papers, retry_at=retry_at, error=str(error))
 
     def _forget(self, ref: ChatRef, day: dt.date) -> None:
         self._failures.pop((ref, day), None)

@@ -30,7 +30,7 @@ from bot.digests import DayFetcher, DigestService, PaperSummarizer
 from core.config import Settings
 from core.models import WEEKLY, ChatRef, ChatSettings, Digest, ScoredPaper
 from core.store import Store
-from core.store.outbox import DAY_PAUSED
+from core.store.outbox import DayStatus
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class Scheduler:
                 continue
             for digest_day in due:
                 if chat.paused:
-                    self.store.skip_digest_day(chat.ref, digest_day.day, DAY_PAUSED)
+                    self.store.skip_digest_day(chat.ref, digest_day.day, DayStatus.PAUSED)
                 else:
                     by_day[digest_day].append(chat)
                     report.due += 1

@@ -13,7 +13,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from bot.delivery import DELIVERED, NOTHING_TO_SEND, DigestSender
+from bot.delivery import DeliveryOutcome, DigestSender
 from core.store import Store
 from tests.recording_adapter import RecordingAdapter, make_digest
 
@@ -26,7 +26,7 @@ async def deliver_all(store: Store, adapter: RecordingAdapter) -> None:
     for chat in store.active_chats():
         store.plan_digest(chat.ref, DAY, digest.papers)
         result = await sender.deliver(adapter, chat, digest)
-        if result.outcome not in (DELIVERED, NOTHING_TO_SEND):
+        if result.outcome not in (DeliveryOutcome.DELIVERED, DeliveryOutcome.NOTHING_TO_SEND):
             raise SystemExit(f"chat {chat.ref.chat_id}: {result.outcome}")
 
 

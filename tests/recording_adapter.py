@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.base import CommandHandler, DeliveryError, OutgoingMessage
+from adapters.base import CommandHandler, DeliveryError, MessageKind, OutgoingMessage
 from core.models import ChatRef, Digest, Paper, ScoredPaper
 
 PLATFORM = "recording"
@@ -82,11 +82,11 @@ class RecordingAdapter:
         ids = [scored.paper.arxiv_id for scored in digest.papers]
         days = f"{digest.week_from} to {day}" if digest.week_from else day  # a weekly digest names its days
         header = f"header {days}: {len(ids)} papers"
-        messages = [OutgoingMessage((), f"<b>{header}</b>", header)]
+        messages = [OutgoingMessage((), f"<b>{header}</b>", header, MessageKind.HEADER)]
         for start in range(0, len(ids), self.papers_per_message):
             chunk = tuple(ids[start : start + self.papers_per_message])
-            messages.append(OutgoingMessage(chunk, "<i>" + " ".join(chunk) + "</i>", " ".join(chunk)))
-        messages.append(OutgoingMessage((), f"<b>footer {day}</b>", f"footer {day}"))
+            messages.append(OutgoingMessage(chunk, "<i>" + " ".join(chunk) + "</i>", " ".join(chunk), MessageKind.PAPERS))
+        messages.append(OutgoingMessage((), f"<b>footer {day}</b>", f"footer {day}", MessageKind.FOOTER))
         return messages
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:

@@ -15,7 +15,7 @@ import adapters.discord as discord_adapter
 from adapters.base import SAVE_THANKS, ChatGone, DeliveryError, FormattingRejected, ignore_events
 from adapters.discord import DiscordAdapter, create_adapter
 from bot.app import StoreEvents
-from bot.delivery import CHAT_GONE, DELIVERED, DigestSender
+from bot.delivery import DeliveryOutcome, DigestSender
 from core.commands import COMMAND_SPECS, CommandProcessor
 from core.commands.registry import NOT_ALLOWED
 from core.config import DiscordSettings, Settings
@@ -238,7 +238,7 @@ async def test_25_paper_digest_arrives_as_valid_embeds_within_every_limit(bot, f
     digest = fixture_digest(25, summary_text="**Contributions**\n" + "A careful result. " * 200)
     store.plan_digest(chat.ref, DAY, digest.papers)
     result = await DigestSender(store).deliver(bot, chat, digest)
-    assert result.outcome == DELIVERED and result.papers_sent == 25
+    assert result.outcome == DeliveryOutcome.DELIVERED and result.papers_sent == 25
     assert sent_paper_ids(fake, CHANNEL) == [s.paper.arxiv_id for s in digest.papers]
     assert not fake.rejected
     for message in fake.messages:
@@ -258,7 +258,7 @@ async def test_a_429_mid_digest_is_waited_out_and_loses_nothing(bot, fake, store
     messages = bot.render_digest(digest)
     fake.inject(CHANNEL, None, rate_limited(0.05), rate_limited(0.05))  # the first message passes, the second waits
     result = await DigestSender(store).deliver(bot, chat, digest)
-    assert result.outcome == DELIVERED
+    assert result.outcome == DeliveryOutcome.DELIVERED
     posts = [path for method, path in fake.requests if path.endswith(f"/channels/{CHANNEL}/messages")]
     assert len(posts) == len(messages) + 2  # two refused by the 429s, retried by discord.py
     assert sent_paper_ids(fake, CHANNEL) == [s.paper.arxiv_id for s in digest.papers]
@@ -280,7 +280,7 @@ async def test_lost_channel_is_chat_gone_and_deactivated(bot, fake, store, fault
     store.plan_digest(chat.ref, DAY, digest.papers)
     fake.remove_from(CHANNEL, fault)
     result = await DigestSender(store).deliver(bot, chat, digest)
-    assert result.outcome == CHAT_GONE
+    assert result.outcome == DeliveryOutcome.CHAT_GONE
     assert not store.get_chat(chat.ref).active
     with pytest.raises(ChatGone):
         await bot.send(chat.ref, bot.render_digest(digest)[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from adapters.email import email_context
-from bot.delivery import CHAT_GONE, DEFERRED, DELIVERED
+from bot.delivery import DeliveryOutcome
 from core.models import ChatRef
 from tests.email_support import SENDER, EmailWorld, html_part, links_in, text_part
 from tests.fakes.smtp import SmtpServer
@@ -38,7 +38,7 @@ async def test_subscribe_confirm_receive_change_settings_and_unsubscribe_one_cli
             assert chat.active and {("point cloud", 2), ("optical flow", 1)} <= {(k.term, k.weight) for k in chat.keywords}
 
             report = await world.tick_at(2026, 4, 21, 8, 0)
-            assert [r.outcome for r in report.deliveries] == [DELIVERED]
+            assert [r.outcome for r in report.deliveries] == [DeliveryOutcome.DELIVERED]
             _, digest = await smtp.handler.wait_for(ALICE, 2)
             delivered = world.store.delivered_ids(ChatRef("email", ALICE))
             assert digest["From"] == SENDER and digest["To"] == ALICE and digest.is_multipart()
@@ -88,9 +88,9 @@ async def test_4xx_is_retried_and_5xx_deactivates_only_that_address(tmp_path):
                 await world.app.handle_command(email_context(address), "start")
             first = await world.tick_at(2026, 4, 21, 8, 0)
             outcomes = {r.chat.chat_id: r.outcome for r in first.deliveries}
-            assert outcomes == {ALICE: DEFERRED, BOB: CHAT_GONE, CAROL: DELIVERED}
+            assert outcomes == {ALICE: DeliveryOutcome.DEFERRED, BOB: DeliveryOutcome.CHAT_GONE, CAROL: DeliveryOutcome.DELIVERED}
             later = await world.tick_at(2026, 4, 21, 8, 5)  # past the first back-off
-            assert [(r.chat.chat_id, r.outcome) for r in later.deliveries] == [(ALICE, DELIVERED)]
+            assert [(r.chat.chat_id, r.outcome) for r in later.deliveries] == [(ALICE, DeliveryOutcome.DELIVERED)]
             assert len(smtp.handler.to(ALICE)) == len(smtp.handler.to(CAROL)) == 1
             assert smtp.handler.to(BOB) == [] and [address for address, _ in smtp.handler.refused] == [ALICE, BOB]
             assert not _chat(world, BOB).active and _chat(world, ALICE).active and _chat(world, CAROL).active

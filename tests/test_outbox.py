@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from core.models import ChatRef, ScoredPaper
-from core.store.outbox import DAY_DONE, DAY_EMPTY, DAY_FAILED, DAY_PAUSED, DAY_PLANNED, DAY_SENDING, OpenDay
+from core.store.outbox import DayStatus, OpenDay
 from tests.delivery_support import new_chat
 from tests.recording_adapter import make_paper
 
@@ -22,7 +22,7 @@ def test_plan_writes_pending_rows_once(store):
     assert [row.arxiv_id for row in planned] == ["2609.00001", "2609.00002"]
     again = store.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00003")))
     assert [row.arxiv_id for row in again] == ["2609.00001", "2609.00002"]
-    assert store.digest_day_status(chat.ref, DAY) == DAY_PLANNED
+    assert store.digest_day_status(chat.ref, DAY) == DayStatus.PLANNED
     assert store.open_digest_days() == [OpenDay(chat.ref, DAY, header_sent=False)]
 
 
@@ -32,7 +32,7 @@ def test_sent_paper_is_never_planned_again_but_a_newer_version_is(store):
     store.mark_sent(chat.ref, ["2609.00001"], "m1")
     store.finish_digest_day(chat.ref, DAY)
     same = store.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00001", announce_type="cross")))
-    assert same == [] and store.digest_day_status(chat.ref, NEXT_DAY) == DAY_EMPTY
+    assert same == [] and store.digest_day_status(chat.ref, NEXT_DAY) == DayStatus.EMPTY
     later = DAY + dt.timedelta(days=4)
     update = store.plan_digest(chat.ref, later, _scored(make_paper("2609.00001", version=2, announce_type="replace")))
     assert [(row.arxiv_id, row.version) for row in update] == [("2609.00001", 2)]
@@ -49,7 +49,7 @@ def test_header_and_finish_move_the_day_forward(store):
     chat = new_chat(store, "1")
     store.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
     store.mark_header_sent(chat.ref, DAY)
-    assert store.digest_day_status(chat.ref, DAY) == DAY_SENDING
+    assert store.digest_day_status(chat.ref, DAY) == DayStatus.SENDING
     assert store.open_digest_days()[0].header_sent
     store.mark_sent(chat.ref, ["2609.00001"], "m2")
     store.finish_digest_day(chat.ref, DAY)
@@ -63,7 +63,7 @@ def test_give_up_fails_pending_rows_and_they_may_come_back(store):
     store.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001"), make_paper("2609.00002")))
     store.mark_sent(chat.ref, ["2609.00001"], "m1")
     store.give_up_deliveries(chat.ref, "chat gone")
-    assert store.digest_day_status(chat.ref, DAY) == DAY_FAILED
+    assert store.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
     assert store.delivery_stats(chat.ref).papers_failed == 1
     assert store.delivered_ids(chat.ref) == {"2609.00001"}
     again = store.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00002")))
@@ -84,13 +84,13 @@ def test_delivered_on_day_and_skipped_days(store):
     store.plan_digest(first.ref, DAY, _scored(make_paper("2609.00001")))
     store.skip_digest_day(second.ref, DAY)
     assert store.delivered_on_day(DAY) == {first.ref: {"2609.00001"}}
-    assert store.digest_day_status(second.ref, DAY) == DAY_PAUSED
+    assert store.digest_day_status(second.ref, DAY) == DayStatus.PAUSED
     assert store.digest_days(DAY) == {first.ref: (DAY, {DAY}), second.ref: (DAY, {DAY})}
     assert store.digest_days(NEXT_DAY) == {first.ref: (DAY, set()), second.ref: (DAY, set())}
     store.skip_digest_day(first.ref, DAY)
-    assert store.digest_day_status(first.ref, DAY) == DAY_PLANNED
+    assert store.digest_day_status(first.ref, DAY) == DayStatus.PLANNED
     assert store.delivery_stats().papers_pending == 1
-    store.finish_digest_day(first.ref, DAY, DAY_DONE)
+    store.finish_digest_day(first.ref, DAY, DayStatus.DONE)
 
 
 def test_many_chats_plan_in_one_call_and_an_unknown_chat_gets_nothing(store):

@@ -8,13 +8,13 @@ import datetime as dt
 import pytest
 
 from adapters.base import ChatGone, DeliveryError
-from bot.delivery import CHAT_GONE, DEFERRED, DELIVERED
+from bot.delivery import DeliveryOutcome
 from bot.scheduler import Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.config import ArxivSettings, DefaultsSettings, Settings
 from core.models import ChatRef
 from core.store import Store
-from core.store.outbox import DAY_PAUSED
+from core.store.outbox import DayStatus
 from tests.delivery_support import FakeClock, fixture_papers, store_feed
 from tests.fakes.arxiv import Fault
 from tests.recording_adapter import PLATFORM, RecordingAdapter
@@ -77,7 +77,7 @@ async def test_digest_arrives_once_at_delivery_time_and_next_day_only_new_papers
     chat = world.chat("berlin", "Europe/Berlin")  # 08:00 CEST = 06:00 UTC
     assert (await world.tick_at(2026, 4, 21, 5, 59)).deliveries == []
     report = await world.tick_at(2026, 4, 21, 6, 0)
-    assert [r.outcome for r in report.deliveries] == [DELIVERED]
+    assert [r.outcome for r in report.deliveries] == [DeliveryOutcome.DELIVERED]
     first_day = world.adapter.papers_sent_to("berlin")
     assert 0 < len(first_day) <= 12
     assert [s.paper.arxiv_id for s in world.adapter.rendered[0].papers] == first_day
@@ -148,7 +148,7 @@ async def test_one_chat_failing_does_not_block_the_others(world):
     world.adapter.failures = {1: ChatGone("bot was kicked")}
     report = await world.tick_at(2026, 4, 21, 9, 0)
     outcomes = {r.chat.chat_id: r.outcome for r in report.deliveries}
-    assert outcomes == {"gone": CHAT_GONE, "fine": DELIVERED}
+    assert outcomes == {"gone": DeliveryOutcome.CHAT_GONE, "fine": DeliveryOutcome.DELIVERED}
     assert world.store.get_chat(ChatRef(PLATFORM, "gone")).active is False
     assert world.adapter.papers_sent_to("fine")
 
@@ -156,7 +156,7 @@ async def test_one_chat_failing_does_not_block_the_others(world):
 async def test_paused_chat_skips_the_day_for_good(world):
     chat = world.chat("paused", paused=True)
     await world.tick_at(2026, 4, 21, 9, 0)
-    assert world.store.digest_day_status(chat.ref, TUESDAY) == DAY_PAUSED
+    assert world.store.digest_day_status(chat.ref, TUESDAY) == DayStatus.PAUSED
     world.store.update_chat(chat.ref, paused=False)
     assert (await world.tick_at(2026, 4, 21, 10, 0)).deliveries == []
     assert [r.announcement_day for r in (await world.tick_at(2026, 4, 22, 9, 0)).deliveries] == [WEDNESDAY]
@@ -166,11 +166,11 @@ async def test_a_restarted_scheduler_resumes_a_deferred_digest_without_duplicate
     world.chat("utc")
     world.adapter.failures = {3: DeliveryError("server overloaded", retry_after=600)}
     report = await world.tick_at(2026, 4, 21, 9, 0)
-    assert [r.outcome for r in report.deliveries] == [DEFERRED]
+    assert [r.outcome for r in report.deliveries] == [DeliveryOutcome.DEFERRED]
     assert (await world.tick_at(2026, 4, 21, 9, 1)).deliveries == []  # backing off
     world.scheduler = world.new_scheduler()  # a restart forgets the back-off, the outbox remembers the rest
     report = await world.tick_at(2026, 4, 21, 9, 2)
-    assert [r.outcome for r in report.deliveries] == [DELIVERED]
+    assert [r.outcome for r in report.deliveries] == [DeliveryOutcome.DELIVERED]
     sent = world.adapter.papers_sent_to("utc")
     assert len(sent) == len(set(sent)) == len(world.adapter.rendered[0].papers)
     assert sum("header" in m.text for m in world.adapter.sent) == 1
@@ -203,7 +203,7 @@ async def test_arxiv_failure_is_retried_on_a_later_tick_with_one_request_for_all
     await world.tick_at(2026, 4, 21, 9, 1)  # arXiv just failed: not asked again yet
     assert len(fake_arxiv.feed_requests()) == 1
     report = await world.tick_at(2026, 4, 21, 9, 10)
-    assert sorted(r.chat.chat_id for r in report.deliveries if r.outcome == DELIVERED) == ["both", "vision"]
+    assert sorted(r.chat.chat_id for r in report.deliveries if r.outcome == DeliveryOutcome.DELIVERED) == ["both", "vision"]
     requests = fake_arxiv.feed_requests()
     assert len(requests) == 2 and requests[-1].path == "/rss/cs.CV+cs.LG"  # the union, in one call
     await world.close()
@@ -216,12 +216,12 @@ def _outage() -> DeliveryError:
 async def test_open_days_of_one_chat_resume_oldest_first_never_interleaved(world):
     world.chat("utc")
     world.adapter.outage = _outage()
-    assert [r.outcome for r in (await world.tick_at(2026, 4, 21, 9, 0)).deliveries] == [DEFERRED]
-    assert [r.outcome for r in (await world.tick_at(2026, 4, 22, 9, 0)).deliveries] == [DEFERRED, DEFERRED]
+    assert [r.outcome for r in (await world.tick_at(2026, 4, 21, 9, 0)).deliveries] == [DeliveryOutcome.DEFERRED]
+    assert [r.outcome for r in (await world.tick_at(2026, 4, 22, 9, 0)).deliveries] == [DeliveryOutcome.DEFERRED, DeliveryOutcome.DEFERRED]
     world.adapter.outage = None
     world.scheduler = world.new_scheduler()  # a restart: both open days are resumed in one tick
     report = await world.tick_at(2026, 4, 22, 10, 0)
-    assert [(r.announcement_day, r.outcome) for r in report.deliveries] == [(TUESDAY, DELIVERED), (WEDNESDAY, DELIVERED)]
+    assert [(r.announcement_day, r.outcome) for r in report.deliveries] == [(TUESDAY, DeliveryOutcome.DELIVERED), (WEDNESDAY, DeliveryOutcome.DELIVERED)]
     texts = [message.text for message in world.adapter.sent]
     tuesday_ends = next(i for i, text in enumerate(texts) if f"footer {TUESDAY}" in text)
     wednesday_starts = next(i for i, text in enumerate(texts) if f"header {WEDNESDAY}" in text)

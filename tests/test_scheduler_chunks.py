@@ -13,7 +13,7 @@ import pytest
 
 from adapters.base import OutgoingMessage
 from bot import scheduler as scheduler_module
-from bot.delivery import DELIVERED
+from bot.delivery import DeliveryOutcome
 from bot.scheduler import Scheduler
 from core.arxiv.fetcher import Fetcher
 from core.models import ChatRef
@@ -64,7 +64,7 @@ async def test_a_tick_larger_than_a_chunk_delivers_every_paper_once_chunk_after_
     report = await Scheduler(store, SETTINGS, fetcher, {PLATFORM: adapter}, clock=lambda: DUE_AT).tick(DUE_AT)
     await fetcher.aclose()
 
-    assert report.planned == CHATS and [r.outcome for r in report.deliveries] == [DELIVERED] * CHATS
+    assert report.planned == CHATS and [r.outcome for r in report.deliveries] == [DeliveryOutcome.DELIVERED] * CHATS
     assert {ref.chat_id: adapter.papers_sent_to(ref.chat_id) for ref in refs} == expected
     first_chunk = sum(messages_per_chat(expected[ref.chat_id]) for ref in refs[:CHUNK])
     second_chunk = sum(messages_per_chat(expected[ref.chat_id]) for ref in refs[CHUNK : 2 * CHUNK])

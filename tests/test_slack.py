@@ -19,7 +19,7 @@ from adapters.base import SAVE_THANKS, ChatGone, DeliveryError, EventSink, Forma
 from adapters.slack import EVENTS_PATH, SlackAdapter
 from adapters.slack_render import MAX_BLOCKS_PER_MESSAGE, MAX_SECTION_CHARS, escape_mrkdwn, render_digest_messages
 from bot.app import StoreEvents
-from bot.delivery import DELIVERED, DigestSender
+from bot.delivery import DeliveryOutcome, DigestSender
 from core.config import Settings, SlackSettings
 from core.models import Attachment, ChatRef, CommandContext, Digest, Keyword, KeywordMatch, Paper, Reply, ScoredPaper, Summary
 from tests.fakes.arxiv import load_paper_list
@@ -332,7 +332,7 @@ async def test_refused_blocks_are_sent_again_as_plain_text_and_nothing_is_lost(s
     store.plan_digest(chat.ref, DAY, digest.papers)
     state.block_errors.extend(["invalid_blocks", "msg_too_long"])
     result = await DigestSender(store).deliver(adapter, chat, digest)
-    assert result.outcome == DELIVERED and result.papers_sent == 30
+    assert result.outcome == DeliveryOutcome.DELIVERED and result.papers_sent == 30
     assert state.rejected == ["invalid_blocks", "msg_too_long"]
     plain, *rest = state.messages_to(CHANNEL)
     assert "blocks" not in plain and plain["text"].startswith("arXiv digest for Tue 2026-04-21")

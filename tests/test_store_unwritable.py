@@ -25,7 +25,7 @@ from core.arxiv.fetcher import Fetcher
 from core.config import ArxivSettings, DefaultsSettings, Settings
 from core.models import ChatRef
 from core.store import Store, StoreUnwritable
-from core.store.outbox import DAY_DONE
+from core.store.outbox import DayStatus
 from tests.delivery_support import FakeClock, fixture_papers, store_feed
 from tests.recording_adapter import PLATFORM, RecordingAdapter
 
@@ -142,7 +142,7 @@ async def test_a_store_refusing_writes_mid_delivery_sends_nothing_twice(tmp_path
         assert all(stats.papers_pending == 0 and stats.papers_failed == 0 for stats in planned.values())
         for chat, stats in planned.items():
             assert len(adapter.papers_sent_to(str(chat))) == stats.papers_sent > 0
-            assert store.digest_day_status(ChatRef(PLATFORM, str(chat)), TUESDAY) == DAY_DONE
+            assert store.digest_day_status(ChatRef(PLATFORM, str(chat)), TUESDAY) == DayStatus.DONE
     finally:
         store.close()
 
@@ -163,7 +163,7 @@ async def test_a_tick_in_chunks_plans_no_later_chunk_while_the_store_refuses_wri
         for _ in range(30):  # past the store's 15 s back-off
             await scheduler.tick(clock.set(clock() + dt.timedelta(seconds=TICK_SECONDS)))
         assert _duplicates(adapter) == 0
-        assert all(store.digest_day_status(ChatRef(PLATFORM, str(n)), TUESDAY) == DAY_DONE for n in range(CHATS))
+        assert all(store.digest_day_status(ChatRef(PLATFORM, str(n)), TUESDAY) == DayStatus.DONE for n in range(CHATS))
     finally:
         await scheduler.fetcher.aclose()
         store.close()

@@ -10,11 +10,11 @@ import pytest
 from adapters.telegram import TelegramAdapter
 from bot.app import StoreEvents
 from adapters.telegram_transport import FloodControl
-from bot.delivery import CHAT_GONE, DEFERRED, DELIVERED, DigestSender
+from bot.delivery import DeliveryOutcome, DigestSender
 from core.config import DefaultsSettings, TelegramSettings
 from core.models import ChatRef, ChatSettings, Digest
 from core.store import Store
-from core.store.outbox import DAY_DONE
+from core.store.outbox import DayStatus
 from tests.fakes.telegram import FakeTelegram, SentMessage, sample_digest
 
 CHAT_ID = 4242
@@ -58,7 +58,7 @@ async def test_flood_limit_mid_digest_delays_but_loses_and_repeats_nothing(fake:
     chat, digest = planned(store, 30)
     fake.fail_next(429, "Too Many Requests: retry after 1", after=2, retry_after=1)
     result = await DigestSender(store).deliver(adapter, chat, digest)
-    assert result.outcome == DELIVERED and fake.too_many_requests == 1
+    assert result.outcome == DeliveryOutcome.DELIVERED and fake.too_many_requests == 1
     assert_sent_once(fake, digest)
     assert store.delivered_ids(chat.ref) == {scored.paper.arxiv_id for scored in digest.papers}
 
@@ -68,9 +68,9 @@ async def test_long_flood_wait_defers_and_the_resumed_digest_sends_only_the_rest
     fake.fail_next(429, "Too Many Requests: retry after 40", after=2, retry_after=40)
     sender = DigestSender(store)
     first = await sender.deliver(adapter, chat, digest)
-    assert first.outcome == DEFERRED and first.retry_at is not None and first.messages_sent == 2
+    assert first.outcome == DeliveryOutcome.DEFERRED and first.retry_at is not None and first.messages_sent == 2
     second = await sender.deliver(adapter, chat, digest)
-    assert second.outcome == DELIVERED
+    assert second.outcome == DeliveryOutcome.DELIVERED
     assert_sent_once(fake, digest)
     assert len([m for m in fake.messages_to(CHAT_ID) if "arXiv digest" in m.visible]) == 1
 
@@ -79,7 +79,7 @@ async def test_formatting_rejection_is_resent_once_as_plain_text(fake: FakeTeleg
     chat, digest = planned(store, 4)
     fake.fail_next(400, "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0", after=1)
     result = await DigestSender(store).deliver(adapter, chat, digest)
-    assert result.outcome == DELIVERED
+    assert result.outcome == DeliveryOutcome.DELIVERED
     sent = fake.messages_to(CHAT_ID)
     assert [m.parse_mode for m in sent] == ["HTML", None]
     assert all(scored.paper.title in sent[1].text for scored in digest.papers)
@@ -89,7 +89,7 @@ async def test_blocked_bot_deactivates_the_chat(fake: FakeTelegram, adapter: Tel
     chat, digest = planned(store, 3)
     fake.blocked.add(CHAT_ID)
     result = await DigestSender(store).deliver(adapter, chat, digest)
-    assert result.outcome == CHAT_GONE
+    assert result.outcome == DeliveryOutcome.CHAT_GONE
     stored = store.get_chat(chat.ref)
     assert stored is not None and not stored.active
     assert fake.messages_to(CHAT_ID) == []
@@ -102,7 +102,7 @@ async def test_group_becoming_a_supergroup_mid_digest_gets_the_rest_there_once(f
                    migrate_to_chat_id=supergroup)
     result = await DigestSender(store).deliver(adapter, chat, digest)
     moved = ChatRef("telegram", str(supergroup))
-    assert result.outcome == DELIVERED and result.chat == moved
+    assert result.outcome == DeliveryOutcome.DELIVERED and result.chat == moved
     before, after = fake.messages_to(CHAT_ID), fake.messages_to(supergroup)
     assert len(before) == 2 and after
     assert papers_in(before) + papers_in(after) == [scored.paper.arxiv_id for scored in digest.papers]
@@ -110,4 +110,4 @@ async def test_group_becoming_a_supergroup_mid_digest_gets_the_rest_there_once(f
     assert store.get_chat(chat.ref) is None
     assert store.delivered_ids(moved) == {scored.paper.arxiv_id for scored in digest.papers}
     assert store.pending_papers(moved, digest.announcement_day) == []
-    assert store.digest_day_status(moved, digest.announcement_day) == DAY_DONE
+    assert store.digest_day_status(moved, digest.announcement_day) == DayStatus.DONE

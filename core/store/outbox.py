@@ -5,7 +5,7 @@ Two tables: `deliveries` (one row per chat and paper: a paper reaches a chat at 
 scheduler never plans a day twice and knows which digests a restart must resume).
 
 A weekly digest is one outbox day: planned under the newest announcement day it covers (its rows
-and the sender's bookkeeping are a daily digest's), with a closed DAY_IN_WEEK row for each older
+and the sender's bookkeeping are a daily digest's), with a closed `in_week` row for each older
 day it covers; all of them carry that key day in `week_of`. So chat_days stays the one record of
 which announcement days a chat was served, whatever its schedule was then.
 
@@ -20,6 +20,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from core.models import WEEKLY, ChatRef, ScoredPaper
@@ -33,14 +34,20 @@ PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
 
-DAY_PLANNED = "planned"  # rows written, nothing sent yet
-DAY_SENDING = "sending"  # the digest's header went out; papers follow
-DAY_DONE = "done"
-DAY_EMPTY = "empty"  # nothing matched (or everything was already delivered): nothing to send
-DAY_PAUSED = "paused"  # the chat was paused when the day became due: skipped for good
-DAY_FAILED = "failed"  # the chat is gone, or delivery was given up
-DAY_IN_WEEK = "in_week"  # covered by the weekly digest planned under the day in `week_of`
-OPEN_DAY_STATUSES = (DAY_PLANNED, DAY_SENDING)
+
+class DayStatus(StrEnum):
+    """Where one chat's digest for one announcement day stands (`chat_days.status`; the values are what SQLite holds)."""
+
+    PLANNED = "planned"  # rows written, nothing sent yet
+    SENDING = "sending"  # the digest's header went out; papers follow
+    DONE = "done"
+    EMPTY = "empty"  # nothing matched (or everything was already delivered): nothing to send
+    PAUSED = "paused"  # the chat was paused when the day became due: skipped for good
+    FAILED = "failed"  # the chat is gone, or delivery was given up
+    IN_WEEK = "in_week"  # covered by the weekly digest planned under the day in `week_of`
+
+
+OPEN_DAY_STATUSES = (DayStatus.PLANNED, DayStatus.SENDING)  # a digest still to send (or to resume)
 
 _CHAT_PK = "(SELECT id FROM chats WHERE platform = ? AND chat_id = ?)"
 
@@ -160,8 +167,9 @@ class DeliveryQueries:
                     rows.append((chat, paper.arxiv_id, paper.version, announced, position, scored.score, PENDING, now))
                     plan.append(PlannedPaper(paper.arxiv_id, paper.version, position, scored.score))
                 plan.sort(key=lambda planned: (planned.position, planned.arxiv_id))
-                days.append((chat, announced, DAY_PLANNED if plan else DAY_EMPTY, now, None if plan else now, week_of))
-                days.extend((chat, other, DAY_IN_WEEK, now, now, week_of) for other in covered)
+                day_status = DayStatus.PLANNED if plan else DayStatus.EMPTY
+                days.append((chat, announced, day_status, now, None if plan else now, week_of))
+                days.extend((chat, other, DayStatus.IN_WEEK, now, now, week_of) for other in covered)
             db.conn.executemany(
                 "INSERT OR REPLACE INTO deliveries (chat, arxiv_id, version, announced, position, score, "
                 "status, message_id, attempts, error, created_at, sent_at) "
@@ -183,7 +191,7 @@ class DeliveryQueries:
                 plans[planned_before[chat]].extend(_planned([row]))
         return plans
 
-    def skip_digest_day(self: "Store", ref: ChatRef, day: dt.date, status: str = DAY_PAUSED) -> None:
+    def skip_digest_day(self: "Store", ref: ChatRef, day: dt.date, status: DayStatus = DayStatus.PAUSED) -> None:
         """Record that this chat will not get this day's digest (e.g. it was paused), unless already planned."""
         now = self.now_iso()
         with self.transaction() as db:
@@ -215,15 +223,15 @@ class DeliveryQueries:
             list(OPEN_DAY_STATUSES),
         ).fetchall()
         return [
-            OpenDay(ChatRef(platform, chat_id), dt.date.fromisoformat(day), status == DAY_SENDING)
+            OpenDay(ChatRef(platform, chat_id), dt.date.fromisoformat(day), status == DayStatus.SENDING)
             for platform, chat_id, day, status in rows
         ]
 
-    def digest_day_status(self: "Store", ref: ChatRef, day: dt.date) -> str | None:
+    def digest_day_status(self: "Store", ref: ChatRef, day: dt.date) -> DayStatus | None:
         row = self.db.execute(
             f"SELECT status FROM chat_days WHERE chat = {_CHAT_PK} AND announced = ?", [*_ref_args(ref), day.isoformat()]
         ).fetchone()
-        return row[0] if row else None
+        return DayStatus(row[0]) if row else None
 
     def digest_week(self: "Store", ref: ChatRef, day: dt.date) -> tuple[dt.date, ...]:
         """The announcement days of the weekly digest planned under `day`, oldest first; () for a daily digest."""
@@ -274,7 +282,7 @@ class DeliveryQueries:
         with self.transaction() as db:
             db.execute(
                 "UPDATE chat_days SET status = ? WHERE chat = ? AND announced = ? AND status = ?",
-                [DAY_SENDING, _chat_pk(db, ref), day.isoformat(), DAY_PLANNED],
+                [DayStatus.SENDING, _chat_pk(db, ref), day.isoformat(), DayStatus.PLANNED],
             )
 
     def mark_sent(self: "Store", ref: ChatRef, arxiv_ids: Sequence[str], message_id: str) -> None:
@@ -310,7 +318,7 @@ class DeliveryQueries:
                 [(FAILED, error[:500], chat, arxiv_id, PENDING) for arxiv_id in arxiv_ids],
             )
 
-    def finish_digest_day(self: "Store", ref: ChatRef, day: dt.date, status: str = DAY_DONE) -> None:
+    def finish_digest_day(self: "Store", ref: ChatRef, day: dt.date, status: DayStatus = DayStatus.DONE) -> None:
         with self.transaction() as db:
             db.execute(
                 "UPDATE chat_days SET status = ?, finished_at = ? WHERE chat = ? AND announced = ?",
@@ -330,7 +338,7 @@ class DeliveryQueries:
             )
             db.execute(
                 f"UPDATE chat_days SET status = ?, finished_at = ? WHERE chat = ? AND status IN ({marks}) {day_filter}",
-                [DAY_FAILED, now, chat, *OPEN_DAY_STATUSES, *day_args],
+                [DayStatus.FAILED, now, chat, *OPEN_DAY_STATUSES, *day_args],
             )
 
     def delivered_ids(self: "Store", ref: ChatRef) -> set[str]:
@@ -359,7 +367,7 @@ class DeliveryQueries:
         counts = dict(self.db.execute(f"SELECT status, COUNT(*) FROM deliveries {where} GROUP BY status", args).fetchall())
         digests, last_day = self.db.execute(
             f"SELECT COUNT(*), MAX(announced) FROM chat_days {where} {'AND' if ref else 'WHERE'} status = ?",
-            [*args, DAY_DONE],
+            [*args, DayStatus.DONE],
         ).fetchone()
         return DeliveryStats(
             papers_sent=counts.get(SENT, 0),
