@@ -69,5 +69,6 @@ def assert_each_sent_once(log: Path, before: Sequence[str], expected: dict[str, 
     assert set(papers) == {(chat_id, arxiv_id) for chat_id, ids in expected.items() for arxiv_id in ids}, "lost papers"
     assert max(papers.values()) == 1, "duplicated papers"
     frames = collections.Counter(line for line in lines if "\tframe\t" in line)
-    assert len(frames) == 2 * len(expected) and max(frames.values()) == 1, "header or footer lost or repeated"
+    assert len(frames) == 2 * len(expected), "header or footer lost or repeated"
+    assert max(frames.values()) == 1, "header or footer lost or repeated"
     return list(frames)

@@ -40,13 +40,17 @@ async def test_ids_lookup_reads_every_field(fake_arxiv: FakeArxiv, store: Store)
     assert (paper.arxiv_id, paper.version) == ("1111.2011", 2)
     assert paper.title == "Quantum Criticality for Extended Nodes on a Bethe Lattice in the Large Connectivity Limit"
     assert paper.authors == ("James M. Murray", "Adrian Del Maestro", "Zlatko Tesanovic")
-    assert paper.abstract.startswith("Theoretical description of anisotropic systems") and "\n" not in paper.abstract
-    assert paper.categories == ("cond-mat.str-el", "cond-mat.stat-mech") and paper.primary_category == "cond-mat.str-el"
+    assert paper.abstract.startswith("Theoretical description of anisotropic systems")
+    assert "\n" not in paper.abstract
+    assert paper.categories == ("cond-mat.str-el", "cond-mat.stat-mech")
+    assert paper.primary_category == "cond-mat.str-el"
     assert (paper.doi, paper.journal_ref) == ("10.1103/PhysRevB.85.115117", "Phys. Rev. B 85, 115117 (2012)")
     assert paper.comment == "8 pages, 3 figures. Published version"
-    assert paper.published == dt.date(2011, 11, 8) and paper.announced is None
+    assert paper.published == dt.date(2011, 11, 8)
+    assert paper.announced is None
     [request] = fake_arxiv.requests
-    assert request.path == "/api/query" and request.query["id_list"] == "1111.2011v2"
+    assert request.path == "/api/query"
+    assert request.query["id_list"] == "1111.2011v2"
     assert request.user_agent == "arxiv-digest-tests/1.0"  # ours, not the package's "arxiv.py/..."
 
 
@@ -54,7 +58,8 @@ async def test_legacy_ids_and_current_format(fake_arxiv: FakeArxiv, store: Store
     _serve(fake_arxiv, "id_astro-ph_0601001_s0_m100_3150dca9dc76.xml")
     [paper] = await _with_fetcher(fake_arxiv, store, lambda f: api.fetch_ids(f.http, f.settings, ["astro-ph/0601001"]))
     assert (paper.arxiv_id, paper.version, paper.primary_category) == ("astro-ph/0601001", 1, "astro-ph")
-    assert paper.journal_ref == "ActaAstron.56:1-50,2006" and paper.comment.startswith("62 pages")
+    assert paper.journal_ref == "ActaAstron.56:1-50,2006"
+    assert paper.comment.startswith("62 pages")
 
 
 async def test_empty_result_is_an_empty_list(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -66,7 +71,8 @@ async def test_400_error_feed_becomes_a_rejection_with_arxivs_reason(fake_arxiv:
     _serve(fake_arxiv, "id_abc_s0_m100_b79c8dcf6bc3.xml", status=400)
     with pytest.raises(ArxivRejected, match="incorrect id format for abc") as raised:
         await _with_fetcher(fake_arxiv, store, lambda f: f.search("abc"))
-    assert raised.value.status == 400 and len(fake_arxiv.requests) == 1  # a 400 is not retried
+    assert raised.value.status == 400
+    assert len(fake_arxiv.requests) == 1  # a 400 is not retried
 
 
 async def test_malformed_ids_are_refused_without_a_request(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -78,7 +84,8 @@ async def test_malformed_ids_are_refused_without_a_request(fake_arxiv: FakeArxiv
 async def test_search_builds_a_word_query_and_reads_a_real_page(fake_arxiv: FakeArxiv, store: Store) -> None:
     _serve(fake_arxiv, "q_testing_s0_m10_bc5a6c384fe9.xml")
     papers = await _with_fetcher(fake_arxiv, store, lambda f: f.search("testing deep-learning", 3))
-    assert [p.arxiv_id for p in papers] == ["2202.12139", "2405.13786", papers[2].arxiv_id] and len(papers) == 3
+    assert [p.arxiv_id for p in papers] == ["2202.12139", "2405.13786", papers[2].arxiv_id]
+    assert len(papers) == 3
     assert papers[1].authors[0] == "Aurora Ramírez"
     [request] = fake_arxiv.requests
     assert request.query["search_query"] == "all:testing AND all:deep-learning"
@@ -158,7 +165,8 @@ async def test_backfill_stores_missed_days_once_with_inferred_types(fake_arxiv: 
     }
     assert {day: {p.arxiv_id for p in store.papers_announced(day)} for day in expected} == expected
     assert added == sum(len(ids) for ids in expected.values())
-    assert store.papers_announced(THURSDAY) == [] and store.papers_announced(dt.date(2026, 9, 18)) == []
+    assert store.papers_announced(THURSDAY) == []
+    assert store.papers_announced(dt.date(2026, 9, 18)) == []
     stored = {p.arxiv_id: p for p in store.papers_announced(tuesday)}
     for paper in watched:
         if paper.arxiv_id in stored:
@@ -171,20 +179,23 @@ async def test_backfill_stores_missed_days_once_with_inferred_types(fake_arxiv: 
     assert store.fetched_categories(monday) == {"cs.AI", "cs.CL"}
     requests_before = len(fake_arxiv.requests)
     again = await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(monday, ["cs.CL", "cs.AI"]))
-    assert again == 0 and len(fake_arxiv.requests) == requests_before
+    assert again == 0
+    assert len(fake_arxiv.requests) == requests_before
 
 
 async def test_backfill_of_a_quiet_day_records_it_empty(fake_arxiv: FakeArxiv, store: Store) -> None:
     wednesday = dt.date(2026, 9, 23)
     assert await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(wednesday, ["cs.AI"])) == 0
-    assert store.fetched_categories(wednesday) == {"cs.AI"} and store.last_fetch()["source"] == "api"
+    assert store.fetched_categories(wednesday) == {"cs.AI"}
+    assert store.last_fetch()["source"] == "api"
 
 
 async def test_backfill_failure_marks_days_failed(fake_arxiv: FakeArxiv, store: Store) -> None:
     fake_arxiv.fail_next(Fault("garbage"))
     with pytest.raises(ArxivMalformed):
         await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(dt.date(2026, 9, 22), ["cs.AI"]))
-    assert store.last_fetch()["status"] == "failed" and store.fetched_categories(dt.date(2026, 9, 22)) == set()
+    assert store.last_fetch()["status"] == "failed"
+    assert store.fetched_categories(dt.date(2026, 9, 22)) == set()
 
 
 async def test_backfill_range_is_limited(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -207,8 +218,11 @@ async def test_backfill_cut_short_by_the_result_limit_leaves_the_rest_open(
         _paper(f"2609.2000{n}", tuesday) for n in range(3)
     ]
     await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(tuesday, ["cs.AI"]), api_page_size=2)
-    assert len(store.papers_announced(tuesday)) == 3 and store.fetched_categories(tuesday) == {"cs.AI"}
-    assert store.papers_announced(wednesday) == [] and store.fetched_categories(wednesday) == set()  # asked again next time
+    assert len(store.papers_announced(tuesday)) == 3
+    assert store.fetched_categories(tuesday) == {"cs.AI"}
+    # asked again next time
+    assert store.papers_announced(wednesday) == []
+    assert store.fetched_categories(wednesday) == set()
 
 
 async def test_an_empty_page_that_claims_results_is_a_failure_not_a_quiet_day(fake_arxiv: FakeArxiv, store: Store) -> None:

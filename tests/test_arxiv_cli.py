@@ -41,7 +41,8 @@ def test_fetch_stores_today_and_then_says_already_stored(fake_arxiv: FakeArxiv, 
     assert f"{fake_arxiv.day}: stored {expected} papers announced in cs.AI+cs.CL" in first.stdout
     assert "requesting the cs.AI+cs.CL feed" in first.stderr  # progress
     second = _invoke(config, "fetch")
-    assert second.exit_code == 0 and "already stored" in second.stdout
+    assert second.exit_code == 0
+    assert "already stored" in second.stdout
     assert len(fake_arxiv.requests) == 1
     store = Store(tmp_path / "cli.db")
     assert len(store.papers_announced(fake_arxiv.day)) == expected
@@ -51,14 +52,16 @@ def test_fetch_stores_today_and_then_says_already_stored(fake_arxiv: FakeArxiv, 
 def test_fetch_of_an_empty_day_succeeds_and_says_so(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
     fake_arxiv.announce([], None)
     result = _invoke(_config(tmp_path, fake_arxiv.settings().model_dump(mode="json")), "fetch", "--category", "cs.LG")
-    assert result.exit_code == 0 and "arXiv announced nothing new in cs.LG" in result.stdout
+    assert result.exit_code == 0
+    assert "arXiv announced nothing new in cs.LG" in result.stdout
 
 
 def test_fetch_when_arxiv_is_unreachable(tmp_path: Path) -> None:
     offline = FakeArxiv(url="http://127.0.0.1:9").settings(max_retries=1)
     result = _invoke(_config(tmp_path, offline.model_dump(mode="json")), "fetch")
     assert result.exit_code == EXIT_UNAVAILABLE
-    assert "error: arXiv is unreachable" in result.stderr and "Nothing was stored" in result.stderr
+    assert "error: arXiv is unreachable" in result.stderr
+    assert "Nothing was stored" in result.stderr
     assert "Traceback" not in result.output
 
 
@@ -68,25 +71,30 @@ def test_fetch_when_arxiv_keeps_failing_or_sends_garbage(fake_arxiv: FakeArxiv, 
     Store(tmp_path / "cli.db").close()  # an existing database keeps the failures' log (a new one is removed again)
     fake_arxiv.fail_next(Fault("status", 503), Fault("status", 503))
     busy = _invoke(config, "fetch")
-    assert busy.exit_code == EXIT_UNAVAILABLE and "HTTP 503" in busy.stderr
+    assert busy.exit_code == EXIT_UNAVAILABLE
+    assert "HTTP 503" in busy.stderr
     fake_arxiv.fail_next(Fault("truncate"))
     garbage = _invoke(config, "fetch")
-    assert garbage.exit_code == EXIT_UNAVAILABLE and "error: arXiv failed: arXiv's feed is not valid XML" in garbage.stderr
+    assert garbage.exit_code == EXIT_UNAVAILABLE
+    assert "error: arXiv failed: arXiv's feed is not valid XML" in garbage.stderr
     store = Store(tmp_path / "cli.db")
-    assert store.count_papers() == 0 and store.last_fetch()["status"] == "failed"
+    assert store.count_papers() == 0
+    assert store.last_fetch()["status"] == "failed"
     store.close()
 
 
 def test_bad_category_is_a_usage_error(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
     result = _invoke(_config(tmp_path, fake_arxiv.settings().model_dump(mode="json")), "fetch", "--category", "no such")
-    assert result.exit_code == 2 and "unknown arXiv category 'no such'" in result.output
+    assert result.exit_code == 2
+    assert "unknown arXiv category 'no such'" in result.output
     assert fake_arxiv.requests == []
 
 
 def test_categories_on_the_command_line_are_checked_and_spelled_as_in_config(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
     config = _config(tmp_path, fake_arxiv.settings().model_dump(mode="json"))
     unknown = _invoke(config, "fetch", "--category", "cs.XX")
-    assert unknown.exit_code == 2 and "unknown arXiv category 'cs.XX'" in unknown.output
+    assert unknown.exit_code == 2
+    assert "unknown arXiv category 'cs.XX'" in unknown.output
     assert fake_arxiv.requests == []
     _invoke(config, "fetch", "--category", "cs.cl")
     assert [request.path.rsplit("/", 1)[-1] for request in fake_arxiv.requests][:1] == ["cs.CL"]

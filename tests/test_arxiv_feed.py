@@ -25,15 +25,21 @@ def test_real_rss_every_field() -> None:
     assert drift.authors == ("Fabien Polly",)
     assert drift.abstract.startswith("Local learning trains each layer with its own auxiliary loss")
     assert drift.abstract.endswith("precisely where normalization is absent.")
-    assert "Announce Type" not in drift.abstract and "\n" not in drift.abstract
-    assert drift.announced == dt.date(2026, 9, 24) and drift.published is None
+    assert "Announce Type" not in drift.abstract
+    assert "\n" not in drift.abstract
+    assert drift.announced == dt.date(2026, 9, 24)
+    assert drift.published is None
     assert signal.authors == ("Naser Mansour", "Sidahmed Benabderrahmane", "Ameer Rahwan")
-    assert signal.categories == ("cs.LG", "cs.AI") and signal.primary_category == "cs.LG"
+    assert signal.categories == ("cs.LG", "cs.AI")
+    assert signal.primary_category == "cs.LG"
     assert (outlier.version, outlier.announce_type, outlier.is_crosslist) == (2, "cross", True)
-    assert outlier.categories == ("stat.ME", "stat.AP", "stat.ML") and outlier.primary_category == "stat.ME"
-    assert outlier.doi == "10.1093/bioinformatics/btac431" and drift.doi == ""
+    assert outlier.categories == ("stat.ME", "stat.AP", "stat.ML")
+    assert outlier.primary_category == "stat.ME"
+    assert outlier.doi == "10.1093/bioinformatics/btac431"
+    assert drift.doi == ""
     assert (polytope.arxiv_id, polytope.version, polytope.announce_type) == ("2009.13987", 3, "replace")
-    assert polytope.is_replacement and polytope.versioned_id == "2009.13987v3"
+    assert polytope.is_replacement
+    assert polytope.versioned_id == "2009.13987v3"
 
 
 def test_real_atom_every_field() -> None:
@@ -44,7 +50,8 @@ def test_real_atom_every_field() -> None:
     assert smiles.title.startswith("SMILESGNN: Interpretable Clinical Toxicity Prediction")
     assert smiles.journal_ref == "2026 International Conference on Multimedia Analysis and Pattern Recognition (MAPR)"
     assert smiles.doi == "10.1109/MAPR72750.2026.11685822"
-    assert len(smiles.authors) == 6 and smiles.authors[-1] == "Trong Nghia Nguyen"
+    assert len(smiles.authors) == 6
+    assert smiles.authors[-1] == "Trong Nghia Nguyen"
     assert smiles.abstract.startswith("Drug toxicity prediction is critical")
     assert (particles.announce_type, particles.primary_category) == ("cross", "hep-ph")
     assert particles.categories == ("hep-ph", "cs.LG", "hep-ex")
@@ -64,7 +71,8 @@ def test_built_feed_round_trips_a_real_day_with_every_announce_type() -> None:
         assert (parsed.arxiv_id, parsed.title, parsed.authors, parsed.abstract) == (
             built.arxiv_id, built.title, built.authors, built.abstract,
         )
-        assert parsed.categories == built.categories and parsed.primary_category == built.categories[0]
+        assert parsed.categories == built.categories
+        assert parsed.primary_category == built.categories[0]
 
 
 def test_unicode_and_latex_survive_parsing() -> None:
@@ -76,7 +84,8 @@ def test_unicode_and_latex_survive_parsing() -> None:
     assert "Petar Veličković" in parsed["2510.18554"].authors
     assert "Marko Robnik-Šikonja" in parsed["2510.18561"].authors
     with_latex = [i for i, p in papers.items() if "$" in p.abstract]
-    assert with_latex and all(parsed[i].abstract == papers[i].abstract for i in with_latex)
+    assert with_latex
+    assert all(parsed[i].abstract == papers[i].abstract for i in with_latex)
 
 
 def test_empty_and_weekend_feeds() -> None:
@@ -138,4 +147,5 @@ def test_old_title_suffix_and_unknown_type() -> None:
         b"Random Polytope Descriptors</title>", b"Random Polytope Descriptors (arXiv:2009.13987v3 [cs.LG] UPDATED)</title>"
     ).replace(b"<arxiv:announce_type>replace</arxiv:announce_type>", b"<arxiv:announce_type>odd</arxiv:announce_type>")
     polytope = parse_feed(body).papers[-1]
-    assert polytope.title == "Random Polytope Descriptors" and polytope.announce_type == "new"
+    assert polytope.title == "Random Polytope Descriptors"
+    assert polytope.announce_type == "new"

@@ -36,12 +36,14 @@ async def test_normal_day_stores_every_paper_with_its_announce_type(fake_arxiv: 
     fetcher = _fetcher(fake_arxiv, store)
     result = await fetcher.fetch_day(RSS_CATEGORIES)
     await fetcher.aclose()
-    assert result.status == "ok" and result.announcement_day == THURSDAY
+    assert result.status == "ok"
+    assert result.announcement_day == THURSDAY
     stored = {p.arxiv_id: p for p in store.papers_announced(THURSDAY)}
     assert {p: stored[p].announce_type for p in stored} == {
         "2609.26811": "new", "2609.26820": "new", "2205.06398": "cross", "2009.13987": "replace",
     }
-    assert stored["2205.06398"].version == 2 and stored["2205.06398"].doi == "10.1093/bioinformatics/btac431"
+    assert stored["2205.06398"].version == 2
+    assert stored["2205.06398"].doi == "10.1093/bioinformatics/btac431"
     log = _last_log(store)
     assert (log["status"], log["count"], log["source"], log["announced"]) == ("ok", 4, "feed", "2026-09-24")
     [request] = fake_arxiv.requests
@@ -71,7 +73,8 @@ async def test_same_day_twice_makes_one_request_and_stores_one_copy(fake_arxiv: 
     await fetcher.aclose()
     assert (first.status, second.status) == ("ok", "empty")
     assert len(fake_arxiv.requests) == 1
-    assert store.count_papers() == 4 and len(store.papers_announced(THURSDAY)) == 4
+    assert store.count_papers() == 4
+    assert len(store.papers_announced(THURSDAY)) == 4
 
 
 async def test_only_missing_categories_are_requested(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -90,8 +93,10 @@ async def test_empty_day_is_empty_not_failed_and_not_refetched(fake_arxiv: FakeA
     again = await fetcher.fetch_day(["cs.AI"])
     await fetcher.aclose()
     assert (result.status, result.announcement_day, result.papers) == ("empty", None, ())
-    assert again.status == "empty" and len(fake_arxiv.requests) == 1
-    assert _last_log(store)["status"] == "empty" and store.fetched_categories(THURSDAY) == {"cs.AI"}
+    assert again.status == "empty"
+    assert len(fake_arxiv.requests) == 1
+    assert _last_log(store)["status"] == "empty"
+    assert store.fetched_categories(THURSDAY) == {"cs.AI"}
     assert store.count_papers() == 0
 
 
@@ -115,7 +120,8 @@ async def test_a_weekend_start_gets_fridays_announcement_from_the_export_api(fak
     assert {paper.arxiv_id for paper in store.papers_announced(friday)} == expected
     assert {paper.arxiv_id for paper in result.papers} == expected
     assert (_last_log(store)["source"], _last_log(store)["announced"]) == ("api", "2026-09-25")
-    assert again.status == "empty" and len(fake_arxiv.feed_requests()) == 1  # stored once, not asked again
+    assert again.status == "empty"
+    assert len(fake_arxiv.feed_requests()) == 1  # stored once, not asked again
     store.close()
 
 
@@ -127,7 +133,8 @@ async def test_a_weekend_feed_and_a_failing_api_leave_the_day_open(fake_arxiv: F
         await fetcher.fetch_day(["cs.AI"])
     await fetcher.aclose()
     assert store.fetched_categories(THURSDAY) == set()  # the next fetch (or a backfill) may still fill the day
-    assert _last_log(store)["status"] == "failed" and store.count_papers() == 0
+    assert _last_log(store)["status"] == "failed"
+    assert store.count_papers() == 0
 
 
 async def test_stale_feed_of_a_stored_day_is_empty(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -139,8 +146,10 @@ async def test_stale_feed_of_a_stored_day_is_empty(fake_arxiv: FakeArxiv, store:
     fetcher = _fetcher(fake_arxiv, store)
     result = await fetcher.fetch_day(["cs.CV"])
     await fetcher.aclose()
-    assert result.status == "empty" and result.announcement_day is None
-    assert store.papers_announced(THURSDAY) == [] and store.fetched_categories(THURSDAY) == set()
+    assert result.status == "empty"
+    assert result.announcement_day is None
+    assert store.papers_announced(THURSDAY) == []
+    assert store.fetched_categories(THURSDAY) == set()
 
 
 async def test_429_with_retry_after_is_honoured_then_succeeds(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -149,7 +158,8 @@ async def test_429_with_retry_after_is_honoured_then_succeeds(fake_arxiv: FakeAr
     fetcher = _fetcher(fake_arxiv, store)
     result = await fetcher.fetch_day(RSS_CATEGORIES)
     await fetcher.aclose()
-    assert result.status == "ok" and len(result.papers) == 4
+    assert result.status == "ok"
+    assert len(result.papers) == 4
     first, second = fake_arxiv.requests
     assert second.at - first.at >= 1.0
 
@@ -160,7 +170,8 @@ async def test_retry_after_beyond_the_cap_gives_up_at_once(fake_arxiv: FakeArxiv
     with pytest.raises(ArxivUnavailable) as raised:
         await fetcher.fetch_day(["cs.AI"])
     await fetcher.aclose()
-    assert raised.value.retry_after == 3600 and len(fake_arxiv.requests) == 1
+    assert raised.value.retry_after == 3600
+    assert len(fake_arxiv.requests) == 1
 
 
 async def test_503_exhausted_logs_failed_and_stores_nothing(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -172,8 +183,10 @@ async def test_503_exhausted_logs_failed_and_stores_nothing(fake_arxiv: FakeArxi
     await fetcher.aclose()
     assert len(fake_arxiv.requests) == 3
     log = _last_log(store)
-    assert (log["status"], log["announced"]) == ("failed", "2026-09-24") and "503" in log["error"]
-    assert store.count_papers() == 0 and store.fetched_categories(THURSDAY) == set()
+    assert (log["status"], log["announced"]) == ("failed", "2026-09-24")
+    assert "503" in log["error"]
+    assert store.count_papers() == 0
+    assert store.fetched_categories(THURSDAY) == set()
 
 
 async def test_a_hanging_arxiv_times_out(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -182,7 +195,8 @@ async def test_a_hanging_arxiv_times_out(fake_arxiv: FakeArxiv, store: Store) ->
     with pytest.raises(ArxivUnavailable, match="no answer within 0.3 s"):
         await fetcher.fetch_day(["cs.AI"])
     await fetcher.aclose()
-    assert _last_log(store)["status"] == "failed" and store.count_papers() == 0
+    assert _last_log(store)["status"] == "failed"
+    assert store.count_papers() == 0
 
 
 @pytest.mark.parametrize("kind", ["truncate", "garbage"])
@@ -194,7 +208,8 @@ async def test_malformed_feed_stores_nothing(fake_arxiv: FakeArxiv, store: Store
         await fetcher.fetch_day(RSS_CATEGORIES)
     await fetcher.aclose()
     assert len(fake_arxiv.requests) == 1  # a broken body is not retried: arXiv answered
-    assert _last_log(store)["status"] == "failed" and store.count_papers() == 0
+    assert _last_log(store)["status"] == "failed"
+    assert store.count_papers() == 0
 
 
 async def test_feed_declaring_entities_is_refused_and_stores_nothing(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -205,7 +220,8 @@ async def test_feed_declaring_entities_is_refused_and_stores_nothing(fake_arxiv:
     with pytest.raises(ArxivMalformed, match="entities"):
         await fetcher.fetch_day(RSS_CATEGORIES)
     await fetcher.aclose()
-    assert _last_log(store)["status"] == "failed" and store.count_papers() == 0
+    assert _last_log(store)["status"] == "failed"
+    assert store.count_papers() == 0
 
 
 async def test_unreachable_arxiv_is_unavailable(store: Store) -> None:

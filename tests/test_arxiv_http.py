@@ -18,8 +18,12 @@ def test_retry_after_as_seconds_or_http_date() -> None:
     assert parse_retry_after("120") == 120.0
     assert parse_retry_after("Thu, 24 Sep 2026 12:01:30 GMT", now) == 90.0
     assert parse_retry_after("Thu, 24 Sep 2026 11:00:00 GMT", now) == 0.0
-    assert parse_retry_after("soon") is None and parse_retry_after(None) is None and parse_retry_after("") is None
-    assert parse_retry_after("\u00b2") is None and parse_retry_after("\u0663") is None  # digits float() refuses or reads oddly
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("") is None
+    # digits float() refuses or reads oddly
+    assert parse_retry_after("\u00b2") is None
+    assert parse_retry_after("\u0663") is None
 
 
 async def test_backoff_without_retry_after_grows_and_stops(fake_arxiv: FakeArxiv) -> None:
@@ -33,7 +37,8 @@ async def test_backoff_without_retry_after_grows_and_stops(fake_arxiv: FakeArxiv
     with pytest.raises(ArxivUnavailable, match="HTTP 502") as raised:
         await client.get(f"{fake_arxiv.url}/rss/cs.AI")
     await client.aclose()
-    assert waits == [1.5, 3.0, 6.0] and len(fake_arxiv.requests) == 4
+    assert waits == [1.5, 3.0, 6.0]
+    assert len(fake_arxiv.requests) == 4
     assert raised.value.retry_after is None
 
 
@@ -74,7 +79,8 @@ async def test_a_name_that_does_not_resolve_is_tried_twice_not_five_times(fake_a
             await client.get("http://rss.arxiv.test/rss/cs.AI")
         await client.aclose()
         assert raised.value.offline is (transport is offline)
-    assert len(offline_attempts) == http.OFFLINE_ATTEMPTS == 2 and len(refused_attempts) == 5
+    assert len(offline_attempts) == http.OFFLINE_ATTEMPTS == 2
+    assert len(refused_attempts) == 5
 
 
 async def test_the_retry_line_states_the_real_wait_spacing_included(fake_arxiv: FakeArxiv, caplog: pytest.LogCaptureFixture) -> None:
@@ -92,4 +98,5 @@ async def test_the_retry_line_states_the_real_wait_spacing_included(fake_arxiv: 
     with pytest.raises(ArxivUnavailable):
         await client.get("http://rss.arxiv.test/rss/cs.AI")
     await client.aclose()
-    assert waits == [3.0] and "retrying in 3.0 s" in caplog.text
+    assert waits == [3.0]
+    assert "retrying in 3.0 s" in caplog.text

@@ -23,13 +23,15 @@ CHAT = ChatRef("telegram", "-100123")
 def test_new_chat_starts_from_defaults_with_a_feed_token(store):
     chat = store.get_or_create_chat(CHAT, DEFAULTS, title="Reading group", kind="group")
     assert chat.keywords == (Keyword("LLM"), Keyword("RLHF", 2.0))
-    assert chat.excludes == ("survey",) and chat.categories == ("cs.CL", "cs.LG")
+    assert chat.excludes == ("survey",)
+    assert chat.categories == ("cs.CL", "cs.LG")
     assert (chat.timezone, chat.delivery_time, chat.max_papers) == ("Europe/Berlin", dt.time(7, 30), 12)
     assert (chat.title, chat.kind, chat.active, chat.paused) == ("Reading group", "group", True, False)
     assert len(chat.feed_token) >= 32
     assert store.get_or_create_chat(CHAT, DEFAULTS) == chat
     assert store.chat_by_feed_token(chat.feed_token) == chat
-    assert store.chat_by_feed_token("") is None and store.chat_by_feed_token("guess") is None
+    assert store.chat_by_feed_token("") is None
+    assert store.chat_by_feed_token("guess") is None
 
 
 def test_feed_tokens_differ_and_reset_revokes_the_old_one(store):
@@ -45,7 +47,8 @@ def test_feed_tokens_differ_and_reset_revokes_the_old_one(store):
 def test_terms_are_unique_ignoring_case_and_keep_their_order(store):
     store.get_or_create_chat(CHAT, DEFAULTS)
     added, updated = store.add_terms(CHAT, "keyword", [("llm", 3.0), ("Mixture of Experts", 1.0), ("ÄRGER", 1.0)])
-    assert added == ["Mixture of Experts", "ÄRGER"] and updated == ["llm"]
+    assert added == ["Mixture of Experts", "ÄRGER"]
+    assert updated == ["llm"]
     store.add_terms(CHAT, "keyword", [("ärger", 2.0)])
     chat = store.get_chat(CHAT)
     assert chat.keywords == (Keyword("LLM", 3.0), Keyword("RLHF", 2.0), Keyword("Mixture of Experts"), Keyword("ÄRGER", 2.0))

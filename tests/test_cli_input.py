@@ -25,13 +25,18 @@ def test_a_missing_config_named_by_the_environment_is_an_error_like_config(tmp_p
 def test_a_database_where_a_file_stands_for_its_folder_is_one_clear_line(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     code, output = _run("--database", str(tmp_path / "afile" / "sub" / "digest.db"), "digest", "--no-fetch")
-    assert code == EXIT_CONFIG and "Traceback" not in output and "Error(" not in output
-    assert output.startswith("error: cannot create the folder for database") and "--database" in output
+    assert code == EXIT_CONFIG
+    assert "Traceback" not in output
+    assert "Error(" not in output
+    assert output.startswith("error: cannot create the folder for database")
+    assert "--database" in output
 
 
 def test_a_file_that_is_no_database_says_what_to_do(tmp_path: Path) -> None:
     not_a_database = tmp_path / "notes.db"
     not_a_database.write_text("these are my notes, not SQLite " * 10)
     code, output = _run("--database", str(not_a_database), "digest", "--no-fetch")
-    assert code == EXIT_CONFIG and "file is not a database" in output and "move this one away" in output
+    assert code == EXIT_CONFIG
+    assert "file is not a database" in output
+    assert "move this one away" in output
     assert not_a_database.read_text().startswith("these are my notes")  # left as it was

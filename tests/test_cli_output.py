@@ -47,11 +47,14 @@ def test_digest_shows_a_progress_bar_and_keeps_warnings_and_http_chatter_out_of_
     fake_llm.fake.default_fault = "server_error"  # every attempt fails: warnings while the bar runs
     quiet = _digest(digest_files)
     assert quiet.returncode == 0, quiet.stderr
-    assert "summaries: 100%" in quiet.stderr and f"{TOP_N}/{TOP_N}" in quiet.stderr
+    assert "summaries: 100%" in quiet.stderr
+    assert f"{TOP_N}/{TOP_N}" in quiet.stderr
     warning = next(line for line in quiet.stderr.splitlines() if "using the extractive fallback" in line)
     assert warning.startswith("warning: LLM summary of ")  # a line of its own, in the CLI's style, not inside a bar
-    assert "HTTP Request" not in quiet.stderr and "Retrying request" not in quiet.stderr
-    assert f"{DAY}" in quiet.stdout and "Extractive" in quiet.stdout
+    assert "HTTP Request" not in quiet.stderr
+    assert "Retrying request" not in quiet.stderr
+    assert f"{DAY}" in quiet.stdout
+    assert "Extractive" in quiet.stdout
 
     verbose = _digest(digest_files, "-v")
     assert verbose.returncode == 0

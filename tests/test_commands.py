@@ -26,9 +26,13 @@ async def run(store, text, services=None, can_change=True):
 
 async def test_first_command_creates_the_chat_from_config_defaults(store):
     reply = await run(store, "start")
-    assert reply.ok and "Keywords (1): LLM" in reply.text and "cs.AI (Artificial Intelligence)" in reply.text
+    assert reply.ok
+    assert "Keywords (1): LLM" in reply.text
+    assert "cs.AI (Artificial Intelligence)" in reply.text
     chat = store.get_chat(CHAT)
-    assert chat.kind == "group" and chat.categories == ("cs.AI", "cs.CL") and chat.excludes == ("survey",)
+    assert chat.kind == "group"
+    assert chat.categories == ("cs.AI", "cs.CL")
+    assert chat.excludes == ("survey",)
 
 
 async def test_reading_never_creates_a_chat_changing_does(store):
@@ -52,7 +56,8 @@ async def test_start_turns_a_removed_chat_back_on(store):
 async def test_subscribe_several_with_weights_and_phrases_then_list(store):
     reply = await run(store, 'subscribe rl:2, "mixture of experts", llm:3')
     assert reply.ok
-    assert "Subscribed to rl:2, mixture of experts." in reply.text and "Updated llm:3." in reply.text
+    assert "Subscribed to rl:2, mixture of experts." in reply.text
+    assert "Updated llm:3." in reply.text
     assert store.get_chat(CHAT).keywords == (Keyword("LLM", 3.0), Keyword("rl", 2.0), Keyword("mixture of experts"))
     listing = await run(store, "keywords")
     assert listing.text.splitlines()[0] == "Keywords (3): LLM:3, rl:2, mixture of experts"
@@ -61,7 +66,8 @@ async def test_subscribe_several_with_weights_and_phrases_then_list(store):
 async def test_unsubscribe_reports_what_was_not_there(store):
     await run(store, "subscribe rl, moe")
     reply = await run(store, "unsubscribe RL, transformers")
-    assert reply.ok and reply.text == "Removed from your keywords: rl. Not in your keywords: transformers."
+    assert reply.ok
+    assert reply.text == "Removed from your keywords: rl. Not in your keywords: transformers."
     missing = await run(store, "unsubscribe nothing")
     assert not missing.ok
     assert [k.term for k in store.get_chat(CHAT).keywords] == ["LLM", "moe"]
@@ -88,7 +94,8 @@ async def test_keyword_limit_boundary_exact_max_accepted_one_more_refused(store)
     assert (await run(store, f"subscribe {fill}")).ok
     assert len(store.get_chat(CHAT).keywords) == MAX_KEYWORDS_PER_CHAT
     refused = await run(store, "subscribe one-too-many")
-    assert not refused.ok and f"at most {MAX_KEYWORDS_PER_CHAT} keywords" in refused.text
+    assert not refused.ok
+    assert f"at most {MAX_KEYWORDS_PER_CHAT} keywords" in refused.text
     assert len(store.get_chat(CHAT).keywords) == MAX_KEYWORDS_PER_CHAT
     assert (await run(store, "subscribe kw1:4")).ok  # changing a weight adds nothing
 
@@ -101,17 +108,20 @@ async def test_other_term_limits_at_the_boundary(store, command, limit, already)
     fill = ", ".join(f"term {index}" for index in range(limit - already))
     assert (await run(store, f"{command} {fill}")).ok
     refused = await run(store, f"{command} extra")
-    assert not refused.ok and f"at most {limit}" in refused.text
+    assert not refused.ok
+    assert f"at most {limit}" in refused.text
 
 
 async def test_categories_set_add_remove_validate_and_limit(store):
     reply = await run(store, "categories CS.lg, cs.CL")
-    assert reply.ok and store.get_chat(CHAT).categories == ("cs.LG", "cs.CL")
+    assert reply.ok
+    assert store.get_chat(CHAT).categories == ("cs.LG", "cs.CL")
     await run(store, "categories add stat.ML hep-th")
     await run(store, "categories remove cs.CL")
     assert store.get_chat(CHAT).categories == ("cs.LG", "stat.ML", "hep-th")
     unknown = await run(store, "categories add cs.LGG")
-    assert not unknown.ok and 'Unknown arXiv category "cs.LGG". Did you mean cs.LG' in unknown.text
+    assert not unknown.ok
+    assert 'Unknown arXiv category "cs.LGG". Did you mean cs.LG' in unknown.text
     archive_only = await run(store, "categories cs")
     assert not archive_only.ok
     assert not (await run(store, "categories remove cs.LG stat.ML hep-th")).ok
@@ -120,13 +130,15 @@ async def test_categories_set_add_remove_validate_and_limit(store):
                                "cs.ET cs.FL cs.GL cs.GR cs.GT cs.HC cs.IR").split()]
     assert (await run(store, "categories " + " ".join(codes[:MAX_CATEGORIES_PER_CHAT]))).ok
     too_many = await run(store, "categories " + " ".join(codes[: MAX_CATEGORIES_PER_CHAT + 1]))
-    assert not too_many.ok and str(MAX_CATEGORIES_PER_CHAT) in too_many.text
+    assert not too_many.ok
+    assert str(MAX_CATEGORIES_PER_CHAT) in too_many.text
     assert len(store.get_chat(CHAT).categories) == MAX_CATEGORIES_PER_CHAT
 
 
 async def test_category_listing_comes_from_the_taxonomy(store):
     archives = await run(store, "categories list")
-    assert "astro-ph" in archives.text and "q-fin" in archives.text
+    assert "astro-ph" in archives.text
+    assert "q-fin" in archives.text
     assert "cs.LG - Machine Learning" in (await run(store, "categories list cs")).text
 
 
@@ -145,7 +157,8 @@ async def test_switches_numbers_and_language(store):
 async def test_time_and_zone_are_validated_and_shown_in_local_time(store):
     services = FakeServices(next_at=dt.datetime(2026, 10, 24, 6, 0, tzinfo=dt.timezone.utc))
     reply = await run(store, "time 08:00 europe/berlin", services)
-    assert reply.ok and "08:00 Europe/Berlin" in reply.text
+    assert reply.ok
+    assert "08:00 Europe/Berlin" in reply.text
     assert "Sat 2026-10-24 08:00 CEST" in reply.text  # summer time
     chat = store.get_chat(CHAT)
     assert (chat.delivery_time, chat.timezone) == (dt.time(8, 0), "Europe/Berlin")
@@ -156,7 +169,8 @@ async def test_time_and_zone_are_validated_and_shown_in_local_time(store):
     assert store.get_chat(CHAT).timezone == "Pacific/Kiritimati"
     for bad in ("time 25:00", "time 08:00 Mars/Base", "time Nowhere", "time 8 30 UTC x", "time later UTC"):
         refused = await run(store, bad, services)
-        assert not refused.ok and "\n" not in refused.text, bad
+        assert not refused.ok, bad
+        assert "\n" not in refused.text, bad
     assert store.get_chat(CHAT).timezone == "Pacific/Kiritimati"
 
 
@@ -218,7 +232,8 @@ async def test_settings_changes_are_refused_without_permission_reading_is_open(s
     await run(store, "start")
     before = store.get_chat(CHAT)
     refused = await run(store, CHANGES[name], can_change=False)
-    assert not refused.ok and "admins" in refused.text
+    assert not refused.ok
+    assert "admins" in refused.text
     assert store.get_chat(CHAT) == before
     assert store.chat_configurer(CHAT) == ""
     bare_reads = name not in ("subscribe", "unsubscribe", "exclude", "include", "pause", "resume", "forget")
@@ -241,7 +256,8 @@ async def test_first_configurer_rule_lets_the_first_non_admin_keep_configuring(s
     assert store.chat_configurer(CHAT) == "UFIRST"
     assert (await commands.handle(member("UFIRST"), "max 6")).ok
     refused = await commands.handle(member("UOTHER"), "max 7")
-    assert not refused.ok and "admins" in refused.text
+    assert not refused.ok
+    assert "admins" in refused.text
     assert not (await commands.handle(context(can_change=False, user_id="UFIRST"), "max 8")).ok  # the policy is off
     assert (await commands.handle(context(user_id="UADMIN"), "max 9")).ok  # admins always may
     assert store.require_chat(CHAT).max_papers == 9
@@ -250,7 +266,8 @@ async def test_first_configurer_rule_lets_the_first_non_admin_keep_configuring(s
 async def test_command_length_and_score_boundaries(store):
     assert (await run(store, "help" + " " * (MAX_COMMAND_LENGTH - 4))).ok
     too_long = await run(store, "help" + " " * (MAX_COMMAND_LENGTH - 3))
-    assert not too_long.ok and str(MAX_COMMAND_LENGTH) in too_long.text
+    assert not too_long.ok
+    assert str(MAX_COMMAND_LENGTH) in too_long.text
     assert (await run(store, f"minscore {MAX_SCORE:g}")).ok
     assert not (await run(store, f"minscore {MAX_SCORE + 0.01:g}")).ok
     assert (await run(store, "minscore 0")).ok
@@ -260,16 +277,19 @@ async def test_command_length_and_score_boundaries(store):
 @pytest.mark.parametrize("text", ["subscribe ---", "subscribe *a", "subscribe qu*ant", "exclude !!"])
 async def test_terms_the_matcher_cannot_use_are_refused(store, text):
     reply = await run(store, text)
-    assert not reply.ok and "cannot be used" in reply.text
+    assert not reply.ok
+    assert "cannot be used" in reply.text
     assert store.get_chat(CHAT) is None  # refused before anything was stored
 
 
 async def test_unknown_and_malformed_commands_get_one_line_hints(store):
     unknown = await run(store, "subscirbe llm")
-    assert not unknown.ok and 'Did you mean "subscribe"?' in unknown.text
+    assert not unknown.ok
+    assert 'Did you mean "subscribe"?' in unknown.text
     for text in ("subscribe", 'subscribe "open', "max", "search", "authors add", "feed everything", "", "help nothing"):
         reply = await run(store, text)
-        assert "\n" not in reply.text and "Traceback" not in reply.text, text
+        assert "\n" not in reply.text, text
+        assert "Traceback" not in reply.text, text
     assert not (await run(store, "x" * (MAX_COMMAND_LENGTH + 1))).ok
     assert not (await run(store, "subscribe " + "k, " * 400)).ok
 
@@ -281,7 +301,9 @@ async def test_unexpected_failure_is_logged_and_answered_with_an_apology(store, 
 
     reply = await run(store, "search attention", BrokenServices())
     assert reply == type(reply)(APOLOGY, ok=False)
-    assert "search" in caplog.text and "console:tester" in caplog.text and "boom" in caplog.text
+    assert "search" in caplog.text
+    assert "console:tester" in caplog.text
+    assert "boom" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -298,22 +320,28 @@ async def test_arxiv_trouble_is_explained_not_apologized_for(store, failure, adv
             raise failure
 
     reply = await run(store, "digest", FailingServices())
-    assert not reply.ok and advice in reply.text and "\n" not in reply.text
+    assert not reply.ok
+    assert advice in reply.text
+    assert "\n" not in reply.text
 
 
 async def test_digest_now_returns_the_digest(store):
     papers = fixture_papers()[:3]
     services = FakeServices(digest=digest_of(papers))
     reply = await run(store, "digest", services)
-    assert reply.ok and reply.digest is services.digest and not reply.ephemeral
+    assert reply.ok
+    assert reply.digest is services.digest
+    assert not reply.ephemeral
     assert "3 papers of 24 considered" in reply.text
     assert services.digests_for[0].ref == CHAT
     unmatched = await run(store, "digest", FakeServices(digest=digest_of([])))
-    assert unmatched.digest is None and "No paper of 2025-10-22 matched" in unmatched.text
+    assert unmatched.digest is None
+    assert "No paper of 2025-10-22 matched" in unmatched.text
     nothing_stored = dataclasses.replace(digest_of([]), considered=0)
     failing = FakeServices(digest=nothing_stored, status_line="the latest fetch failed (HTTP 503).")
     empty = await run(store, "digest", failing)
-    assert not empty.ok and "No papers of 2025-10-22 are stored" in empty.text
+    assert not empty.ok
+    assert "No papers of 2025-10-22 are stored" in empty.text
     assert "arXiv: the latest fetch failed (HTTP 503)." in empty.text
 
 
@@ -333,7 +361,8 @@ async def test_feed_shows_the_token_url_and_reset_revokes_it(store):
     assert old_token in (await run(store, "feed")).text
     reset = await run(store, "feed reset")
     new_token = store.get_chat(CHAT).feed_token
-    assert new_token != old_token and new_token in reset.text
+    assert new_token != old_token
+    assert new_token in reset.text
     assert store.chat_by_feed_token(old_token) is None
 
 
@@ -344,7 +373,8 @@ async def test_pause_resume_and_status(store):
     paused = await run(store, "status", services)
     assert "paused" in paused.text
     resumed = await run(store, "resume", services)
-    assert not store.get_chat(CHAT).paused and "Next digest: Fri 2026-09-25 08:00 UTC" in resumed.text
+    assert not store.get_chat(CHAT).paused
+    assert "Next digest: Fri 2026-09-25 08:00 UTC" in resumed.text
     status = (await run(store, "status", services)).text
     # The test clock is Thursday 2026-09-24 12:00 UTC.
     assert "Today (Thu 2026-09-24, America/New_York) is an arXiv announcement day." in status
@@ -399,7 +429,9 @@ async def test_help_reads_names_like_commands_do(store):
     assert "subscribe" in (await run(store, "help subscribe@arxivbot")).text
     assert "subscribe" in (await run(store, "help /Subscribe")).text
     hostile = await run(store, "help \u202etxt.exe")
-    assert not hostile.ok and "\u202e" not in hostile.text and '"txt.exe"' in hostile.text
+    assert not hostile.ok
+    assert "\u202e" not in hostile.text
+    assert '"txt.exe"' in hostile.text
     assert (await run(store, "minscore -0")).text == "Papers now need a score of at least 0."
 
 
@@ -414,9 +446,11 @@ async def test_time_takes_am_pm_and_bare_hours(store):
 async def test_a_subscribe_list_adds_the_good_items_and_says_which_were_not_and_why(store):
     reply = await run(store, 'subscribe diffusion, C++, rl:20, "mixture of experts", ---')
     assert reply.ok, reply.text
-    assert reply.text.startswith("Subscribed to ") and "diffusion" in reply.text.split("Not added")[0]
+    assert reply.text.startswith("Subscribed to ")
+    assert "diffusion" in reply.text.split("Not added")[0]
     not_added = reply.text.split("Not added: ", 1)[1]
-    assert '"C++" (The keyword' in not_added and '"rl:20" (The weight must be from 0.1 to 10' in not_added
+    assert '"C++" (The keyword' in not_added
+    assert '"rl:20" (The weight must be from 0.1 to 10' in not_added
     assert '"---" (The keyword' in not_added
     assert {keyword.term for keyword in store.get_chat(CHAT).keywords} >= {"diffusion", "mixture of experts"}
     assert not {"C++", "rl", "---"} & {keyword.term for keyword in store.get_chat(CHAT).keywords}
@@ -425,8 +459,10 @@ async def test_a_subscribe_list_adds_the_good_items_and_says_which_were_not_and_
 
 async def test_a_subscribe_list_with_nothing_usable_adds_nothing(store):
     reply = await run(store, "subscribe C++, llm:0")
-    assert not reply.ok and reply.text.startswith("Nothing was added: ")
-    assert '"C++"' in reply.text and '"llm:0"' in reply.text
+    assert not reply.ok
+    assert reply.text.startswith("Nothing was added: ")
+    assert '"C++"' in reply.text
+    assert '"llm:0"' in reply.text
     assert store.get_chat(CHAT) is None
 
 
@@ -435,6 +471,7 @@ async def test_commands_that_take_nothing_refuse_extra_words_with_their_usage(st
     await run(store, "start")
     before = store.get_chat(CHAT)
     reply = await run(store, f"{spec.name} now please")
-    assert not reply.ok and reply.text == f'"{spec.name}" takes nothing after it. Usage: {spec.usage}'
+    assert not reply.ok
+    assert reply.text == f'"{spec.name}" takes nothing after it. Usage: {spec.usage}'
     assert store.get_chat(CHAT) == before  # "pause now" did not pause
     assert (await run(store, f"/{spec.name}@arxivbot")).ok  # the bare command, as menus send it, still works

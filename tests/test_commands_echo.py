@@ -27,7 +27,8 @@ def test_echoed_drops_surrogates_bidi_and_control_characters_and_cuts_long_input
     assert echoed("  two\twords\n") == "two words"
     assert echoed("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"  # a joined emoji keeps its joiners
     cut = echoed("x" * 100)
-    assert len(cut) == ECHO_MAX_CHARS and cut.endswith("…")
+    assert len(cut) == ECHO_MAX_CHARS
+    assert cut.endswith("…")
 
 
 @pytest.mark.parametrize(
@@ -61,8 +62,10 @@ async def test_replies_quote_user_text_without_unsafe_characters(store: Store, c
 async def test_a_search_with_nothing_to_look_up_says_so(store: Store, query: str, caplog: pytest.LogCaptureFixture) -> None:
     services = FakeServices(search_results=fixture_papers())
     reply = await processor(store, services).handle(context(), f"search {query}")
-    assert not reply.ok and "nothing to search for" in reply.text
-    assert services.searches == [] and not [record for record in caplog.records if record.exc_info]
+    assert not reply.ok
+    assert "nothing to search for" in reply.text
+    assert services.searches == []
+    assert not [record for record in caplog.records if record.exc_info]
 
 
 async def test_telegram_answers_a_time_with_a_lone_surrogate(store: Store) -> None:
@@ -75,4 +78,5 @@ async def test_telegram_answers_a_time_with_a_lone_surrogate(store: Store) -> No
             [reply] = await fake.wait_for(1, 7, timeout=20)
         finally:
             await adapter.stop()
-    assert "is not a time" in reply.visible and unsafe_characters(reply.visible) == []
+    assert "is not a time" in reply.visible
+    assert unsafe_characters(reply.visible) == []

@@ -30,7 +30,8 @@ COMMANDS = CommandProcessor(STORE, SETTINGS, SERVICES)
 @given(name=st.sampled_from(NAMES), arguments=ARGUMENTS, can_change=st.booleans())
 def test_garbage_always_gets_a_reply(name, arguments, can_change):
     reply = LOOP.run_until_complete(COMMANDS.handle(context(can_change), f"{name} {arguments}"))
-    assert isinstance(reply, Reply) and reply.text.strip()
+    assert isinstance(reply, Reply)
+    assert reply.text.strip()
     assert reply.text != APOLOGY  # garbage is the user's mistake, answered as such, not an internal failure
     chat = STORE.get_chat(CHAT)
     if chat is not None:
@@ -42,5 +43,6 @@ def test_garbage_always_gets_a_reply(name, arguments, can_change):
 @given(text=st.text(max_size=200))
 def test_any_text_at_all_gets_a_reply(text):
     reply = LOOP.run_until_complete(COMMANDS.handle(context(), text))
-    assert isinstance(reply, Reply) and reply.text.strip()
+    assert isinstance(reply, Reply)
+    assert reply.text.strip()
     assert reply.text != APOLOGY  # garbage is the user's mistake, answered as such, not an internal failure

@@ -86,7 +86,8 @@ def test_keywords_with_weights_are_normalized():
 def test_bad_weights_are_refused(weight):
     accepted, [refused] = parse_keywords(f"rl, llm:{weight}")
     assert accepted == [("rl", 1.0)]
-    assert refused.typed == f"llm:{weight}" and "weight" in refused.reason
+    assert refused.typed == f"llm:{weight}"
+    assert "weight" in refused.reason
 
 
 def test_keyword_length_boundary():
@@ -155,6 +156,7 @@ def test_time_zones_are_canonicalized_and_validated():
     assert resolve_timezone("UTC") == "UTC"
     assert resolve_timezone("Pacific/Kiritimati") == "Pacific/Kiritimati"
     assert resolve_timezone("Mars/Olympus_Mons") is None
-    assert resolve_timezone("localtime") is None and resolve_timezone("Factory") is None
+    assert resolve_timezone("localtime") is None
+    assert resolve_timezone("Factory") is None
     assert resolve_timezone("../../etc/passwd") is None
     assert resolve_timezone("") is None

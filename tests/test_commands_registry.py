@@ -41,7 +41,8 @@ async def test_help_lists_every_command_with_usage_and_summary(store):
 
 async def test_help_for_one_command_shows_its_details(store):
     reply = await CommandProcessor(store, SETTINGS, FakeServices()).handle(context(), "help /Categories")
-    assert reply.text.startswith("categories [CAT ...") and '"categories add cs.CV"' in reply.text
+    assert reply.text.startswith("categories [CAT ...")
+    assert '"categories add cs.CV"' in reply.text
 
 
 def test_specs_fit_every_platform_menu():

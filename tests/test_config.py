@@ -41,7 +41,8 @@ def test_embedded_defaults_match_the_shipped_config_json():
 def test_bad_values_are_named_in_one_readable_message(raw, named):
     with pytest.raises(ConfigError) as caught:
         parse_settings(raw)
-    assert named in str(caught.value) and "Traceback" not in str(caught.value)
+    assert named in str(caught.value)
+    assert "Traceback" not in str(caught.value)
 
 
 def test_default_categories_are_spelled_as_arxiv_does():

@@ -48,10 +48,12 @@ async def test_digest_command_prints_the_papers(store):
     printed = await converse(store, "digest\n", FakeServices(digest=digest_of(papers)))
     # One header, the digest's own (the reply's "Digest for ..." line would say the same again).
     assert printed.startswith("arXiv digest for Wed 2025-10-22: 3 papers picked from 24 announced in cs.AI, cs.CL.\n")
-    assert printed.count("arXiv digest for") == 1 and "Digest for 2025-10-22" not in printed
+    assert printed.count("arXiv digest for") == 1
+    assert "Digest for 2025-10-22" not in printed
     assert "1. A Generalizable Light Transport 3D Embedding for Global Illumination\n" in printed
     assert "score 5.0" in printed
-    assert "https://arxiv.org/abs/2510.18658" in printed and "matched: LLM (title)" in printed
+    assert "https://arxiv.org/abs/2510.18658" in printed
+    assert "matched: LLM (title)" in printed
 
 
 def test_long_digest_is_split_between_papers_under_the_budget():
@@ -71,9 +73,11 @@ def test_summaries_replace_the_abstract_when_the_digest_has_them():
     digest = digest_of([paper])
     digest = type(digest)(**{**digest.__dict__, "summaries": {paper.arxiv_id: summary}})
     shown = render_plain_digest(digest)[0].payload
-    assert "AI Summary (by qwen-long):" in shown and "a 3D embedding" in shown
+    assert "AI Summary (by qwen-long):" in shown
+    assert "a 3D embedding" in shown
     hidden = render_plain_digest(digest_of([paper]))[0].payload
-    assert "Summary" not in hidden and "Global illumination (GI) is essential" in hidden
+    assert "Summary" not in hidden
+    assert "Global illumination (GI) is essential" in hidden
 
 
 async def test_send_returns_distinct_ids_and_plain_uses_plain_text():

@@ -42,7 +42,9 @@ def test_chat_subscribes_and_shows_a_digest_from_the_fake_arxiv(tmp_path, fake_a
     assert f"arXiv digest for {day:%a %Y-%m-%d}:" in output
     assert "Outraged AI: Large language models prioritise emotion over cost" in output  # an LLM paper
     assert "Planned Diffusion" in output
-    assert "Noted 👍 2510.17880." in output and "Feedback: 1 👍, 0 👎. Learned so far:" in output  # feedback in the console
+    # feedback in the console
+    assert "Noted 👍 2510.17880." in output
+    assert "Feedback: 1 👍, 0 👎. Learned so far:" in output
     assert "A Generalizable Light Transport" not in output  # matches neither keyword
     assert "Keywords (2): large language models:2, diffusion" in output
     assert "Commands (arguments" not in output  # nothing is read after /quit

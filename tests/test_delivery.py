@@ -26,11 +26,14 @@ async def test_digest_goes_out_once_with_header_papers_and_footer(store):
     adapter, sender = RecordingAdapter(), DigestSender(store)
     result = await sender.deliver(adapter, chat, digest)
     assert (result.outcome, result.messages_sent, result.papers_sent) == (DeliveryOutcome.DELIVERED, 5, 5)
-    assert [m.text for m in adapter.sent][0].startswith("<b>header") and "footer" in adapter.sent[-1].text
+    assert [m.text for m in adapter.sent][0].startswith("<b>header")
+    assert "footer" in adapter.sent[-1].text
     assert adapter.papers_sent_to("1") == IDS
-    assert store.delivery_stats(chat.ref).papers_sent == 5 and store.digest_day_status(chat.ref, DAY) == DayStatus.DONE
+    assert store.delivery_stats(chat.ref).papers_sent == 5
+    assert store.digest_day_status(chat.ref, DAY) == DayStatus.DONE
     again = await sender.deliver(adapter, chat, digest)
-    assert again.outcome == DeliveryOutcome.NOTHING_TO_SEND and len(adapter.sent) == 5
+    assert again.outcome == DeliveryOutcome.NOTHING_TO_SEND
+    assert len(adapter.sent) == 5
 
 
 async def test_resume_skips_the_header_and_confirmed_papers(store):
@@ -48,7 +51,8 @@ async def test_short_retry_after_is_waited_out_in_place(store):
     chat, digest = _planned(store)
     adapter = RecordingAdapter(failures={2: DeliveryError("flood", retry_after=0.01), 3: DeliveryError("flood", 0.01)})
     result = await DigestSender(store).deliver(adapter, chat, digest)
-    assert result.outcome == DeliveryOutcome.DELIVERED and adapter.papers_sent_to("1") == IDS
+    assert result.outcome == DeliveryOutcome.DELIVERED
+    assert adapter.papers_sent_to("1") == IDS
 
 
 async def test_long_retry_after_defers_and_resumes_without_duplicates(store):
@@ -57,7 +61,8 @@ async def test_long_retry_after_defers_and_resumes_without_duplicates(store):
     adapter = RecordingAdapter(failures={3: DeliveryError("rate limited", retry_after=120)})
     sender = DigestSender(store)
     first = await sender.deliver(adapter, chat, digest)
-    assert first.outcome == DeliveryOutcome.DEFERRED and first.retry_at == now + dt.timedelta(seconds=120)
+    assert first.outcome == DeliveryOutcome.DEFERRED
+    assert first.retry_at == now + dt.timedelta(seconds=120)
     assert not sender.ready(chat.ref, DAY, now + dt.timedelta(seconds=119))
     assert sender.ready(chat.ref, DAY, now + dt.timedelta(seconds=120))
     assert store.digest_day_status(chat.ref, DAY) == DayStatus.SENDING
@@ -76,7 +81,9 @@ async def test_transient_errors_back_off_then_give_up(store):
     assert outcomes == [DeliveryOutcome.DEFERRED] * (MAX_DELIVERY_FAILURES - 1) + [DeliveryOutcome.GAVE_UP]
     assert store.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
     assert store.delivery_stats(chat.ref).papers_failed == 5
-    assert backoff_seconds(1, None) == 30 and backoff_seconds(3, None) == 120 and backoff_seconds(1, 500) == 500
+    assert backoff_seconds(1, None) == 30
+    assert backoff_seconds(3, None) == 120
+    assert backoff_seconds(1, 500) == 500
 
 
 async def test_a_digest_that_keeps_moving_is_never_given_up(store):
@@ -91,7 +98,8 @@ async def test_a_digest_that_keeps_moving_is_never_given_up(store):
     outcomes = []
     while not outcomes or outcomes[-1] == DeliveryOutcome.DEFERRED:
         outcomes.append((await sender.deliver(adapter, chat, digest)).outcome)
-    assert outcomes[-1] == DeliveryOutcome.DELIVERED and len(outcomes) > MAX_DELIVERY_FAILURES
+    assert outcomes[-1] == DeliveryOutcome.DELIVERED
+    assert len(outcomes) > MAX_DELIVERY_FAILURES
     assert store.delivered_ids(chat.ref) == {paper.arxiv_id for paper in papers}
 
 
@@ -99,7 +107,8 @@ async def test_chat_gone_deactivates_and_stops(store):
     chat, digest = _planned(store)
     adapter = RecordingAdapter(failures={3: ChatGone("bot was blocked by the user")})
     result = await DigestSender(store).deliver(adapter, chat, digest)
-    assert result.outcome == DeliveryOutcome.CHAT_GONE and len(adapter.sent) == 2
+    assert result.outcome == DeliveryOutcome.CHAT_GONE
+    assert len(adapter.sent) == 2
     assert store.get_chat(chat.ref).active is False
     assert store.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
     stats = store.delivery_stats(chat.ref)
@@ -112,14 +121,16 @@ async def test_formatting_rejected_is_resent_once_as_plain_text(store):
     result = await DigestSender(store).deliver(adapter, chat, digest)
     assert result.outcome == DeliveryOutcome.DELIVERED
     plain = [m for m in adapter.sent if m.plain]
-    assert [m.text for m in plain] == [" ".join(IDS[:2])] and adapter.papers_sent_to("1") == IDS
+    assert [m.text for m in plain] == [" ".join(IDS[:2])]
+    assert adapter.papers_sent_to("1") == IDS
 
 
 async def test_formatting_rejected_twice_fails_only_that_message(store):
     chat, digest = _planned(store)
     adapter = RecordingAdapter(failures={2: FormattingRejected("bad"), 3: FormattingRejected("still bad")})
     result = await DigestSender(store).deliver(adapter, chat, digest)
-    assert result.outcome == DeliveryOutcome.DELIVERED and adapter.papers_sent_to("1") == IDS[2:]
+    assert result.outcome == DeliveryOutcome.DELIVERED
+    assert adapter.papers_sent_to("1") == IDS[2:]
     assert store.delivery_stats(chat.ref).papers_failed == 2
 
 
@@ -128,7 +139,8 @@ async def test_stop_leaves_the_rest_pending(store):
     stop = asyncio.Event()
     stop.set()
     result = await DigestSender(store).deliver(RecordingAdapter(), chat, digest, stop)
-    assert result.outcome == DeliveryOutcome.STOPPED and len(store.pending_papers(chat.ref, DAY)) == 5
+    assert result.outcome == DeliveryOutcome.STOPPED
+    assert len(store.pending_papers(chat.ref, DAY)) == 5
 
 
 class BrokenRenderer(RecordingAdapter):
@@ -140,6 +152,7 @@ async def test_a_renderer_bug_backs_off_instead_of_retrying_every_tick(store):
     chat, digest = _planned(store)
     sender = DigestSender(store)
     result = await sender.deliver(BrokenRenderer(), chat, digest)
-    assert result.outcome == DeliveryOutcome.DEFERRED and "rendering failed" in result.error
+    assert result.outcome == DeliveryOutcome.DEFERRED
+    assert "rendering failed" in result.error
     assert not sender.ready(chat.ref, DAY, store.now())
     assert len(store.pending_papers(chat.ref, DAY)) == 5

@@ -55,7 +55,8 @@ def test_sigkill_mid_delivery_loses_and_duplicates_nothing(tmp_path, kill_after)
     assert set(papers) == expected, "lost papers"
     assert max(papers.values()) == 1, "duplicated papers"
     frames = collections.Counter(line for line in lines if "\tframe\t" in line)
-    assert len(frames) == 2 * CHATS and max(frames.values()) == 1, "header or footer lost or repeated"
+    assert len(frames) == 2 * CHATS, "header or footer lost or repeated"
+    assert max(frames.values()) == 1, "header or footer lost or repeated"
     reopened = Store(tmp_path / "outbox.db")
     assert reopened.delivery_stats().papers_sent == CHATS * PAPERS
     assert reopened.open_digest_days() == []

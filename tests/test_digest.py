@@ -76,7 +76,8 @@ def test_papers_of_other_days_are_ignored() -> None:
 def test_every_subscription_gets_a_digest_even_an_empty_one() -> None:
     digests = select_digests(DAY, [], [sub("a"), sub("b", "RL")], SETTINGS.scoring, now=NOW)
     assert set(digests) == {"a", "b"}
-    assert digests["a"].papers == () and digests["a"].considered == 0
+    assert digests["a"].papers == ()
+    assert digests["a"].considered == 0
 
 
 def test_default_digest_of_a_real_day() -> None:
@@ -114,5 +115,6 @@ def test_matched_counts_what_passed_every_rule_before_the_cut() -> None:
     for subscription, options in zip(capped, rules):
         digest = counted[subscription.subscriber]
         assert digest.matched == len(every[subscription.subscriber].papers) > 3, subscription.subscriber
-        assert len(digest.papers) == 3 and digest.max_papers == 3
+        assert len(digest.papers) == 3
+        assert digest.max_papers == 3
         assert (digest.excludes, digest.min_score) == (options.get("excludes", ()), options.get("min_score", 0.0))

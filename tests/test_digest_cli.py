@@ -43,7 +43,8 @@ def test_digest_of_a_real_day_with_the_original_defaults(fake_arxiv: FakeArxiv, 
     page = result.stdout
     numbers = [int(n) for n in PAPER_HEADING.findall(page)]
     settings = load_settings(config)
-    assert 0 < len(numbers) <= settings.defaults.max_papers and numbers == list(range(1, len(numbers) + 1))
+    assert 0 < len(numbers) <= settings.defaults.max_papers
+    assert numbers == list(range(1, len(numbers) + 1))
     assert "**Categories Monitored**: cs.AI, cs.CL, cs.DC, cs.LG" in page
     scores = [float(s) for s in re.findall(r"^\*\*Score\*\*: ([\d.]+)", page, re.MULTILINE)]
     assert scores == sorted(scores, reverse=True)  # min_score counts keyword points: checked on the JSON below
@@ -60,7 +61,8 @@ def test_digest_writes_the_page_and_does_not_fetch_a_stored_day_again(fake_arxiv
     first = _invoke(config, "--output", str(out))
     assert first.exit_code == 0, first.output
     second = _invoke(config, "--output", str(out))
-    assert second.exit_code == 0 and "already stored" in second.stderr
+    assert second.exit_code == 0
+    assert "already stored" in second.stderr
     assert len(fake_arxiv.feed_requests()) == 1
     assert out.read_text(encoding="utf-8").startswith("# ")
     assert [p.name for p in out.parent.iterdir()] == ["README.md"]  # no temporary file left behind
@@ -70,7 +72,8 @@ def test_digest_offline_says_arxiv_is_unreachable(tmp_path: Path) -> None:
     offline = FakeArxiv(url="http://127.0.0.1:9").settings(max_retries=1)
     result = _invoke(_config(tmp_path, offline.model_dump(mode="json")))
     assert result.exit_code == EXIT_UNAVAILABLE
-    assert "arXiv is unreachable" in result.stderr and "Traceback" not in result.output
+    assert "arXiv is unreachable" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_digest_of_a_day_not_stored_says_what_to_do(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
@@ -95,7 +98,8 @@ def test_digest_output_keeps_the_file_mode(fake_arxiv: FakeArxiv, tmp_path: Path
         assert _invoke(config, "--output", str(created)).exit_code == 0
     finally:
         os.umask(previous_umask)
-    assert stat.S_IMODE(existing.stat().st_mode) == 0o664 and existing.read_text(encoding="utf-8").startswith("# ")
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o664
+    assert existing.read_text(encoding="utf-8").startswith("# ")
     assert stat.S_IMODE(created.stat().st_mode) == 0o640
 
 
@@ -108,7 +112,8 @@ def test_digest_output_that_cannot_be_written_says_why(fake_arxiv: FakeArxiv, tm
 
     result = _invoke(config, "--output", str(target))
 
-    assert result.exit_code == EXIT_CONFIG and isinstance(result.exception, SystemExit)
+    assert result.exit_code == EXIT_CONFIG
+    assert isinstance(result.exception, SystemExit)
     assert f"error: cannot write {target}: Not a directory" in result.stderr
     assert "Traceback" not in result.output
     assert blocker.read_text(encoding="utf-8") == "a file where the directory should be"
@@ -125,11 +130,14 @@ def test_digest_as_json_for_scripts_follows_the_documented_schema(fake_arxiv: Fa
     document = json.loads(as_json.stdout)  # stdout is the JSON alone; progress went to stderr
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     jsonschema.validate(document, schema, format_checker=jsonschema.FormatChecker())
-    assert document["announcement_day"] == _today().isoformat() and document["max_papers"] == 5
+    assert document["announcement_day"] == _today().isoformat()
+    assert document["max_papers"] == 5
     assert [paper["rank"] for paper in document["papers"]] == [1, 2, 3, 4, 5]
-    assert document["matched"] > 5 and document["announced"] >= document["matched"]
+    assert document["matched"] > 5
+    assert document["announced"] >= document["matched"]
     scores = [paper["score"] for paper in document["papers"]]
-    assert scores == sorted(scores, reverse=True) and document["min_score"] == 2.5
+    assert scores == sorted(scores, reverse=True)
+    assert document["min_score"] == 2.5
     # The relevance ranking orders; min_score still counts keyword points (weight 1, 3x in a title).
     for paper in document["papers"]:
         assert sum(3 if m["in_title"] else 1 for m in paper["matches"] if m["source"] == "keyword") >= 2.5
@@ -141,13 +149,16 @@ def test_digest_as_json_for_scripts_follows_the_documented_schema(fake_arxiv: Fa
         r"^### .*\]\((https://arxiv\.org/abs/[^)]+)\)$", page, re.MULTILINE
     )
     assert f"- **Total Papers Found**: 5 of {document['matched']} matching, of {document['announced']} announced" in page
-    assert "- **Max Papers**: 5" in page and "- **Exclude Words**: survey, review, tutorial" in page
+    assert "- **Max Papers**: 5" in page
+    assert "- **Exclude Words**: survey, review, tutorial" in page
 
 
 @pytest.mark.parametrize("bad", ["0", "101", "many"])
 def test_digest_max_out_of_range_is_a_usage_error(tmp_path: Path, bad: str) -> None:
     result = _invoke(_config(tmp_path, {}), "--max", bad)
-    assert result.exit_code == 2 and "Invalid value for '--max'" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2
+    assert "Invalid value for '--max'" in result.output
+    assert "Traceback" not in result.output
 
 
 def _property_names(schema: object) -> set[str]:
@@ -163,4 +174,5 @@ def test_readme_names_every_key_of_the_json_digest() -> None:
     readme = (SCHEMA.parent.parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("### The digest command", 1)[1].split("\n## ", 1)[0]
     names = _property_names(json.loads(SCHEMA.read_text(encoding="utf-8")))
-    assert len(names) > 30 and {name for name in names if f"`{name}`" not in section} == set()
+    assert len(names) > 30
+    assert {name for name in names if f"`{name}`" not in section} == set()

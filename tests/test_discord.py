@@ -100,8 +100,11 @@ async def test_subscribe_from_a_channel_manager_changes_the_store_and_replies(bo
     callback = await slash(fake, "subscribe", "diffusion, quantum:2", channel_id=CHANNEL, guild_id=GUILD, permissions=MANAGE_CHANNELS)
     chat = store.get_chat(ChatRef("discord", CHANNEL))
     assert {(k.term, k.weight) for k in chat.keywords} >= {("diffusion", 1.0), ("quantum", 2.0)}
-    assert chat.kind == "channel" and GUILD in chat.title and "#papers" in chat.title
-    assert callback.body["type"] == 4 and "diffusion" in callback.body["data"]["content"]
+    assert chat.kind == "channel"
+    assert GUILD in chat.title
+    assert "#papers" in chat.title
+    assert callback.body["type"] == 4
+    assert "diffusion" in callback.body["data"]["content"]
     assert callback.ephemeral
 
 
@@ -126,7 +129,8 @@ async def test_plain_members_may_read(bot, fake) -> None:
 async def test_direct_messages_may_change_their_own_settings(bot, fake, store) -> None:
     await slash(fake, "subscribe", "graphene", channel_id=DM_CHANNEL)
     chat = store.get_chat(ChatRef("discord", DM_CHANNEL))
-    assert "graphene" in {k.term for k in chat.keywords} and chat.kind == "private"
+    assert "graphene" in {k.term for k in chat.keywords}
+    assert chat.kind == "private"
 
 
 async def typed(fake: FakeDiscord, subcommand: str, **values: object) -> None:
@@ -141,7 +145,9 @@ async def test_typed_options_become_command_text(bot, fake, store) -> None:
     await typed(fake, "delivery time", timezone="Europe/Berlin", time="07:45")  # Discord may list options in any order
     await typed(fake, "crosslists", state="off")
     chat = store.get_chat(ChatRef("discord", DM_CHANNEL))
-    assert chat.categories == ("math.CO", "hep-th") and chat.max_papers == 7 and chat.min_score == 3.5
+    assert chat.categories == ("math.CO", "hep-th")
+    assert chat.max_papers == 7
+    assert chat.min_score == 3.5
     assert (chat.delivery_time, chat.timezone, chat.crosslists) == (dt.time(7, 45), "Europe/Berlin", False)
     assert not any(c.body["data"]["content"].startswith("Usage") for c in fake.callbacks)
 
@@ -172,28 +178,34 @@ async def test_value_commands_without_options_show_the_current_value(bot, fake, 
 async def test_delivery_commands_are_one_subcommand_group(bot, fake, store) -> None:
     """/arxiv is at Discord's 25 entries: time, schedule, pause and resume are `/arxiv delivery ...`."""
     [delivery] = [option for option in fake.synced_commands[0]["options"] if option["name"] == "delivery"]
-    assert delivery["type"] == 2 and [member["name"] for member in delivery["options"]] == ["time", "schedule", "pause", "resume"]
+    assert delivery["type"] == 2
+    assert [member["name"] for member in delivery["options"]] == ["time", "schedule", "pause", "resume"]
     await typed(fake, "delivery schedule", every="weekly", day="monday")
     await typed(fake, "delivery time", time="07:15")
     await fake.slash("delivery pause", [], channel_id=DM_CHANNEL)
     chat = store.get_chat(ChatRef("discord", DM_CHANNEL))
     assert (chat.schedule, chat.weekly_day, chat.delivery_time, chat.paused) == ("weekly", 0, dt.time(7, 15), True)
     answers = [callback.body["data"]["content"] for callback in fake.callbacks]
-    assert answers[0].startswith("Digests will arrive weekly on Mondays at 08:00 UTC.") and "Usage" not in "".join(answers)
+    assert answers[0].startswith("Digests will arrive weekly on Mondays at 08:00 UTC.")
+    assert "Usage" not in "".join(answers)
 
 
 async def test_replies_echo_keywords_with_their_markdown_escaped(bot, fake) -> None:
     await slash(fake, "subscribe", '```llm, ~~rl~~, "[free](https://e.vil)"', channel_id=DM_CHANNEL)
     content = (await slash(fake, "keywords", channel_id=DM_CHANNEL)).body["data"]["content"]
-    assert r"\`\`\`llm" in content and r"\~\~rl\~\~" in content and r"\[free\](https://e.vil)" in content
-    assert "```" not in content.replace(r"\`", "") and "~~" not in content.replace(r"\~", "")
+    assert r"\`\`\`llm" in content
+    assert r"\~\~rl\~\~" in content
+    assert r"\[free\](https://e.vil)" in content
+    assert "```" not in content.replace(r"\`", "")
+    assert "~~" not in content.replace(r"\~", "")
 
 
 async def test_digest_command_answers_with_embeds(bot, fake) -> None:
     first = await slash(fake, "digest", channel_id=CHANNEL, guild_id=GUILD, permissions=SEND_MESSAGES)
     await fake.wait_for(lambda: len(first.body["data"]["embeds"]) + sum(len(f.embeds) for f in fake.followups) == 12)
     assert first.body["data"]["content"].startswith("**arXiv digest for Thu 2026-09-24**")  # one header: the digest's
-    assert all(message_problem(f.body) is None for f in fake.followups) and not fake.rejected
+    assert all(message_problem(f.body) is None for f in fake.followups)
+    assert not fake.rejected
 
 
 async def test_autocomplete_suggests_categories_and_time_zones(bot, fake) -> None:
@@ -225,7 +237,8 @@ async def test_slow_digest_reply_is_deferred_then_sent_as_embeds(fake, settings,
         await adapter.stop()
     assert callback.body["type"] == 5  # "thinking", answered by the follow-ups
     assert fake.followups[0].content.startswith("**arXiv digest for Thu 2026-09-24**: 12 papers")  # one header: the digest's
-    assert all(message_problem(f.body) is None for f in fake.followups) and not fake.rejected
+    assert all(message_problem(f.body) is None for f in fake.followups)
+    assert not fake.rejected
 
 
 def sent_paper_ids(fake: FakeDiscord, channel: str) -> list[str]:
@@ -238,14 +251,18 @@ async def test_25_paper_digest_arrives_as_valid_embeds_within_every_limit(bot, f
     digest = fixture_digest(25, summary_text="**Contributions**\n" + "A careful result. " * 200)
     store.plan_digest(chat.ref, DAY, digest.papers)
     result = await DigestSender(store).deliver(bot, chat, digest)
-    assert result.outcome == DeliveryOutcome.DELIVERED and result.papers_sent == 25
+    assert result.outcome == DeliveryOutcome.DELIVERED
+    assert result.papers_sent == 25
     assert sent_paper_ids(fake, CHANNEL) == [s.paper.arxiv_id for s in digest.papers]
     assert not fake.rejected
     for message in fake.messages:
-        assert len(message.content) <= 2000 and len(message.embeds) <= 10
+        assert len(message.content) <= 2000
+        assert len(message.embeds) <= 10
         assert sum(len(e["title"]) + len(e["description"]) + sum(len(f["name"]) + len(f["value"]) for f in e["fields"]) + len(e["footer"]["text"]) for e in message.embeds) <= 6000
         for embed in message.embeds:
-            assert len(embed["title"]) <= 256 and len(embed["description"]) <= 4096 and len(embed["fields"]) <= 25
+            assert len(embed["title"]) <= 256
+            assert len(embed["description"]) <= 4096
+            assert len(embed["fields"]) <= 25
             assert all(len(f["name"]) <= 256 and len(f["value"]) <= 1024 for f in embed["fields"])
             assert embed["url"].startswith("https://arxiv.org/abs/")
     assert store.delivered_ids(chat.ref) == {s.paper.arxiv_id for s in digest.papers}
@@ -269,7 +286,8 @@ async def test_a_429_longer_than_the_ceiling_becomes_a_retry_later(bot, fake) ->
     fake.inject(CHANNEL, rate_limited(45.0))
     with pytest.raises(DeliveryError) as raised:
         await bot.send(ChatRef("discord", CHANNEL), message)
-    assert raised.value.retry_after == 45.0 and not isinstance(raised.value, ChatGone)
+    assert raised.value.retry_after == 45.0
+    assert not isinstance(raised.value, ChatGone)
     assert fake.messages == []
 
 
@@ -301,7 +319,8 @@ async def test_rejected_embeds_fall_back_to_plain_text(bot, fake) -> None:
     with pytest.raises(FormattingRejected):
         await bot.send(chat, broken)
     await bot.send(chat, broken, plain=True)
-    assert fake.messages[-1].embeds == [] and fake.messages[-1].content == message.plain_text
+    assert fake.messages[-1].embeds == []
+    assert fake.messages[-1].content == message.plain_text
 
 
 def dataclass_replace_payload(message, **embed_changes):
@@ -323,7 +342,8 @@ async def test_the_same_message_is_never_posted_twice(bot, fake) -> None:
     message = bot.render_digest(fixture_digest(2))[0]
     first = await bot.send(chat, message)
     again = await bot.send(chat, message)  # e.g. a retry after a lost confirmation
-    assert first == again and len(fake.messages) == 1
+    assert first == again
+    assert len(fake.messages) == 1
 
 
 async def never_called(context, text):
@@ -395,7 +415,8 @@ async def test_feedback_buttons_under_each_paper_reach_the_store_over_the_gatewa
         await fake.press(fake.messages[0], f"fb:-1:{first}", guild_id=GUILD, user_id="78")
     finally:
         await adapter.stop()
-    assert up.ephemeral and up.body["data"]["content"] == "Noted 👍 Thanks!"
+    assert up.ephemeral
+    assert up.body["data"]["content"] == "Noted 👍 Thanks!"
     assert down.body["data"]["content"] == "Noted 👎 Thanks!"
     assert store.feedback_totals(chat) == {first: 0, second: -1}
 
@@ -409,12 +430,14 @@ async def test_the_save_button_over_the_gateway_puts_the_paper_on_the_reading_li
         store.store_announcement(DAY, [scored.paper for scored in digest.papers])
         for message in adapter.render_digest(digest):
             await adapter.send(chat, message)
-        assert not fake.rejected and len(fake.messages) == 2  # five papers a message: each paper's three buttons on one row
+        assert not fake.rejected
+        assert len(fake.messages) == 2  # five papers a message: each paper's three buttons on one row
         last = digest.papers[6].paper.arxiv_id
         saved = await fake.press(fake.messages[1], f"sv:{last}", guild_id=GUILD, user_id="77")
     finally:
         await adapter.stop()
-    assert saved.ephemeral and saved.body["data"]["content"] == SAVE_THANKS
+    assert saved.ephemeral
+    assert saved.body["data"]["content"] == SAVE_THANKS
     assert [entry.paper.arxiv_id for entry in store.saved_papers(chat)] == [last]
     assert store.feedback_totals(chat) == {last: 1}
 
@@ -429,8 +452,10 @@ async def test_bibtex_follows_its_answer_as_an_attached_file(bot, fake, store) -
     await fake.wait_for(lambda: any(message.files for message in fake.followups))
     [attached] = fake.followups
     texts = [answer.body["data"].get("content")] + [message.content for message in fake.followups]
-    assert "BibTeX of 3 papers (arxiv-papers.bib)." in texts and not fake.rejected  # the answer, deferred or not
+    assert "BibTeX of 3 papers (arxiv-papers.bib)." in texts  # the answer, deferred or not
+    assert not fake.rejected
     [(filename, content)] = attached.files
     library = bibtexparser.parse_string(content.decode())
-    assert filename == "arxiv-papers.bib" and not library.failed_blocks
+    assert filename == "arxiv-papers.bib"
+    assert not library.failed_blocks
     assert {entry["eprint"] for entry in library.entries} == {paper.arxiv_id for paper in papers}

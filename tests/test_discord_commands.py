@@ -54,7 +54,8 @@ def test_optional_arguments_follow_the_usage_line() -> None:
 def test_value_commands_may_be_sent_bare_to_show_the_current_value() -> None:
     shown = subcommands()
     for name in ("time", "schedule", "max", "minscore", "crosslists", "summaries", "language"):
-        assert shown[name]["options"] and not any(option["required"] for option in shown[name]["options"]), name
+        assert shown[name]["options"], name
+        assert not any(option["required"] for option in shown[name]["options"]), name
         assert slash.command_text(interaction_data(name), SPECS) == name
     assert slash.command_text(interaction_data("time", {"type": 3, "name": "timezone", "value": "Asia/Tokyo"}), SPECS) == "time Asia/Tokyo"
     assert slash.command_text(interaction_data("language", {"type": 3, "name": "code", "value": "de"}), SPECS) == "language de"
@@ -90,7 +91,8 @@ def autocomplete(subcommand: str, option: str, typed: str) -> list[slash.Choice]
 
 def test_category_autocomplete_keeps_what_was_typed_and_completes_the_last() -> None:
     choices = autocomplete("categories", "categories", "add cs.AI cs.c")
-    assert choices and all(c.value.startswith("add cs.AI cs.") for c in choices)
+    assert choices
+    assert all(c.value.startswith("add cs.AI cs.") for c in choices)
     assert "add cs.AI cs.CL" in [c.value for c in choices]
     assert len(choices) <= slash.CHOICES_LIMIT
     assert all(len(c.name) <= slash.CHOICE_TEXT_LIMIT and len(c.value) <= slash.CHOICE_TEXT_LIMIT for c in choices)

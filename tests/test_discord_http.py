@@ -112,7 +112,8 @@ def keywords_of(store: Store) -> set[str]:
 
 async def test_ping_is_answered_with_pong(endpoint: Endpoint) -> None:
     answer = await endpoint.post({"id": "1", "application_id": endpoint.fake.application_id, "type": 1, "token": "t", "version": 1})
-    assert answer.status_code == 200 and answer.json() == {"type": 1}
+    assert answer.status_code == 200
+    assert answer.json() == {"type": 1}
 
 
 @pytest.mark.parametrize(
@@ -128,7 +129,8 @@ async def test_ping_is_answered_with_pong(endpoint: Endpoint) -> None:
 async def test_badly_signed_requests_are_refused_and_change_nothing(endpoint: Endpoint, store: Store, forgery: dict) -> None:
     answer = await endpoint.post(subscribe(endpoint.fake, MANAGE_CHANNELS), **forgery)
     assert answer.status_code == 401
-    assert endpoint.handled == [] and keywords_of(store) == set()
+    assert endpoint.handled == []
+    assert keywords_of(store) == set()
 
 
 @pytest.mark.parametrize(
@@ -138,7 +140,8 @@ async def test_badly_signed_requests_are_refused_and_change_nothing(endpoint: En
 )
 async def test_missing_or_garbled_signature_headers_are_refused(endpoint: Endpoint, headers: dict) -> None:
     answer = await endpoint.post_raw(b'{"type": 1}', headers)
-    assert answer.status_code == 401 and endpoint.handled == []
+    assert answer.status_code == 401
+    assert endpoint.handled == []
 
 
 async def test_signed_requests_that_are_no_arxiv_interaction_get_400(endpoint: Endpoint) -> None:
@@ -154,12 +157,16 @@ async def test_subscribe_from_a_channel_manager_changes_the_store(endpoint: Endp
     answer = await endpoint.post(subscribe(endpoint.fake, MANAGE_CHANNELS))
     assert answer.status_code == 200
     response = answer.json()
-    assert response["type"] == 4 and "diffusion" in response["data"]["content"]
-    assert response["data"]["flags"] & EPHEMERAL_FLAG and response["data"]["allowed_mentions"] == {"parse": []}
+    assert response["type"] == 4
+    assert "diffusion" in response["data"]["content"]
+    assert response["data"]["flags"] & EPHEMERAL_FLAG
+    assert response["data"]["allowed_mentions"] == {"parse": []}
     assert message_problem(response["data"]) is None
     assert keywords_of(store) >= {"diffusion"}
     chat = store.get_chat(ChatRef("discord", CHANNEL))
-    assert chat.kind == "channel" and GUILD in chat.title and "#papers" in chat.title
+    assert chat.kind == "channel"
+    assert GUILD in chat.title
+    assert "#papers" in chat.title
 
 
 async def test_a_replayed_signed_interaction_is_refused_and_runs_once(endpoint: Endpoint) -> None:
@@ -167,14 +174,17 @@ async def test_a_replayed_signed_interaction_is_refused_and_runs_once(endpoint: 
     body = json.dumps(subscribe(endpoint.fake, MANAGE_CHANNELS)).encode()
     first = await endpoint.post_raw(body, signature_headers(body))
     replayed = await endpoint.post_raw(body, signature_headers(body))
-    assert first.status_code == 200 and replayed.status_code == 401
+    assert first.status_code == 200
+    assert replayed.status_code == 401
     assert endpoint.handled == ["subscribe diffusion"]
 
 
 async def test_subscribe_without_manage_channels_is_refused(endpoint: Endpoint, store: Store) -> None:
     answer = await endpoint.post(subscribe(endpoint.fake, SEND_MESSAGES))
-    assert answer.json()["type"] == 4 and answer.json()["data"]["content"] == NOT_ALLOWED
-    assert endpoint.handled == ["subscribe diffusion"] and keywords_of(store) == set()
+    assert answer.json()["type"] == 4
+    assert answer.json()["data"]["content"] == NOT_ALLOWED
+    assert endpoint.handled == ["subscribe diffusion"]
+    assert keywords_of(store) == set()
 
 
 async def test_slow_digest_is_deferred_then_followed_up_over_rest(endpoint: Endpoint, monkeypatch) -> None:
@@ -189,9 +199,11 @@ async def test_slow_digest_is_deferred_then_followed_up_over_rest(endpoint: Endp
     webhook = f"/api/v10/webhooks/{fake.application_id}/{interaction['token']}"
     calls = [(method, path) for method, path in fake.requests if path.startswith(webhook)]
     assert calls[0] == ("PATCH", webhook + "/messages/@original")
-    assert calls[1:] and all(call == ("POST", webhook) for call in calls[1:])
+    assert calls[1:]
+    assert all(call == ("POST", webhook) for call in calls[1:])
     assert fake.followups[0].content.startswith("**arXiv digest for Thu 2026-09-24**: 12 papers")
-    assert all(message_problem(f.body) is None for f in fake.followups) and not fake.rejected
+    assert all(message_problem(f.body) is None for f in fake.followups)
+    assert not fake.rejected
     assert fake.callbacks == []  # the first answer went back as the HTTP response, not as a callback
 
 
@@ -199,13 +211,15 @@ async def test_autocomplete_answers_with_choices(endpoint: Endpoint) -> None:
     options = [{"type": 3, "name": "timezone", "value": "berl", "focused": True}]
     interaction = slash_interaction(endpoint.fake, "delivery time", options, channel_id=CHANNEL, interaction_type=4)
     response = (await endpoint.post(interaction)).json()
-    assert response["type"] == 8 and "Europe/Berlin" in [choice["value"] for choice in response["data"]["choices"]]
+    assert response["type"] == 8
+    assert "Europe/Berlin" in [choice["value"] for choice in response["data"]["choices"]]
     assert endpoint.handled == []
 
 
 async def test_http_mode_needs_no_gateway_and_still_posts_digests(endpoint: Endpoint, store: Store) -> None:
     fake = endpoint.fake
-    assert fake.synced_commands and not fake.identified.is_set()
+    assert fake.synced_commands
+    assert not fake.identified.is_set()
     adapter = DiscordAdapter(http_settings(fake).discord, fake.token, interactions_key=SIGNING_KEY.verify_key)
     await adapter.start(CommandProcessor(store, Settings(), StubServices()).handle)
     try:
@@ -243,7 +257,8 @@ def guild_interaction(permissions: object) -> dict:
 )
 def test_permission_bitfield_decides_who_may_change_settings(permissions: object, may_change: bool) -> None:
     context = slash_command(guild_interaction(permissions), SPECS).context
-    assert context.can_change_settings is may_change and context.chat == ChatRef("discord", CHANNEL)
+    assert context.can_change_settings is may_change
+    assert context.chat == ChatRef("discord", CHANNEL)
 
 
 async def test_a_feedback_button_pressed_over_http_is_stored_and_answered_in_the_response(endpoint: Endpoint, store: Store) -> None:
@@ -254,7 +269,8 @@ async def test_a_feedback_button_pressed_over_http_is_stored_and_answered_in_the
     paper_id = fixture_digest(1).papers[0].paper.arxiv_id
     answer = await endpoint.post(button_interaction(endpoint.fake, posted, f"fb:-1:{paper_id}", guild_id=GUILD, user_id="99"))
     assert answer.status_code == 200
-    assert answer.json()["type"] == 4 and answer.json()["data"]["content"] == "Noted 👎 Thanks!"
+    assert answer.json()["type"] == 4
+    assert answer.json()["data"]["content"] == "Noted 👎 Thanks!"
     assert answer.json()["data"]["flags"] == EPHEMERAL_FLAG
     assert store.feedback_totals(chat) == {paper_id: -1}
     assert endpoint.handled == []  # a button press is no command
@@ -270,7 +286,8 @@ async def test_a_save_button_pressed_over_http_saves_the_paper_and_answers_in_th
     paper_id = digest.papers[1].paper.arxiv_id
     assert f"sv:{paper_id}" in [button["custom_id"] for row in body.components for button in row["components"]]
     answer = await endpoint.post(button_interaction(endpoint.fake, posted, f"sv:{paper_id}", guild_id=GUILD, user_id="99"))
-    assert answer.status_code == 200 and answer.json()["data"]["content"] == SAVE_THANKS
+    assert answer.status_code == 200
+    assert answer.json()["data"]["content"] == SAVE_THANKS
     assert answer.json()["data"]["flags"] == EPHEMERAL_FLAG
     assert [entry.paper.arxiv_id for entry in store.saved_papers(chat)] == [paper_id]
     assert endpoint.handled == []

@@ -87,7 +87,8 @@ def test_huge_author_list_and_title_are_cut() -> None:
     digest = dataclasses.replace(digest, papers=(dataclasses.replace(scored, paper=paper),))
     message = render.render_digest(digest)[0]
     embed = message.payload.embeds[0]
-    assert len(embed["title"]) <= render.TITLE_LIMIT and embed["title"].endswith("…")
+    assert len(embed["title"]) <= render.TITLE_LIMIT
+    assert embed["title"].endswith("…")
     assert len(embed["fields"][0]["value"]) <= render.AUTHORS_BUDGET
     assert message_problem(body(message)) is None
 
@@ -124,7 +125,8 @@ def test_matched_keywords_and_plain_fallback_are_escaped() -> None:
 def test_empty_digest_says_so_in_one_message() -> None:
     digest = dataclasses.replace(fixture_digest(1), papers=())
     messages = render.render_digest(digest)
-    assert len(messages) == 1 and messages[0].paper_ids == ()
+    assert len(messages) == 1
+    assert messages[0].paper_ids == ()
     assert "No paper matched among 200 papers" in messages[0].payload.content
 
 

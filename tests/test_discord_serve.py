@@ -54,8 +54,10 @@ async def test_serve_answers_slash_commands_and_posts_the_digest(tmp_path, monke
             await asyncio.wait_for(running, 15)
         digest_messages = [m for m in fake.messages if m.channel_id == CHANNEL]
         sent_ids = {embed["url"].rsplit("/", 1)[1] for m in digest_messages for embed in m.embeds}
-        assert digest_messages and all(message_problem(m.body) is None for m in digest_messages)
-        assert sent_ids == world.store.delivered_ids(chat) and sent_ids
+        assert digest_messages
+        assert all(message_problem(m.body) is None for m in digest_messages)
+        assert sent_ids == world.store.delivered_ids(chat)
+        assert sent_ids
         assert digest_messages[0].content.startswith("**arXiv digest for Tue 2026-04-21**")
         await world.close()
 
@@ -83,7 +85,8 @@ async def test_serve_in_http_interactions_mode_answers_signed_posts_without_a_ga
         finally:
             stop.set()
             await asyncio.wait_for(running, 15)
-        assert answer.status_code == 200 and answer.json()["type"] == 4
+        assert answer.status_code == 200
+        assert answer.json()["type"] == 4
         assert world.store.get_chat(ChatRef("discord", CHANNEL)).active
         assert not fake.identified.is_set()
         await world.close()

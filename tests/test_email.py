@@ -24,24 +24,32 @@ async def test_subscribe_confirm_receive_change_settings_and_unsubscribe_one_cli
         world = EmailWorld(tmp_path, smtp)
         async with world.running() as web:
             form = await web.get("/email/subscribe")
-            assert form.status_code == 200 and 'name="address"' in form.text
+            assert form.status_code == 200
+            assert 'name="address"' in form.text
             answer = await web.post("/email/subscribe", data={"address": "Alice@Example.org", "keywords": '"point cloud":2, optical flow'})
-            assert answer.status_code == 200 and "confirmation link is on its way" in answer.text
+            assert answer.status_code == 200
+            assert "confirmation link is on its way" in answer.text
             (confirmation,) = await smtp.handler.wait_for(ALICE)
             assert _chat(world, ALICE) is None  # nothing stored before the reader confirms
             (confirm_url,) = links_in(confirmation, "confirm")
             opened = await web.get(confirm_url)  # what a mail scanner does: shows a button, changes nothing
-            assert opened.status_code == 200 and "Yes, subscribe" in opened.text and _chat(world, ALICE) is None
+            assert opened.status_code == 200
+            assert "Yes, subscribe" in opened.text
+            assert _chat(world, ALICE) is None
             confirmed = await web.post(confirm_url)
-            assert confirmed.status_code == 200 and "Subscribed" in confirmed.text
+            assert confirmed.status_code == 200
+            assert "Subscribed" in confirmed.text
             chat = _chat(world, ALICE)
-            assert chat.active and {("point cloud", 2), ("optical flow", 1)} <= {(k.term, k.weight) for k in chat.keywords}
+            assert chat.active
+            assert {("point cloud", 2), ("optical flow", 1)} <= {(k.term, k.weight) for k in chat.keywords}
 
             report = await world.tick_at(2026, 4, 21, 8, 0)
             assert [r.outcome for r in report.deliveries] == [DeliveryOutcome.DELIVERED]
             _, digest = await smtp.handler.wait_for(ALICE, 2)
             delivered = world.store.delivered_ids(ChatRef("email", ALICE))
-            assert digest["From"] == SENDER and digest["To"] == ALICE and digest.is_multipart()
+            assert digest["From"] == SENDER
+            assert digest["To"] == ALICE
+            assert digest.is_multipart()
             assert digest.get_content_type() == "multipart/alternative"
             html, text = html_part(digest), text_part(digest)
             assert set(ABS_LINK.findall(html)) == delivered  # every delivered paper, once, linked
@@ -53,14 +61,17 @@ async def test_subscribe_confirm_receive_change_settings_and_unsubscribe_one_cli
 
             (settings_url,) = links_in(digest, "settings")
             shown = await web.get(settings_url)
-            assert shown.status_code == 200 and "point cloud" in shown.text
+            assert shown.status_code == 200
+            assert "point cloud" in shown.text
             changed = await web.post(settings_url, data={"command": "max 3"})
-            assert changed.status_code == 200 and _chat(world, ALICE).max_papers == 3
+            assert changed.status_code == 200
+            assert _chat(world, ALICE).max_papers == 3
             assert "form-action 'self'" in changed.headers["content-security-policy"]
 
             one_click = await web.post(unsubscribe_url, content=b"List-Unsubscribe=One-Click",
                                        headers={"Content-Type": "application/x-www-form-urlencoded"})
-            assert one_click.status_code == 200 and not _chat(world, ALICE).active
+            assert one_click.status_code == 200
+            assert not _chat(world, ALICE).active
             await world.tick_at(2026, 4, 22, 8, 0)
         assert len(smtp.handler.to(ALICE)) == 2  # the confirmation and Tuesday's digest; nothing after unsubscribing
 
@@ -72,11 +83,16 @@ async def test_unsubscribe_link_asks_first_then_stops_delivery(tmp_path):
             await world.app.handle_command(email_context(BOB), "start")
             unsubscribe_url = world.adapter.recipient_links(BOB).unsubscribe
             asked = await web.get(unsubscribe_url)
-            assert asked.status_code == 200 and "Unsubscribe" in asked.text and _chat(world, BOB).active
+            assert asked.status_code == 200
+            assert "Unsubscribe" in asked.text
+            assert _chat(world, BOB).active
             done = await web.post(unsubscribe_url)
-            assert done.status_code == 200 and "Nothing more will be sent" in done.text
+            assert done.status_code == 200
+            assert "Nothing more will be sent" in done.text
             report = await world.tick_at(2026, 4, 21, 8, 0)
-            assert report.deliveries == [] and smtp.handler.to(BOB) == [] and not _chat(world, BOB).active
+            assert report.deliveries == []
+            assert smtp.handler.to(BOB) == []
+            assert not _chat(world, BOB).active
 
 
 async def test_4xx_is_retried_and_5xx_deactivates_only_that_address(tmp_path):
@@ -92,7 +108,11 @@ async def test_4xx_is_retried_and_5xx_deactivates_only_that_address(tmp_path):
             later = await world.tick_at(2026, 4, 21, 8, 5)  # past the first back-off
             assert [(r.chat.chat_id, r.outcome) for r in later.deliveries] == [(ALICE, DeliveryOutcome.DELIVERED)]
             assert len(smtp.handler.to(ALICE)) == len(smtp.handler.to(CAROL)) == 1
-            assert smtp.handler.to(BOB) == [] and [address for address, _ in smtp.handler.refused] == [ALICE, BOB]
-            assert not _chat(world, BOB).active and _chat(world, ALICE).active and _chat(world, CAROL).active
+            assert smtp.handler.to(BOB) == []
+            assert [address for address, _ in smtp.handler.refused] == [ALICE, BOB]
+            assert not _chat(world, BOB).active
+            assert _chat(world, ALICE).active
+            assert _chat(world, CAROL).active
             alice_papers = world.store.delivered_ids(ChatRef("email", ALICE))
-            assert alice_papers and alice_papers == world.store.delivered_ids(ChatRef("email", CAROL))
+            assert alice_papers
+            assert alice_papers == world.store.delivered_ids(ChatRef("email", CAROL))

@@ -23,11 +23,14 @@ def test_add_set_and_remove_an_address(tmp_path):
     assert refused.exit_code == 1
     store = Store(db)
     chat = store.get_chat(REF)
-    assert chat.active and chat.title == "ann@example.org" and chat.timezone == "Europe/Berlin"
+    assert chat.active
+    assert chat.title == "ann@example.org"
+    assert chat.timezone == "Europe/Berlin"
     assert {("flow", 2.0), ("point cloud", 1.0)} <= {(k.term, k.weight) for k in chat.keywords}
     store.close()
     removed = _run(db, "remove", "ANN@example.org")
-    assert removed.exit_code == 0 and "no more digests" in removed.output
+    assert removed.exit_code == 0
+    assert "no more digests" in removed.output
     store = Store(db)
     assert not store.get_chat(REF).active
     store.close()
@@ -41,7 +44,8 @@ def test_bad_addresses_get_a_clear_message_and_store_nothing(tmp_path):
     db = tmp_path / "cli.db"
     for bad in ("not-an-address", "ann@", "ann@@example.org"):
         result = _run(db, "add", bad)
-        assert result.exit_code == 2 and "Invalid value for ADDRESS" in result.output
+        assert result.exit_code == 2
+        assert "Invalid value for ADDRESS" in result.output
     assert _run(db, "remove", "nobody@example.org").exit_code == 1
     store = Store(db)
     assert store.count_chats() == 0

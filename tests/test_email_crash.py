@@ -39,7 +39,8 @@ def test_sigkill_mid_send_loses_and_repeats_no_mail(tmp_path):
         wait_for_marker(tmp_path / "hanging", child)
         os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
-        assert child.returncode == -signal.SIGKILL and len(handler.received) == 2
+        assert child.returncode == -signal.SIGKILL
+        assert len(handler.received) == 2
         handler.hang_on_data_after = None
         restart = _child(db, smtp.url)
         assert restart.wait(30) == 0, restart.stderr.read().decode()

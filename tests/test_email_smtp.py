@@ -57,7 +57,8 @@ async def test_starttls_and_login_from_smtp_url_and_password(tmp_path, store, mo
         await adapter.send_confirmation(ALICE, "llm")
         (mail,) = await smtp.handler.wait_for(ALICE)
         assert smtp.handler.logins == [USERNAME]
-        assert "/email/confirm/" in mail.get_content() and "llm" in mail.get_content()
+        assert "/email/confirm/" in mail.get_content()
+        assert "llm" in mail.get_content()
         monkeypatch.setenv("SMTP_PASSWORD", "wrong-password")
         wrong = create_adapter(email_settings(8000), StoreEvents(store), tls_context=client_tls)
         await wrong.send_confirmation("bob@example.org", "")  # logged, never raised to the web page

@@ -32,13 +32,16 @@ async def test_likes_teach_words_the_liked_papers_share_and_stats_shows_them(sto
     assert len(liked) == 3
     for paper in liked:
         reply = await run(store, f"like {paper.arxiv_id}")
-        assert reply.ok and f"Noted 👍 {paper.arxiv_id}" in reply.text
+        assert reply.ok
+        assert f"Noted 👍 {paper.arxiv_id}" in reply.text
     learned = store.require_chat(CHAT).learned
-    assert learned and all(keyword.weight == LEARNED_WEIGHT for keyword in learned)
+    assert learned
+    assert all(keyword.weight == LEARNED_WEIGHT for keyword in learned)
     assert any(keyword.term.startswith("agent") for keyword in learned)
     assert "llm" not in {keyword.term for keyword in learned}  # already a keyword of the chat
     stats = await run(store, "stats")
-    assert "Feedback: 3 👍, 0 👎. Learned so far: " in stats.text and learned[0].term in stats.text
+    assert "Feedback: 3 👍, 0 👎. Learned so far: " in stats.text
+    assert learned[0].term in stats.text
 
 
 async def test_learned_words_lift_papers_on_a_later_day_and_say_so(store):
@@ -72,7 +75,8 @@ async def test_bad_ids_unknown_papers_and_unstarted_chats_get_clear_answers(stor
     for text, expected in (("like", "Usage: like ID"), ("like banana", "is not an arXiv id"), ("like 2510.1", "is not an arXiv id"),
                            ("dislike 1999.00001", "not among the papers stored"), ("more \u202e2510.1", "is not an arXiv id")):
         reply = await run(store, text)
-        assert not reply.ok and expected in reply.text, (text, reply.text)
+        assert not reply.ok, (text, reply.text)
+        assert expected in reply.text, (text, reply.text)
         assert "\u202e" not in reply.text
     assert store.feedback_totals(CHAT) == {}
 
@@ -92,9 +96,11 @@ async def test_more_likes_a_paper_and_lists_others_like_it_from_the_latest_day(s
     await run(store, "start")
     paper = _about(papers, "agent")[0]
     reply = await run(store, f"more {paper.arxiv_id}")
-    assert reply.ok and reply.text.startswith(f"Noted 👍 {paper.arxiv_id}. Like it, from Wed 2025-10-22:")
+    assert reply.ok
+    assert reply.text.startswith(f"Noted 👍 {paper.arxiv_id}. Like it, from Wed 2025-10-22:")
     listed = [line for line in reply.text.splitlines() if line.startswith("• ")]
-    assert 1 <= len(listed) <= 5 and paper.abs_url not in reply.text
+    assert 1 <= len(listed) <= 5
+    assert paper.abs_url not in reply.text
     assert store.feedback_totals(CHAT) == {paper.arxiv_id: 1}
 
 
@@ -105,21 +111,25 @@ async def test_forget_drops_votes_and_what_was_learned(store):
         await run(store, f"like {paper.arxiv_id}")
     assert store.require_chat(CHAT).learned
     reply = await run(store, "forget")
-    assert reply.ok and "Forgot 2 votes" in reply.text
-    assert store.feedback_totals(CHAT) == {} and store.require_chat(CHAT).learned == ()
+    assert reply.ok
+    assert "Forgot 2 votes" in reply.text
+    assert store.feedback_totals(CHAT) == {}
+    assert store.require_chat(CHAT).learned == ()
 
 
 async def test_ranking_and_aliases_are_chat_settings(store):
     await run(store, "start")
     assert "relevance ranking" in (await run(store, "ranking")).text
-    assert (await run(store, "ranking classic")).ok and store.require_chat(CHAT).ranking == "classic"
+    assert (await run(store, "ranking classic")).ok
+    assert store.require_chat(CHAT).ranking == "classic"
     assert not (await run(store, "ranking best")).ok
     shown = await run(store, "aliases")
     assert "LLM ~ large language model" in shown.text
     assert (await run(store, "aliases LLM off")).text == "LLM now matches only itself."
     assert store.require_chat(CHAT).keywords == (Keyword("LLM", aliases=False),)
     assert "LLM ~ large language model (off)" in (await run(store, "aliases")).text
-    assert (await run(store, "aliases llm on")).ok and store.require_chat(CHAT).keywords == (Keyword("LLM"),)
+    assert (await run(store, "aliases llm on")).ok
+    assert store.require_chat(CHAT).keywords == (Keyword("LLM"),)
     assert not (await run(store, "aliases diffusion off")).ok  # not one of the chat's keywords
 
 
@@ -133,4 +143,5 @@ async def test_a_button_press_event_teaches_like_the_command(store):
     await run(store, "forget")
     for paper in _about(papers, "agent")[:3]:
         await run(store, f"like {paper.arxiv_id}", user_id="U7")
-    assert by_button and store.require_chat(CHAT).learned == by_button
+    assert by_button
+    assert store.require_chat(CHAT).learned == by_button

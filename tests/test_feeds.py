@@ -50,7 +50,8 @@ def test_feed_holds_exactly_the_stored_days_papers_and_summaries(client: TestCli
     feed = parse(client, path)
     assert not feed.bozo, feed.get("bozo_exception")
     assert feed.version == version
-    assert 3 < len(site.digest.papers) <= 15 and len(site.latest.papers) >= 2
+    assert 3 < len(site.digest.papers) <= 15
+    assert len(site.latest.papers) >= 2
     days = {scored.paper.arxiv_id: digest.announcement_day for digest in (site.digest, site.latest) for scored in digest.papers}
     papers = {scored.paper.arxiv_id: scored.paper for digest in (site.digest, site.latest) for scored in digest.papers}
     assert [entry.id for entry in feed.entries] == [papers[arxiv_id].abs_url for arxiv_id in site.feed_papers]
@@ -74,13 +75,15 @@ def test_category_feed_and_unknown_category(client: TestClient, site: Site) -> N
     assert [entry.id for entry in feed.entries] == [scored.paper.abs_url for scored in site.digest.papers]
     assert feed.feed.title == "arXiv digest: cs.CV"
     cross_listed = parse(client, "/feeds/cs.AI.atom").entries
-    assert cross_listed and all("cs.AI" in {tag.term for tag in entry.tags} for entry in cross_listed)
+    assert cross_listed
+    assert all("cs.AI" in {tag.term for tag in entry.tags} for entry in cross_listed)
 
 
 def test_chat_feed_by_token_and_revocation(client: TestClient, site: Site) -> None:
     chat = site.store.get_or_create_chat(ChatRef("telegram", "42"), site.settings.defaults, title="Reading group")
     url = feed_url(site.settings, chat)
-    assert url.startswith("http://testserver/feeds/chat/") and url.endswith(".xml")
+    assert url.startswith("http://testserver/feeds/chat/")
+    assert url.endswith(".xml")
     feed = parse(client, url.removeprefix("http://testserver"))
     assert feed.feed.title == "arXiv digest for Reading group"
     assert feed.feed.language == "en"
@@ -105,11 +108,14 @@ def test_etag_round_trip_gives_304(client: TestClient) -> None:
     etag, modified = first.headers["etag"], first.headers["last-modified"]
     assert first.headers["cache-control"] == "public, max-age=900"
     again = client.get("/feeds/all.xml", headers={"If-None-Match": etag})
-    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
     since = client.get("/feeds/all.xml", headers={"If-Modified-Since": modified})
     assert since.status_code == 304
     other = client.get("/feeds/all.atom", headers={"If-None-Match": etag})
-    assert other.status_code == 200 and other.headers["etag"] != etag
+    assert other.status_code == 200
+    assert other.headers["etag"] != etag
 
 
 def test_new_summary_changes_the_etag(client: TestClient, site: Site) -> None:
@@ -122,7 +128,8 @@ def test_new_summary_changes_the_etag(client: TestClient, site: Site) -> None:
     later = site.store.now() + dt.timedelta(seconds=RENDER_CACHE_SECONDS)
     site.store.clock = lambda: later
     changed = client.get("/feeds/all.xml", headers={"If-None-Match": etag})
-    assert changed.status_code == 200 and "Late summary arrives." in changed.text
+    assert changed.status_code == 200
+    assert "Late summary arrives." in changed.text
     assert changed.headers["last-modified"] == "Thu, 24 Sep 2026 12:01:00 GMT"
 
 

@@ -37,7 +37,9 @@ def test_hostile_text_is_text_in_the_feed(feed_format) -> None:
     entry = feed.entries[0]
     assert entry.title == "A <script>alert(1)</script> & <b>bold</b> title"
     content = entry.content[0].value
-    assert "<img" not in content and 'href="javascript' not in content and "<strong>kept</strong>" in content
+    assert "<img" not in content
+    assert 'href="javascript' not in content
+    assert "<strong>kept</strong>" in content
     assert "&lt;img src=x onerror=alert(2)&gt;" in content
     assert entry.published_parsed[:4] == (2026, 4, 22, 4)
 
@@ -55,4 +57,5 @@ def test_same_entries_give_the_same_bytes() -> None:
 def test_summary_links_with_script_targets_are_not_links(text: str) -> None:
     paper = fixture_papers()[0]
     body = summary_html(llm_summary(paper, text))
-    assert "<a " not in body and "<b>" not in body
+    assert "<a " not in body
+    assert "<b>" not in body

@@ -30,9 +30,12 @@ def test_the_saved_feed_lists_the_reading_list_newest_saved_first(client: TestCl
     _, path = _saved_chat(site, ids)
     assert path.endswith("/saved.xml")
     response = client.get(path.replace(".xml", extension))
-    assert response.status_code == 200 and response.headers["cache-control"].startswith("private")
+    assert response.status_code == 200
+    assert response.headers["cache-control"].startswith("private")
     feed = feedparser.parse(response.content)
-    assert not feed.bozo and feed.version == version and feed.feed.title == "Reading list of Reading group"
+    assert not feed.bozo
+    assert feed.version == version
+    assert feed.feed.title == "Reading list of Reading group"
     assert [entry.id.removeprefix("https://arxiv.org/abs/") for entry in feed.entries] == list(reversed(ids))
     assert [entry.published_parsed.tm_min for entry in feed.entries] == [2, 1, 0]  # dated when saved
 

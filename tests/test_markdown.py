@@ -89,7 +89,9 @@ def test_shape_follows_the_original_readme(papers) -> None:
                  "**Score**: 11.0  ", f"**Type**: {papers[0].announce_type}  ", f"**Category**: {papers[0].primary_category}  ", "**Announced**: 2026-04-22  ", "#### Abstract"):
         assert line in page.splitlines(), line
     assert "**Published**" not in page  # the same day as Announced: said once
-    assert "Contents" not in page and "<a name=" not in page  # two papers need no contents
+    # two papers need no contents
+    assert "Contents" not in page
+    assert "<a name=" not in page
     assert f"### 1. [{escape_inline(papers[0].title)}](https://arxiv.org/abs/{papers[0].arxiv_id})" in page
     assert page.endswith("---\n\n*Generated automatically by arxiv-digest.*\n")
     seen = structure(page)
@@ -120,7 +122,9 @@ def test_summary_blocks_and_statistics(papers) -> None:
     # 1200 * 2 / 1e6 + 300 * 10 / 1e6
     assert "- **Estimated Cost**: 0.0054" in page
     seen = structure(page)
-    assert seen.details_opened == 2 and seen.depth["details"] == 0 and seen.max_details_depth == 1
+    assert seen.details_opened == 2
+    assert seen.depth["details"] == 0
+    assert seen.max_details_depth == 1
     assert "table" in seen.tags  # the summary's own Markdown still renders
     assert [level for level, _ in seen.headings].count("h3") == 3
 
@@ -129,7 +133,8 @@ def test_unicode_is_real_utf8(papers) -> None:
     paper = dataclasses.replace(papers[0], title="论文总结：通信高效的多模态边缘推理", authors=("Zoë Ångström", "李华"))
     summary = llm_summary(paper, "# 论文总结\n\n解决了什么问题")
     page = render_markdown(make_digest([scored(paper, 3.0)], {paper.arxiv_id: summary}))
-    assert "论文总结：通信高效的多模态边缘推理" in page and "Zoë Ångström, 李华" in page
+    assert "论文总结：通信高效的多模态边缘推理" in page
+    assert "Zoë Ångström, 李华" in page
     assert "**论文总结**" in page
     page.encode("utf-8")
     assert "è®º" not in page
@@ -147,10 +152,13 @@ def test_hostile_text_stays_inside_its_paper(papers, field: str) -> None:
     seen = structure(page)
     assert [level for level, _ in seen.headings] == ["h1", "h2", "h2", "h3", "h4", "h3", "h4"]
     assert seen.headings[-2] == ("h3", f"2. {second.title}")
-    assert seen.details_opened == 2 and seen.depth["details"] == 0 and seen.max_details_depth == 1
+    assert seen.details_opened == 2
+    assert seen.depth["details"] == 0
+    assert seen.max_details_depth == 1
     if field != "summary":
         assert not {"ol", "blockquote", "code", "table"} & set(seen.tags)
-    assert "script" not in seen.tags and "img" not in seen.tags
+    assert "script" not in seen.tags
+    assert "img" not in seen.tags
     assert all(href.startswith("https://") for href in seen.hrefs), seen.hrefs
     # The hostile words are still there for the reader, as text.
     visible = "".join(seen.text_by_heading.values()) + "".join(text for _, text in seen.headings)
@@ -162,7 +170,8 @@ def test_unclosed_fence_in_summary_cannot_swallow_the_page(papers) -> None:
     summaries = {first.arxiv_id: llm_summary(first, "Code:\n```python\nx = '<b>'\n")}
     seen = structure(render_markdown(make_digest([scored(first, 2.0), scored(second, 1.0)], summaries)))
     assert seen.headings[-2] == ("h3", f"2. {second.title}")
-    assert "pre" in seen.tags and "b" not in seen.tags
+    assert "pre" in seen.tags
+    assert "b" not in seen.tags
 
 
 @pytest.mark.parametrize(
@@ -192,7 +201,8 @@ def test_sanitize_summary_keeps_safe_markdown() -> None:
 def test_abstract_cut_cleanly(papers) -> None:
     page = render_markdown(make_digest([scored(papers[0], 1.0)]), abstract_limit=120)
     abstract_line = page.split("#### Abstract\n", 1)[1].split("\n", 1)[0]
-    assert abstract_line.endswith("…") and len(abstract_line) < 140
+    assert abstract_line.endswith("…")
+    assert len(abstract_line) < 140
 
 
 def test_empty_day_says_so() -> None:
@@ -218,9 +228,12 @@ def test_hostile_summary_links_and_fences_on_the_page(papers, stored: str) -> No
     for seen in (structure(page), structure(page, trust_links=True)):
         assert [level for level, _ in seen.headings] == ["h1", "h2", "h2", "h3", "h4", "h3", "h4"]
         assert seen.headings[-2] == ("h3", f"2. {second.title}")
-        assert seen.details_opened == 2 and seen.depth["details"] == 0 and seen.max_details_depth == 1
+        assert seen.details_opened == 2
+        assert seen.depth["details"] == 0
+        assert seen.max_details_depth == 1
         assert [href for href in seen.hrefs if not href.startswith(("https://", "http://", "mailto:"))] == []
-        assert "https://arxiv.org/abs/2604.00001" in seen.hrefs and "mailto:a@example.org" in seen.hrefs
+        assert "https://arxiv.org/abs/2604.00001" in seen.hrefs
+        assert "mailto:a@example.org" in seen.hrefs
 
 
 @pytest.mark.parametrize(
@@ -245,7 +258,8 @@ def test_summary_headings_inside_quotes_and_lists_stay_text(papers, hostile: str
 def test_published_shows_when_it_differs_from_announced(papers) -> None:
     paper = dataclasses.replace(papers[0], published=dt.date(2026, 3, 2))
     page = render_markdown(make_digest([scored(paper, 3.0)]))
-    assert "**Published**: 2026-03-02  " in page.splitlines() and "**Announced**: 2026-04-22  " in page.splitlines()
+    assert "**Published**: 2026-03-02  " in page.splitlines()
+    assert "**Announced**: 2026-04-22  " in page.splitlines()
 
 
 def test_statistics_say_what_the_cap_left_out_and_every_rule(papers) -> None:
@@ -294,10 +308,12 @@ def test_long_digest_has_contents_linking_to_each_paper(papers) -> None:
     seen = structure(page)
     assert [text for level, text in seen.headings if level == "h2"] == ["📊 Statistics", "📑 Contents", "📚 Recent Papers"]
     assert [level for level, _ in seen.headings].count("h3") == 30  # the hostile title opened nothing
-    assert "script" not in seen.tags and "img" not in seen.tags
+    assert "script" not in seen.tags
+    assert "img" not in seen.tags
 
 
 def test_contents_start_at_the_limit(papers) -> None:
     below = render_markdown(make_digest([scored(paper, 1.0) for paper in papers[: CONTENTS_MIN_PAPERS - 1]]))
     at = render_markdown(make_digest([scored(paper, 1.0) for paper in papers[:CONTENTS_MIN_PAPERS]]))
-    assert "## 📑 Contents" not in below and "## 📑 Contents" in at
+    assert "## 📑 Contents" not in below
+    assert "## 📑 Contents" in at

@@ -32,7 +32,8 @@ def test_sent_paper_is_never_planned_again_but_a_newer_version_is(store):
     store.mark_sent(chat.ref, ["2609.00001"], "m1")
     store.finish_digest_day(chat.ref, DAY)
     same = store.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00001", announce_type="cross")))
-    assert same == [] and store.digest_day_status(chat.ref, NEXT_DAY) == DayStatus.EMPTY
+    assert same == []
+    assert store.digest_day_status(chat.ref, NEXT_DAY) == DayStatus.EMPTY
     later = DAY + dt.timedelta(days=4)
     update = store.plan_digest(chat.ref, later, _scored(make_paper("2609.00001", version=2, announce_type="replace")))
     assert [(row.arxiv_id, row.version) for row in update] == [("2609.00001", 2)]

@@ -46,14 +46,17 @@ async def test_save_keeps_a_paper_counts_as_a_like_and_never_plans_a_delivery(st
     assert "send \"start\" first" in (await run(context(), f"save {papers[0].arxiv_id}")).text
     await run(context(), "start")
     reply = await run(context(), f"save https://arxiv.org/abs/{papers[0].arxiv_id}v2")
-    assert reply.ok and reply.text.startswith(f"Saved 🔖 {papers[0].arxiv_id} “") and "has 1 paper." in reply.text
+    assert reply.ok
+    assert reply.text.startswith(f"Saved 🔖 {papers[0].arxiv_id} “")
+    assert "has 1 paper." in reply.text
     assert (await run(context(user_id="U2"), f"save {papers[0].arxiv_id}")).text.startswith("Already saved:")
     assert store.feedback_totals(CHAT) == {papers[0].arxiv_id: 2}  # each saver's 👍
     assert store.require_chat(CHAT).learned  # the same re-learning a 👍 does
     assert store.delivered_ids(CHAT) == set()
     assert (await run(context(), f"unsave {papers[0].arxiv_id}")).text == f"Removed {papers[0].arxiv_id} from the reading list."
     assert not (await run(context(), f"unsave {papers[0].arxiv_id}")).ok
-    assert store.count_saved(CHAT) == 0 and fake_arxiv.api_requests() == []  # stored papers are not asked for
+    assert store.count_saved(CHAT) == 0
+    assert fake_arxiv.api_requests() == []  # stored papers are not asked for
 
 
 async def test_saved_lists_newest_first_in_pages_that_fit_a_message(store, services):
@@ -67,7 +70,8 @@ async def test_saved_lists_newest_first_in_pages_that_fit_a_message(store, servi
     first = await run(context(), "saved")
     lines = first.text.splitlines()
     assert lines[0] == f"Reading list, page 1 of 2 ({SAVED_PAGE_SIZE + 3} papers, newest first):"
-    assert lines[1].startswith(f"1. {papers[SAVED_PAGE_SIZE + 2].arxiv_id} ") and len(lines) == SAVED_PAGE_SIZE + 2
+    assert lines[1].startswith(f"1. {papers[SAVED_PAGE_SIZE + 2].arxiv_id} ")
+    assert len(lines) == SAVED_PAGE_SIZE + 2
     assert '"saved 2" shows the next page' in lines[-1]
     second = await run(context(), "saved 2")
     assert second.text.splitlines()[-2].startswith(f"{SAVED_PAGE_SIZE + 3}. {papers[0].arxiv_id} ")
@@ -75,7 +79,8 @@ async def test_saved_lists_newest_first_in_pages_that_fit_a_message(store, servi
         assert len(page.text) <= DISCORD_CONTENT_LIMIT
     for bad in ("saved 3", "saved zero"):
         reply = await run(context(), bad)
-        assert not reply.ok and "page must be" in reply.text
+        assert not reply.ok
+        assert "page must be" in reply.text
 
 
 def _later(clock):
@@ -92,14 +97,19 @@ async def test_bibtex_of_the_reading_list_parses_back_with_every_field(store, se
     for paper in chosen:
         await run(context(), f"save {paper.arxiv_id}")
     reply = await run(context(), "bibtex")
-    assert reply.ok and reply.text == "BibTeX of 3 papers (arxiv-papers.bib)."
-    assert reply.attachment is not None and reply.attachment.filename == "arxiv-papers.bib"
+    assert reply.ok
+    assert reply.text == "BibTeX of 3 papers (arxiv-papers.bib)."
+    assert reply.attachment is not None
+    assert reply.attachment.filename == "arxiv-papers.bib"
     entries = _entries(reply.attachment.content)
     assert set(entries) == {citation_key(paper) for paper in chosen}
     for paper in chosen:
         entry = entries[citation_key(paper)]
-        assert entry["ENTRYTYPE"] == "misc" and entry["eprint"] == paper.arxiv_id and entry["archivePrefix"] == "arXiv"
-        assert entry["primaryClass"] == paper.primary_category and entry["year"] == str(paper.published.year)
+        assert entry["ENTRYTYPE"] == "misc"
+        assert entry["eprint"] == paper.arxiv_id
+        assert entry["archivePrefix"] == "arXiv"
+        assert entry["primaryClass"] == paper.primary_category
+        assert entry["year"] == str(paper.published.year)
         assert entry["author"].split(" and ") == list(paper.authors)
         assert entry["url"] == f"https://arxiv.org/abs/{paper.arxiv_id}"
 
@@ -109,12 +119,15 @@ async def test_named_ids_not_stored_are_fetched_once_in_one_batch_with_doi_and_j
     run = processor(store, services).handle
     fake_arxiv.api_body = (API / "id_list_1111.2011v2.xml").read_bytes()
     reply = await run(context(), "bibtex 1111.2011, 2510.18189")
-    assert reply.ok and reply.text == "BibTeX of 2 papers (arxiv-papers.bib)."
+    assert reply.ok
+    assert reply.text == "BibTeX of 2 papers (arxiv-papers.bib)."
     [request] = fake_arxiv.api_requests()
     assert request.query["id_list"] == "1111.2011"  # only what the store lacks
     entry = _entries(reply.attachment.content)["murray2011_1111.2011"]
-    assert entry["ENTRYTYPE"] == "article" and entry["doi"] == "10.1103/PhysRevB.85.115117"
-    assert entry["journal"] == "Phys. Rev. B 85, 115117 (2012)" and entry["primaryClass"] == "cond-mat.str-el"
+    assert entry["ENTRYTYPE"] == "article"
+    assert entry["doi"] == "10.1103/PhysRevB.85.115117"
+    assert entry["journal"] == "Phys. Rev. B 85, 115117 (2012)"
+    assert entry["primaryClass"] == "cond-mat.str-el"
     await run(context(), "bibtex 1111.2011")
     assert len(fake_arxiv.api_requests()) == 1  # stored now: fetched once
     fake_arxiv.api_body = (API / "id_0808.05394_1707.08567_s0_m100_42e5aa0ec3af.xml").read_bytes()
@@ -131,13 +144,19 @@ async def test_unknown_and_malformed_ids_get_clear_answers(store, services, fake
     fake_arxiv.api_body = (API / "id_0000.0000_s0_m100_8b51d9633a68.xml").read_bytes()
     assert (await run(context(), "save 0000.0000")).text == "arXiv has no paper 0000.0000: check the id."
     unknown = await run(context(), "bibtex 0000.0000")
-    assert not unknown.ok and unknown.text == "arXiv has no paper 0000.0000." and unknown.attachment is None
+    assert not unknown.ok
+    assert unknown.text == "arXiv has no paper 0000.0000."
+    assert unknown.attachment is None
     partly = await run(context(), "bibtex 2510.18189 0000.0000")
-    assert partly.ok and partly.text.endswith("arXiv has no paper 0000.0000.") and len(_entries(partly.attachment.content)) == 1
+    assert partly.ok
+    assert partly.text.endswith("arXiv has no paper 0000.0000.")
+    assert len(_entries(partly.attachment.content)) == 1
     for text, expected in (("save", "Usage: save ID"), ("save banana", "is not an arXiv id"), ("bibtex 2510.18189 x\u202e", "is not an arXiv id"),
                            ("bibtex " + " ".join(["2510.18189"] * (MAX_BIBTEX_IDS + 1)), f"At most {MAX_BIBTEX_IDS} ids")):
         reply = await run(context(), text)
-        assert not reply.ok and expected in reply.text and "\u202e" not in reply.text, (text, reply.text)
+        assert not reply.ok, (text, reply.text)
+        assert expected in reply.text, (text, reply.text)
+        assert "\u202e" not in reply.text, (text, reply.text)
     assert store.count_saved(CHAT) == 0
 
 
@@ -149,7 +168,8 @@ async def test_the_reading_list_has_a_limit(store, services, monkeypatch):
     for paper in papers[:2]:
         assert (await run(context(), f"save {paper.arxiv_id}")).ok
     full = await run(context(), f"save {papers[2].arxiv_id}")
-    assert not full.ok and "at most 2 papers" in full.text
+    assert not full.ok
+    assert "at most 2 papers" in full.text
     assert (await run(context(), f"save {papers[0].arxiv_id}")).ok  # saving again is no growth
     assert store.count_saved(CHAT) == 2
 
@@ -174,7 +194,8 @@ async def test_the_save_button_event_saves_and_likes_for_started_chats_only(stor
     await events(SaveEvent(CHAT, papers[1].arxiv_id, "U7"))
     await events(SaveEvent(ChatRef("console", "never-started"), papers[1].arxiv_id, "U7"))
     assert [entry.paper.arxiv_id for entry in store.saved_papers(CHAT)] == [papers[1].arxiv_id]
-    assert store.feedback_totals(CHAT) == {papers[1].arxiv_id: 1} and store.require_chat(CHAT).learned
+    assert store.feedback_totals(CHAT) == {papers[1].arxiv_id: 1}
+    assert store.require_chat(CHAT).learned
     assert store.get_chat(ChatRef("console", "never-started")) is None
 
 

@@ -20,7 +20,8 @@ async def test_save_saved_bibtex_and_the_feed_links_on_the_console(console_world
     shown = await terminal.type("/bibtex", "\n}\n")
     text = shown.split("--- arxiv-papers.bib ---\n", 1)[1]
     [entry] = bibtexparser.parse_string(text).entries
-    assert entry.key == "murray2011_1111.2011" and entry["journal"] == "Phys. Rev. B 85, 115117 (2012)"
+    assert entry.key == "murray2011_1111.2011"
+    assert entry["journal"] == "Phys. Rev. B 85, 115117 (2012)"
     assert len(fake_arxiv.api_requests()) == 1  # the paper was fetched once and stored
     links = await terminal.type("/feed", "Its reading list:")
     assert "/saved.xml" in links

@@ -68,8 +68,10 @@ def test_secrets_are_blanked_in_message_args_exception_and_stack(captured) -> No
     remember_secret("derived-secret-value-42")
     log.error("derived: derived-secret-value-42")
     text = captured.getvalue()
-    assert _leaks(text) == [] and "derived-secret-value-42" not in text
-    assert "Traceback" in text and "RuntimeError: Invalid token [redacted]" in text
+    assert _leaks(text) == []
+    assert "derived-secret-value-42" not in text
+    assert "Traceback" in text
+    assert "RuntimeError: Invalid token [redacted]" in text
     assert text.count(REDACTED) >= 7
 
 
@@ -80,7 +82,8 @@ def test_a_failing_personal_feed_is_logged_without_its_token(captured, store) ->
     with TestClient(app, raise_server_exceptions=False) as client:
         assert client.get(f"/feeds/chat/{chat.feed_token}.xml").status_code == 500
     text = captured.getvalue()
-    assert "error serving /feeds/chat/[redacted]" in text and chat.feed_token not in text
+    assert "error serving /feeds/chat/[redacted]" in text
+    assert chat.feed_token not in text
 
 
 async def test_serve_with_a_rejected_telegram_token_logs_no_secret(tmp_path: Path) -> None:
@@ -101,7 +104,8 @@ async def test_serve_with_a_rejected_telegram_token_logs_no_secret(tmp_path: Pat
         await fake.wait_until(lambda: fake.rejected_tokens > 0, 60)
         output, _ = await asyncio.wait_for(process.communicate(b"quit\n"), 60)
     text = output.decode()
-    assert "telegram adapter did not start" in text and "Traceback" in text
+    assert "telegram adapter did not start" in text
+    assert "Traceback" in text
     assert _leaks(text) == []
 
 
@@ -141,8 +145,12 @@ async def test_serve_logs_neither_the_derived_webhook_secret_nor_a_feed_token(tm
             process.send_signal(signal.SIGTERM)
             output, _ = await asyncio.wait_for(process.communicate(), 30)
     text = output.decode()
-    assert "setWebhook" in text and "sendMessage" in text  # the lines that carried them were logged
-    assert derived_secret not in text and token not in text and fake.token not in text
+    # the lines that carried them were logged
+    assert "setWebhook" in text
+    assert "sendMessage" in text
+    assert derived_secret not in text
+    assert token not in text
+    assert fake.token not in text
 
 
 async def _post_when_listening(client: httpx.AsyncClient, url: str, update: dict, headers: dict[str, str]) -> None:

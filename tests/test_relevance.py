@@ -44,7 +44,9 @@ def test_informativeness_falls_with_how_many_papers_use_a_word() -> None:
 def test_a_title_and_abstract_hit_saturates_instead_of_adding_up() -> None:
     both = make_paper("9999.00003", "Speculative decoding", "Speculative decoding speculative decoding.")
     [scored] = [s for s in ranked([both], "speculative decoding") if s.paper.arxiv_id == "9999.00003"]
-    assert scored.score <= MAX_FACTOR / 100 and scored.matches[0].in_title and scored.matches[0].in_abstract
+    assert scored.score <= MAX_FACTOR / 100
+    assert scored.matches[0].in_title
+    assert scored.matches[0].in_abstract
 
 
 def test_phrase_words_reach_papers_that_split_the_phrase_and_rank_them_below_the_phrase() -> None:
@@ -53,7 +55,8 @@ def test_phrase_words_reach_papers_that_split_the_phrase_and_rank_them_below_the
     relevance = ranked([split, whole], "LLM agent")
     assert position(relevance, "9999.00005") < position(relevance, "9999.00004")
     found = relevance[position(relevance, "9999.00004")]
-    assert found.related and {m.source for m in found.matches} == {PHRASE_WORD}
+    assert found.related
+    assert {m.source for m in found.matches} == {PHRASE_WORD}
     assert all(m.via == "LLM agent" for m in found.matches)
     assert "9999.00004" not in [s.paper.arxiv_id for s in ranked([split, whole], "LLM agent", ranking="classic")]
 
@@ -67,7 +70,9 @@ def test_min_score_still_counts_keyword_points_under_relevance() -> None:
     split = make_paper("9999.00004", "Agents that plan", "An LLM-based agent for web tasks.")
     titled = make_paper("9999.00006", "An LLM agent that plans", "Planning.")
     picked = [s.paper.arxiv_id for s in ranked([split, titled], "LLM agent", min_score=2.5)]
-    assert "9999.00006" in picked and "9999.00004" not in picked  # a title keyword is 3 points; phrase words none
+    # a title keyword is 3 points; phrase words none
+    assert "9999.00006" in picked
+    assert "9999.00004" not in picked
 
 
 def test_an_acronym_and_its_expansion_are_one_term_unless_switched_off() -> None:
@@ -84,11 +89,13 @@ def test_an_acronym_and_its_expansion_are_one_term_unless_switched_off() -> None
 
 def test_papers_teach_acronyms_and_only_one_dominant_expansion_is_learned() -> None:
     defined = {pair for paper in DAY for pair in paper_definitions(paper.title, paper.abstract)}
-    assert ("llm", "large language model") in defined and len(defined) > 50
+    assert ("llm", "large language model") in defined
+    assert len(defined) > 50
     assert ("MoE", "mixture of experts") in defined_acronyms("sparse Mixture-of-Experts (MoE) layers")
     assert not defined_acronyms("as shown in the figure (Fig) and (see Table)")
     table = table_with([("cl", "continual learning", 5), ("cl", "contrastive learning", 4), ("ppo", "proximal policy optimization", 3)])
-    assert table.spelled_aliases("CL") == () and table.spelled_aliases("PPO") == ("proximal policy optimization",)
+    assert table.spelled_aliases("CL") == ()
+    assert table.spelled_aliases("PPO") == ("proximal policy optimization",)
     assert table.spelled_aliases("proximal policy optimization") == ("ppo",)
     assert table.spelled_aliases("LLMs") == CURATED.spelled_aliases("LLM") == ("large language model",)
 

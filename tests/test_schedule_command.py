@@ -14,7 +14,8 @@ async def run(store, text, can_change=True):
 async def test_weekly_with_a_day_then_without_keeps_the_day_and_daily_switches_back(store):
     assert (await run(store, "schedule")).text.startswith("Digests arrive at 08:00 UTC.")
     reply = await run(store, "schedule weekly Mon")
-    assert reply.ok and reply.text.startswith("Digests will arrive weekly on Mondays at 08:00 UTC.")
+    assert reply.ok
+    assert reply.text.startswith("Digests will arrive weekly on Mondays at 08:00 UTC.")
     assert "Next weekly digest: Fri 2026-09-25 08:00 UTC" in reply.text  # FakeServices' canned next delivery
     chat = store.get_chat(CHAT)
     assert (chat.schedule, chat.weekly_day) == ("weekly", 0)
@@ -45,13 +46,17 @@ async def test_bad_input_gets_one_clear_line_and_changes_nothing(store, text, an
     await run(store, "schedule weekly tue")
     before = store.get_chat(CHAT)
     refused = await run(store, text)
-    assert not refused.ok and answer in refused.text and "\n" not in refused.text
+    assert not refused.ok
+    assert answer in refused.text
+    assert "\n" not in refused.text
     assert store.get_chat(CHAT) == before
 
 
 async def test_only_admins_change_the_schedule(store):
     refused = await run(store, "schedule weekly", can_change=False)
-    assert not refused.ok and "admins" in refused.text and store.get_chat(CHAT) is None
+    assert not refused.ok
+    assert "admins" in refused.text
+    assert store.get_chat(CHAT) is None
 
 
 def test_weekday_names_and_abbreviations():

@@ -86,7 +86,8 @@ async def test_digest_arrives_once_at_delivery_time_and_next_day_only_new_papers
     assert world.adapter.papers_sent_to("berlin") == first_day
     await world.tick_at(2026, 4, 22, 6, 0)
     second_day = world.adapter.papers_sent_to("berlin")[len(first_day):]
-    assert second_day and not set(second_day) & set(first_day)
+    assert second_day
+    assert not set(second_day) & set(first_day)
     assert world.store.delivered_ids(chat.ref) == set(first_day) | set(second_day)
 
 
@@ -135,7 +136,8 @@ async def test_failed_fetch_leaves_the_day_open_for_a_later_tick(world):
     await world.tick_at(2026, 4, 21, 9, 0)
     await world.tick_at(2026, 4, 22, 9, 0)
     report = await world.tick_at(2026, 4, 23, 9, 0)
-    assert report.deliveries == [] and report.waiting_for_arxiv == [thursday]
+    assert report.deliveries == []
+    assert report.waiting_for_arxiv == [thursday]
     assert world.store.digest_day_status(ChatRef(PLATFORM, "utc"), thursday) is None
     store_feed(world.store, thursday, fixture_papers("2026-04-22")[:5])  # arXiv is back
     report = await world.tick_at(2026, 4, 23, 9, 10)
@@ -198,14 +200,17 @@ async def test_arxiv_failure_is_retried_on_a_later_tick_with_one_request_for_all
     both = world.chat("both")
     world.store.replace_terms(both.ref, "category", [("cs.CV", 1.0), ("cs.LG", 1.0)])
     report = await world.tick_at(2026, 4, 21, 9, 0)
-    assert report.deliveries == [] and report.waiting_for_arxiv == [TUESDAY]
+    assert report.deliveries == []
+    assert report.waiting_for_arxiv == [TUESDAY]
     assert world.store.digest_day_status(vision.ref, TUESDAY) is None
     await world.tick_at(2026, 4, 21, 9, 1)  # arXiv just failed: not asked again yet
     assert len(fake_arxiv.feed_requests()) == 1
     report = await world.tick_at(2026, 4, 21, 9, 10)
     assert sorted(r.chat.chat_id for r in report.deliveries if r.outcome == DeliveryOutcome.DELIVERED) == ["both", "vision"]
     requests = fake_arxiv.feed_requests()
-    assert len(requests) == 2 and requests[-1].path == "/rss/cs.CV+cs.LG"  # the union, in one call
+    # the union, in one call
+    assert len(requests) == 2
+    assert requests[-1].path == "/rss/cs.CV+cs.LG"
     await world.close()
 
 
@@ -251,7 +256,8 @@ async def test_pausing_stops_a_digest_that_was_deferred(world):
     world.adapter.outage = None
     world.store.update_chat(chat.ref, paused=True)
     assert (await world.tick_at(2026, 4, 21, 11, 0)).deliveries == []
-    assert world.adapter.sent == [] and world.store.pending_papers(chat.ref, TUESDAY) == []
+    assert world.adapter.sent == []
+    assert world.store.pending_papers(chat.ref, TUESDAY) == []
 
 
 async def test_a_preview_and_a_tick_fetching_at_once_ask_arxiv_once(tmp_path, fake_arxiv):

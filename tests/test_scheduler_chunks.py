@@ -58,13 +58,15 @@ async def test_a_tick_larger_than_a_chunk_delivers_every_paper_once_chunk_after_
     store = Store(tmp_path / "chunks.db", clock=lambda: DUE_AT)
     refs = populate(store, CHATS)
     expected = expected_papers(store, refs)
-    assert all(expected.values()) and len({tuple(ids) for ids in expected.values()}) > 1
+    assert all(expected.values())
+    assert len({tuple(ids) for ids in expected.values()}) > 1
     adapter = PlanWatchingAdapter(papers_per_message=PAPERS_PER_MESSAGE, store=store)
     fetcher = Fetcher(SETTINGS.arxiv, store)
     report = await Scheduler(store, SETTINGS, fetcher, {PLATFORM: adapter}, clock=lambda: DUE_AT).tick(DUE_AT)
     await fetcher.aclose()
 
-    assert report.planned == CHATS and [r.outcome for r in report.deliveries] == [DeliveryOutcome.DELIVERED] * CHATS
+    assert report.planned == CHATS
+    assert [r.outcome for r in report.deliveries] == [DeliveryOutcome.DELIVERED] * CHATS
     assert {ref.chat_id: adapter.papers_sent_to(ref.chat_id) for ref in refs} == expected
     first_chunk = sum(messages_per_chat(expected[ref.chat_id]) for ref in refs[:CHUNK])
     second_chunk = sum(messages_per_chat(expected[ref.chat_id]) for ref in refs[CHUNK : 2 * CHUNK])

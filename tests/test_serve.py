@@ -65,7 +65,8 @@ async def test_stop_mid_digest_finishes_the_message_in_flight_and_keeps_the_rest
     assert adapter.handler is None  # stopped
     assert len(adapter.sent) == 2  # header + the message in flight; nothing after the stop
     pending = world.store.pending_papers(chat.ref, TUESDAY)
-    assert pending and world.store.delivery_stats(chat.ref).papers_failed == 0
+    assert pending
+    assert world.store.delivery_stats(chat.ref).papers_failed == 0
     # the next run resumes exactly where this one stopped
     again = RecordingAdapter(papers_per_message=2)
     await App(world.settings, world.store, [again], fetcher=app.fetcher).scheduler.tick()
@@ -80,8 +81,10 @@ async def test_services_report_arxiv_trouble_and_the_feed_link(tmp_path):
     services = App(world.settings, world.store, [], fetcher=world.scheduler.fetcher).services
     assert services.arxiv_status() == "not contacted yet."
     world.store.record_fetch("feed", ["cs.CV"], None, "failed", error="HTTP 503 Service Unavailable")
-    assert "failed" in services.arxiv_status() and "503" in services.arxiv_status()
-    assert services.feed_url(chat).endswith(chat.feed_token + ".xml") and chat.feed_token
+    assert "failed" in services.arxiv_status()
+    assert "503" in services.arxiv_status()
+    assert services.feed_url(chat).endswith(chat.feed_token + ".xml")
+    assert chat.feed_token
     # created after today's 08:00 UTC: the first digest is tomorrow's, not a stale one now
     assert services.next_delivery(chat) == dt.datetime(2026, 4, 22, 8, 0, tzinfo=dt.timezone.utc)
     await world.close()
@@ -135,9 +138,11 @@ def test_serve_process_says_where_it_listens_refuses_a_second_serve_and_exits_cl
     assert "shutting down" in output
     assert (tmp_path / "serve.db").exists()
     assert second.returncode == 5
-    assert f"is already serving {tmp_path / 'serve.db'}" in refused and "serve --web --read-only" in refused
+    assert f"is already serving {tmp_path / 'serve.db'}" in refused
+    assert "serve --web --read-only" in refused
     assert "Traceback" not in refused
-    assert replica.returncode == 0 and replica_health.json()["scheduler"] == "not in this process"
+    assert replica.returncode == 0
+    assert replica_health.json()["scheduler"] == "not in this process"
     assert f"web: listening on http://127.0.0.1:{replica_port} " in replica_output
 
 
@@ -185,6 +190,7 @@ async def test_an_adapter_that_cannot_start_does_not_stop_the_others(tmp_path):
     await _wait_until(lambda: world.store.digest_day_status(ChatRef("recording", "utc"), TUESDAY) == "done")
     stop.set()
     await asyncio.wait_for(running, 10)
-    assert working.papers_sent_to("utc") and broken.sent == []
+    assert working.papers_sent_to("utc")
+    assert broken.sent == []
     assert world.store.digest_day_status(ChatRef("broken", "1"), TUESDAY) is None  # waits for its platform
     await world.close()

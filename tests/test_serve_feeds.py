@@ -79,8 +79,10 @@ async def test_pages_fetch_each_day_themselves_catch_up_and_report_an_overdue_da
     async with Running(world) as client:
         await _eventually(lambda: _page_shows(world, client, TUESDAY), "Tuesday's digest on the page")
         health = (await client.get("/healthz")).json()
-        assert health["status"] == "ok" and health["announcements"]["latest_stored_day"] == TUESDAY.isoformat()
-    assert len(fake_arxiv.feed_requests()) == 1 and fake_arxiv.api_requests() == []
+        assert health["status"] == "ok"
+        assert health["announcements"]["latest_stored_day"] == TUESDAY.isoformat()
+    assert len(fake_arxiv.feed_requests()) == 1
+    assert fake_arxiv.api_requests() == []
 
     # Down from Tuesday until Friday: Wednesday and Thursday come from the export API, Friday from the feed.
     fake_arxiv.api_papers = _renamed(WEDNESDAY, "1", TUESDAY) + _renamed(THURSDAY, "2", WEDNESDAY)

@@ -23,7 +23,8 @@ def test_a_pair_passes_once_and_again_after_its_window() -> None:
     assert not guard.first_use(int(NOW), "abcd", NOW + SIGNATURE_WINDOW_SECONDS)  # hex case is no new signature
     assert guard.first_use(int(NOW), "other", NOW)
     later = NOW + SIGNATURE_WINDOW_SECONDS + 1  # by now the pair is too old to verify: forgotten
-    assert guard.first_use(int(later), "new", later) and len(guard) == 1
+    assert guard.first_use(int(later), "new", later)
+    assert len(guard) == 1
 
 
 def test_the_memory_is_bounded_and_drops_the_oldest() -> None:
@@ -31,4 +32,5 @@ def test_the_memory_is_bounded_and_drops_the_oldest() -> None:
     for signature in "abcd":
         assert guard.first_use(int(NOW), signature, NOW)
     assert len(guard) == 3
-    assert guard.first_use(int(NOW), "a", NOW) and not guard.first_use(int(NOW), "d", NOW)
+    assert guard.first_use(int(NOW), "a", NOW)
+    assert not guard.first_use(int(NOW), "d", NOW)

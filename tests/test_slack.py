@@ -94,7 +94,8 @@ def test_long_summary_is_cut_cleanly_without_breaking_an_entity():
     summary = Summary(paper.arxiv_id, 1, "qwen-long", "en", "v1", "abstract", "a&b " * 2000)
     (message,) = render_digest_messages(_digest([paper], {paper.arxiv_id: summary}))
     text = message.payload["blocks"][2]["text"]["text"]
-    assert len(text) <= MAX_SECTION_CHARS and text.endswith("…")
+    assert len(text) <= MAX_SECTION_CHARS
+    assert text.endswith("…")
     assert "AI Summary (by qwen-long)" in text
     assert text.count("&amp;") == text.count("&")
 
@@ -210,7 +211,8 @@ async def test_a_channel_named_directmessage_is_no_dm(slack_api):
     [answer], commands = await _answers(server, [(body, _signed(body))])
     assert answer.status_code == 200
     [(context, _)] = commands.calls
-    assert not context.can_change_settings and context.chat_kind == "channel"
+    assert not context.can_change_settings
+    assert context.chat_kind == "channel"
 
 
 async def test_channel_members_are_handed_to_the_core_under_the_first_configurer_policy(slack_api):
@@ -218,7 +220,9 @@ async def test_channel_members_are_handed_to_the_core_under_the_first_configurer
     body = _slash("max 5", "UMEMBER", CHANNEL, f"{server.url}/response/m")
     _, commands = await _answers(server, [(body, _signed(body))])
     ((context, _),) = commands.calls
-    assert not context.can_change_settings and context.configurer_may_change  # the core applies the rule
+    # the core applies the rule
+    assert not context.can_change_settings
+    assert context.configurer_may_change
 
 
 @pytest.mark.parametrize(
@@ -238,7 +242,8 @@ async def test_a_replayed_signed_command_is_refused_and_runs_once(slack_api):
     body = _slash("feed reset", "UADMIN", CHANNEL, f"{server.url}/response/r")
     headers = _signed(body)
     [first, replayed], commands = await _answers(server, [(body, headers), (body, headers)])
-    assert first.status_code == 200 and replayed.status_code == 401
+    assert first.status_code == 200
+    assert replayed.status_code == 401
     assert [text for _, text in commands.calls] == ["feed reset"]
 
 
@@ -252,7 +257,8 @@ async def test_digest_command_acks_first_then_posts_in_channel(slack_api, spelle
     async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
         body = _slash(spelled, "UMEMBER", CHANNEL, f"{server.url}/response/d")
         answer = await _post(base, body, _signed(body))
-        assert answer.status_code == 200 and "Working" in answer.json()["text"]
+        assert answer.status_code == 200
+        assert "Working" in answer.json()["text"]
         deadline = time.monotonic() + 10
         while len(state.responses) < 2 and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
@@ -320,7 +326,8 @@ async def test_the_fake_refuses_what_slack_refuses(slack_api):
     for refused in (too_many_blocks, too_long_text):
         with pytest.raises(FormattingRejected):
             await adapter.send(ChatRef("slack", CHANNEL), refused)
-    assert state.rejected == ["invalid_blocks", "msg_too_long"] and state.messages == []
+    assert state.rejected == ["invalid_blocks", "msg_too_long"]
+    assert state.messages == []
 
 
 async def test_refused_blocks_are_sent_again_as_plain_text_and_nothing_is_lost(slack_api, store):
@@ -332,11 +339,15 @@ async def test_refused_blocks_are_sent_again_as_plain_text_and_nothing_is_lost(s
     store.plan_digest(chat.ref, DAY, digest.papers)
     state.block_errors.extend(["invalid_blocks", "msg_too_long"])
     result = await DigestSender(store).deliver(adapter, chat, digest)
-    assert result.outcome == DeliveryOutcome.DELIVERED and result.papers_sent == 30
+    assert result.outcome == DeliveryOutcome.DELIVERED
+    assert result.papers_sent == 30
     assert state.rejected == ["invalid_blocks", "msg_too_long"]
     plain, *rest = state.messages_to(CHANNEL)
-    assert "blocks" not in plain and plain["text"].startswith("arXiv digest for Tue 2026-04-21")
-    assert len(rest) == 1 and "blocks" not in rest[0] and digest.papers[24].paper.abs_url in rest[0]["text"]
+    assert "blocks" not in plain
+    assert plain["text"].startswith("arXiv digest for Tue 2026-04-21")
+    assert len(rest) == 1
+    assert "blocks" not in rest[0]
+    assert digest.papers[24].paper.abs_url in rest[0]["text"]
     assert store.delivered_ids(chat.ref) == {s.paper.arxiv_id for s in digest.papers}
 
 
@@ -362,7 +373,8 @@ async def test_feedback_buttons_under_each_paper_reach_the_store(slack_api, stor
     (message,) = render_digest_messages(digest)
     values = [e["value"] for b in message.payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
     first = digest.papers[0].paper.arxiv_id
-    assert values[:3] == [f"fb:+1:{first}", f"fb:-1:{first}", f"sv:{first}"] and len(values) == 9
+    assert values[:3] == [f"fb:+1:{first}", f"fb:-1:{first}", f"sv:{first}"]
+    assert len(values) == 9
     await adapter.start(RecordingCommands())
     async with serve_asgi(Starlette(routes=adapter.web_routes())) as base:
         pressed = await _post(base, body := _button_press(values[0], "UMEMBER", CHANNEL, f"{server.url}/response/fb"),
@@ -373,10 +385,12 @@ async def test_feedback_buttons_under_each_paper_reach_the_store(slack_api, stor
         while not state.responses and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
     await adapter.stop()
-    assert pressed.status_code == 200 and forged.status_code == 401
+    assert pressed.status_code == 200
+    assert forged.status_code == 401
     assert store.feedback_totals(chat) == {first: 1}
     assert store.require_chat(chat).learned  # the press taught the chat's ranking (core/feedback.py)
-    assert state.responses[0]["text"] == "Noted 👍 Thanks!" and state.responses[0]["response_type"] == "ephemeral"
+    assert state.responses[0]["text"] == "Noted 👍 Thanks!"
+    assert state.responses[0]["response_type"] == "ephemeral"
 
 
 async def test_the_save_button_puts_the_paper_on_the_reading_list(slack_api, store):
@@ -393,7 +407,8 @@ async def test_the_save_button_puts_the_paper_on_the_reading_list(slack_api, sto
                               _signed(body))
         await _until(lambda: state.responses)
     await adapter.stop()
-    assert pressed.status_code == 200 and state.responses[0]["text"] == SAVE_THANKS
+    assert pressed.status_code == 200
+    assert state.responses[0]["text"] == SAVE_THANKS
     second = _real_papers()[1].arxiv_id
     assert [entry.paper.arxiv_id for entry in store.saved_papers(chat)] == [second]
     assert store.feedback_totals(chat) == {second: 1}
@@ -425,4 +440,6 @@ async def test_a_reply_file_is_uploaded_to_the_channel_or_shown_as_text_where_th
     assert [r["text"] for r in state.responses if r["key"] == "f"] == ["BibTeX of 1 paper (arxiv-papers.bib)."]
     text, fallback = [r["text"] for r in state.responses if r["key"] == "g"]
     assert text == "BibTeX of 1 paper (arxiv-papers.bib)."
-    assert fallback.startswith("```--- arxiv-papers.bib ---") and "A &amp; B &lt;x&gt;" in fallback and fallback.endswith("```")
+    assert fallback.startswith("```--- arxiv-papers.bib ---")
+    assert "A &amp; B &lt;x&gt;" in fallback
+    assert fallback.endswith("```")

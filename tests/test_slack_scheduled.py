@@ -78,7 +78,8 @@ async def test_subscribe_then_scheduled_digest_arrives_once_despite_a_429(tmp_pa
     sent = state.messages_to(CHANNEL)
     papers = _papers_in(sent)
     assert state.rate_limited_answers == 1
-    assert papers and len(papers) == len(set(papers)) == len(delivered)
+    assert papers
+    assert len(papers) == len(set(papers)) == len(delivered)
     assert set(papers) == delivered
     assert [ts for ts, n in Counter(m["ts"] for m in sent).items() if n > 1] == []
     assert all(len(m["blocks"]) <= 50 for m in sent)
@@ -102,6 +103,8 @@ async def test_archived_channel_is_deactivated_and_not_retried(tmp_path):
         finally:
             await adapter.stop()
             await world.close()
-    assert chat is not None and not chat.active
-    assert attempts >= 1 and state.calls.count("chat.postMessage") == attempts
+    assert chat is not None
+    assert not chat.active
+    assert attempts >= 1
+    assert state.calls.count("chat.postMessage") == attempts
     assert state.messages == []

@@ -54,4 +54,5 @@ def test_version_names_the_installed_package() -> None:
     from importlib.metadata import version
 
     result = CliRunner().invoke(cli, ["--version"])
-    assert result.exit_code == 0 and result.output.strip() == f"arxiv-digest, version {version('arxiv-digest')}"
+    assert result.exit_code == 0
+    assert result.output.strip() == f"arxiv-digest, version {version('arxiv-digest')}"

@@ -55,7 +55,8 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_chats(tmp_path):
     ]
     assert migrated.saved_papers(chat.ref) == []  # m004: an empty reading list
     # m003: chats stored before rankings existed get relevance; m006: and daily digests, as they had
-    assert migrated.require_chat(chat.ref) == chat and chat.schedule == "daily"
+    assert migrated.require_chat(chat.ref) == chat
+    assert chat.schedule == "daily"
     assert migrated.db.execute("SELECT owed_from FROM chats").fetchone()[0] == created
     migrated.close()
 
@@ -76,7 +77,8 @@ def test_newer_version_replaces_metadata_older_does_not(store):
 def test_category_filter_and_types_survive_round_trip(store):
     store.store_announcement(DAY, [_paper()])
     (paper,) = store.papers_announced(DAY, ["cs.AI"])
-    assert paper.categories == ("cs.LG", "cs.AI") and paper.announced == DAY
+    assert paper.categories == ("cs.LG", "cs.AI")
+    assert paper.announced == DAY
     assert store.papers_announced(DAY, ["math.CO"]) == []
 
 

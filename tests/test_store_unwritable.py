@@ -157,7 +157,8 @@ async def test_a_tick_in_chunks_plans_no_later_chunk_while_the_store_refuses_wri
     scheduler = Scheduler(store, SETTINGS, Fetcher(SETTINGS.arxiv, store, clock=clock), {PLATFORM: adapter}, clock=clock)
     try:
         report = await scheduler.tick(clock.set(dt.datetime(2026, 4, 21, 9, 0, tzinfo=UTC)))
-        assert report.planned == CHUNK_CHATS and report.failed_chats == []
+        assert report.planned == CHUNK_CHATS
+        assert report.failed_chats == []
         assert len(store.digest_days(TUESDAY)) == CHUNK_CHATS, "a later chunk was planned while the store refused writes"
         fault.end()
         for _ in range(30):  # past the store's 15 s back-off
@@ -181,7 +182,8 @@ def test_a_locked_database_is_waited_for_up_to_the_busy_timeout(tmp_path) -> Non
         with pytest.raises(StoreUnwritable, match="locked"):
             store.mark_sent(ref, ["2604.00001"], "m1")
         assert time.monotonic() - started >= 0.4
-        assert store.write_failure is not None and "locked" in store.write_failure
+        assert store.write_failure is not None
+        assert "locked" in store.write_failure
     finally:
         other.end()
     store.probe_writable()

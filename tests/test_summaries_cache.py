@@ -112,7 +112,8 @@ async def test_concurrency_is_bounded(fake_llm: RunningFakeLlm, store: Store) ->
     summaries = await summarizer.summarize_papers(pool, "en")
     await summarizer.aclose()
 
-    assert len(summaries) == 20 and fake_llm.fake.total_calls == 20
+    assert len(summaries) == 20
+    assert fake_llm.fake.total_calls == 20
     assert fake_llm.fake.max_in_flight <= 3
 
 

@@ -59,7 +59,8 @@ def test_summarize_given_ids_then_rerun_uses_the_cache(cli_files: tuple[Path, Pa
 
 def test_unknown_ids_are_named(cli_files: tuple[Path, Path], fake_llm: RunningFakeLlm) -> None:
     output = run(cli_files, "--ids", "9999.99999")
-    assert "not in the store" in output and "9999.99999" in output
+    assert "not in the store" in output
+    assert "9999.99999" in output
     assert "nothing to summarize" in output
     assert fake_llm.fake.total_calls == 0
 

@@ -29,7 +29,8 @@ def test_local_endpoints_and_languages_are_accepted() -> None:
     settings = parse_settings(
         {"summaries": {"base_url": "http://localhost:11434/v1", "language": "pt-BR", "api_key_env": "OLLAMA_KEY"}}
     ).summaries
-    assert settings.base_url == "http://localhost:11434/v1" and settings.language == "pt-BR"
+    assert settings.base_url == "http://localhost:11434/v1"
+    assert settings.language == "pt-BR"
 
 
 def test_a_missing_prompt_template_is_a_config_error(store: object) -> None:

@@ -37,7 +37,8 @@ PAPER = Paper("2604.00001", 1, "FlexBatch", ("Ada Example",), "We propose FlexBa
 def test_pdf_text_has_the_body_and_no_reference_list() -> None:
     text = text_from_pdf(PDF)
     assert text.startswith("FlexBatch: Adaptive Batching")
-    assert "37.2% on the chat trace" in text and "4 Conclusion" in text
+    assert "37.2% on the chat trace" in text
+    assert "4 Conclusion" in text
     assert "PagedAttention" not in text
 
 
@@ -59,7 +60,8 @@ def test_cut_to_budget_keeps_short_text_and_cuts_long_text_at_a_boundary() -> No
     text = text_from_html(HTML)
     assert cut_to_budget(text, 10_000) == text
     cut = cut_to_budget(text, 200)
-    assert cut.endswith(CUT_MARK) and estimate_tokens(cut.removesuffix(CUT_MARK)) <= 200
+    assert cut.endswith(CUT_MARK)
+    assert estimate_tokens(cut.removesuffix(CUT_MARK)) <= 200
     assert cut.removesuffix(CUT_MARK).endswith((".", ":"))
     assert text.startswith(cut.removesuffix(CUT_MARK))
 
@@ -137,7 +139,9 @@ async def test_html_is_downloaded_once_then_read_from_disk(pages: tuple[FakeArxi
     second = await source.text_for(PAPER)
     await source.http.aclose()
 
-    assert first == second and first is not None and "37.2%" in first
+    assert first == second
+    assert first is not None
+    assert "37.2%" in first
     assert fake.requests == Counter({"html/2604.00001v1": 1})
     assert fake.user_agents == {USER_AGENT}
     assert (tmp_path / "fulltext" / "2604.00001v1.txt").exists()
@@ -151,7 +155,8 @@ async def test_pdf_when_there_is_no_html(pages: tuple[FakeArxivPages, str], tmp_
     text = await source.text_for(PAPER)
     await source.http.aclose()
 
-    assert text is not None and "Ada Example, Bo Sample" in text  # the PDF keeps the author line, HTML drops it
+    assert text is not None
+    assert "Ada Example, Bo Sample" in text  # the PDF keeps the author line, HTML drops it
     assert fake.requests == Counter({"html/2604.00001v1": 1, "pdf/2604.00001v1": 1})
 
 
@@ -191,7 +196,8 @@ async def test_downloads_run_one_at_a_time_per_host(pages: tuple[FakeArxivPages,
     texts = await asyncio.gather(*(source.text_for(paper) for paper in papers))
     await source.http.aclose()
 
-    assert all(texts) and sum(fake.requests.values()) == 5
+    assert all(texts)
+    assert sum(fake.requests.values()) == 5
     assert fake.max_in_flight == 1
 
 
@@ -211,7 +217,8 @@ async def test_summaries_from_full_text_are_cached_under_their_own_key(
         await summarizer.aclose()
 
     assert summaries[PAPER.arxiv_id].source_kind == "fulltext"
-    assert summaries[without.arxiv_id].source_kind == "abstract" and not summaries[without.arxiv_id].is_fallback
+    assert summaries[without.arxiv_id].source_kind == "abstract"
+    assert not summaries[without.arxiv_id].is_fallback
     assert "Source: full text" in fake_llm.fake.prompts[PAPER.arxiv_id]
     assert "fitted on 2,000 profiled steps" in fake_llm.fake.prompts[PAPER.arxiv_id]
     assert fake_llm.fake.calls == Counter({PAPER.arxiv_id: 1, without.arxiv_id: 1})  # second run: cache only
@@ -239,4 +246,5 @@ async def test_cached_summaries_fall_back_to_the_abstract_key_without_calls(
         without.arxiv_id: "abstract",
     }
     assert reader.cached_summaries([PAPER], "zh") == {}
-    assert fake_llm.fake.total_calls == calls and reader.llm_calls == 0
+    assert fake_llm.fake.total_calls == calls
+    assert reader.llm_calls == 0

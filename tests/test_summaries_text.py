@@ -107,7 +107,9 @@ def test_extractive_summary_is_labelled_in_the_requested_language() -> None:
 def test_extractive_summary_survives_empty_and_hostile_abstracts() -> None:
     assert "empty" in extractive_summary("", "en")
     hostile = extractive_summary("### Big. <script>x()</script> We propose </details> things.", "en")
-    assert "<script" not in hostile and "</details>" not in hostile and "\n#" not in hostile
+    assert "<script" not in hostile
+    assert "</details>" not in hostile
+    assert "\n#" not in hostile
 
 
 PAPER = Paper("2604.00001", 3, "A  Title\n on two lines", tuple(f"Author {n}" for n in range(15)), "The abstract.", ("cs.LG",), "cs.LG")
@@ -116,7 +118,8 @@ PAPER = Paper("2604.00001", 3, "A  Title\n on two lines", tuple(f"Author {n}" fo
 def test_prompt_has_four_sections_paper_id_and_language() -> None:
     template = load_template("summary-v1")
     system, user = template.messages(PAPER, "en", "abstract", PAPER.abstract)
-    assert system["role"] == "system" and user["role"] == "user"
+    assert system["role"] == "system"
+    assert user["role"] == "user"
     for section in ("Main contributions", "Method and experimental setup", "Key results", "Conclusions, limitations"):
         assert section in user["content"]
     assert "arXiv:2604.00001 (version 3)" in user["content"]
@@ -124,7 +127,8 @@ def test_prompt_has_four_sections_paper_id_and_language() -> None:
     assert "and 3 more" in user["content"]
     assert "The abstract." in user["content"]
     chinese = template.messages(PAPER, "zh", "abstract", PAPER.abstract)[1]["content"]
-    assert "简体中文" in chinese and "不要翻译" in chinese
+    assert "简体中文" in chinese
+    assert "不要翻译" in chinese
     other = template.messages(PAPER, "de", "abstract", PAPER.abstract)[1]["content"]
     assert 'code "de"' in other
 
@@ -172,7 +176,9 @@ def test_sanitize_disarms_encoded_script_links_and_definitions() -> None:
     cleaned = sanitize_summary(HOSTILE_LINKS)
     hrefs = rendered_hrefs(cleaned)
     assert hrefs == ["https://arxiv.org/abs/2604.00001", "mailto:a@example.org", "https://example.org/x"]
-    assert "[a]" in cleaned and "[one]" in cleaned and "Use" in cleaned
+    assert "[a]" in cleaned
+    assert "[one]" in cleaned
+    assert "Use" in cleaned
 
 
 @pytest.mark.parametrize(

@@ -56,10 +56,14 @@ async def test_normal_answers_are_stored_with_token_counts(fake_llm: RunningFake
     assert set(summaries) == {paper.arxiv_id for paper in papers}
     first = summaries[papers[0].arxiv_id]
     assert not first.is_fallback
-    assert first.model == "fake-model" and first.prompt_version == "summary-v1" and first.source_kind == "abstract"
-    assert "**1. Main contributions and novelty**" in first.text and "**4. Conclusions" in first.text
+    assert first.model == "fake-model"
+    assert first.prompt_version == "summary-v1"
+    assert first.source_kind == "abstract"
+    assert "**1. Main contributions and novelty**" in first.text
+    assert "**4. Conclusions" in first.text
     assert f"arXiv:{papers[0].arxiv_id}" in first.text  # the answer to this paper, not another's
-    assert first.prompt_tokens > 0 and first.completion_tokens > 0
+    assert first.prompt_tokens > 0
+    assert first.completion_tokens > 0
     assert fake_llm.fake.authorizations == {f"Bearer {KEY}"}
     usage = store.summary_usage()
     assert usage.summaries == len(papers)
@@ -121,7 +125,8 @@ async def test_server_errors_exhaust_retries_then_labelled_fallback(
 
     fallback = summaries[paper.arxiv_id]
     assert fake_llm.fake.calls[paper.arxiv_id] == 3  # first try + 2 retries
-    assert fallback.is_fallback and fallback.model == FALLBACK_MODEL
+    assert fallback.is_fallback
+    assert fallback.model == FALLBACK_MODEL
     assert fallback.text.startswith(f"*{FALLBACK_LABELS['en']}*")
     assert not summaries[papers[1].arxiv_id].is_fallback
     assert any(paper.arxiv_id in record.getMessage() and record.levelno == logging.WARNING for record in caplog.records)
@@ -197,8 +202,10 @@ async def test_a_rejected_answer_is_not_a_summary_but_its_tokens_were_paid(
     finally:
         await summarizer.aclose()
     [kept] = [store.cached_summary(summarizer.key_for(paper, "en", "abstract")) for paper in papers[1:2]]
-    assert kept is not None and summarizer.spent.summaries == 1
-    assert summarizer.spent.prompt_tokens > kept.prompt_tokens and summarizer.spent.completion_tokens > kept.completion_tokens
+    assert kept is not None
+    assert summarizer.spent.summaries == 1
+    assert summarizer.spent.prompt_tokens > kept.prompt_tokens
+    assert summarizer.spent.completion_tokens > kept.completion_tokens
 
 
 async def test_wrong_language_rejected_for_chinese(fake_llm: RunningFakeLlm, store: Store, papers: list[Paper]) -> None:
@@ -218,7 +225,9 @@ async def test_injected_markup_is_sanitized(fake_llm: RunningFakeLlm, store: Sto
     summary = (await summarize(llm_settings(fake_llm.base_url), store, [paper]))[paper.arxiv_id]
 
     assert not summary.is_fallback
-    assert "</details>" not in summary.text and "<script" not in summary.text and "<img" not in summary.text
+    assert "</details>" not in summary.text
+    assert "<script" not in summary.text
+    assert "<img" not in summary.text
     assert "alert(" not in summary.text.split("**1.")[0].replace("Injected heading", "")
     assert not any(line.lstrip().startswith("#") for line in summary.text.splitlines())
     assert "**Injected heading**" in summary.text
@@ -260,7 +269,8 @@ async def test_an_answer_the_sanitizer_empties_is_rejected_not_cached(
     summary = (await summarize(llm_settings(fake_llm.base_url), store, [paper]))[paper.arxiv_id]
 
     assert fake_llm.fake.calls[paper.arxiv_id] == 1
-    assert summary.is_fallback and summary.text.startswith(f"*{FALLBACK_LABELS['en']}*")
+    assert summary.is_fallback
+    assert summary.text.startswith(f"*{FALLBACK_LABELS['en']}*")
     assert store.summary_usage().summaries == 0
 
 
@@ -278,6 +288,8 @@ async def test_without_a_key_cached_llm_summaries_are_still_used(
     finally:
         await summarizer.aclose()
 
-    assert summaries[papers[0].arxiv_id] == paid[papers[0].arxiv_id] and not summaries[papers[0].arxiv_id].is_fallback
+    assert summaries[papers[0].arxiv_id] == paid[papers[0].arxiv_id]
+    assert not summaries[papers[0].arxiv_id].is_fallback
     assert summaries[papers[1].arxiv_id].is_fallback
-    assert fake_llm.fake.total_calls == calls and summarizer.spent.summaries == 0
+    assert fake_llm.fake.total_calls == calls
+    assert summarizer.spent.summaries == 0

@@ -81,7 +81,8 @@ async def test_adapter_exists_only_with_a_token_and_follows_the_protocol(monkeyp
     assert create_adapter(Settings(), ignore_events) is None
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
     adapter = create_adapter(Settings(), ignore_events)
-    assert isinstance(adapter, Adapter) and adapter.web_routes() == []
+    assert isinstance(adapter, Adapter)
+    assert adapter.web_routes() == []
     await adapter.stop()
 
 
@@ -97,7 +98,8 @@ async def test_private_chat_subscribes_and_the_reply_arrives(fake: FakeTelegram,
     assert [c["command"] for c in fake.commands] == [spec.name for spec in COMMAND_SPECS]
     fake.type_message(USER, USER, '/subscribe llm, "speculative decoding"')
     [reply] = await fake.wait_for(1, USER)
-    assert reply.parse_mode == "HTML" and "llm" in reply.visible.lower()
+    assert reply.parse_mode == "HTML"
+    assert "llm" in reply.visible.lower()
     assert {"llm", "speculative decoding"} <= set(keywords_of(store, USER))
 
 
@@ -128,7 +130,8 @@ async def test_group_settings_are_for_admins_and_reading_is_for_everyone(fake: F
     fake.type_message(GROUP, 7, "/keywords", chat_type="supergroup")
     listed = (await fake.wait_for(3, GROUP))[-1]
     assert "quantum" in listed.visible
-    assert "getChatMember" in fake.calls and "ignored" not in keywords_of(store, GROUP)
+    assert "getChatMember" in fake.calls
+    assert "ignored" not in keywords_of(store, GROUP)
 
 
 async def test_digest_arrives_as_valid_messages_without_previews_and_with_buttons(fake: FakeTelegram, running: TelegramAdapter) -> None:
@@ -139,9 +142,11 @@ async def test_digest_arrives_as_valid_messages_without_previews_and_with_button
     sent = fake.messages_to(USER)
     assert len(sent) == len(messages) > 3
     for message in sent:
-        assert telegram_length(parse_telegram_html(message.text)) <= MESSAGE_LIMIT and message.previews_disabled
+        assert telegram_length(parse_telegram_html(message.text)) <= MESSAGE_LIMIT
+        assert message.previews_disabled
     buttons = sent[1].reply_markup["inline_keyboard"][0]
-    assert buttons[0]["url"].startswith("https://arxiv.org/pdf/") and buttons[1]["callback_data"].startswith("fb:+1:")
+    assert buttons[0]["url"].startswith("https://arxiv.org/pdf/")
+    assert buttons[1]["callback_data"].startswith("fb:+1:")
 
 
 async def test_digest_command_answers_with_the_digest_messages(fake: FakeTelegram, running: TelegramAdapter) -> None:
@@ -149,7 +154,8 @@ async def test_digest_command_answers_with_the_digest_messages(fake: FakeTelegra
     fake.type_message(USER, USER, "/digest")
     sent = await fake.wait_for(len(expected), USER)
     assert [m.text for m in sent] == [m.payload.html for m in expected]
-    assert "arXiv digest" in sent[0].visible and "12 papers" in sent[0].visible
+    assert "arXiv digest" in sent[0].visible
+    assert "12 papers" in sent[0].visible
     assert all(message.parse_mode == "HTML" and message.previews_disabled for message in sent)
 
 
@@ -160,7 +166,8 @@ async def test_send_errors_become_delivery_outcomes(fake: FakeTelegram, running:
     fake.fail_next(429, "Too Many Requests: retry after 3", retry_after=3)
     with pytest.raises(DeliveryError) as flood:
         await running.send(chat, first)
-    assert flood.value.retry_after == 3 and not isinstance(flood.value, (ChatGone, FormattingRejected))
+    assert flood.value.retry_after == 3
+    assert not isinstance(flood.value, (ChatGone, FormattingRejected))
     fake.fail_next(400, "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 3")
     with pytest.raises(FormattingRejected):
         await running.send(chat, first)
@@ -200,7 +207,8 @@ async def test_the_save_button_is_under_every_paper_and_reports_a_save(fake: Fak
     fake.press_button(USER, 9, save_data("2510.17844"))
     await fake.wait_until(lambda: len(fake.callback_answers) == 1)
     assert fake.callback_answers[0]["text"] == SAVE_THANKS
-    assert recorder.saves == [(ChatRef("telegram", str(USER)), "2510.17844", "9")] and recorder.votes == []
+    assert recorder.saves == [(ChatRef("telegram", str(USER)), "2510.17844", "9")]
+    assert recorder.votes == []
 
 
 async def test_bibtex_arrives_as_a_document_after_its_reply(fake: FakeTelegram, running: TelegramAdapter, store: Store) -> None:
@@ -213,9 +221,11 @@ async def test_bibtex_arrives_as_a_document_after_its_reply(fake: FakeTelegram, 
     fake.type_message(USER, USER, "/bibtex")
     await fake.wait_until(lambda: len(fake.documents) == 1)
     [document] = fake.documents
-    assert document.chat_id == USER and document.filename == "arxiv-papers.bib"
+    assert document.chat_id == USER
+    assert document.filename == "arxiv-papers.bib"
     library = bibtexparser.parse_string(document.content.decode())
-    assert not library.failed_blocks and {entry["eprint"] for entry in library.entries} == {paper.arxiv_id for paper in papers}
+    assert not library.failed_blocks
+    assert {entry["eprint"] for entry in library.entries} == {paper.arxiv_id for paper in papers}
     assert fake.messages_to(USER)[-1].visible == "BibTeX of 2 papers (arxiv-papers.bib)."
     assert fake.messages_to(USER)[-1].message_id < document.message_id
 
@@ -225,9 +235,11 @@ async def test_webhook_checks_the_secret_and_feeds_updates_to_the_bot(fake: Fake
     adapter = make_adapter(fake, recorder, mode="webhook")
     await adapter.start(CommandProcessor(store, Settings(), FakeServices()).handle)
     try:
-        assert fake.webhook is not None and fake.webhook["url"] == "https://bot.example.org/telegram/webhook"
+        assert fake.webhook is not None
+        assert fake.webhook["url"] == "https://bot.example.org/telegram/webhook"
         secret = webhook_secret(fake.token)
-        assert fake.webhook["secret_token"] == secret and fake.token not in secret
+        assert fake.webhook["secret_token"] == secret
+        assert fake.token not in secret
         update = {"update_id": 1, "message": {
             "message_id": 5, "date": 0, "chat": {"id": USER, "type": "private"},
             "from": {"id": USER, "is_bot": False, "first_name": "A"}, "text": "/subscribe webhooks",
@@ -268,7 +280,8 @@ async def test_flood_control_spaces_one_chat_so_an_enforcing_server_never_answer
             await adapter.send(chat, message)
         await adapter.application.bot.shutdown()
     gaps = [later.at - earlier.at for earlier, later in zip(strict.sent, strict.sent[1:])]
-    assert strict.too_many_requests == 0 and len(strict.sent) == 3
+    assert strict.too_many_requests == 0
+    assert len(strict.sent) == 3
     assert min(gaps) >= CHAT_SPACING_SECONDS - 0.02
 
 
@@ -287,7 +300,8 @@ async def test_a_slow_command_blocks_no_other_chat_and_keeps_its_own_chat_in_ord
         fake.type_message(1, 1, "/fast")
         fake.type_message(2, 2, "/other")
         [other] = await fake.wait_for(1, 2)
-        assert other.visible == "done other" and fake.messages_to(1) == []
+        assert other.visible == "done other"
+        assert fake.messages_to(1) == []
         release.set()
         assert [m.visible for m in await fake.wait_for(2, 1)] == ["done slow", "done fast"]
     finally:

@@ -58,7 +58,8 @@ async def test_flood_limit_mid_digest_delays_but_loses_and_repeats_nothing(fake:
     chat, digest = planned(store, 30)
     fake.fail_next(429, "Too Many Requests: retry after 1", after=2, retry_after=1)
     result = await DigestSender(store).deliver(adapter, chat, digest)
-    assert result.outcome == DeliveryOutcome.DELIVERED and fake.too_many_requests == 1
+    assert result.outcome == DeliveryOutcome.DELIVERED
+    assert fake.too_many_requests == 1
     assert_sent_once(fake, digest)
     assert store.delivered_ids(chat.ref) == {scored.paper.arxiv_id for scored in digest.papers}
 
@@ -68,7 +69,9 @@ async def test_long_flood_wait_defers_and_the_resumed_digest_sends_only_the_rest
     fake.fail_next(429, "Too Many Requests: retry after 40", after=2, retry_after=40)
     sender = DigestSender(store)
     first = await sender.deliver(adapter, chat, digest)
-    assert first.outcome == DeliveryOutcome.DEFERRED and first.retry_at is not None and first.messages_sent == 2
+    assert first.outcome == DeliveryOutcome.DEFERRED
+    assert first.retry_at is not None
+    assert first.messages_sent == 2
     second = await sender.deliver(adapter, chat, digest)
     assert second.outcome == DeliveryOutcome.DELIVERED
     assert_sent_once(fake, digest)
@@ -91,7 +94,8 @@ async def test_blocked_bot_deactivates_the_chat(fake: FakeTelegram, adapter: Tel
     result = await DigestSender(store).deliver(adapter, chat, digest)
     assert result.outcome == DeliveryOutcome.CHAT_GONE
     stored = store.get_chat(chat.ref)
-    assert stored is not None and not stored.active
+    assert stored is not None
+    assert not stored.active
     assert fake.messages_to(CHAT_ID) == []
 
 
@@ -102,9 +106,11 @@ async def test_group_becoming_a_supergroup_mid_digest_gets_the_rest_there_once(f
                    migrate_to_chat_id=supergroup)
     result = await DigestSender(store).deliver(adapter, chat, digest)
     moved = ChatRef("telegram", str(supergroup))
-    assert result.outcome == DeliveryOutcome.DELIVERED and result.chat == moved
+    assert result.outcome == DeliveryOutcome.DELIVERED
+    assert result.chat == moved
     before, after = fake.messages_to(CHAT_ID), fake.messages_to(supergroup)
-    assert len(before) == 2 and after
+    assert len(before) == 2
+    assert after
     assert papers_in(before) + papers_in(after) == [scored.paper.arxiv_id for scored in digest.papers]
     assert len([m for m in before + after if "arXiv digest" in m.visible]) == 1
     assert store.get_chat(chat.ref) is None

@@ -30,7 +30,8 @@ async def test_polling_restarts_after_a_401_and_healthz_reports_it_meanwhile(sto
             await fake.wait_until(lambda: adapter.health_problem() is not None and fake.rejected_tokens >= 3, 10)
             with TestClient(app.web_app()) as client:
                 health = client.get("/healthz")
-            assert health.status_code == 503 and "adapters telegram" in health.json()["status"]
+            assert health.status_code == 503
+            assert "adapters telegram" in health.json()["status"]
             assert health.json()["adapters"]["telegram"].startswith("polling stopped (InvalidToken)")
             fake.token = good_token  # and works again
             await fake.wait_until(lambda: adapter.health_problem() is None, 10)

@@ -34,7 +34,8 @@ def test_sixty_paper_digest_splits_into_valid_messages_within_the_limit() -> Non
     assert len(messages) > 3
     header, *papers = messages
     assert header.paper_ids == ()
-    assert "60 papers" in header.plain_text and "LLM ×2, language model" in header.plain_text  # the digest's keywords
+    assert "60 papers" in header.plain_text
+    assert "LLM ×2, language model" in header.plain_text  # the digest's keywords
     carried = [arxiv_id for message in papers for arxiv_id in message.paper_ids]
     assert carried == [scored.paper.arxiv_id for scored in digest.papers]
     for message in messages:
@@ -51,9 +52,11 @@ def test_oversized_summary_is_cut_cleanly_between_tags() -> None:
     digest = sample_digest(1, summaries={0: LONG_SUMMARY})
     _, paper = render_digest(digest)
     visible = parse_telegram_html(paper.payload.html)
-    assert "…" in visible and telegram_length(visible) <= MESSAGE_LIMIT
+    assert "…" in visible
+    assert telegram_length(visible) <= MESSAGE_LIMIT
     assert visible.rstrip().endswith("PDF")  # the links after the summary survive the cut
-    assert "<beats>" in visible and "3 & more" in visible
+    assert "<beats>" in visible
+    assert "3 & more" in visible
 
 
 def test_title_and_reply_text_are_escaped_for_html_parse_mode() -> None:
@@ -80,12 +83,14 @@ def test_feedback_buttons_round_trip_and_stay_within_telegram_callback_size() ->
     data = feedback_data("hep-th/0601001", -1)
     assert len(data.encode()) <= 64
     assert parse_feedback_data(data) == ("hep-th/0601001", -1)
-    assert parse_feedback_data("fb:+2:x") is None and parse_feedback_data("other") is None
+    assert parse_feedback_data("fb:+2:x") is None
+    assert parse_feedback_data("other") is None
 
 
 def test_empty_digest_renders_one_header_saying_so() -> None:
     messages = render_digest(sample_digest(0))
-    assert len(messages) == 1 and "No paper matched" in messages[0].plain_text
+    assert len(messages) == 1
+    assert "No paper matched" in messages[0].plain_text
 
 
 @pytest.mark.parametrize("bad", ["<div>x</div>", "<b>open", "a & b", '<a>no href</a>', "<code><b>x</b></code>", "<b><i>x</b></i>"])

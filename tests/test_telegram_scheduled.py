@@ -36,7 +36,8 @@ async def test_scheduled_digest_arrives_at_the_users_time_exactly_once(tmp_path)
             assert len(fake.messages_to(USER)) == 2
             await app.scheduler.tick(world.clock.set(dt.datetime(2026, 4, 21, 6, 0, tzinfo=UTC)))
             digest = fake.messages_to(USER)[2:]
-            assert digest and "arXiv digest" in digest[0].visible
+            assert digest
+            assert "arXiv digest" in digest[0].visible
             for hour, minute in ((6, 1), (12, 0), (23, 59)):
                 await app.scheduler.tick(world.clock.set(dt.datetime(2026, 4, 21, hour, minute, tzinfo=UTC)))
             delivered = world.store.delivered_ids(ChatRef("telegram", str(USER)))
@@ -45,7 +46,8 @@ async def test_scheduled_digest_arrives_at_the_users_time_exactly_once(tmp_path)
             await world.close()
     sent = fake.messages_to(USER)[2:]
     papers = [arxiv_id for message in sent for arxiv_id in ABS_LINK.findall(message.text)]
-    assert papers and len(papers) == len(set(papers))
+    assert papers
+    assert len(papers) == len(set(papers))
     assert [text for text, times in Counter(m.text for m in sent).items() if times > 1] == []
     assert sent == digest
     assert set(papers) == delivered

@@ -60,20 +60,24 @@ def test_latest_page_shows_the_newest_day_and_the_archive(site: Site) -> None:
     with client_for(site) as client:
         page = client.get("/")
         archived = client.get(f"/day/{DAY.isoformat()}").text
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
     html = page.text
     assert f"Papers announced on {RSS_DAY.isoformat()}" in html
     assert [f'<a href="{scored.paper.abs_url}">' in html for scored in site.latest.papers] == [True] * len(site.latest.papers)
-    assert f'<a href="/day/{DAY.isoformat()}">' in html and f'<a href="/day/{RSS_DAY.isoformat()}">' in html
+    assert f'<a href="/day/{DAY.isoformat()}">' in html
+    assert f'<a href="/day/{RSS_DAY.isoformat()}">' in html
     assert "default-src 'none'" in page.headers["content-security-policy"]
     # Every shown paper of the top N has a summary, extractive where no LLM one is stored, and the count says so.
     top_n = site.settings.summaries.top_n
     latest_summaries = min(top_n, len(site.latest.papers))
-    assert html.count("<details>") == latest_summaries and html.count("Extractive summary") == latest_summaries
+    assert html.count("<details>") == latest_summaries
+    assert html.count("Extractive summary") == latest_summaries
     assert f"<li>Summaries: {latest_summaries}</li>" in html
     positions = [archived.index(f'<a href="{scored.paper.abs_url}">') for scored in site.digest.papers]
     assert positions == sorted(positions)
-    assert archived.count("<details>") == min(top_n, len(site.digest.papers)) and "<strong>Contribution</strong>" in archived
+    assert archived.count("<details>") == min(top_n, len(site.digest.papers))
+    assert "<strong>Contribution</strong>" in archived
     assert archived.count("Extractive summary") == min(top_n, len(site.digest.papers)) - len(site.summaries)
 
 
@@ -83,12 +87,15 @@ def test_hostile_title_and_abstract_are_escaped(site: Site) -> None:
         latest = client.get("/").text
         archived = client.get(f"/day/{DAY.isoformat()}").text
     assert f"Papers announced on {LATER_DAY.isoformat()}" in latest
-    assert "<script" not in latest and "<img" not in latest and "<a href=javascript" not in latest
+    assert "<script" not in latest
+    assert "<img" not in latest
+    assert "<a href=javascript" not in latest
     assert "&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt;" in latest
     assert "&lt;/p&gt;&lt;script&gt;document.title=&#x27;owned&#x27;&lt;/script&gt;" in latest
     assert "Mallory &lt;b&gt;Bold&lt;/b&gt;" in latest
     # The earlier day is still reachable from the archive.
-    assert f"Papers announced on {DAY.isoformat()}" in archived and "2604.99999" not in archived
+    assert f"Papers announced on {DAY.isoformat()}" in archived
+    assert "2604.99999" not in archived
 
 
 def test_a_stored_day_older_than_the_archive_list_is_still_served(site: Site) -> None:
@@ -100,7 +107,8 @@ def test_a_stored_day_older_than_the_archive_list_is_still_served(site: Site) ->
         latest = client.get("/").text
         old = client.get(f"/day/{DAY.isoformat()}")
     assert f'<a href="/day/{DAY.isoformat()}">' not in latest
-    assert old.status_code == 200 and f"Papers announced on {DAY.isoformat()}" in old.text
+    assert old.status_code == 200
+    assert f"Papers announced on {DAY.isoformat()}" in old.text
 
 
 def test_unknown_day_and_methods_are_refused_without_traceback(site: Site) -> None:
@@ -108,7 +116,8 @@ def test_unknown_day_and_methods_are_refused_without_traceback(site: Site) -> No
         assert client.get("/day/1999-01-01").status_code == 404
         assert client.get("/day/not-a-day").status_code == 404
         posted = client.post("/feeds/all.xml")
-        assert posted.status_code == 405 and "Traceback" not in posted.text
+        assert posted.status_code == 405
+        assert "Traceback" not in posted.text
 
 
 def test_errors_show_no_traceback(site: Site) -> None:
@@ -118,7 +127,8 @@ def test_errors_show_no_traceback(site: Site) -> None:
     with client_for(site, extra_routes=[Route("/boom", explode)]) as client:
         answer = client.get("/boom")
     assert answer.status_code == 500
-    assert "secret internals" not in answer.text and "Traceback" not in answer.text
+    assert "secret internals" not in answer.text
+    assert "Traceback" not in answer.text
     assert "Something went wrong" in answer.text
 
 
@@ -136,7 +146,9 @@ def test_health_is_ok_after_a_recent_fetch(site: Site) -> None:
         answer = client.get("/healthz")
     assert answer.status_code == 200
     report = answer.json()
-    assert report["status"] == "ok" and report["store"] == "ok" and report["scheduler"] == "alive"
+    assert report["status"] == "ok"
+    assert report["store"] == "ok"
+    assert report["scheduler"] == "alive"
     assert report["last_fetch"]["age_seconds"] == 0
 
 
@@ -180,13 +192,15 @@ def test_health_over_a_weekend_expects_nothing_after_friday(site: Site) -> None:
     site.store.record_fetch("feed", ["cs.CV", "cs.LG"], friday, "ok", 3)
     sunday_night = dt.datetime(2026, 9, 27, 23, 0, tzinfo=dt.timezone.utc)
     report = _health_at(site, sunday_night)
-    assert report["status"] == "ok" and report["announcements"]["expected_day"] == friday.isoformat()
+    assert report["status"] == "ok"
+    assert report["announcements"]["expected_day"] == friday.isoformat()
 
 
 def test_health_reports_a_stopped_scheduler(site: Site) -> None:
     with client_for(site, health=Probe(alive=False)) as client:
         answer = client.get("/healthz")
-    assert answer.status_code == 503 and answer.json()["scheduler"] == "stopped"
+    assert answer.status_code == 503
+    assert answer.json()["scheduler"] == "stopped"
 
 
 def test_health_reports_an_unreadable_store(site: Site) -> None:
@@ -194,7 +208,8 @@ def test_health_reports_an_unreadable_store(site: Site) -> None:
     site.store.close()
     with TestClient(app, raise_server_exceptions=False) as client:
         answer = client.get("/healthz")
-    assert answer.status_code == 503 and answer.json()["store"] == "unreachable"
+    assert answer.status_code == 503
+    assert answer.json()["store"] == "unreachable"
 
 
 def test_empty_store_page_says_so(store) -> None:
@@ -202,13 +217,15 @@ def test_empty_store_page_says_so(store) -> None:
         page = client.get("/")
         feed = client.get("/feeds/all.xml")
     assert "No announcements stored yet" in page.text
-    assert feed.status_code == 200 and re.search(r"<item>", feed.text) is None
+    assert feed.status_code == 200
+    assert re.search(r"<item>", feed.text) is None
 
 
 def test_page_says_how_many_matched_when_max_papers_cut_some(site: Site) -> None:
     """The service counts the matches before the cut; the page's sentence is the chats' (one view)."""
     matching, announced = site.digest.matched, site.digest.considered
-    assert matching is not None and len(site.digest.papers) < matching < 100  # the fixture's limit cuts some, 100 none
+    assert matching is not None
+    assert len(site.digest.papers) < matching < 100  # the fixture's limit cuts some, 100 none
 
     def day_page(max_papers: int) -> str:
         defaults = site.settings.defaults.model_copy(update={"max_papers": max_papers})
@@ -233,7 +250,9 @@ def test_server_errors_carry_the_security_headers(site: Site) -> None:
     with client_for(site, extra_routes=[Route("/boom", explode)]) as client:
         failed = client.get("/boom")
         served = client.get("/")
-    assert failed.status_code == 500 and "Traceback" not in failed.text and "secret internals" not in failed.text
+    assert failed.status_code == 500
+    assert "Traceback" not in failed.text
+    assert "secret internals" not in failed.text
     for name in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
         assert failed.headers[name] == served.headers[name]
 
@@ -252,15 +271,18 @@ def test_feed_links_follow_the_request_when_no_public_url_is_set(site: Site) -> 
         here = client.get("/feeds/all.xml").text
         elsewhere = client.get("/feeds/all.xml", headers={"host": "digest.example.org"}).text
         forged = client.get("/feeds/all.xml", headers={"host": "evil.example/<x>"}).text
-    assert "<link>http://127.0.0.1:9001/</link>" in here and "localhost:8000" not in here
+    assert "<link>http://127.0.0.1:9001/</link>" in here
+    assert "localhost:8000" not in here
     assert "<link>http://digest.example.org/</link>" in elsewhere  # each address gets its own links, not a cached copy
-    assert "<link>http://localhost:8123/</link>" in forged and "evil" not in forged
+    assert "<link>http://localhost:8123/</link>" in forged
+    assert "evil" not in forged
 
 
 def test_the_web_server_listens_on_loopback_unless_told_and_deployments_say_so() -> None:
     from core.config import WebSettings
 
-    assert WebSettings().host == "127.0.0.1" and WebSettings().public_url == ""
+    assert WebSettings().host == "127.0.0.1"
+    assert WebSettings().public_url == ""
     root = Path(__file__).resolve().parents[1]
     assert "--host 0.0.0.0" in (root / "Procfile").read_text()
     assert "--host 0.0.0.0" in (root / "Dockerfile").read_text()

@@ -80,7 +80,8 @@ async def test_a_weekly_chat_gets_one_digest_on_its_day_with_the_best_papers_of_
     # The reference: both days' selections as one list, best first (ties by id), cut to max once for the week.
     candidates = sorted({entry for entries in per_day.values() for entry in entries}, key=lambda e: (-e[0], e[1]))
     expected = [arxiv_id for _, arxiv_id in candidates[:WEEKLY_MAX]]
-    assert len(candidates) > WEEKLY_MAX and all(len(entries) > 0 for entries in per_day.values())
+    assert len(candidates) > WEEKLY_MAX
+    assert all(len(entries) > 0 for entries in per_day.values())
 
     tuesday = await week.tick(dt.datetime(2026, 4, 21, 8, 0, tzinfo=UTC))
     assert {chat for chat, _ in tuesday} == {"daily"}, "a weekly chat gets nothing on other days"
@@ -91,7 +92,8 @@ async def test_a_weekly_chat_gets_one_digest_on_its_day_with_the_best_papers_of_
     weekly_papers = [arxiv_id for chat, ids in wednesday if chat == "weekly" for arxiv_id in ids]
     assert weekly_papers == expected, "the week's best papers, in score order, max applied to the whole week"
     days_of = {day: {arxiv_id for _, arxiv_id in entries} for day, entries in per_day.items()}
-    assert set(weekly_papers) & days_of[DAY] and set(weekly_papers) & days_of[NEXT_DAY], "papers of several days"
+    assert set(weekly_papers) & days_of[DAY], "papers of several days"
+    assert set(weekly_papers) & days_of[NEXT_DAY], "papers of several days"
     assert week.headers("weekly") == [f"header {WEEK[0]} to {NEXT_DAY}: {WEEKLY_MAX} papers"], "exactly one digest"
     [weekly_digest] = [digest for digest in week.adapter.rendered if digest.week_from is not None]
     assert (weekly_digest.week_from, weekly_digest.announcement_day) == (WEEK[0], NEXT_DAY)
@@ -115,11 +117,15 @@ async def test_a_paper_listed_on_several_days_of_the_week_comes_once_as_first_an
 
     await week.tick(WEEK_DUE_AT)
     sent = collections.Counter(week.adapter.papers_sent_to("weekly"))
-    assert relisted & set(sent) and max(sent.values()) == 1
+    assert relisted & set(sent)
+    assert max(sent.values()) == 1
     [digest] = week.adapter.rendered
     assert {scored.paper.announce_type for scored in digest.papers if scored.paper.arxiv_id in relisted} == {"new"}
     assert {scored.paper.announced for scored in digest.papers if scored.paper.arxiv_id in relisted} == {DAY}
-    assert len(sent) == 100 and digest.matched is not None and digest.matched > 100  # max 100 over 160 papers
+    # max 100 over 160 papers
+    assert len(sent) == 100
+    assert digest.matched is not None
+    assert digest.matched > 100
     await week.close()
 
 
@@ -147,7 +153,9 @@ async def test_switching_schedules_serves_each_day_once(tmp_path):
     await week.command(switcher, "schedule weekly wed")
     await week.tick(WEEK_DUE_AT)
     got = week.adapter.papers_sent_to("switcher")[len(had):]
-    assert had and got and not had & set(got)
+    assert had
+    assert got
+    assert not had & set(got)
     assert set(got) <= {p.arxiv_id for p in week.store.papers_announced(NEXT_DAY)}
     assert week.store.digest_week(switcher, NEXT_DAY) == (NEXT_DAY,)
     await week.close()

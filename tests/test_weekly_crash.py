@@ -37,7 +37,8 @@ def prepared(path: Path) -> tuple[list[ChatRef], dict[str, list[str]]]:
     by_day = {day: {paper.arxiv_id for paper in store.papers_announced(day)} for day in (DAY, NEXT_DAY)}
     store.close()
     selected = {arxiv_id for ids in expected.values() for arxiv_id in ids}
-    assert selected & by_day[DAY] and selected & (by_day[NEXT_DAY] - by_day[DAY]), "the weeks hold papers of both days"
+    assert selected & by_day[DAY], "the weeks hold papers of both days"
+    assert selected & (by_day[NEXT_DAY] - by_day[DAY]), "the weeks hold papers of both days"
     return refs, expected
 
 
