@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.store import Store
-from tests.fakes.llm import RunningFakeLlm, fake_llm  # noqa: F401  (fixture)
+from tests.fakes.llm import RunningFakeLlm
 from tests.test_summaries_cli import DAY
 from tests.test_summarize import load_papers
 

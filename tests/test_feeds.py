@@ -26,17 +26,6 @@ NOT_FOUND_PATHS = (
 )
 
 
-@pytest.fixture
-def site(store) -> Site:
-    return build_site(store)
-
-
-@pytest.fixture
-def client(site: Site) -> TestClient:
-    with TestClient(create_app(site.store, site.settings), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
 def parse(client: TestClient, path: str) -> feedparser.FeedParserDict:
     response = client.get(path)
     assert response.status_code == 200, response.text

@@ -10,7 +10,6 @@ from starlette.testclient import TestClient
 from bot.web import feed_url
 from core.models import ChatRef
 from tests.fixtures.web.site import Site
-from tests.test_feeds import client, site  # noqa: F401  (the fixtures)
 
 UTC = dt.timezone.utc
 

@@ -5,12 +5,11 @@ from pathlib import Path
 
 import bibtexparser
 
-from tests.test_scheduler_console import console_world  # noqa: F401  (the fixture)
 
 API = Path(__file__).parent / "fixtures" / "arxiv" / "api"
 
 
-async def test_save_saved_bibtex_and_the_feed_links_on_the_console(console_world, fake_arxiv):  # noqa: F811
+async def test_save_saved_bibtex_and_the_feed_links_on_the_console(console_world, fake_arxiv):
     world, terminal, app = console_world
     await terminal.type("/start", "digest")
     fake_arxiv.api_body = (API / "id_list_1111.2011v2.xml").read_bytes()

@@ -21,47 +21,6 @@ UTC = dt.timezone.utc
 ABS_ID = re.compile(r"arxiv\.org/abs/(\S+)")
 
 
-class Terminal:
-    """The console adapter's two ends: a pipe we type into and a buffer we read."""
-
-    def __init__(self) -> None:
-        read_end, self._write_end = os.pipe()
-        self.input = os.fdopen(read_end, "r", encoding="utf-8")
-        self.output = io.StringIO()
-
-    async def type(self, line: str, expect: str) -> str:
-        """Type a command and wait for the reply that contains `expect`."""
-        start = len(self.output.getvalue())
-        os.write(self._write_end, (line + "\n").encode())
-        deadline = time.monotonic() + 10
-        while expect not in self.output.getvalue()[start:]:
-            assert time.monotonic() < deadline, f"no reply to {line!r}: {self.output.getvalue()[start:]!r}"
-            await asyncio.sleep(0.01)
-        return self.output.getvalue()[start:]
-
-    def digests(self) -> list[str]:
-        return re.findall(r"arXiv digest for \w+ \d{4}-\d\d-\d\d", self.output.getvalue())
-
-    def close(self) -> None:
-        os.close(self._write_end)
-        self.input.close()
-
-
-@pytest.fixture
-async def console_world(tmp_path, fake_arxiv):
-    """The console chat, the app, and a loopback arXiv announcing Tuesday's real cs.CV mailing."""
-    world = World(tmp_path, dt.datetime(2026, 4, 21, 4, 0, tzinfo=UTC), fake_arxiv.settings())
-    fake_arxiv.announce(fixture_papers("2026-04-21"), TUESDAY)
-    terminal = Terminal()
-    console = ConsoleAdapter(terminal.input, terminal.output)
-    app = App(world.settings, world.store, [console], fetcher=world.scheduler.fetcher)
-    await console.start(app.handle_command)
-    yield world, terminal, app
-    await console.stop()
-    terminal.close()
-    await world.close()
-
-
 async def _tick(app: App, world: World, *parts: int) -> None:
     await app.scheduler.tick(world.clock.set(dt.datetime(*parts, tzinfo=UTC)))
 

@@ -7,7 +7,7 @@ import datetime as dt
 from core.models import Digest, Paper, ScoredPaper
 from core.store import Store
 from core.summarize import Summarizer, delivered_papers, summary_cost
-from tests.fakes.llm import RunningFakeLlm, fake_llm  # noqa: F401  (fixture)
+from tests.fakes.llm import RunningFakeLlm
 from tests.test_summarize import KEY, llm_settings, load_papers
 
 DAY = dt.date(2026, 4, 22)

@@ -12,7 +12,7 @@ from bot.cli import EXIT_CONFIG, cli
 from core.config import load_settings
 from core.store import Store
 from core.summarize import Summarizer
-from tests.fakes.llm import RunningFakeLlm, fake_llm  # noqa: F401  (fixture)
+from tests.fakes.llm import RunningFakeLlm
 from tests.test_summarize import load_papers
 
 DAY = dt.date(2026, 4, 22)

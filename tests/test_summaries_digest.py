@@ -5,7 +5,7 @@ from core.models import Digest
 from core.render.markdown import render_markdown
 from core.store import Store
 from core.summarize import Summarizer
-from tests.fakes.llm import RunningFakeLlm, fake_llm  # noqa: F401  (fixture)
+from tests.fakes.llm import RunningFakeLlm
 from tests.test_summaries_cache import digest_of
 from tests.test_summarize import KEY, llm_settings, load_papers
 

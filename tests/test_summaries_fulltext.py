@@ -23,7 +23,7 @@ from core.summaries.fulltext import (
     text_from_html,
     text_from_pdf,
 )
-from tests.fakes.llm import RunningFakeLlm, fake_llm  # noqa: F401  (fixture)
+from tests.fakes.llm import RunningFakeLlm
 from tests.fakes.server import LoopbackServer
 from tests.test_summarize import KEY, llm_settings
 

@@ -15,7 +15,7 @@ from core.summarize import RETRY_FAILED_AFTER, Summarizer
 from core.summaries.fallback import FALLBACK_LABELS, FALLBACK_MODEL
 from core.summaries.sanitize import MAX_SUMMARY_CHARS
 from tests.fakes.arxiv import load_paper_list
-from tests.fakes.llm import RunningFakeLlm, fake_llm  # noqa: F401  (fixture)
+from tests.fakes.llm import RunningFakeLlm
 
 PAPERS_FILE = Path(__file__).parent / "fixtures" / "summaries" / "papers-2026-04-22.json"
 KEY = "sk-test-not-a-secret"

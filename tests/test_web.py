@@ -30,11 +30,6 @@ class Probe:
         return self.alive
 
 
-@pytest.fixture
-def site(store) -> Site:
-    return build_site(store)
-
-
 def client_for(site: Site, **kwargs) -> TestClient:
     return TestClient(create_app(site.store, site.settings, **kwargs), raise_server_exceptions=False)
 

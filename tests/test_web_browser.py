@@ -70,11 +70,6 @@ async def browse(url: str, profile: Path, screenshot: Path) -> str:
     return dom.decode()
 
 
-@pytest.fixture
-def site(store) -> Site:
-    return build_site(store)
-
-
 async def test_digest_page_reads_right_in_chromium(site: Site, tmp_path: Path) -> None:
     hostile = add_hostile_day(site)
     ARTIFACTS.mkdir(exist_ok=True)

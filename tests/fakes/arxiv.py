@@ -286,13 +286,3 @@ class FakeArxiv:
 
     def release_hangs(self) -> None:
         self._release.set()
-
-
-@pytest.fixture
-def fake_arxiv() -> Iterator[FakeArxiv]:
-    """A running fake arXiv on loopback; `fake_arxiv.settings()` gives ArxivSettings pointing at it."""
-    fake = FakeArxiv()
-    with LoopbackServer(fake.app()) as server:
-        fake.url = server.url
-        yield fake
-        server.call(fake.release_hangs)

@@ -200,11 +200,3 @@ def start_fake_llm(latency_seconds: float = 0.0) -> tuple[RunningFakeLlm, Loopba
     fake = FakeLlm(latency_seconds)
     server = LoopbackServer(fake.app())
     return RunningFakeLlm(fake, server), server
-
-
-@pytest.fixture
-def fake_llm() -> Iterator[RunningFakeLlm]:
-    running, server = start_fake_llm()
-    with server:
-        yield running
-        server.call(running.fake.stopping.set)
