@@ -137,6 +137,15 @@ async def test_named_ids_not_stored_are_fetched_once_in_one_batch_with_doi_and_j
     assert fake_arxiv.api_requests()[-1].query["id_list"] == "0808.05394,1707.08567"  # one batched request
 
 
+async def test_separators_alone_name_no_ids_and_mean_the_reading_list(store, services, fake_arxiv):
+    run = processor(store, services).handle
+    for args in (",", " ; ", ",,"):
+        reply = await run(context(), f"bibtex {args}")
+        assert "empty" in reply.text
+        assert not reply.ok
+    assert fake_arxiv.api_requests() == []
+
+
 async def test_unknown_and_malformed_ids_get_clear_answers(store, services, fake_arxiv):
     _stored(store)
     run = processor(store, services).handle

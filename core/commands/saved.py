@@ -96,8 +96,8 @@ def _named_ids(args: str) -> list[str]:
          arguments=(Argument("ids", "arXiv ids; leave out for the reading list"),), family="reading")
 async def bibtex(call: Invocation) -> Reply:
     """BibTeX of the reading list, or of the papers named, as a .bib file."""
-    if call.args.strip():
-        wanted = _named_ids(call.args)
+    wanted = _named_ids(call.args)  # separators alone (", ") name nothing: the reading list, not an empty query to arXiv
+    if wanted:
         found = await call.services.papers_by_id(wanted)
         papers = [found[arxiv_id] for arxiv_id in wanted if arxiv_id in found]
         unknown = [arxiv_id for arxiv_id in wanted if arxiv_id not in found]
