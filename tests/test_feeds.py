@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from bot.web import create_app, feed_url
 from bot.web_cache import RENDER_CACHE_SECONDS
 from core.models import ChatRef
-from tests.fixtures.web.site import RSS_DAY, SUMMARIZED, Site, build_site
+from tests.fixtures.web.site import RSS_DAY, SUMMARIZED, Site
 
 NOT_FOUND_PATHS = (
     "/feeds/cs.NOPE.xml",

@@ -18,7 +18,6 @@ from starlette.testclient import TestClient
 
 from adapters.telegram import SECRET_HEADER
 from bot.web import create_app
-from core.models import ChatRef
 from core.redaction import REDACTED, install_redaction, remember_secret
 from tests.delivery_support import new_chat
 from tests.fakes.telegram import FakeTelegram

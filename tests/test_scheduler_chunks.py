@@ -1,7 +1,6 @@
 """A tick plans and delivers its chats chunk by chunk: every paper arrives exactly once, also across a crash between chunks."""
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import subprocess

@@ -1,16 +1,10 @@
 """End to end through the console adapter: subscribe, set a time zone, the clock passes 08:00 local, the digest arrives once."""
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import io
-import os
 import re
-import time
 
-import pytest
 
-from adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.digests import DigestService
 from bot.web_views import DigestViews

@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import pytest
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -15,7 +14,7 @@ from bot.web import create_app
 from bot.web_views import ARCHIVE_DAYS
 from core.models import Paper
 from tests.fixtures.web.papers import DAY
-from tests.fixtures.web.site import RSS_DAY, Site, build_site, site_settings
+from tests.fixtures.web.site import RSS_DAY, Site, site_settings
 
 HOSTILE_TITLE = 'Segmentation <script>alert("t")</script> </details><img src=x onerror=alert(1)>'
 HOSTILE_ABSTRACT = "Training </p><script>document.title='owned'</script> <a href=javascript:alert(2)>x</a> & more"

@@ -10,7 +10,7 @@ import pytest
 
 from bot.web import create_app
 from tests.fakes.server import serve_asgi
-from tests.fixtures.web.site import Site, build_site
+from tests.fixtures.web.site import Site
 from tests.test_web import HOSTILE_TITLE, add_hostile_day
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from pathlib import Path
@@ -14,12 +14,10 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-import pytest
 from aiohttp import web
 
 from core.config import ArxivSettings
 from core.models import Paper
-from tests.fakes.server import LoopbackServer
 
 EASTERN = ZoneInfo("America/New_York")
 HANG_SECONDS = 30.0  # longer than any test client's timeout; released at teardown

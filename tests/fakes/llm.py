@@ -7,9 +7,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
 
-import pytest
 from aiohttp import web
 
 from tests.fakes.server import LoopbackServer
