@@ -72,7 +72,8 @@ class EmailAdapter:
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         """One mail for the whole digest; its links name the reader, so it is written per address in `send`."""
         ids = tuple(scored.paper.arxiv_id for scored in digest.papers)
-        return [OutgoingMessage(paper_ids=ids, payload=digest, plain_text=f"arXiv digest for {digest.announcement_day}", kind=MessageKind.PAPERS)]
+        plain = f"arXiv digest for {digest.announcement_day}"
+        return [OutgoingMessage(paper_ids=ids, payload=digest, plain_text=plain, kind=MessageKind.PAPERS)]
 
     def recipient_links(self, address: str) -> RecipientLinks:
         return RecipientLinks(self.links.url(SETTINGS, address), self.links.url(UNSUBSCRIBE, address))

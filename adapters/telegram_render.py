@@ -165,5 +165,6 @@ def render_digest(digest: Digest) -> list[OutgoingMessage]:
         papers = [view.papers[index] for index in chunk.indices]
         keyboard = tuple(paper_buttons(paper) for paper in papers)
         ids = tuple(paper.arxiv_id for paper in papers)
-        messages.append(OutgoingMessage(ids, TelegramMessage(chunk.text, keyboard), visible_text(chunk.text).strip(), MessageKind.PAPERS))
+        body = TelegramMessage(chunk.text, keyboard)
+        messages.append(OutgoingMessage(ids, body, visible_text(chunk.text).strip(), MessageKind.PAPERS))
     return messages

@@ -53,7 +53,8 @@ class DeliveryOutcome(StrEnum):
     NOTHING_TO_SEND = "nothing_to_send"
 
 
-UNFINISHED = frozenset({DeliveryOutcome.DEFERRED, DeliveryOutcome.CHAT_GONE, DeliveryOutcome.STOPPED})  # the chat's later digests wait for this one
+# The chat's later digests wait for a digest that ended like this.
+UNFINISHED = frozenset({DeliveryOutcome.DEFERRED, DeliveryOutcome.CHAT_GONE, DeliveryOutcome.STOPPED})
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ class DigestSender:
         """Send whatever of this planned digest is still pending; never raises for platform or store errors."""
         ref, day = chat.ref, digest.announcement_day
         if not self.store_writable(self.clock()):
-            return DeliveryResult(ref, day, DeliveryOutcome.DEFERRED, retry_at=self._store_retry_at, error="the store cannot be written")
+            error = "the store cannot be written"
+            return DeliveryResult(ref, day, DeliveryOutcome.DEFERRED, retry_at=self._store_retry_at, error=error)
         try:
             return await self._deliver(adapter, ref, digest, stop)
         except StoreError as error:
