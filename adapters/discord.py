@@ -208,8 +208,7 @@ class DiscordAdapter:
         self._client = client
         try:
             await client.login(self._token)
-            if client.application_id is None:  # login fetches the application; without it the URL would read ".../None/..."
-                raise DeliveryError("Discord did not say which application this token belongs to")
+            assert client.application_id is not None, "login() fetched the application and keeps its id"
             await client.http.bulk_upsert_global_commands(client.application_id, slash_commands_payload(list(self._specs.values())))
             if self._settings.interactions == "gateway":
                 await self._connect(client)

@@ -145,7 +145,6 @@ class ChatQueries:
     def __init__(self, store: Store) -> None:
         self._store = store  # the connection, its write lock and the clock
 
-
     def _chat_row(self, ref: ChatRef) -> dict[str, Any] | None:
         rows = list(
             self._store.db.query("SELECT * FROM chats WHERE platform = ? AND chat_id = ?", [ref.platform, ref.chat_id])

@@ -112,7 +112,6 @@ class DeliveryQueries:
     def __init__(self, store: Store) -> None:
         self._store = store  # the connection, its write lock and the clock
 
-
     def plan_digest(self, ref: ChatRef, day: dt.date, papers: Sequence[ScoredPaper]) -> list[PlannedPaper]:
         """Write one chat's digest for the day as pending rows; see plan_digests."""
         return self.plan_digests(day, {ref: papers})[ref]

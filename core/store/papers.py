@@ -65,7 +65,6 @@ class PaperQueries:
     def __init__(self, store: Store) -> None:
         self._store = store  # the connection, its write lock and the clock
 
-
     def store_announcement(self, day: dt.date, papers: Iterable[Paper]) -> int:
         """Store one announcement day's papers atomically; re-storing the same day changes nothing.
 

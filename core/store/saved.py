@@ -27,7 +27,6 @@ class SavedQueries:
     def __init__(self, store: Store) -> None:
         self._store = store  # the connection, its write lock and the clock
 
-
     def save_paper(self, ref: ChatRef, arxiv_id: str) -> bool:
         """Put a stored paper on the chat's reading list; False if it was there already (its date is kept)."""
         with self._store.transaction() as db:

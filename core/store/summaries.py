@@ -64,7 +64,6 @@ class SummaryQueries:
     def __init__(self, store: Store) -> None:
         self._store = store  # the connection, its write lock and the clock
 
-
     def cached_summary(self, key: SummaryKey) -> Summary | None:
         rows = list(self._store.db.query(f"SELECT * FROM summaries WHERE {_KEY_WHERE}", list(asdict(key).values())))
         return _summary_from_row(rows[0]) if rows else None
