@@ -138,14 +138,14 @@ class DigestSender:
     ) -> DeliveryResult:
         ref, day = chat.ref, digest.announcement_day
         self._record_unrecorded(ref, day)
-        status = self.store.digest_day_status(ref, day)
+        status = self.store.outbox.digest_day_status(ref, day)
         if status not in OPEN_DAY_STATUSES:
             return DeliveryResult(ref, day, NOTHING_TO_SEND)
-        pending = {row.arxiv_id for row in self.store.pending_papers(ref, day)}
+        pending = {row.arxiv_id for row in self.store.outbox.pending_papers(ref, day)}
         digest = dataclasses.replace(digest, papers=tuple(p for p in digest.papers if p.paper.arxiv_id in pending))
         if not digest.papers:
             # Everything was confirmed before a restart; a footer, if any, is not worth a duplicate risk.
-            self.store.finish_digest_day(ref, day, DAY_DONE)
+            self.store.outbox.finish_digest_day(ref, day, DAY_DONE)
             return DeliveryResult(ref, day, DELIVERED)
         try:
             messages = adapter.render_digest(digest)
@@ -166,13 +166,13 @@ class DigestSender:
                 ref, message_id = await self._send_following(adapter, ref, day, message)
             except ChatGone as error:
                 log.warning("chat %s:%s is gone (%s): deactivating it", ref.platform, ref.chat_id, error)
-                self.store.give_up_deliveries(ref, f"chat gone: {error}")
-                self.store.set_active(ref, False)
+                self.store.outbox.give_up_deliveries(ref, f"chat gone: {error}")
+                self.store.chats.set_active(ref, False)
                 self._forget(ref, day)
                 return DeliveryResult(ref, day, CHAT_GONE, sent_messages, sent_papers, error=str(error))
             except FormattingRejected as error:
                 log.warning("chat %s:%s rejected message %d even as plain text: %s", ref.platform, ref.chat_id, index, error)
-                self.store.mark_failed(ref, message.paper_ids, f"rejected: {error}")
+                self.store.outbox.mark_failed(ref, message.paper_ids, f"rejected: {error}")
                 continue
             except DeliveryError as error:
                 return self._defer(ref, day, message.paper_ids, error, sent_messages, sent_papers)
@@ -181,7 +181,7 @@ class DigestSender:
             if message.paper_ids or (is_header and index == first_paper - 1):
                 self._unrecorded.setdefault((ref, day), []).append(Confirmation(message.paper_ids, message_id))
                 self._record_unrecorded(ref, day)
-        self.store.finish_digest_day(ref, day, DAY_DONE)
+        self.store.outbox.finish_digest_day(ref, day, DAY_DONE)
         self._forget(ref, day)
         return DeliveryResult(ref, day, DELIVERED, sent_messages, sent_papers)
 
@@ -222,9 +222,9 @@ class DigestSender:
         while waiting:
             confirmation = waiting[0]
             if confirmation.paper_ids:
-                self.store.mark_sent(ref, confirmation.paper_ids, confirmation.message_id)
+                self.store.outbox.mark_sent(ref, confirmation.paper_ids, confirmation.message_id)
             else:
-                self.store.mark_header_sent(ref, day)
+                self.store.outbox.mark_header_sent(ref, day)
             waiting.pop(0)
         self._unrecorded.pop((ref, day), None)
 
@@ -240,10 +240,10 @@ class DigestSender:
         # A digest that got messages out is moving (a group's 20/min flood limit, a long catch-up): start afresh.
         failures = (0 if messages else self._failures.get(key, 0)) + 1
         if paper_ids:
-            self.store.note_failed_attempt(ref, paper_ids, str(error))
+            self.store.outbox.note_failed_attempt(ref, paper_ids, str(error))
         if failures >= MAX_DELIVERY_FAILURES:
             log.error("giving up digest %s for %s:%s after %d failures: %s", day, ref.platform, ref.chat_id, failures, error)
-            self.store.give_up_deliveries(ref, f"gave up: {error}", day)
+            self.store.outbox.give_up_deliveries(ref, f"gave up: {error}", day)
             self._forget(ref, day)
             return DeliveryResult(ref, day, GAVE_UP, messages, papers, error=str(error))
         retry_at = self.clock() + dt.timedelta(seconds=backoff_seconds(failures, error.retry_after))

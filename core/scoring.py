@@ -71,9 +71,9 @@ def author_units(scoring: ScoringSettings) -> int:
 
 def min_score_units(subscription: Subscription, floor: bool = True) -> int:
     """The lowest selectable score in units; with `floor`, a subscription with keywords or authors needs a match."""
-    floor = 1 if floor and (subscription.keywords or subscription.authors) else 0
+    lowest = 1 if floor and (subscription.keywords or subscription.authors) else 0
     min_score = 0.0 if math.isnan(subscription.min_score) else min(max(subscription.min_score, 0.0), _UNREACHABLE_SCORE)
-    return max(floor, math.ceil(round(min_score * SCORE_UNITS, 6)))
+    return max(lowest, math.ceil(round(min_score * SCORE_UNITS, 6)))
 
 
 def passes_filters(paper: Paper, subscription: Subscription) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from core.matching import FieldWords, TermPattern, WordPattern, word_forms
@@ -78,7 +78,7 @@ class _WordPatternTable:
 class _WordRole:
     """What one of the day's words can do: patterns it matches, terms it completes, phrases it starts."""
 
-    patterns: frozenset[int]
+    patterns: Set[int]
     single_word_terms: frozenset[int]
     phrase_starts: dict[int, tuple[int, ...]]  # term id -> the phrase's pattern ids
 

@@ -44,7 +44,7 @@ def test_fetch_stores_today_and_then_says_already_stored(fake_arxiv: FakeArxiv, 
     assert second.exit_code == 0 and "already stored" in second.stdout
     assert len(fake_arxiv.requests) == 1
     store = Store(tmp_path / "cli.db")
-    assert len(store.papers_announced(fake_arxiv.day)) == expected
+    assert len(store.papers.papers_announced(fake_arxiv.day)) == expected
     store.close()
 
 
@@ -73,7 +73,7 @@ def test_fetch_when_arxiv_keeps_failing_or_sends_garbage(fake_arxiv: FakeArxiv, 
     garbage = _invoke(config, "fetch")
     assert garbage.exit_code == EXIT_UNAVAILABLE and "error: arXiv failed: arXiv's feed is not valid XML" in garbage.stderr
     store = Store(tmp_path / "cli.db")
-    assert store.count_papers() == 0 and store.last_fetch()["status"] == "failed"
+    assert store.papers.count_papers() == 0 and store.papers.last_fetch()["status"] == "failed"
     store.close()
 
 

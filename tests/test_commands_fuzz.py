@@ -32,7 +32,7 @@ def test_garbage_always_gets_a_reply(name, arguments, can_change):
     reply = LOOP.run_until_complete(COMMANDS.handle(context(can_change), f"{name} {arguments}"))
     assert isinstance(reply, Reply) and reply.text.strip()
     assert reply.text != APOLOGY  # garbage is the user's mistake, answered as such, not an internal failure
-    chat = STORE.get_chat(CHAT)
+    chat = STORE.chats.get_chat(CHAT)
     if chat is not None:
         assert len(chat.keywords) <= MAX_KEYWORDS_PER_CHAT
         assert 1 <= len(chat.categories) <= MAX_CATEGORIES_PER_CHAT

@@ -22,18 +22,18 @@ def test_add_set_and_remove_an_address(tmp_path):
     refused = _run(db, "set", "ann@example.org", "max", "many")
     assert refused.exit_code == 1
     store = Store(db)
-    chat = store.get_chat(REF)
+    chat = store.chats.get_chat(REF)
     assert chat.active and chat.title == "ann@example.org" and chat.timezone == "Europe/Berlin"
     assert {("flow", 2.0), ("point cloud", 1.0)} <= {(k.term, k.weight) for k in chat.keywords}
     store.close()
     removed = _run(db, "remove", "ANN@example.org")
     assert removed.exit_code == 0 and "no more digests" in removed.output
     store = Store(db)
-    assert not store.get_chat(REF).active
+    assert not store.chats.get_chat(REF).active
     store.close()
     assert _run(db, "add", "ann@example.org").exit_code == 0  # added again: active again
     store = Store(db)
-    assert store.get_chat(REF).active
+    assert store.chats.get_chat(REF).active
     store.close()
 
 
@@ -44,5 +44,5 @@ def test_bad_addresses_get_a_clear_message_and_store_nothing(tmp_path):
         assert result.exit_code == 2 and "Invalid value for ADDRESS" in result.output
     assert _run(db, "remove", "nobody@example.org").exit_code == 1
     store = Store(db)
-    assert store.count_chats() == 0
+    assert store.chats.count_chats() == 0
     store.close()

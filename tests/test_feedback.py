@@ -17,7 +17,7 @@ async def run(store, text, can_change=True, user_id="U1"):
 
 def _stored(store):
     papers = fixture_papers()
-    store.store_announcement(FIXTURE_DAY, papers)
+    store.papers.store_announcement(FIXTURE_DAY, papers)
     return papers
 
 
@@ -33,7 +33,7 @@ async def test_likes_teach_words_the_liked_papers_share_and_stats_shows_them(sto
     for paper in liked:
         reply = await run(store, f"like {paper.arxiv_id}")
         assert reply.ok and f"Noted 👍 {paper.arxiv_id}" in reply.text
-    learned = store.require_chat(CHAT).learned
+    learned = store.chats.require_chat(CHAT).learned
     assert learned and all(keyword.weight == LEARNED_WEIGHT for keyword in learned)
     assert any(keyword.term.startswith("agent") for keyword in learned)
     assert "llm" not in {keyword.term for keyword in learned}  # already a keyword of the chat
@@ -46,7 +46,7 @@ async def test_learned_words_lift_papers_on_a_later_day_and_say_so(store):
     await run(store, "start")
     for paper in _about(papers, "agent")[:3]:
         await run(store, f"like {paper.arxiv_id}")
-    chat = store.require_chat(CHAT)
+    chat = store.chats.require_chat(CHAT)
     later = [dataclasses.replace(paper, arxiv_id=f"2611.{index:05d}") for index, paper in enumerate(papers)]
     selection = score_day(later, [chat.subscription(), dataclasses.replace(chat.subscription(), subscriber="plain", learned=())],
                           SETTINGS.scoring)
@@ -74,7 +74,7 @@ async def test_bad_ids_unknown_papers_and_unstarted_chats_get_clear_answers(stor
         reply = await run(store, text)
         assert not reply.ok and expected in reply.text, (text, reply.text)
         assert "\u202e" not in reply.text
-    assert store.feedback_totals(CHAT) == {}
+    assert store.outbox.feedback_totals(CHAT) == {}
 
 
 async def test_ids_are_read_from_links_and_versions_and_votes_replace_per_person(store):
@@ -84,7 +84,7 @@ async def test_ids_are_read_from_links_and_versions_and_votes_replace_per_person
     assert (await run(store, f"like https://arxiv.org/abs/{arxiv_id}v2")).ok
     assert (await run(store, f"dislike {arxiv_id}", user_id="U2")).ok
     assert (await run(store, f"dislike {arxiv_id}")).ok
-    assert store.feedback_totals(CHAT) == {arxiv_id: -2}
+    assert store.outbox.feedback_totals(CHAT) == {arxiv_id: -2}
 
 
 async def test_more_likes_a_paper_and_lists_others_like_it_from_the_latest_day(store):
@@ -95,7 +95,7 @@ async def test_more_likes_a_paper_and_lists_others_like_it_from_the_latest_day(s
     assert reply.ok and reply.text.startswith(f"Noted 👍 {paper.arxiv_id}. Like it, from Wed 2025-10-22:")
     listed = [line for line in reply.text.splitlines() if line.startswith("• ")]
     assert 1 <= len(listed) <= 5 and paper.abs_url not in reply.text
-    assert store.feedback_totals(CHAT) == {paper.arxiv_id: 1}
+    assert store.outbox.feedback_totals(CHAT) == {paper.arxiv_id: 1}
 
 
 async def test_forget_drops_votes_and_what_was_learned(store):
@@ -103,23 +103,23 @@ async def test_forget_drops_votes_and_what_was_learned(store):
     await run(store, "start")
     for paper in _about(papers, "agent")[:2]:
         await run(store, f"like {paper.arxiv_id}")
-    assert store.require_chat(CHAT).learned
+    assert store.chats.require_chat(CHAT).learned
     reply = await run(store, "forget")
     assert reply.ok and "Forgot 2 votes" in reply.text
-    assert store.feedback_totals(CHAT) == {} and store.require_chat(CHAT).learned == ()
+    assert store.outbox.feedback_totals(CHAT) == {} and store.chats.require_chat(CHAT).learned == ()
 
 
 async def test_ranking_and_aliases_are_chat_settings(store):
     await run(store, "start")
     assert "relevance ranking" in (await run(store, "ranking")).text
-    assert (await run(store, "ranking classic")).ok and store.require_chat(CHAT).ranking == "classic"
+    assert (await run(store, "ranking classic")).ok and store.chats.require_chat(CHAT).ranking == "classic"
     assert not (await run(store, "ranking best")).ok
     shown = await run(store, "aliases")
     assert "LLM ~ large language model" in shown.text
     assert (await run(store, "aliases LLM off")).text == "LLM now matches only itself."
-    assert store.require_chat(CHAT).keywords == (Keyword("LLM", aliases=False),)
+    assert store.chats.require_chat(CHAT).keywords == (Keyword("LLM", aliases=False),)
     assert "LLM ~ large language model (off)" in (await run(store, "aliases")).text
-    assert (await run(store, "aliases llm on")).ok and store.require_chat(CHAT).keywords == (Keyword("LLM"),)
+    assert (await run(store, "aliases llm on")).ok and store.chats.require_chat(CHAT).keywords == (Keyword("LLM"),)
     assert not (await run(store, "aliases diffusion off")).ok  # not one of the chat's keywords
 
 
@@ -129,8 +129,8 @@ async def test_a_button_press_event_teaches_like_the_command(store):
     events = StoreEvents(store, SETTINGS.defaults.categories)
     for paper in _about(papers, "agent")[:3]:
         await events(FeedbackEvent(CHAT, paper.arxiv_id, "U7", +1))
-    by_button = store.require_chat(CHAT).learned
+    by_button = store.chats.require_chat(CHAT).learned
     await run(store, "forget")
     for paper in _about(papers, "agent")[:3]:
         await run(store, f"like {paper.arxiv_id}", user_id="U7")
-    assert by_button and store.require_chat(CHAT).learned == by_button
+    assert by_button and store.chats.require_chat(CHAT).learned == by_button
