@@ -209,6 +209,7 @@ class DiscordAdapter:
         self._client = client
         try:
             await client.login(self._token)
+            assert client.application_id is not None, "login() fetched the application and keeps its id"
             await client.http.bulk_upsert_global_commands(client.application_id, slash_commands_payload(list(self._specs.values())))
             if self._settings.interactions == "gateway":
                 await self._connect(client)
@@ -268,7 +269,8 @@ class DiscordAdapter:
             return Response("the Discord adapter is not running", status_code=503)
         response = _HttpResponse()
         answering = self._spawn(self._answer(interaction, response.send))
-        await asyncio.wait({response.body, answering}, timeout=INTERACTION_DEADLINE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        first: set[asyncio.Future[Any]] = {response.body, answering}
+        await asyncio.wait(first, timeout=INTERACTION_DEADLINE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
         if not response.body.done():
             return Response("not an interaction this bot answers", status_code=400)
         return response.json_response()
@@ -334,7 +336,7 @@ class DiscordAdapter:
             raise DeliveryError("the Discord adapter is not running")
         upload = discord.File(io.BytesIO(attachment.content.encode()), filename=attachment.filename)
         payload = message_data(DiscordMessage(""), ephemeral=ephemeral) | {"attachments": [{"id": 0, "filename": attachment.filename}]}
-        form = [
+        form: list[dict[str, Any]] = [
             {"name": "payload_json", "value": json.dumps(payload)},
             {"name": "files[0]", "value": upload.fp, "filename": upload.filename, "content_type": attachment.media_type},
         ]

@@ -27,14 +27,20 @@ NUMBER = 10
 
 
 class SpecLike(Protocol):
-    """What a slash command needs of core.commands' CommandSpec."""
+    """What a slash command needs of core.commands' CommandSpec (read-only, as the frozen spec's fields are)."""
 
-    name: str
-    usage: str
-    summary: str
-    slow: bool
-    arguments: tuple[Argument, ...]
-    family: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def usage(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def slow(self) -> bool: ...
+    @property
+    def arguments(self) -> tuple[Argument, ...]: ...
+    @property
+    def family(self) -> str: ...
 
 
 OPTION_TYPES = {"text": STRING, "integer": INTEGER, "number": NUMBER}

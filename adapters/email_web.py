@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -95,7 +96,7 @@ class EmailPages:
     def __init__(
         self,
         links: SiteLinks,
-        send_confirmation: Callable[[str, str], Awaitable[None]],
+        send_confirmation: Callable[[str, str], Coroutine[Any, Any, None]],
         confirm: Action,
         run_command: Action,
         unsubscribe: Callable[[str], Awaitable[None]],

@@ -72,13 +72,13 @@ def render_digest_messages(digest: Digest) -> list[OutgoingMessage]:
     intro = f"{view.selection} Keywords: {view.keywords}"
     if not view.papers:
         text = f"{header}\n{intro}"
-        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(text)}}]
+        blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(text)}}]
         return [OutgoingMessage((), {"text": escape_mrkdwn(text), "blocks": blocks}, text, MessageKind.HEADER)]
     sections = [paper_section_text(paper) for paper in view.papers]
     chunks = split_blocks(sections, budget=10**9, max_blocks=PAPERS_PER_MESSAGE)
     messages: list[OutgoingMessage] = []
     for number, chunk in enumerate(chunks):
-        blocks: list[dict[str, Any]] = []
+        blocks = []
         if number == 0:
             blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(cut_text(intro, MAX_CONTEXT_RAW_CHARS))}]})

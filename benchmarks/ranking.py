@@ -177,7 +177,7 @@ class Benchmark:
             try:
                 for day, _ in train:
                     date = dt.date.fromisoformat(day)
-                    store.store_announcement(date, [as_paper(row, date) for row in self.day(day)])
+                    store.papers.store_announcement(date, [as_paper(row, date) for row in self.day(day)])
                 commands = CommandProcessor(store, self.settings, services=None)  # like/dislike need no services
                 context = CommandContext(ChatRef("console", profile["name"]), "reader", can_change_settings=True)
                 for command in ("start", f"categories {' '.join(profile['categories'])}"):
@@ -185,7 +185,7 @@ class Benchmark:
                 for _, positives in train:
                     for arxiv_id in sorted(positives):
                         await commands.handle(context, f"like {arxiv_id}")
-                return store.require_chat(context.chat).learned
+                return store.chats.require_chat(context.chat).learned
             finally:
                 store.close()
 

@@ -120,8 +120,8 @@ def prepared_database(chats: int, papers: int, weekly_share: float, email_share:
     week = week_days(DUE_AT, None)
     for days_before, announced in enumerate(reversed(week)):
         stored = earlier_day(day, days_before) if days_before else day
-        store.store_announcement(announced, stored)
-        store.record_fetch("feed", read, announced, "ok", len(stored))
+        store.papers.store_announcement(announced, stored)
+        store.papers.record_fetch("feed", read, announced, "ok", len(stored))
     rng = random.Random(20260421)
     weekly_rng = random.Random(20260422)  # its own draws: the daily chats' zones stay those of earlier runs
     email_rng = random.Random(20260423)
@@ -129,19 +129,19 @@ def prepared_database(chats: int, papers: int, weekly_share: float, email_share:
         for subscription in benchmark_subscriptions(chats, day, SETTINGS.defaults):
             number = subscription.subscriber.split(":", 1)[1]
             ref = ChatRef("email", f"reader{number}@example.org") if email_rng.random() < email_share else ChatRef(PLATFORM, number)
-            store.get_or_create_chat(ref, SETTINGS.defaults)
+            store.chats.get_or_create_chat(ref, SETTINGS.defaults)
             zone = rng.choice(ZONES)
             local = DUE_AT.astimezone(ZoneInfo(zone))
-            store.update_chat(
+            store.chats.update_chat(
                 ref, timezone=zone, delivery_time=dt.time(local.hour, local.minute), max_papers=subscription.max_papers,
                 min_score=subscription.min_score, summaries=False, crosslists=subscription.crosslists,
             )
             if weekly_rng.random() < weekly_share:
-                store.update_chat(ref, schedule=WEEKLY, weekly_day=local.weekday())
-            store.replace_terms(ref, "keyword", [(keyword.term, keyword.weight) for keyword in subscription.keywords])
-            store.replace_terms(ref, "exclude", [(word, 1.0) for word in subscription.excludes])
-            store.replace_terms(ref, "category", [(category, 1.0) for category in subscription.categories])
-            store.replace_terms(ref, "author", [(name, 1.0) for name in subscription.authors])
+                store.chats.update_chat(ref, schedule=WEEKLY, weekly_day=local.weekday())
+            store.chats.replace_terms(ref, "keyword", [(keyword.term, keyword.weight) for keyword in subscription.keywords])
+            store.chats.replace_terms(ref, "exclude", [(word, 1.0) for word in subscription.excludes])
+            store.chats.replace_terms(ref, "category", [(category, 1.0) for category in subscription.categories])
+            store.chats.replace_terms(ref, "author", [(name, 1.0) for name in subscription.authors])
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     building.rename(path)

@@ -99,7 +99,7 @@ def full_path(store: Store, day: dt.date, papers: Sequence[Paper], subscriptions
         chunk = {ChatRef(PLATFORM, s.subscriber.split(":", 1)[1]): digests[s.subscriber].papers
                  for s in subscriptions[start : start + PLAN_CHUNK_CHATS]}
         built = time.perf_counter()
-        plans = store.plan_digests(day, chunk)
+        plans = store.outbox.plan_digests(day, chunk)
         times.digests += built - started
         times.outbox += time.perf_counter() - built
         rows += sum(map(len, plans.values()))
@@ -110,7 +110,7 @@ def create_chats(store: Store, subscriptions: Sequence[Subscription], defaults: 
     """The subscribers as chats (plan_digests needs them), in one transaction."""
     with store.transaction():
         for subscription in subscriptions:
-            store.get_or_create_chat(ChatRef(PLATFORM, subscription.subscriber.split(":", 1)[1]), defaults)
+            store.chats.get_or_create_chat(ChatRef(PLATFORM, subscription.subscriber.split(":", 1)[1]), defaults)
 
 
 def peak_rss_mib() -> float:

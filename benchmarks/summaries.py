@@ -86,7 +86,7 @@ def main() -> None:
         first_calls = running.fake.total_calls
         rerun_seconds = asyncio.run(run_day(settings, store, digests, languages))
         rerun_calls = running.fake.total_calls - first_calls
-        usage = store.summary_usage()
+        usage = store.summaries.summary_usage()
         store.close()
         server.call(running.fake.stopping.set)
 

@@ -59,7 +59,7 @@ async def deliver_all(adapter: TelegramAdapter, store: Store, digests: dict[Chat
     sender = DigestSender(store)
 
     async def one(ref: ChatRef, digest: Digest) -> None:
-        chat = store.get_chat(ref)
+        chat = store.chats.get_chat(ref)
         assert chat is not None
         while True:
             result = await sender.deliver(adapter, chat, digest)
@@ -77,9 +77,9 @@ async def run(name: str, limiter: BaseRateLimiter, chats: int, papers: int) -> R
         digests: dict[ChatRef, Digest] = {}
         for index in range(chats):
             ref = ChatRef("telegram", str(FIRST_CHAT_ID + index))
-            store.get_or_create_chat(ref, DefaultsSettings())
+            store.chats.get_or_create_chat(ref, DefaultsSettings())
             digest = sample_digest(papers, day=dt.date(2025, 10, 22))
-            store.plan_digest(ref, digest.announcement_day, digest.papers)
+            store.outbox.plan_digest(ref, digest.announcement_day, digest.papers)
             digests[ref] = digest
         async with FakeTelegram(enforce_rate_limits=True).serve() as fake:
             adapter = TelegramAdapter(fake.token, TelegramSettings(api_base_url=fake.api_base_url), flood_control=limiter)

@@ -8,7 +8,7 @@ import importlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
@@ -59,7 +59,7 @@ class AppServices:
 
     def arxiv_status(self) -> str:
         """Whether the latest contact with arXiv worked; the status command adds the calendar and last good fetch."""
-        latest = self.store.last_fetch()
+        latest = self.store.papers.last_fetch()
         if latest is None:
             return "not contacted yet."
         if latest["status"] != "failed":
@@ -80,13 +80,13 @@ class StoreEvents:
         store = self.store
         # A chat that never used a command is not stored: it has nothing to move or stop.
         match event:
-            case ChatMovedEvent(old, new) if store.get_chat(old) is not None:
-                store.move_chat(old, new)
-            case ChatGoneEvent(chat) if store.get_chat(chat) is not None:
-                store.set_active(chat, False)
+            case ChatMovedEvent(old, new) if store.chats.get_chat(old) is not None:
+                store.chats.move_chat(old, new)
+            case ChatGoneEvent(chat) if store.chats.get_chat(chat) is not None:
+                store.chats.set_active(chat, False)
             case FeedbackEvent(chat, arxiv_id, user_id, vote):
                 record_vote(store, chat, arxiv_id, user_id, vote, self.default_categories)
-            case SaveEvent(chat, arxiv_id, user_id) if store.get_chat(chat) is not None:
+            case SaveEvent(chat, arxiv_id, user_id) if store.chats.get_chat(chat) is not None:
                 try:
                     save_paper(store, chat, arxiv_id, user_id, self.default_categories)
                 except ReadingListFull:
@@ -229,8 +229,9 @@ async def _announce_listening(server: uvicorn.Server) -> None:
 class _EmbeddedServer(uvicorn.Server):
     """uvicorn inside our own loop: the service, not uvicorn, owns SIGTERM and SIGINT."""
 
-    def capture_signals(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def install_stop_signals(stop: asyncio.Event) -> Callable[[], None]:

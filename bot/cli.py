@@ -195,7 +195,7 @@ def _fetch_today(obj: CliContext, categories: tuple[str, ...]) -> str:
     if result.status == "ok":
         return f"{result.announcement_day}: stored {len(result.papers)} papers announced in {joined}"
     if result.announcement_day is not None:
-        stored = len(obj.store.papers_announced(result.announcement_day, categories))
+        stored = len(obj.store.papers.papers_announced(result.announcement_day, categories))
         return f"{result.announcement_day}: already stored ({stored} papers in {joined}); nothing fetched"
     return f"arXiv announced nothing new in {joined} (weekend, holiday, or the feed is not rebuilt yet)"
 
@@ -260,7 +260,7 @@ def digest(
         click.echo(_fetch_today(obj, categories), err=True)
     service = DigestService(store, settings)
     chosen = day.date() if day else service.latest_day(categories)
-    if chosen is None or not store.papers_announced(chosen, categories):
+    if chosen is None or not store.papers.papers_announced(chosen, categories):
         what = f"for {chosen}" if chosen else "yet"
         click.echo(f"error: no papers in {'+'.join(categories)} are stored {what}; run `arxiv-digest fetch` "
                    "(or `backfill --since DATE`) first.", err=True)
@@ -348,7 +348,7 @@ def _papers_to_summarize(obj: CliContext, day: dt.date | None, ids: list[str]) -
     """The given ids from the store, or the top N of the default digest of the day."""
     store, settings = obj.store, obj.settings
     if ids:
-        found = store.papers_by_id(ids)
+        found = store.papers.papers_by_id(ids)
         unknown = [arxiv_id for arxiv_id in ids if arxiv_id not in found]
         if unknown:
             click.echo(f"not in the store (fetch them first): {', '.join(unknown)}", err=True)

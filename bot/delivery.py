@@ -145,7 +145,7 @@ class DigestSender:
     async def _deliver(self, adapter: Adapter, ref: ChatRef, digest: Digest, stop: asyncio.Event | None) -> DeliveryResult:
         day = digest.announcement_day
         self._record_unrecorded(ref, day)
-        status = self.store.digest_day_status(ref, day)
+        status = self.store.outbox.digest_day_status(ref, day)
         if status not in OPEN_DAY_STATUSES:
             return DeliveryResult(ref, day, DeliveryOutcome.NOTHING_TO_SEND)
         digest = self._still_pending(ref, digest)
@@ -163,7 +163,7 @@ class DigestSender:
 
     def _still_pending(self, ref: ChatRef, digest: Digest) -> Digest:
         """The digest cut to the papers not confirmed yet (a resumed digest sends only the rest)."""
-        pending = {row.arxiv_id for row in self.store.pending_papers(ref, digest.announcement_day)}
+        pending = {row.arxiv_id for row in self.store.outbox.pending_papers(ref, digest.announcement_day)}
         return dataclasses.replace(digest, papers=tuple(p for p in digest.papers if p.paper.arxiv_id in pending))
 
     async def _send_messages(
@@ -182,7 +182,7 @@ class DigestSender:
                 return self._chat_gone(ref, day, error, sent_messages, sent_papers)
             except FormattingRejected as error:
                 log.warning("chat %s:%s rejected message %d even as plain text: %s", ref.platform, ref.chat_id, index, error)
-                self.store.mark_failed(ref, message.paper_ids, f"rejected: {error}")
+                self.store.outbox.mark_failed(ref, message.paper_ids, f"rejected: {error}")
                 continue
             except DeliveryError as error:
                 return self._defer(ref, day, message.paper_ids, error, sent_messages, sent_papers)
@@ -194,14 +194,14 @@ class DigestSender:
         return self._finish(ref, day, sent_messages, sent_papers)
 
     def _finish(self, ref: ChatRef, day: dt.date, messages: int, papers: int) -> DeliveryResult:
-        self.store.finish_digest_day(ref, day, DayStatus.DONE)
+        self.store.outbox.finish_digest_day(ref, day, DayStatus.DONE)
         self._forget(ref, day)
         return DeliveryResult(ref, day, DeliveryOutcome.DELIVERED, messages, papers)
 
     def _chat_gone(self, ref: ChatRef, day: dt.date, error: ChatGone, messages: int, papers: int) -> DeliveryResult:
         log.warning("chat %s:%s is gone (%s): deactivating it", ref.platform, ref.chat_id, error)
-        self.store.give_up_deliveries(ref, f"chat gone: {error}")
-        self.store.set_active(ref, False)
+        self.store.outbox.give_up_deliveries(ref, f"chat gone: {error}")
+        self.store.chats.set_active(ref, False)
         self._forget(ref, day)
         return DeliveryResult(ref, day, DeliveryOutcome.CHAT_GONE, messages, papers, error=str(error))
 
@@ -242,9 +242,9 @@ class DigestSender:
         while waiting:
             confirmation = waiting[0]
             if confirmation.paper_ids:
-                self.store.mark_sent(ref, confirmation.paper_ids, confirmation.message_id)
+                self.store.outbox.mark_sent(ref, confirmation.paper_ids, confirmation.message_id)
             else:
-                self.store.mark_header_sent(ref, day)
+                self.store.outbox.mark_header_sent(ref, day)
             waiting.pop(0)
         self._unrecorded.pop((ref, day), None)
 
@@ -260,10 +260,10 @@ class DigestSender:
         # A digest that got messages out is moving (a group's 20/min flood limit, a long catch-up): start afresh.
         failures = (0 if messages else self._failures.get(key, 0)) + 1
         if paper_ids:
-            self.store.note_failed_attempt(ref, paper_ids, str(error))
+            self.store.outbox.note_failed_attempt(ref, paper_ids, str(error))
         if failures >= MAX_DELIVERY_FAILURES:
             log.error("giving up digest %s for %s:%s after %d failures: %s", day, ref.platform, ref.chat_id, failures, error)
-            self.store.give_up_deliveries(ref, f"gave up: {error}", day)
+            self.store.outbox.give_up_deliveries(ref, f"gave up: {error}", day)
             self._forget(ref, day)
             return DeliveryResult(ref, day, DeliveryOutcome.GAVE_UP, messages, papers, error=str(error))
         retry_at = self.clock() + dt.timedelta(seconds=backoff_seconds(failures, error.retry_after))

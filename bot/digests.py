@@ -81,15 +81,15 @@ class DigestService:
     def latest_day(self, categories: Sequence[str]) -> dt.date | None:
         """The digest day everywhere: the newest stored announcement day with papers in any of the categories
         (all categories when none are given); None when nothing is stored."""
-        for day in self.store.announcement_days(limit=LATEST_DAY_SEARCH):
-            if self.store.papers_announced(day, categories):
+        for day in self.store.papers.announcement_days(limit=LATEST_DAY_SEARCH):
+            if self.store.papers.papers_announced(day, categories):
                 return day
         return None
 
     async def ensure_fetched(self, day: dt.date, categories: set[str], now: dt.datetime) -> set[str]:
         """Fetch what is missing for the day (one call for the union); returns the categories stored."""
         async with self._fetch_lock:
-            fetched = self.store.fetched_categories(day)
+            fetched = self.store.papers.fetched_categories(day)
             missing = sorted(categories - fetched)
             if self.fetcher is None or not missing or now < self._fetch_retry_at.get(day, now):
                 return fetched
@@ -101,7 +101,7 @@ class DigestService:
             except Exception as error:  # ArxivError and anything unexpected: the day waits, others go on
                 log.warning("fetching %s for %s failed: %s", "+".join(missing), day, error)
             before = fetched
-            fetched = self.store.fetched_categories(day)
+            fetched = self.store.papers.fetched_categories(day)
             if fetched - before:
                 self.learn_acronyms(day, sorted(fetched - before))
             if categories - fetched:
@@ -130,10 +130,10 @@ class DigestService:
         days = week or (day,)
         # The whole stored day (or week), whatever the chats read: the relevance ranking weighs terms over it,
         # so a chat's `digest`, the tick, the page and the feeds order the same papers the same way.
-        papers = [paper for each_day in days for paper in self.store.papers_announced(each_day)]
+        papers = [paper for each_day in days for paper in self.store.papers.papers_announced(each_day)]
         delivered: dict[str, set[str]] = defaultdict(set)
         for each_day in days if exclude_delivered else ():
-            for ref, arxiv_ids in self.store.delivered_on_day(each_day).items():
+            for ref, arxiv_ids in self.store.outbox.delivered_on_day(each_day).items():
                 delivered[ref.subscriber] |= arxiv_ids
         by_subscriber = select_digests(
             day, papers, subscriptions, self.settings.scoring, delivered, now=now, aliases=self.aliases(), week=week
@@ -142,18 +142,18 @@ class DigestService:
 
     def digest_of(self, day: dt.date, subscription: Subscription) -> Digest:
         """One subscription's digest of a stored day (nothing delivered is left out: pages and feeds show all)."""
-        papers = self.store.papers_announced(day)
+        papers = self.store.papers.papers_announced(day)
         digests = select_digests(day, papers, [subscription], self.settings.scoring, now=self.clock(), aliases=self.aliases())
         return digests[subscription.subscriber]
 
     def aliases(self) -> AliasTable:
         """The curated aliases and the acronyms stored papers define one dominant way."""
-        return table_with(self.store.acronym_definitions(MIN_PAPERS_FOR_LEARNED_ALIAS))
+        return table_with(self.store.papers.acronym_definitions(MIN_PAPERS_FOR_LEARNED_ALIAS))
 
     def learn_acronyms(self, day: dt.date, categories: Sequence[str]) -> None:
         """Count the acronym definitions of the day's newly fetched papers (core/aliases.py)."""
-        papers = self.store.papers_announced(day, categories)
-        self.store.record_acronyms(pair for paper in papers for pair in paper_definitions(paper.title, paper.abstract))
+        papers = self.store.papers.papers_announced(day, categories)
+        self.store.papers.record_acronyms(pair for paper in papers for pair in paper_definitions(paper.title, paper.abstract))
 
     # -- summaries --------------------------------------------------------------------------------
 

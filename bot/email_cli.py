@@ -90,10 +90,10 @@ def remove(obj: "CliContext", address: str) -> None:
     ref = ChatRef("email", _address(address))
 
     def deactivate() -> None:
-        if obj.store.get_chat(ref) is None:
+        if obj.store.chats.get_chat(ref) is None:
             click.echo(f"{ref.chat_id} is not subscribed.", err=True)
             sys.exit(1)
-        obj.store.set_active(ref, False)
+        obj.store.chats.set_active(ref, False)
         click.echo(f"{ref.chat_id} gets no more digests.")
 
     friendly_errors(deactivate)()

@@ -161,7 +161,7 @@ class Scheduler:
         if not self._published:
             return []
         current = self.current_day(now)
-        newest = self.store.announcement_days(limit=1)
+        newest = self.store.papers.announcement_days(limit=1)
         if not newest:
             return [current]
         window = recent_announcement_days(current, self.settings.scheduler.catch_up_days + 1, self.settings.arxiv.holidays)
@@ -173,11 +173,11 @@ class Scheduler:
         window_start = recent_announcement_days(
             self.current_day(now), self.settings.scheduler.catch_up_days + 1, self.settings.arxiv.holidays
         )[0]
-        served = self.store.digest_days(window_start)
-        weeks_served = self.store.latest_digest_days()
-        owed_from = self.store.chats_owed_from()
+        served = self.store.outbox.digest_days(window_start)
+        weeks_served = self.store.outbox.latest_digest_days()
+        owed_from = self.store.outbox.chats_owed_from()
         by_day: dict[DigestDay, list[ChatSettings]] = defaultdict(list)
-        for chat in self.store.active_chats(include_paused=True):
+        for chat in self.store.chats.active_chats(include_paused=True):
             if chat.ref.platform not in self.adapters:
                 continue  # its platform is off in this process; catch-up serves it when it is back
             try:
@@ -192,7 +192,7 @@ class Scheduler:
                 continue
             for digest_day in due:
                 if chat.paused:
-                    self.store.skip_digest_day(chat.ref, digest_day.day, DayStatus.PAUSED)
+                    self.store.outbox.skip_digest_day(chat.ref, digest_day.day, DayStatus.PAUSED)
                 else:
                     by_day[digest_day].append(chat)
                     report.due += 1
@@ -226,18 +226,18 @@ class Scheduler:
 
     def next_delivery(self, chat: ChatSettings, now: dt.datetime | None = None) -> dt.datetime | None:
         now = now or self.clock()
-        not_before = self.store.chats_owed_from(chat.ref).get(chat.ref)
+        not_before = self.store.outbox.chats_owed_from(chat.ref).get(chat.ref)
         if chat.schedule == WEEKLY:
             return next_weekly_delivery(
                 chat,
                 now,
-                self.store.latest_digest_days(chat.ref).get(chat.ref),
+                self.store.outbox.latest_digest_days(chat.ref).get(chat.ref),
                 not_before=not_before,
                 holidays=self.settings.arxiv.holidays,
                 arxiv_timezone=self.settings.arxiv.announcement_timezone,
             )
         current = self.current_day(now)
-        planned = {current} if self.store.digest_day_status(chat.ref, current) else set()
+        planned = {current} if self.store.outbox.digest_day_status(chat.ref, current) else set()
         return next_delivery(
             chat,
             now,
@@ -282,7 +282,7 @@ class Scheduler:
             chunk = {chat.ref: digests[chat.ref] for chat in chats}
         try:
             with report.timed("plan"):
-                plans = self.store.plan_digests(
+                plans = self.store.outbox.plan_digests(
                     digest_day.day, {ref: digest.papers for ref, digest in chunk.items()}, digest_day.week
                 )
         except Exception:
@@ -339,15 +339,15 @@ class Scheduler:
 
         A chat paused since gets no more of them; one with several open days gets them oldest first."""
         by_day: dict[DigestDay, list[ChatSettings]] = defaultdict(list)
-        for open_day in self.store.open_digest_days():
+        for open_day in self.store.outbox.open_digest_days():
             ref, day = open_day.chat, open_day.announcement_day
-            chat = self.store.get_chat(ref)
+            chat = self.store.chats.get_chat(ref)
             if chat is None or ref.platform not in self.adapters:
                 continue
             if chat.paused:
-                self.store.give_up_deliveries(ref, "paused before the digest was out", day)
+                self.store.outbox.give_up_deliveries(ref, "paused before the digest was out", day)
             elif self.sender.ready(ref, day, now):
-                by_day[DigestDay(day, self.store.digest_week(ref, day))].append(chat)
+                by_day[DigestDay(day, self.store.outbox.digest_week(ref, day))].append(chat)
         resumable: list[tuple[ChatSettings, Digest]] = []
         for digest_day, chats in sorted(by_day.items()):
             rebuilt = self.digests.build_digests(digest_day.day, chats, now, exclude_delivered=False, week=digest_day.week)
@@ -358,9 +358,9 @@ class Scheduler:
     def _planned_digest(self, chat: ChatSettings, rebuilt: Digest) -> Digest:
         """The planned digest again: its pending rows in planned order, with today's scores and matched terms
         where the chat's current settings still select the paper, else the planned score alone."""
-        rows = self.store.pending_papers(chat.ref, rebuilt.announcement_day)
+        rows = self.store.outbox.pending_papers(chat.ref, rebuilt.announcement_day)
         selected = {scored.paper.arxiv_id: scored for scored in rebuilt.papers}
-        stored = self.store.papers_by_id(row.arxiv_id for row in rows if row.arxiv_id not in selected)
+        stored = self.store.papers.papers_by_id(row.arxiv_id for row in rows if row.arxiv_id not in selected)
         papers = tuple(
             selected.get(row.arxiv_id) or ScoredPaper(stored[row.arxiv_id], row.score)
             for row in rows

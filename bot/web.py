@@ -172,7 +172,7 @@ class WebApp:
 
     def _page(self, day: dt.date | None) -> bytes:
         days = self.views.days()
-        if day is not None and day not in days and not self.store.has_announcement_day(day):
+        if day is not None and day not in days and not self.store.papers.has_announcement_day(day):
             raise NotFound(day.isoformat())  # a stored day older than the archive list is still served
         shown = day or self.views.latest_day()
         digest = self.views.default_digest(shown) if shown else None
@@ -198,7 +198,7 @@ class WebApp:
 
     async def _chat_with_token(self, token: str) -> ChatSettings:
         """The active chat this feed token belongs to (compared in constant time by the store), else 404."""
-        chat = await run_in_threadpool(self.store.chat_by_feed_token, token)
+        chat = await run_in_threadpool(self.store.chats.chat_by_feed_token, token)
         if chat is None or not chat.active:
             raise NotFound("feed token")
         return chat
@@ -235,7 +235,7 @@ class WebApp:
         return conditional_response(request, body, FEED_MEDIA_TYPES[feed_format], self.versions, cache)
 
     def _saved_body(self, chat: ChatSettings, info: FeedInfo, feed_format: FeedFormat) -> bytes:
-        saved = self.store.saved_papers(chat.ref, MAX_SAVED_FEED_ENTRIES)
+        saved = self.store.saved.saved_papers(chat.ref, MAX_SAVED_FEED_ENTRIES)
         return render_feed(saved_entries([(entry.paper, entry.saved_at) for entry in saved]), info, feed_format, self.zone)
 
     def _feed_info(self, request: Request, path: str, title: str, description: str, language: str) -> FeedInfo:
@@ -253,7 +253,7 @@ class WebApp:
     def _store_health(self) -> list[HealthState]:
         """The store is readable and takes writes, and the last good fetch is recent enough."""
         try:
-            last = self.store.last_fetch(("ok", "empty"))
+            last = self.store.papers.last_fetch(("ok", "empty"))
         except STORE_FAILURES:
             log.exception("health check: the store cannot be read")
             return [HealthState("store", "unreachable", "store")]

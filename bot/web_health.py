@@ -14,9 +14,9 @@ def announcements_check(store: Store, settings: Settings, now: dt.datetime) -> t
     within web.announcement_overdue_hours of its feed being out, or pages and feeds are going stale."""
     arxiv = settings.arxiv
     expected = current_announcement_day(now, arxiv.holidays, arxiv.announcement_timezone)
-    missing = sorted(set(settings.defaults.categories) - store.fetched_categories(expected))
+    missing = sorted(set(settings.defaults.categories) - store.papers.fetched_categories(expected))
     due_by = feed_ready_at(expected, arxiv.announcement_timezone) + dt.timedelta(hours=settings.web.announcement_overdue_hours)
-    newest = store.announcement_days(limit=1)
+    newest = store.papers.announcement_days(limit=1)
     report: dict[str, object] = {
         "expected_day": expected.isoformat(),
         "latest_stored_day": newest[0].isoformat() if newest else None,

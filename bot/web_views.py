@@ -25,7 +25,7 @@ class DigestViews:
 
     def days(self, limit: int = ARCHIVE_DAYS) -> list[dt.date]:
         """Announcement days with stored papers, newest first."""
-        return self.store.announcement_days(limit)
+        return self.store.papers.announcement_days(limit)
 
     def latest_day(self) -> dt.date | None:
         """The day `/` shows: the same latest announcement day the CLI and chats use for the default categories."""

@@ -71,18 +71,18 @@ def record_vote(
     store: Store, ref: ChatRef, arxiv_id: str, user_id: str, vote: int, default_categories: Sequence[str]
 ) -> tuple[Keyword, ...]:
     """A reader's 👍 (+1) or 👎 (-1), from a button or a command: stored, then the chat's learned words redone."""
-    store.record_feedback(ref, arxiv_id, user_id, vote)
-    chat = store.get_chat(ref)
+    store.outbox.record_feedback(ref, arxiv_id, user_id, vote)
+    chat = store.chats.get_chat(ref)
     return relearn(store, chat, default_categories) if chat is not None else ()
 
 
 def relearn(store: Store, chat: ChatSettings, default_categories: Sequence[str]) -> tuple[Keyword, ...]:
     """Recompute and store what the chat learned from all its votes; returns it."""
-    liked_ids, disliked_ids = votes_by_paper(store.feedback_totals(chat.ref))
-    papers = store.papers_by_id([*liked_ids, *disliked_ids])
+    liked_ids, disliked_ids = votes_by_paper(store.outbox.feedback_totals(chat.ref))
+    papers = store.papers.papers_by_id([*liked_ids, *disliked_ids])
     background: list[Paper] = []
-    for day in store.announcement_days(limit=BACKGROUND_DAYS):
-        background.extend(store.papers_announced(day, chat.categories or default_categories))
+    for day in store.papers.announcement_days(limit=BACKGROUND_DAYS):
+        background.extend(store.papers.papers_announced(day, chat.categories or default_categories))
         if len(background) >= BACKGROUND_PAPERS:
             break
     terms = learned_terms(
@@ -91,5 +91,5 @@ def relearn(store: Store, chat: ChatSettings, default_categories: Sequence[str])
         background[:BACKGROUND_PAPERS],
         [keyword.term for keyword in chat.keywords],
     )
-    store.replace_terms(chat.ref, "learned", [(keyword.term, keyword.weight) for keyword in terms])
+    store.chats.replace_terms(chat.ref, "learned", [(keyword.term, keyword.weight) for keyword in terms])
     return terms

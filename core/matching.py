@@ -30,7 +30,7 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 WILDCARD = "*"
 MIN_WILDCARD_STEM = 2
@@ -130,12 +130,15 @@ class FieldWords:
         return cls(tuple(map(sys.intern, spaced.replace("-", " ").split())), frozenset(compounds))
 
 
+PatternKind: TypeAlias = Literal["word", "prefix", "suffix", "infix"]
+
+
 @dataclass(frozen=True)
 class WordPattern:
     """One word of a term: a plain word (plural-tolerant) or a wildcard on either side."""
 
     stem: str
-    kind: Literal["word", "prefix", "suffix", "infix"] = "word"
+    kind: PatternKind = "word"
 
     @property
     def spelled(self) -> str:
@@ -180,7 +183,7 @@ def _word_pattern(raw_word: str) -> WordPattern:
         return WordPattern(stem)
     if len(stem) < MIN_WILDCARD_STEM:
         raise InvalidTerm(f"a wildcard needs at least {MIN_WILDCARD_STEM} letters next to it: {raw_word!r}")
-    kind = "infix" if leading and trailing else ("suffix" if leading else "prefix")
+    kind: PatternKind = "infix" if leading and trailing else ("suffix" if leading else "prefix")
     return WordPattern(stem, kind)
 
 

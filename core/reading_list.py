@@ -22,8 +22,8 @@ def save_paper(store: Store, ref: ChatRef, arxiv_id: str, user_id: str, default_
 
     Returns False when it was saved already. It never plans a delivery: a saved paper is not re-sent.
     """
-    if store.count_saved(ref) >= MAX_SAVED_PER_CHAT and not store.is_saved(ref, arxiv_id):
+    if store.saved.count_saved(ref) >= MAX_SAVED_PER_CHAT and not store.saved.is_saved(ref, arxiv_id):
         raise ReadingListFull(f"The reading list holds at most {MAX_SAVED_PER_CHAT} papers: unsave some first.")
-    added = store.save_paper(ref, arxiv_id)
+    added = store.saved.save_paper(ref, arxiv_id)
     record_vote(store, ref, arxiv_id, user_id, +1, default_categories)
     return added

@@ -61,7 +61,7 @@ def relevance_factors(
 ) -> np.ndarray:
     """One term's factor (in hundredths) for each paper it occurs in; `in_title`/`in_abstract` mark where."""
     hits = TITLE_HITS * in_title.astype(np.float64) + in_abstract
-    weight = informativeness(np.float64(len(papers)), paper_count) * saturation(hits, lengths[papers], average_length)
+    weight = informativeness(np.asarray(len(papers), np.float64), paper_count) * saturation(hits, lengths[papers], average_length)
     return np.clip(np.rint(weight * FACTOR_STEPS), 1, MAX_FACTOR).astype(np.int32)
 
 

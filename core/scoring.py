@@ -39,7 +39,7 @@ from core.models import KEYWORD, KeywordMatch, Paper, ScoredPaper, Subscription
 from core.relevance import paper_lengths, relevance_factors
 from core.score_matrix import Postings, RowEntries, RowRules, select_top
 from core.subscription_terms import CompiledSubscription, CountedTerm, TermCompiler, category_key
-from core.term_hits import PaperWords, TermHits, TermMatcher
+from core.term_hits import DayHits, TermHits, TermMatcher
 
 WEIGHT_STEPS = 100  # weights and the title bonus are honoured to 0.01
 SCORE_UNITS = WEIGHT_STEPS * WEIGHT_STEPS  # a point is 10,000 units: every sum is an exact integer
@@ -71,9 +71,9 @@ def author_units(scoring: ScoringSettings) -> int:
 
 def min_score_units(subscription: Subscription, floor: bool = True) -> int:
     """The lowest selectable score in units; with `floor`, a subscription with keywords or authors needs a match."""
-    floor = 1 if floor and (subscription.keywords or subscription.authors) else 0
+    lowest = 1 if floor and (subscription.keywords or subscription.authors) else 0
     min_score = 0.0 if math.isnan(subscription.min_score) else min(max(subscription.min_score, 0.0), _UNREACHABLE_SCORE)
-    return max(floor, math.ceil(round(min_score * SCORE_UNITS, 6)))
+    return max(lowest, math.ceil(round(min_score * SCORE_UNITS, 6)))
 
 
 def passes_filters(paper: Paper, subscription: Subscription) -> bool:
@@ -251,8 +251,7 @@ def score_day(
     compiler = TermCompiler(aliases)
     # Rows grouped by filter profile: a block of rows then only scores the papers its profiles allow.
     compiled = sorted((compiler.compile(subscription) for subscription in latest.values()), key=lambda entry: entry.profile)
-    words = [PaperWords.of(paper) for paper in ordered]
-    postings = _term_postings(compiler.terms, TermMatcher(compiler.patterns).hits(words), words)
+    postings = _term_postings(compiler.terms, TermMatcher(compiler.patterns).hits(ordered))
     eligible = _eligibility(ordered, compiler.profiles)
     title_factor = round((1 + scoring.title_bonus) * WEIGHT_STEPS)
     classic_factors = tuple(
@@ -292,12 +291,13 @@ def score_day(
     return DaySelection(ordered, list(latest), compiled, selection, postings, eligible.sum(axis=1), scoring)
 
 
-def _term_postings(terms: Sequence[tuple[int, ...]], pattern_hits: TermHits, words: Sequence[PaperWords]) -> _TermPostings:
+def _term_postings(terms: Sequence[tuple[int, ...]], day_hits: DayHits) -> _TermPostings:
     """Hits per term (a term is found where any of its patterns is) and each term's relevance factors."""
+    pattern_hits = day_hits.terms
     in_title = tuple(_union(pattern_hits.in_title, group) for group in terms)
     in_abstract = tuple(_union(pattern_hits.in_abstract, group) for group in terms)
     papers = tuple(np.array(sorted(title | abstract), np.int64) for title, abstract in zip(in_title, in_abstract))
-    lengths = paper_lengths([len(w.title.words) for w in words], [len(w.abstract.words) for w in words])
+    lengths = paper_lengths(day_hits.title_words, day_hits.abstract_words)
     average = float(lengths.mean()) if len(lengths) else 1.0
     factors = tuple(
         relevance_factors(
@@ -305,7 +305,7 @@ def _term_postings(terms: Sequence[tuple[int, ...]], pattern_hits: TermHits, wor
             np.isin(found, np.fromiter(title, np.int64, len(title))),
             np.isin(found, np.fromiter(abstract, np.int64, len(abstract))),
             lengths,
-            len(words),
+            len(lengths),
             average,
         )
         for found, title, abstract in zip(papers, in_title, in_abstract)

@@ -135,7 +135,7 @@ class Summarizer:
         """Stored final summaries only, never a call: the source's key, else the abstract's (no full text existed)."""
         kinds = list(dict.fromkeys([source_kind or self.settings.source, ABSTRACT]))
         keys = {kind: {paper.arxiv_id: self.key_for(paper, language, kind) for paper in papers} for kind in kinds}
-        stored = self.store.cached_summaries(key for by_id in keys.values() for key in by_id.values())
+        stored = self.store.summaries.cached_summaries(key for by_id in keys.values() for key in by_id.values())
         found: dict[str, Summary] = {}
         for kind in kinds:
             for arxiv_id, key in keys[kind].items():
@@ -206,7 +206,7 @@ class Summarizer:
         async with self._slots:
             if self._waiting_after_failure(key):
                 return self._fallback(paper, key.language)
-            cached = self.store.cached_summary(key)
+            cached = self.store.summaries.cached_summary(key)
             if cached is not None:
                 return cached
             messages = self.template.messages(paper, key.language, key.source_kind, source_text)
@@ -226,7 +226,7 @@ class Summarizer:
             completion_tokens=completion.completion_tokens,
             seconds=round(completion.seconds, 3),
         )
-        self.store.save_summary(summary)
+        self.store.summaries.save_summary(summary)
         self.spent.summaries += 1
         return summary
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from core.matching import FieldWords, TermPattern, WordPattern, word_forms
@@ -28,6 +28,15 @@ class TermHits:
 
     in_title: tuple[frozenset[int], ...]
     in_abstract: tuple[frozenset[int], ...]
+
+
+@dataclass(frozen=True)
+class DayHits:
+    """The day's term hits, and each paper's title and abstract length in words (for the relevance ranking)."""
+
+    terms: TermHits
+    title_words: tuple[int, ...]
+    abstract_words: tuple[int, ...]
 
 
 class _WordPatternTable:
@@ -69,9 +78,12 @@ class _WordPatternTable:
 class _WordRole:
     """What one of the day's words can do: patterns it matches, terms it completes, phrases it starts."""
 
-    patterns: frozenset[int]
+    patterns: Set[int]
     single_word_terms: frozenset[int]
     phrase_starts: dict[int, tuple[int, ...]]  # term id -> the phrase's pattern ids
+
+
+HITS_BATCH_PAPERS = 500  # papers whose words are held at once while finding terms
 
 
 class TermMatcher:
@@ -93,23 +105,35 @@ class TermMatcher:
                 self._phrases_by_first[ids[0]].append((term_id, ids))
         self.term_count = len(terms)
 
-    def hits(self, papers: Sequence[PaperWords]) -> TermHits:
-        """One pass: resolve each distinct word of the day once, then collect each field's terms."""
-        fields = [field for paper in papers for field in (paper.title, paper.abstract)]
-        vocabulary: set[str] = set()
-        for field in fields:
-            vocabulary.update(field.words)
-            vocabulary.update(field.compounds)
-        roles = {word: role for word in vocabulary if (role := self._role(word)) is not None}
+    def hits(self, papers: Sequence[Paper]) -> DayHits:
+        """One pass over the papers, a batch at a time (a week is 10,000 papers: their words are not held at
+        once); each distinct word is resolved once for the whole pass."""
+        roles: dict[str, _WordRole] = {}  # the words that match some pattern
+        seen: set[str] = set()
         in_title: list[set[int]] = [set() for _ in range(self.term_count)]
         in_abstract: list[set[int]] = [set() for _ in range(self.term_count)]
-        # Field by field: a week of papers is 20,000 fields, too many word sets to hold at once.
-        for field_index, field in enumerate(fields):
-            paper_index, is_abstract = divmod(field_index, 2)
-            target = in_abstract if is_abstract else in_title
-            for term_id in self._terms_in(field, frozenset(field.words), roles):
-                target[term_id].add(paper_index)
-        return TermHits(tuple(map(frozenset, in_title)), tuple(map(frozenset, in_abstract)))
+        title_words, abstract_words = [], []
+        for start in range(0, len(papers), HITS_BATCH_PAPERS):
+            batch = [PaperWords.of(paper) for paper in papers[start : start + HITS_BATCH_PAPERS]]
+            for paper_index, words in enumerate(batch, start):
+                title_words.append(len(words.title.words))
+                abstract_words.append(len(words.abstract.words))
+                for field, target in ((words.title, in_title), (words.abstract, in_abstract)):
+                    self._resolve(field, roles, seen)
+                    for term_id in self._terms_in(field, frozenset(field.words), roles):
+                        target[term_id].add(paper_index)
+        return DayHits(
+            TermHits(tuple(map(frozenset, in_title)), tuple(map(frozenset, in_abstract))), tuple(title_words), tuple(abstract_words)
+        )
+
+    def _resolve(self, field: FieldWords, roles: dict[str, _WordRole], seen: set[str]) -> None:
+        """Add the roles of the field's words not seen before (each distinct word is looked up once)."""
+        for word in itertools.chain(field.words, field.compounds):
+            if word not in seen:
+                seen.add(word)
+                role = self._role(word)
+                if role is not None:
+                    roles[word] = role
 
     def _role(self, word: str) -> _WordRole | None:
         patterns = self._table.patterns_of(word)

@@ -22,9 +22,9 @@ DAY = dt.date(2026, 9, 24)
 
 async def deliver_all(store: Store, adapter: RecordingAdapter) -> None:
     sender = DigestSender(store)
-    digest = make_digest(DAY, store.papers_announced(DAY))
-    for chat in store.active_chats():
-        store.plan_digest(chat.ref, DAY, digest.papers)
+    digest = make_digest(DAY, store.papers.papers_announced(DAY))
+    for chat in store.chats.active_chats():
+        store.outbox.plan_digest(chat.ref, DAY, digest.papers)
         result = await sender.deliver(adapter, chat, digest)
         if result.outcome not in (DeliveryOutcome.DELIVERED, DeliveryOutcome.NOTHING_TO_SEND):
             raise SystemExit(f"chat {chat.ref.chat_id}: {result.outcome}")

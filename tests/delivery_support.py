@@ -17,7 +17,7 @@ from tests.recording_adapter import PLATFORM
 
 
 def new_chat(store: Store, chat_id: str, platform: str = PLATFORM) -> ChatSettings:
-    return store.get_or_create_chat(ChatRef(platform, chat_id), DefaultsSettings())
+    return store.chats.get_or_create_chat(ChatRef(platform, chat_id), DefaultsSettings())
 
 
 SCHEDULER_FIXTURES = Path(__file__).parent / "fixtures" / "scheduler"
@@ -31,8 +31,8 @@ def fixture_papers(name: str) -> list[Paper]:
 
 def store_feed(store: Store, day: dt.date, papers: Sequence[Paper], categories: Sequence[str] = ("cs.CV",)) -> None:
     """What a successful fetch of the day's feed leaves behind: the papers and an ok fetch_log row."""
-    store.store_announcement(day, papers)
-    store.record_fetch("feed", categories, day, "ok", len(papers))
+    store.papers.store_announcement(day, papers)
+    store.papers.record_fetch("feed", categories, day, "ok", len(papers))
 
 
 class FakeClock:

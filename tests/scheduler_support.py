@@ -32,9 +32,9 @@ def populate(store: Store, chats: int, *, store_day: bool = True) -> list[ChatRe
     refs = []
     for index in range(chats):
         ref = ChatRef(PLATFORM, f"c{index}")
-        store.get_or_create_chat(ref, SETTINGS.defaults)
-        store.update_chat(ref, timezone="UTC", delivery_time=dt.time(8, 0))
-        store.replace_terms(ref, "keyword", chat_keywords(index))
+        store.chats.get_or_create_chat(ref, SETTINGS.defaults)
+        store.chats.update_chat(ref, timezone="UTC", delivery_time=dt.time(8, 0))
+        store.chats.replace_terms(ref, "keyword", chat_keywords(index))
         refs.append(ref)
     return refs
 
@@ -56,4 +56,4 @@ def store_week(store: Store) -> None:
 
 
 def make_weekly(store: Store, ref: ChatRef, weekday: int = WEDNESDAY) -> None:
-    store.update_chat(ref, schedule="weekly", weekly_day=weekday, timezone="UTC", delivery_time=dt.time(8, 0))
+    store.chats.update_chat(ref, schedule="weekly", weekly_day=weekday, timezone="UTC", delivery_time=dt.time(8, 0))

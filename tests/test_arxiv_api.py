@@ -163,11 +163,11 @@ async def test_backfill_stores_missed_days_once_with_inferred_types(fake_arxiv: 
         tuesday: {p.arxiv_id for p in watched if p.published == monday},
         wednesday: {p.arxiv_id for p in watched if p.published == tuesday},
     }
-    assert {day: {p.arxiv_id for p in store.papers_announced(day)} for day in expected} == expected
+    assert {day: {p.arxiv_id for p in store.papers.papers_announced(day)} for day in expected} == expected
     assert added == sum(len(ids) for ids in expected.values())
-    assert store.papers_announced(THURSDAY) == []
-    assert store.papers_announced(dt.date(2026, 9, 18)) == []
-    stored = {p.arxiv_id: p for p in store.papers_announced(tuesday)}
+    assert store.papers.papers_announced(THURSDAY) == []
+    assert store.papers.papers_announced(dt.date(2026, 9, 18)) == []
+    stored = {p.arxiv_id: p for p in store.papers.papers_announced(tuesday)}
     for paper in watched:
         if paper.arxiv_id in stored:
             expected_type = "new" if paper.primary_category in ("cs.CL", "cs.AI") else "cross"
@@ -176,7 +176,7 @@ async def test_backfill_stores_missed_days_once_with_inferred_types(fake_arxiv: 
     assert stored[papers[replaced].arxiv_id].announce_type in ("new", "cross")
     assert len(fake_arxiv.api_requests()) > 1  # paged
     assert all(r.query["sortBy"] == "submittedDate" for r in fake_arxiv.api_requests())
-    assert store.fetched_categories(monday) == {"cs.AI", "cs.CL"}
+    assert store.papers.fetched_categories(monday) == {"cs.AI", "cs.CL"}
     requests_before = len(fake_arxiv.requests)
     again = await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(monday, ["cs.CL", "cs.AI"]))
     assert again == 0
@@ -186,16 +186,16 @@ async def test_backfill_stores_missed_days_once_with_inferred_types(fake_arxiv: 
 async def test_backfill_of_a_quiet_day_records_it_empty(fake_arxiv: FakeArxiv, store: Store) -> None:
     wednesday = dt.date(2026, 9, 23)
     assert await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(wednesday, ["cs.AI"])) == 0
-    assert store.fetched_categories(wednesday) == {"cs.AI"}
-    assert store.last_fetch()["source"] == "api"
+    assert store.papers.fetched_categories(wednesday) == {"cs.AI"}
+    assert store.papers.last_fetch()["source"] == "api"
 
 
 async def test_backfill_failure_marks_days_failed(fake_arxiv: FakeArxiv, store: Store) -> None:
     fake_arxiv.fail_next(Fault("garbage"))
     with pytest.raises(ArxivMalformed):
         await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(dt.date(2026, 9, 22), ["cs.AI"]))
-    assert store.last_fetch()["status"] == "failed"
-    assert store.fetched_categories(dt.date(2026, 9, 22)) == set()
+    assert store.papers.last_fetch()["status"] == "failed"
+    assert store.papers.fetched_categories(dt.date(2026, 9, 22)) == set()
 
 
 async def test_backfill_range_is_limited(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -218,22 +218,22 @@ async def test_backfill_cut_short_by_the_result_limit_leaves_the_rest_open(
         _paper(f"2609.2000{n}", tuesday) for n in range(3)
     ]
     await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(tuesday, ["cs.AI"]), api_page_size=2)
-    assert len(store.papers_announced(tuesday)) == 3
-    assert store.fetched_categories(tuesday) == {"cs.AI"}
+    assert len(store.papers.papers_announced(tuesday)) == 3
+    assert store.papers.fetched_categories(tuesday) == {"cs.AI"}
     # asked again next time
-    assert store.papers_announced(wednesday) == []
-    assert store.fetched_categories(wednesday) == set()
+    assert store.papers.papers_announced(wednesday) == []
+    assert store.papers.fetched_categories(wednesday) == set()
 
 
 async def test_an_empty_page_that_claims_results_is_a_failure_not_a_quiet_day(fake_arxiv: FakeArxiv, store: Store) -> None:
     fake_arxiv.api_body = build_api_feed([], total=50)
     with pytest.raises(ArxivUnavailable, match="50 results"):
         await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(dt.date(2026, 9, 22), ["cs.AI"]), max_retries=0)
-    assert store.fetched_categories(dt.date(2026, 9, 22)) == set()
+    assert store.papers.fetched_categories(dt.date(2026, 9, 22)) == set()
 
 
 async def test_backfill_after_a_holiday_asks_for_the_whole_mailing(fake_arxiv: FakeArxiv, store: Store) -> None:
     monday, tuesday, wednesday = (dt.date(2026, 9, d) for d in (21, 22, 23))
     fake_arxiv.api_papers = [_paper("2609.30001", monday)]  # Monday's submission: Tuesday's mailing, moved by the holiday
     await _with_fetcher(fake_arxiv, store, lambda f: f.backfill(wednesday, ["cs.AI"]), holidays=(tuesday,))
-    assert [p.arxiv_id for p in store.papers_announced(wednesday)] == ["2609.30001"]
+    assert [p.arxiv_id for p in store.papers.papers_announced(wednesday)] == ["2609.30001"]

@@ -45,7 +45,7 @@ def test_fetch_stores_today_and_then_says_already_stored(fake_arxiv: FakeArxiv, 
     assert "already stored" in second.stdout
     assert len(fake_arxiv.requests) == 1
     store = Store(tmp_path / "cli.db")
-    assert len(store.papers_announced(fake_arxiv.day)) == expected
+    assert len(store.papers.papers_announced(fake_arxiv.day)) == expected
     store.close()
 
 
@@ -78,8 +78,8 @@ def test_fetch_when_arxiv_keeps_failing_or_sends_garbage(fake_arxiv: FakeArxiv, 
     assert garbage.exit_code == EXIT_UNAVAILABLE
     assert "error: arXiv failed: arXiv's feed is not valid XML" in garbage.stderr
     store = Store(tmp_path / "cli.db")
-    assert store.count_papers() == 0
-    assert store.last_fetch()["status"] == "failed"
+    assert store.papers.count_papers() == 0
+    assert store.papers.last_fetch()["status"] == "failed"
     store.close()
 
 

@@ -26,7 +26,7 @@ def _serve_real_rss(fake: FakeArxiv) -> None:
 
 
 def _last_log(store: Store) -> dict:
-    row = store.last_fetch()
+    row = store.papers.last_fetch()
     assert row is not None
     return row
 
@@ -38,7 +38,7 @@ async def test_normal_day_stores_every_paper_with_its_announce_type(fake_arxiv: 
     await fetcher.aclose()
     assert result.status == "ok"
     assert result.announcement_day == THURSDAY
-    stored = {p.arxiv_id: p for p in store.papers_announced(THURSDAY)}
+    stored = {p.arxiv_id: p for p in store.papers.papers_announced(THURSDAY)}
     assert {p: stored[p].announce_type for p in stored} == {
         "2609.26811": "new", "2609.26820": "new", "2205.06398": "cross", "2009.13987": "replace",
     }
@@ -59,10 +59,10 @@ async def test_built_feed_from_a_real_day_is_stored_per_category(fake_arxiv: Fak
     await fetcher.aclose()
     expected = {p.arxiv_id for p in papers if {"cs.CL", "cs.AI"} & set(p.categories)}
     assert {p.arxiv_id for p in result.papers} == expected
-    assert {p.arxiv_id for p in store.papers_announced(THURSDAY, ["cs.CL"])} == {
+    assert {p.arxiv_id for p in store.papers.papers_announced(THURSDAY, ["cs.CL"])} == {
         p.arxiv_id for p in papers if "cs.CL" in p.categories
     }
-    assert store.fetched_categories(THURSDAY) == {"cs.AI", "cs.CL"}
+    assert store.papers.fetched_categories(THURSDAY) == {"cs.AI", "cs.CL"}
 
 
 async def test_same_day_twice_makes_one_request_and_stores_one_copy(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -73,8 +73,8 @@ async def test_same_day_twice_makes_one_request_and_stores_one_copy(fake_arxiv: 
     await fetcher.aclose()
     assert (first.status, second.status) == ("ok", "empty")
     assert len(fake_arxiv.requests) == 1
-    assert store.count_papers() == 4
-    assert len(store.papers_announced(THURSDAY)) == 4
+    assert store.papers.count_papers() == 4
+    assert len(store.papers.papers_announced(THURSDAY)) == 4
 
 
 async def test_only_missing_categories_are_requested(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -96,8 +96,8 @@ async def test_empty_day_is_empty_not_failed_and_not_refetched(fake_arxiv: FakeA
     assert again.status == "empty"
     assert len(fake_arxiv.requests) == 1
     assert _last_log(store)["status"] == "empty"
-    assert store.fetched_categories(THURSDAY) == {"cs.AI"}
-    assert store.count_papers() == 0
+    assert store.papers.fetched_categories(THURSDAY) == {"cs.AI"}
+    assert store.papers.count_papers() == 0
 
 
 def _submitted_before(day: dt.date, papers: list) -> list:
@@ -117,7 +117,7 @@ async def test_a_weekend_start_gets_fridays_announcement_from_the_export_api(fak
     await fetcher.aclose()
     expected = {paper.arxiv_id for paper in papers if "cs.CL" in paper.categories}
     assert (result.status, result.announcement_day) == ("ok", friday)
-    assert {paper.arxiv_id for paper in store.papers_announced(friday)} == expected
+    assert {paper.arxiv_id for paper in store.papers.papers_announced(friday)} == expected
     assert {paper.arxiv_id for paper in result.papers} == expected
     assert (_last_log(store)["source"], _last_log(store)["announced"]) == ("api", "2026-09-25")
     assert again.status == "empty"
@@ -132,24 +132,24 @@ async def test_a_weekend_feed_and_a_failing_api_leave_the_day_open(fake_arxiv: F
     with pytest.raises(ArxivUnavailable):
         await fetcher.fetch_day(["cs.AI"])
     await fetcher.aclose()
-    assert store.fetched_categories(THURSDAY) == set()  # the next fetch (or a backfill) may still fill the day
+    assert store.papers.fetched_categories(THURSDAY) == set()  # the next fetch (or a backfill) may still fill the day
     assert _last_log(store)["status"] == "failed"
-    assert store.count_papers() == 0
+    assert store.papers.count_papers() == 0
 
 
 async def test_stale_feed_of_a_stored_day_is_empty(fake_arxiv: FakeArxiv, store: Store) -> None:
     papers = load_paper_list(FIXTURES / "dw-dengwei_2025-10-22.jsonl")[:5]
     wednesday = THURSDAY - dt.timedelta(days=1)
-    store.store_announcement(wednesday, papers)
-    store.record_fetch("feed", ["cs.AI", "cs.CL", "cs.CV", "cs.GR"], wednesday, "ok", 5)
+    store.papers.store_announcement(wednesday, papers)
+    store.papers.record_fetch("feed", ["cs.AI", "cs.CL", "cs.CV", "cs.GR"], wednesday, "ok", 5)
     fake_arxiv.announce(papers, wednesday)  # arXiv has not rebuilt the feed yet
     fetcher = _fetcher(fake_arxiv, store)
     result = await fetcher.fetch_day(["cs.CV"])
     await fetcher.aclose()
     assert result.status == "empty"
     assert result.announcement_day is None
-    assert store.papers_announced(THURSDAY) == []
-    assert store.fetched_categories(THURSDAY) == set()
+    assert store.papers.papers_announced(THURSDAY) == []
+    assert store.papers.fetched_categories(THURSDAY) == set()
 
 
 async def test_429_with_retry_after_is_honoured_then_succeeds(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -185,8 +185,8 @@ async def test_503_exhausted_logs_failed_and_stores_nothing(fake_arxiv: FakeArxi
     log = _last_log(store)
     assert (log["status"], log["announced"]) == ("failed", "2026-09-24")
     assert "503" in log["error"]
-    assert store.count_papers() == 0
-    assert store.fetched_categories(THURSDAY) == set()
+    assert store.papers.count_papers() == 0
+    assert store.papers.fetched_categories(THURSDAY) == set()
 
 
 async def test_a_hanging_arxiv_times_out(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -196,7 +196,7 @@ async def test_a_hanging_arxiv_times_out(fake_arxiv: FakeArxiv, store: Store) ->
         await fetcher.fetch_day(["cs.AI"])
     await fetcher.aclose()
     assert _last_log(store)["status"] == "failed"
-    assert store.count_papers() == 0
+    assert store.papers.count_papers() == 0
 
 
 @pytest.mark.parametrize("kind", ["truncate", "garbage"])
@@ -209,7 +209,7 @@ async def test_malformed_feed_stores_nothing(fake_arxiv: FakeArxiv, store: Store
     await fetcher.aclose()
     assert len(fake_arxiv.requests) == 1  # a broken body is not retried: arXiv answered
     assert _last_log(store)["status"] == "failed"
-    assert store.count_papers() == 0
+    assert store.papers.count_papers() == 0
 
 
 async def test_feed_declaring_entities_is_refused_and_stores_nothing(fake_arxiv: FakeArxiv, store: Store) -> None:
@@ -221,7 +221,7 @@ async def test_feed_declaring_entities_is_refused_and_stores_nothing(fake_arxiv:
         await fetcher.fetch_day(RSS_CATEGORIES)
     await fetcher.aclose()
     assert _last_log(store)["status"] == "failed"
-    assert store.count_papers() == 0
+    assert store.papers.count_papers() == 0
 
 
 async def test_unreachable_arxiv_is_unavailable(store: Store) -> None:
@@ -251,7 +251,7 @@ async def test_atom_feed_is_read_too(fake_arxiv: FakeArxiv, tmp_path: Path) -> N
     await fetcher.aclose()
     assert result.announcement_day == dt.date(2026, 9, 25)
     assert [r.path for r in fake_arxiv.requests] == ["/atom/cs.LG"]
-    assert sorted(p.announce_type for p in store.papers_announced(dt.date(2026, 9, 25))) == ["cross", "new", "replace"]
+    assert sorted(p.announce_type for p in store.papers.papers_announced(dt.date(2026, 9, 25))) == ["cross", "new", "replace"]
     store.close()
 
 

@@ -29,7 +29,7 @@ def digest_files(tmp_path: Path, fake_llm: RunningFakeLlm) -> tuple[Path, Path]:
     }), encoding="utf-8")
     database = tmp_path / "cli.db"
     store = Store(database)
-    store.store_announcement(DAY, load_papers(60))
+    store.papers.store_announcement(DAY, load_papers(60))
     store.close()
     return config, database
 

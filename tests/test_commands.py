@@ -29,7 +29,7 @@ async def test_first_command_creates_the_chat_from_config_defaults(store):
     assert reply.ok
     assert "Keywords (1): LLM" in reply.text
     assert "cs.AI (Artificial Intelligence)" in reply.text
-    chat = store.get_chat(CHAT)
+    chat = store.chats.get_chat(CHAT)
     assert chat.kind == "group"
     assert chat.categories == ("cs.AI", "cs.CL")
     assert chat.excludes == ("survey",)
@@ -38,19 +38,19 @@ async def test_first_command_creates_the_chat_from_config_defaults(store):
 async def test_reading_never_creates_a_chat_changing_does(store):
     for text in ("help", "keywords", "status", "time", "categories", "digest", "feed", "stats"):
         assert (await run(store, text)).ok, text
-    assert store.get_chat(CHAT) is None
+    assert store.chats.get_chat(CHAT) is None
     assert "send start" in (await run(store, "feed")).text
     assert not (await run(store, "subscribe rl", can_change=False)).ok
-    assert store.get_chat(CHAT) is None
+    assert store.chats.get_chat(CHAT) is None
     assert (await run(store, "subscribe rl")).ok
-    assert store.get_chat(CHAT).keywords == (Keyword("LLM"), Keyword("rl"))
+    assert store.chats.get_chat(CHAT).keywords == (Keyword("LLM"), Keyword("rl"))
 
 
 async def test_start_turns_a_removed_chat_back_on(store):
     await run(store, "start")
-    store.set_active(CHAT, False)
+    store.chats.set_active(CHAT, False)
     await run(store, "start", can_change=False)
-    assert store.get_chat(CHAT).active
+    assert store.chats.get_chat(CHAT).active
 
 
 async def test_subscribe_several_with_weights_and_phrases_then_list(store):
@@ -58,7 +58,7 @@ async def test_subscribe_several_with_weights_and_phrases_then_list(store):
     assert reply.ok
     assert "Subscribed to rl:2, mixture of experts." in reply.text
     assert "Updated llm:3." in reply.text
-    assert store.get_chat(CHAT).keywords == (Keyword("LLM", 3.0), Keyword("rl", 2.0), Keyword("mixture of experts"))
+    assert store.chats.get_chat(CHAT).keywords == (Keyword("LLM", 3.0), Keyword("rl", 2.0), Keyword("mixture of experts"))
     listing = await run(store, "keywords")
     assert listing.text.splitlines()[0] == "Keywords (3): LLM:3, rl:2, mixture of experts"
 
@@ -70,20 +70,20 @@ async def test_unsubscribe_reports_what_was_not_there(store):
     assert reply.text == "Removed from your keywords: rl. Not in your keywords: transformers."
     missing = await run(store, "unsubscribe nothing")
     assert not missing.ok
-    assert [k.term for k in store.get_chat(CHAT).keywords] == ["LLM", "moe"]
+    assert [k.term for k in store.chats.get_chat(CHAT).keywords] == ["LLM", "moe"]
 
 
 async def test_exclude_and_include(store):
     assert (await run(store, 'exclude "position paper", benchmark')).ok
-    assert store.get_chat(CHAT).excludes == ("survey", "position paper", "benchmark")
+    assert store.chats.get_chat(CHAT).excludes == ("survey", "position paper", "benchmark")
     assert (await run(store, "include survey")).ok
-    assert store.get_chat(CHAT).excludes == ("position paper", "benchmark")
+    assert store.chats.get_chat(CHAT).excludes == ("position paper", "benchmark")
 
 
 async def test_authors_add_remove_and_list(store):
     await run(store, "authors add Yoshua Bengio, Geoffrey Hinton")
     await run(store, "authors remove geoffrey hinton")
-    assert store.get_chat(CHAT).authors == ("Yoshua Bengio",)
+    assert store.chats.get_chat(CHAT).authors == ("Yoshua Bengio",)
     assert (await run(store, "authors")).text == "Followed authors: Yoshua Bengio."
     assert not (await run(store, "authors follow Ada")).ok
 
@@ -92,11 +92,11 @@ async def test_keyword_limit_boundary_exact_max_accepted_one_more_refused(store)
     await run(store, "start")  # LLM from the defaults
     fill = ", ".join(f"kw{index}" for index in range(MAX_KEYWORDS_PER_CHAT - 1))
     assert (await run(store, f"subscribe {fill}")).ok
-    assert len(store.get_chat(CHAT).keywords) == MAX_KEYWORDS_PER_CHAT
+    assert len(store.chats.get_chat(CHAT).keywords) == MAX_KEYWORDS_PER_CHAT
     refused = await run(store, "subscribe one-too-many")
     assert not refused.ok
     assert f"at most {MAX_KEYWORDS_PER_CHAT} keywords" in refused.text
-    assert len(store.get_chat(CHAT).keywords) == MAX_KEYWORDS_PER_CHAT
+    assert len(store.chats.get_chat(CHAT).keywords) == MAX_KEYWORDS_PER_CHAT
     assert (await run(store, "subscribe kw1:4")).ok  # changing a weight adds nothing
 
 
@@ -115,24 +115,24 @@ async def test_other_term_limits_at_the_boundary(store, command, limit, already)
 async def test_categories_set_add_remove_validate_and_limit(store):
     reply = await run(store, "categories CS.lg, cs.CL")
     assert reply.ok
-    assert store.get_chat(CHAT).categories == ("cs.LG", "cs.CL")
+    assert store.chats.get_chat(CHAT).categories == ("cs.LG", "cs.CL")
     await run(store, "categories add stat.ML hep-th")
     await run(store, "categories remove cs.CL")
-    assert store.get_chat(CHAT).categories == ("cs.LG", "stat.ML", "hep-th")
+    assert store.chats.get_chat(CHAT).categories == ("cs.LG", "stat.ML", "hep-th")
     unknown = await run(store, "categories add cs.LGG")
     assert not unknown.ok
     assert 'Unknown arXiv category "cs.LGG". Did you mean cs.LG' in unknown.text
     archive_only = await run(store, "categories cs")
     assert not archive_only.ok
     assert not (await run(store, "categories remove cs.LG stat.ML hep-th")).ok
-    assert store.get_chat(CHAT).categories == ("cs.LG", "stat.ML", "hep-th")
+    assert store.chats.get_chat(CHAT).categories == ("cs.LG", "stat.ML", "hep-th")
     codes = [spec for spec in ("cs.AI cs.AR cs.CC cs.CE cs.CG cs.CL cs.CR cs.CV cs.CY cs.DB cs.DC cs.DL cs.DM cs.DS "
                                "cs.ET cs.FL cs.GL cs.GR cs.GT cs.HC cs.IR").split()]
     assert (await run(store, "categories " + " ".join(codes[:MAX_CATEGORIES_PER_CHAT]))).ok
     too_many = await run(store, "categories " + " ".join(codes[: MAX_CATEGORIES_PER_CHAT + 1]))
     assert not too_many.ok
     assert str(MAX_CATEGORIES_PER_CHAT) in too_many.text
-    assert len(store.get_chat(CHAT).categories) == MAX_CATEGORIES_PER_CHAT
+    assert len(store.chats.get_chat(CHAT).categories) == MAX_CATEGORIES_PER_CHAT
 
 
 async def test_category_listing_comes_from_the_taxonomy(store):
@@ -145,12 +145,12 @@ async def test_category_listing_comes_from_the_taxonomy(store):
 async def test_switches_numbers_and_language(store):
     for text in ("crosslists off", "summaries off", "max 7", "minscore 4.5", "language ZH"):
         assert (await run(store, text)).ok, text
-    chat = store.get_chat(CHAT)
+    chat = store.chats.get_chat(CHAT)
     assert (chat.crosslists, chat.summaries, chat.max_papers, chat.min_score, chat.language) == (False, False, 7, 4.5, "zh")
     assert (await run(store, f"max {MAX_PAPERS}")).ok
     for bad in (f"max {MAX_PAPERS + 1}", "max 0", "max lots", "minscore -1", "minscore nan", "language klingon", "summaries perhaps"):
         assert not (await run(store, bad)).ok, bad
-    assert store.get_chat(CHAT).max_papers == MAX_PAPERS
+    assert store.chats.get_chat(CHAT).max_papers == MAX_PAPERS
     assert "Summaries are off" in (await run(store, "summaries")).text
 
 
@@ -160,18 +160,18 @@ async def test_time_and_zone_are_validated_and_shown_in_local_time(store):
     assert reply.ok
     assert "08:00 Europe/Berlin" in reply.text
     assert "Sat 2026-10-24 08:00 CEST" in reply.text  # summer time
-    chat = store.get_chat(CHAT)
+    chat = store.chats.get_chat(CHAT)
     assert (chat.delivery_time, chat.timezone) == (dt.time(8, 0), "Europe/Berlin")
     services.next_at = dt.datetime(2026, 10, 26, 7, 0, tzinfo=dt.timezone.utc)
     assert "Mon 2026-10-26 08:00 CET" in (await run(store, "time", services)).text  # after the switch
     assert (await run(store, "time Pacific/Kiritimati", services)).ok
-    assert store.get_chat(CHAT).delivery_time == dt.time(8, 0)
-    assert store.get_chat(CHAT).timezone == "Pacific/Kiritimati"
+    assert store.chats.get_chat(CHAT).delivery_time == dt.time(8, 0)
+    assert store.chats.get_chat(CHAT).timezone == "Pacific/Kiritimati"
     for bad in ("time 25:00", "time 08:00 Mars/Base", "time Nowhere", "time 8 30 UTC x", "time later UTC"):
         refused = await run(store, bad, services)
         assert not refused.ok, bad
         assert "\n" not in refused.text, bad
-    assert store.get_chat(CHAT).timezone == "Pacific/Kiritimati"
+    assert store.chats.get_chat(CHAT).timezone == "Pacific/Kiritimati"
 
 
 @pytest.mark.parametrize(
@@ -230,18 +230,18 @@ def test_every_settings_command_has_a_permission_case():
 @pytest.mark.parametrize("name", sorted(CHANGES))
 async def test_settings_changes_are_refused_without_permission_reading_is_open(store, name):
     await run(store, "start")
-    before = store.get_chat(CHAT)
+    before = store.chats.get_chat(CHAT)
     refused = await run(store, CHANGES[name], can_change=False)
     assert not refused.ok
     assert "admins" in refused.text
-    assert store.get_chat(CHAT) == before
-    assert store.chat_configurer(CHAT) == ""
+    assert store.chats.get_chat(CHAT) == before
+    assert store.chats.chat_configurer(CHAT) == ""
     bare_reads = name not in ("subscribe", "unsubscribe", "exclude", "include", "pause", "resume", "forget")
     reading = await run(store, name if bare_reads else "keywords", can_change=False)
     assert reading.ok
     allowed = await run(store, CHANGES[name])
     assert allowed.ok, allowed.text
-    assert store.chat_configurer(CHAT) == "U1"
+    assert store.chats.chat_configurer(CHAT) == "U1"
 
 
 async def test_first_configurer_rule_lets_the_first_non_admin_keep_configuring(store):
@@ -253,14 +253,14 @@ async def test_first_configurer_rule_lets_the_first_non_admin_keep_configuring(s
         return dataclasses.replace(context(can_change=False, user_id=user_id), configurer_may_change=True)
 
     assert (await commands.handle(member("UFIRST"), "max 5")).ok
-    assert store.chat_configurer(CHAT) == "UFIRST"
+    assert store.chats.chat_configurer(CHAT) == "UFIRST"
     assert (await commands.handle(member("UFIRST"), "max 6")).ok
     refused = await commands.handle(member("UOTHER"), "max 7")
     assert not refused.ok
     assert "admins" in refused.text
     assert not (await commands.handle(context(can_change=False, user_id="UFIRST"), "max 8")).ok  # the policy is off
     assert (await commands.handle(context(user_id="UADMIN"), "max 9")).ok  # admins always may
-    assert store.require_chat(CHAT).max_papers == 9
+    assert store.chats.require_chat(CHAT).max_papers == 9
 
 
 async def test_command_length_and_score_boundaries(store):
@@ -271,7 +271,7 @@ async def test_command_length_and_score_boundaries(store):
     assert (await run(store, f"minscore {MAX_SCORE:g}")).ok
     assert not (await run(store, f"minscore {MAX_SCORE + 0.01:g}")).ok
     assert (await run(store, "minscore 0")).ok
-    assert store.get_chat(CHAT).min_score == 0
+    assert store.chats.get_chat(CHAT).min_score == 0
 
 
 @pytest.mark.parametrize("text", ["subscribe ---", "subscribe *a", "subscribe qu*ant", "exclude !!"])
@@ -279,7 +279,7 @@ async def test_terms_the_matcher_cannot_use_are_refused(store, text):
     reply = await run(store, text)
     assert not reply.ok
     assert "cannot be used" in reply.text
-    assert store.get_chat(CHAT) is None  # refused before anything was stored
+    assert store.chats.get_chat(CHAT) is None  # refused before anything was stored
 
 
 async def test_unknown_and_malformed_commands_get_one_line_hints(store):
@@ -357,23 +357,23 @@ async def test_search_lists_top_results(store):
 
 async def test_feed_shows_the_token_url_and_reset_revokes_it(store):
     await run(store, "start")
-    old_token = store.get_chat(CHAT).feed_token
+    old_token = store.chats.get_chat(CHAT).feed_token
     assert old_token in (await run(store, "feed")).text
     reset = await run(store, "feed reset")
-    new_token = store.get_chat(CHAT).feed_token
+    new_token = store.chats.get_chat(CHAT).feed_token
     assert new_token != old_token
     assert new_token in reset.text
-    assert store.chat_by_feed_token(old_token) is None
+    assert store.chats.chat_by_feed_token(old_token) is None
 
 
 async def test_pause_resume_and_status(store):
     services = FakeServices(status_line="throttled until 12:05 UTC (429 from arXiv).")
     await run(store, "pause")
-    assert store.get_chat(CHAT).paused
+    assert store.chats.get_chat(CHAT).paused
     paused = await run(store, "status", services)
     assert "paused" in paused.text
     resumed = await run(store, "resume", services)
-    assert not store.get_chat(CHAT).paused
+    assert not store.chats.get_chat(CHAT).paused
     assert "Next digest: Fri 2026-09-25 08:00 UTC" in resumed.text
     status = (await run(store, "status", services)).text
     # The test clock is Thursday 2026-09-24 12:00 UTC.
@@ -386,7 +386,7 @@ async def test_status_explains_weekends_and_holidays(tmp_path):
     from core.store import Store
 
     saturday = Store(tmp_path / "sat.db", clock=lambda: dt.datetime(2026, 9, 26, 15, 0, tzinfo=dt.timezone.utc))
-    saturday.record_fetch("feed", ["cs.AI"], dt.date(2026, 9, 25), "ok", 120)
+    saturday.papers.record_fetch("feed", ["cs.AI"], dt.date(2026, 9, 25), "ok", 120)
     status = (await run(saturday, "status")).text
     assert "arXiv announces nothing today (Sat 2026-09-26): it is a weekend. Next announcement: Mon 2026-09-28." in status
     assert "Last successful arXiv fetch: 2026-09-26T15:00:00+00:00 UTC (announcements of 2026-09-25)" in status
@@ -397,11 +397,11 @@ async def test_stats_counts_delivered_papers(store):
     await run(store, "start")
     assert "No paper was delivered here yet" in (await run(store, "stats")).text
     papers = fixture_papers()[:2]
-    store.store_announcement(dt.date(2025, 10, 22), papers)
+    store.papers.store_announcement(dt.date(2025, 10, 22), papers)
     digest = digest_of(papers)
-    store.plan_digest(CHAT, digest.announcement_day, digest.papers)
-    store.mark_sent(CHAT, [p.arxiv_id for p in papers], "m1")
-    store.finish_digest_day(CHAT, digest.announcement_day)
+    store.outbox.plan_digest(CHAT, digest.announcement_day, digest.papers)
+    store.outbox.mark_sent(CHAT, [p.arxiv_id for p in papers], "m1")
+    store.outbox.finish_digest_day(CHAT, digest.announcement_day)
     await run(store, "subscribe diffusion, 3d, embeddings, nothing-here")
     reply = (await run(store, "stats")).text
     assert "Papers delivered: 2 in 1 digest (latest for 2025-10-22)." in reply
@@ -411,18 +411,18 @@ async def test_stats_counts_delivered_papers(store):
 
 async def test_stored_keywords_and_accented_authors_can_be_removed_however_spelled(store):
     assert (await run(store, "subscribe llm:1,5")).ok
-    assert [k.weight for k in store.get_chat(CHAT).keywords if k.term.casefold() == "llm"] == [1.5]
-    assert "5" not in [k.term for k in store.get_chat(CHAT).keywords]
-    store.add_terms(CHAT, "keyword", [("pre*training", 1.0)], limit=100)  # stored before such terms were refused
+    assert [k.weight for k in store.chats.get_chat(CHAT).keywords if k.term.casefold() == "llm"] == [1.5]
+    assert "5" not in [k.term for k in store.chats.get_chat(CHAT).keywords]
+    store.chats.add_terms(CHAT, "keyword", [("pre*training", 1.0)], limit=100)  # stored before such terms were refused
     assert (await run(store, "unsubscribe pre*training")).ok
-    assert "pre*training" not in [k.term for k in store.get_chat(CHAT).keywords]
+    assert "pre*training" not in [k.term for k in store.chats.get_chat(CHAT).keywords]
     assert (await run(store, "authors add José García")).ok
     assert (await run(store, "authors add Jose Garcia")).ok
-    assert store.get_chat(CHAT).authors == ("José García",)  # one person, as the matcher sees it
+    assert store.chats.get_chat(CHAT).authors == ("José García",)  # one person, as the matcher sees it
     assert (await run(store, "authors remove JOSE GARCIA")).ok
-    assert store.get_chat(CHAT).authors == ()
+    assert store.chats.get_chat(CHAT).authors == ()
     assert (await run(store, "unsubscribe LLM:2")).ok  # a weight typed out of habit does not matter
-    assert "llm" not in [k.term.casefold() for k in store.get_chat(CHAT).keywords]
+    assert "llm" not in [k.term.casefold() for k in store.chats.get_chat(CHAT).keywords]
 
 
 async def test_help_reads_names_like_commands_do(store):
@@ -437,10 +437,10 @@ async def test_help_reads_names_like_commands_do(store):
 
 async def test_time_takes_am_pm_and_bare_hours(store):
     assert (await run(store, "time 8:30 pm Europe/Berlin")).ok
-    chat = store.get_chat(CHAT)
+    chat = store.chats.get_chat(CHAT)
     assert (chat.delivery_time, chat.timezone) == (dt.time(20, 30), "Europe/Berlin")
     assert (await run(store, "time 7")).ok
-    assert store.get_chat(CHAT).delivery_time == dt.time(7, 0)
+    assert store.chats.get_chat(CHAT).delivery_time == dt.time(7, 0)
 
 
 async def test_a_subscribe_list_adds_the_good_items_and_says_which_were_not_and_why(store):
@@ -452,8 +452,8 @@ async def test_a_subscribe_list_adds_the_good_items_and_says_which_were_not_and_
     assert '"C++" (The keyword' in not_added
     assert '"rl:20" (The weight must be from 0.1 to 10' in not_added
     assert '"---" (The keyword' in not_added
-    assert {keyword.term for keyword in store.get_chat(CHAT).keywords} >= {"diffusion", "mixture of experts"}
-    assert not {"C++", "rl", "---"} & {keyword.term for keyword in store.get_chat(CHAT).keywords}
+    assert {keyword.term for keyword in store.chats.get_chat(CHAT).keywords} >= {"diffusion", "mixture of experts"}
+    assert not {"C++", "rl", "---"} & {keyword.term for keyword in store.chats.get_chat(CHAT).keywords}
     assert "\n" not in reply.text
 
 
@@ -463,15 +463,15 @@ async def test_a_subscribe_list_with_nothing_usable_adds_nothing(store):
     assert reply.text.startswith("Nothing was added: ")
     assert '"C++"' in reply.text
     assert '"llm:0"' in reply.text
-    assert store.get_chat(CHAT) is None
+    assert store.chats.get_chat(CHAT) is None
 
 
 @pytest.mark.parametrize("spec", [spec for spec in COMMAND_SPECS if not spec.takes_arguments], ids=lambda spec: spec.name)
 async def test_commands_that_take_nothing_refuse_extra_words_with_their_usage(store, spec):
     await run(store, "start")
-    before = store.get_chat(CHAT)
+    before = store.chats.get_chat(CHAT)
     reply = await run(store, f"{spec.name} now please")
     assert not reply.ok
     assert reply.text == f'"{spec.name}" takes nothing after it. Usage: {spec.usage}'
-    assert store.get_chat(CHAT) == before  # "pause now" did not pause
+    assert store.chats.get_chat(CHAT) == before  # "pause now" did not pause
     assert (await run(store, f"/{spec.name}@arxivbot")).ok  # the bare command, as menus send it, still works

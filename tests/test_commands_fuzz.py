@@ -33,7 +33,7 @@ def test_garbage_always_gets_a_reply(name, arguments, can_change):
     assert isinstance(reply, Reply)
     assert reply.text.strip()
     assert reply.text != APOLOGY  # garbage is the user's mistake, answered as such, not an internal failure
-    chat = STORE.get_chat(CHAT)
+    chat = STORE.chats.get_chat(CHAT)
     if chat is not None:
         assert len(chat.keywords) <= MAX_KEYWORDS_PER_CHAT
         assert 1 <= len(chat.categories) <= MAX_CATEGORIES_PER_CHAT

@@ -33,14 +33,14 @@ async def test_subscribe_then_keywords_prints_replies_and_changes_the_store(stor
     assert lines[1] == CONSOLE_HINT  # the blank line
     assert lines[2] == "Keywords (2): LLM:2, speculative decoding"
     assert "Categories: cs.AI (Artificial Intelligence), cs.CL (Computation and Language)" in printed
-    chat = store.get_chat(CONSOLE_CHAT)
+    chat = store.chats.get_chat(CONSOLE_CHAT)
     assert chat.keywords == (Keyword("LLM", 2.0), Keyword("speculative decoding"))
 
 
 async def test_quit_stops_reading_and_errors_are_printed_not_raised(store):
     printed = await converse(store, "frobnicate\nquit\nsubscribe never\n")
     assert printed == 'Unknown command "frobnicate". Send "help" for the list.\n'
-    assert store.get_chat(CONSOLE_CHAT) is None  # an unknown command creates nothing; "subscribe never" was not read
+    assert store.chats.get_chat(CONSOLE_CHAT) is None  # an unknown command creates nothing; "subscribe never" was not read
 
 
 async def test_digest_command_prints_the_papers(store):

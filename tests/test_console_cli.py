@@ -51,7 +51,7 @@ def test_chat_subscribes_and_shows_a_digest_from_the_fake_arxiv(tmp_path, fake_a
     assert fake_arxiv.feed_requests(), "the digest was built from what the fake arXiv served"
 
     store = Store(tmp_path / "chat.db")
-    chat = store.get_chat(ChatRef("console", "me"))
+    chat = store.chats.get_chat(ChatRef("console", "me"))
     assert chat.keywords == (Keyword("large language models", 2.0), Keyword("diffusion"))
-    assert store.delivery_stats(chat.ref).papers_sent == 0  # a preview is not a delivery
+    assert store.outbox.delivery_stats(chat.ref).papers_sent == 0  # a preview is not a delivery
     store.close()

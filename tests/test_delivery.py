@@ -17,7 +17,7 @@ IDS = [f"2609.0000{n}" for n in range(1, 6)]
 def _planned(store, chat_id="1"):
     chat = new_chat(store, chat_id)
     digest = make_digest(DAY, [make_paper(arxiv_id) for arxiv_id in IDS])
-    store.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
     return chat, digest
 
 
@@ -29,8 +29,8 @@ async def test_digest_goes_out_once_with_header_papers_and_footer(store):
     assert [m.text for m in adapter.sent][0].startswith("<b>header")
     assert "footer" in adapter.sent[-1].text
     assert adapter.papers_sent_to("1") == IDS
-    assert store.delivery_stats(chat.ref).papers_sent == 5
-    assert store.digest_day_status(chat.ref, DAY) == DayStatus.DONE
+    assert store.outbox.delivery_stats(chat.ref).papers_sent == 5
+    assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.DONE
     again = await sender.deliver(adapter, chat, digest)
     assert again.outcome == DeliveryOutcome.NOTHING_TO_SEND
     assert len(adapter.sent) == 5
@@ -38,8 +38,8 @@ async def test_digest_goes_out_once_with_header_papers_and_footer(store):
 
 async def test_resume_skips_the_header_and_confirmed_papers(store):
     chat, digest = _planned(store)
-    store.mark_header_sent(chat.ref, DAY)
-    store.mark_sent(chat.ref, IDS[:2], "earlier")
+    store.outbox.mark_header_sent(chat.ref, DAY)
+    store.outbox.mark_sent(chat.ref, IDS[:2], "earlier")
     adapter = RecordingAdapter()
     result = await DigestSender(store).deliver(adapter, chat, digest)
     assert result.outcome == DeliveryOutcome.DELIVERED
@@ -65,8 +65,8 @@ async def test_long_retry_after_defers_and_resumes_without_duplicates(store):
     assert first.retry_at == now + dt.timedelta(seconds=120)
     assert not sender.ready(chat.ref, DAY, now + dt.timedelta(seconds=119))
     assert sender.ready(chat.ref, DAY, now + dt.timedelta(seconds=120))
-    assert store.digest_day_status(chat.ref, DAY) == DayStatus.SENDING
-    assert [row.attempts for row in store.pending_papers(chat.ref, DAY)][:2] == [1, 1]
+    assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.SENDING
+    assert [row.attempts for row in store.outbox.pending_papers(chat.ref, DAY)][:2] == [1, 1]
     second = await sender.deliver(adapter, chat, digest)
     assert second.outcome == DeliveryOutcome.DELIVERED
     assert adapter.papers_sent_to("1") == IDS
@@ -79,8 +79,8 @@ async def test_transient_errors_back_off_then_give_up(store):
     adapter, sender = RecordingAdapter(failures=failures), DigestSender(store)
     outcomes = [(await sender.deliver(adapter, chat, digest)).outcome for _ in range(MAX_DELIVERY_FAILURES)]
     assert outcomes == [DeliveryOutcome.DEFERRED] * (MAX_DELIVERY_FAILURES - 1) + [DeliveryOutcome.GAVE_UP]
-    assert store.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
-    assert store.delivery_stats(chat.ref).papers_failed == 5
+    assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
+    assert store.outbox.delivery_stats(chat.ref).papers_failed == 5
     assert backoff_seconds(1, None) == 30
     assert backoff_seconds(3, None) == 120
     assert backoff_seconds(1, 500) == 500
@@ -91,7 +91,7 @@ async def test_a_digest_that_keeps_moving_is_never_given_up(store):
     chat = new_chat(store, "1")
     papers = [make_paper(f"2609.{n:05d}") for n in range(2 * MAX_DELIVERY_FAILURES)]
     digest = make_digest(DAY, papers)
-    store.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
     flood = DeliveryError("flood limit", retry_after=40)
     adapter = RecordingAdapter(papers_per_message=1, failures={n: flood for n in range(3, 200, 2)})
     sender = DigestSender(store)
@@ -100,7 +100,7 @@ async def test_a_digest_that_keeps_moving_is_never_given_up(store):
         outcomes.append((await sender.deliver(adapter, chat, digest)).outcome)
     assert outcomes[-1] == DeliveryOutcome.DELIVERED
     assert len(outcomes) > MAX_DELIVERY_FAILURES
-    assert store.delivered_ids(chat.ref) == {paper.arxiv_id for paper in papers}
+    assert store.outbox.delivered_ids(chat.ref) == {paper.arxiv_id for paper in papers}
 
 
 async def test_chat_gone_deactivates_and_stops(store):
@@ -109,9 +109,9 @@ async def test_chat_gone_deactivates_and_stops(store):
     result = await DigestSender(store).deliver(adapter, chat, digest)
     assert result.outcome == DeliveryOutcome.CHAT_GONE
     assert len(adapter.sent) == 2
-    assert store.get_chat(chat.ref).active is False
-    assert store.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
-    stats = store.delivery_stats(chat.ref)
+    assert store.chats.get_chat(chat.ref).active is False
+    assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
+    stats = store.outbox.delivery_stats(chat.ref)
     assert (stats.papers_sent, stats.papers_failed, stats.papers_pending) == (2, 3, 0)
 
 
@@ -131,7 +131,7 @@ async def test_formatting_rejected_twice_fails_only_that_message(store):
     result = await DigestSender(store).deliver(adapter, chat, digest)
     assert result.outcome == DeliveryOutcome.DELIVERED
     assert adapter.papers_sent_to("1") == IDS[2:]
-    assert store.delivery_stats(chat.ref).papers_failed == 2
+    assert store.outbox.delivery_stats(chat.ref).papers_failed == 2
 
 
 async def test_stop_leaves_the_rest_pending(store):
@@ -140,7 +140,7 @@ async def test_stop_leaves_the_rest_pending(store):
     stop.set()
     result = await DigestSender(store).deliver(RecordingAdapter(), chat, digest, stop)
     assert result.outcome == DeliveryOutcome.STOPPED
-    assert len(store.pending_papers(chat.ref, DAY)) == 5
+    assert len(store.outbox.pending_papers(chat.ref, DAY)) == 5
 
 
 class BrokenRenderer(RecordingAdapter):
@@ -155,4 +155,4 @@ async def test_a_renderer_bug_backs_off_instead_of_retrying_every_tick(store):
     assert result.outcome == DeliveryOutcome.DEFERRED
     assert "rendering failed" in result.error
     assert not sender.ready(chat.ref, DAY, store.now())
-    assert len(store.pending_papers(chat.ref, DAY)) == 5
+    assert len(store.outbox.pending_papers(chat.ref, DAY)) == 5

@@ -33,7 +33,7 @@ def _run_child(tmp_path: Path, block_after: int) -> subprocess.Popen:
 @pytest.mark.parametrize("kill_after", [1, 8])  # after a header; in the middle of a later chat's papers
 def test_sigkill_mid_delivery_loses_and_duplicates_nothing(tmp_path, kill_after):
     store = Store(tmp_path / "outbox.db")
-    store.store_announcement(DAY, [make_paper(f"2609.{n:05d}") for n in range(PAPERS)])
+    store.papers.store_announcement(DAY, [make_paper(f"2609.{n:05d}") for n in range(PAPERS)])
     for chat_id in range(CHATS):
         new_chat(store, str(chat_id))
     store.close()
@@ -58,6 +58,6 @@ def test_sigkill_mid_delivery_loses_and_duplicates_nothing(tmp_path, kill_after)
     assert len(frames) == 2 * CHATS, "header or footer lost or repeated"
     assert max(frames.values()) == 1, "header or footer lost or repeated"
     reopened = Store(tmp_path / "outbox.db")
-    assert reopened.delivery_stats().papers_sent == CHATS * PAPERS
-    assert reopened.open_digest_days() == []
+    assert reopened.outbox.delivery_stats().papers_sent == CHATS * PAPERS
+    assert reopened.outbox.open_digest_days() == []
     reopened.close()

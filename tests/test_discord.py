@@ -98,7 +98,7 @@ async def test_start_syncs_one_arxiv_group_mirroring_the_registry(bot: DiscordAd
 
 async def test_subscribe_from_a_channel_manager_changes_the_store_and_replies(bot, fake, store) -> None:
     callback = await slash(fake, "subscribe", "diffusion, quantum:2", channel_id=CHANNEL, guild_id=GUILD, permissions=MANAGE_CHANNELS)
-    chat = store.get_chat(ChatRef("discord", CHANNEL))
+    chat = store.chats.get_chat(ChatRef("discord", CHANNEL))
     assert {(k.term, k.weight) for k in chat.keywords} >= {("diffusion", 1.0), ("quantum", 2.0)}
     assert chat.kind == "channel"
     assert GUILD in chat.title
@@ -110,13 +110,13 @@ async def test_subscribe_from_a_channel_manager_changes_the_store_and_replies(bo
 
 async def test_manage_guild_may_change_settings_too(bot, fake, store) -> None:
     await slash(fake, "subscribe", "topology", channel_id=CHANNEL, guild_id=GUILD, permissions=MANAGE_GUILD | SEND_MESSAGES)
-    assert "topology" in {k.term for k in store.get_chat(ChatRef("discord", CHANNEL)).keywords}
+    assert "topology" in {k.term for k in store.chats.get_chat(ChatRef("discord", CHANNEL)).keywords}
 
 
 async def test_subscribe_from_a_plain_member_is_refused(bot, fake, store) -> None:
     callback = await slash(fake, "subscribe", "diffusion", channel_id=CHANNEL, guild_id=GUILD, permissions=SEND_MESSAGES)
     assert callback.body["data"]["content"] == NOT_ALLOWED
-    chat = store.get_chat(ChatRef("discord", CHANNEL))
+    chat = store.chats.get_chat(ChatRef("discord", CHANNEL))
     assert chat is None or "diffusion" not in {k.term for k in chat.keywords}
 
 
@@ -128,7 +128,7 @@ async def test_plain_members_may_read(bot, fake) -> None:
 
 async def test_direct_messages_may_change_their_own_settings(bot, fake, store) -> None:
     await slash(fake, "subscribe", "graphene", channel_id=DM_CHANNEL)
-    chat = store.get_chat(ChatRef("discord", DM_CHANNEL))
+    chat = store.chats.get_chat(ChatRef("discord", DM_CHANNEL))
     assert "graphene" in {k.term for k in chat.keywords}
     assert chat.kind == "private"
 
@@ -144,7 +144,7 @@ async def test_typed_options_become_command_text(bot, fake, store) -> None:
     await typed(fake, "minscore", score=3.5)
     await typed(fake, "delivery time", timezone="Europe/Berlin", time="07:45")  # Discord may list options in any order
     await typed(fake, "crosslists", state="off")
-    chat = store.get_chat(ChatRef("discord", DM_CHANNEL))
+    chat = store.chats.get_chat(ChatRef("discord", DM_CHANNEL))
     assert chat.categories == ("math.CO", "hep-th")
     assert chat.max_papers == 7
     assert chat.min_score == 3.5
@@ -172,7 +172,7 @@ async def test_value_commands_without_options_show_the_current_value(bot, fake, 
     assert replies["summaries"].startswith("Summaries are ")
     assert replies["language"].startswith("Summaries are written in English.")
     assert replies["time"].startswith("Digests arrive at ")
-    assert store.get_chat(ChatRef("discord", DM_CHANNEL)).max_papers == 7
+    assert store.chats.get_chat(ChatRef("discord", DM_CHANNEL)).max_papers == 7
 
 
 async def test_delivery_commands_are_one_subcommand_group(bot, fake, store) -> None:
@@ -183,7 +183,7 @@ async def test_delivery_commands_are_one_subcommand_group(bot, fake, store) -> N
     await typed(fake, "delivery schedule", every="weekly", day="monday")
     await typed(fake, "delivery time", time="07:15")
     await fake.slash("delivery pause", [], channel_id=DM_CHANNEL)
-    chat = store.get_chat(ChatRef("discord", DM_CHANNEL))
+    chat = store.chats.get_chat(ChatRef("discord", DM_CHANNEL))
     assert (chat.schedule, chat.weekly_day, chat.delivery_time, chat.paused) == ("weekly", 0, dt.time(7, 15), True)
     answers = [callback.body["data"]["content"] for callback in fake.callbacks]
     assert answers[0].startswith("Digests will arrive weekly on Mondays at 08:00 UTC.")
@@ -247,9 +247,9 @@ def sent_paper_ids(fake: FakeDiscord, channel: str) -> list[str]:
 
 
 async def test_25_paper_digest_arrives_as_valid_embeds_within_every_limit(bot, fake, store) -> None:
-    chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
+    chat = store.chats.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
     digest = fixture_digest(25, summary_text="**Contributions**\n" + "A careful result. " * 200)
-    store.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
     result = await DigestSender(store).deliver(bot, chat, digest)
     assert result.outcome == DeliveryOutcome.DELIVERED
     assert result.papers_sent == 25
@@ -265,13 +265,13 @@ async def test_25_paper_digest_arrives_as_valid_embeds_within_every_limit(bot, f
             assert len(embed["fields"]) <= 25
             assert all(len(f["name"]) <= 256 and len(f["value"]) <= 1024 for f in embed["fields"])
             assert embed["url"].startswith("https://arxiv.org/abs/")
-    assert store.delivered_ids(chat.ref) == {s.paper.arxiv_id for s in digest.papers}
+    assert store.outbox.delivered_ids(chat.ref) == {s.paper.arxiv_id for s in digest.papers}
 
 
 async def test_a_429_mid_digest_is_waited_out_and_loses_nothing(bot, fake, store) -> None:
-    chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
+    chat = store.chats.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
     digest = fixture_digest(25)
-    store.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
     messages = bot.render_digest(digest)
     fake.inject(CHANNEL, None, rate_limited(0.05), rate_limited(0.05))  # the first message passes, the second waits
     result = await DigestSender(store).deliver(bot, chat, digest)
@@ -293,13 +293,13 @@ async def test_a_429_longer_than_the_ceiling_becomes_a_retry_later(bot, fake) ->
 
 @pytest.mark.parametrize("fault", [missing_access(), unknown_channel()], ids=["403-missing-access", "404-unknown-channel"])
 async def test_lost_channel_is_chat_gone_and_deactivated(bot, fake, store, fault) -> None:
-    chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
+    chat = store.chats.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
     digest = fixture_digest(3)
-    store.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
     fake.remove_from(CHANNEL, fault)
     result = await DigestSender(store).deliver(bot, chat, digest)
     assert result.outcome == DeliveryOutcome.CHAT_GONE
-    assert not store.get_chat(chat.ref).active
+    assert not store.chats.get_chat(chat.ref).active
     with pytest.raises(ChatGone):
         await bot.send(chat.ref, bot.render_digest(digest)[0])
 
@@ -401,7 +401,7 @@ async def test_feedback_buttons_under_each_paper_reach_the_store_over_the_gatewa
     adapter = DiscordAdapter(settings.discord, fake.token, events=StoreEvents(store))
     await adapter.start(CommandProcessor(store, settings, StubServices()).handle)
     try:
-        chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), settings.defaults).ref
+        chat = store.chats.get_or_create_chat(ChatRef("discord", CHANNEL), settings.defaults).ref
         digest = fixture_digest(12)
         for message in adapter.render_digest(digest):
             await adapter.send(chat, message)
@@ -418,16 +418,16 @@ async def test_feedback_buttons_under_each_paper_reach_the_store_over_the_gatewa
     assert up.ephemeral
     assert up.body["data"]["content"] == "Noted 👍 Thanks!"
     assert down.body["data"]["content"] == "Noted 👎 Thanks!"
-    assert store.feedback_totals(chat) == {first: 0, second: -1}
+    assert store.outbox.feedback_totals(chat) == {first: 0, second: -1}
 
 
 async def test_the_save_button_over_the_gateway_puts_the_paper_on_the_reading_list(fake, settings, store) -> None:
     adapter = DiscordAdapter(settings.discord, fake.token, events=StoreEvents(store))
     await adapter.start(CommandProcessor(store, settings, StubServices()).handle)
     try:
-        chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), settings.defaults).ref
+        chat = store.chats.get_or_create_chat(ChatRef("discord", CHANNEL), settings.defaults).ref
         digest = fixture_digest(7)
-        store.store_announcement(DAY, [scored.paper for scored in digest.papers])
+        store.papers.store_announcement(DAY, [scored.paper for scored in digest.papers])
         for message in adapter.render_digest(digest):
             await adapter.send(chat, message)
         assert not fake.rejected
@@ -438,16 +438,16 @@ async def test_the_save_button_over_the_gateway_puts_the_paper_on_the_reading_li
         await adapter.stop()
     assert saved.ephemeral
     assert saved.body["data"]["content"] == SAVE_THANKS
-    assert [entry.paper.arxiv_id for entry in store.saved_papers(chat)] == [last]
-    assert store.feedback_totals(chat) == {last: 1}
+    assert [entry.paper.arxiv_id for entry in store.saved.saved_papers(chat)] == [last]
+    assert store.outbox.feedback_totals(chat) == {last: 1}
 
 
 async def test_bibtex_follows_its_answer_as_an_attached_file(bot, fake, store) -> None:
-    chat = store.get_or_create_chat(ChatRef("discord", DM_CHANNEL), Settings().defaults).ref
+    chat = store.chats.get_or_create_chat(ChatRef("discord", DM_CHANNEL), Settings().defaults).ref
     papers = [scored.paper for scored in fixture_digest(3).papers]
-    store.store_announcement(DAY, papers)
+    store.papers.store_announcement(DAY, papers)
     for paper in papers:
-        store.save_paper(chat, paper.arxiv_id)
+        store.saved.save_paper(chat, paper.arxiv_id)
     answer = await fake.slash("reading bibtex", channel_id=DM_CHANNEL)
     await fake.wait_for(lambda: any(message.files for message in fake.followups))
     [attached] = fake.followups

@@ -106,7 +106,7 @@ def subscribe(fake: FakeDiscord, permissions: int) -> dict:
 
 
 def keywords_of(store: Store) -> set[str]:
-    chat = store.get_chat(ChatRef("discord", CHANNEL))
+    chat = store.chats.get_chat(ChatRef("discord", CHANNEL))
     return set() if chat is None else {k.term for k in chat.keywords}
 
 
@@ -163,7 +163,7 @@ async def test_subscribe_from_a_channel_manager_changes_the_store(endpoint: Endp
     assert response["data"]["allowed_mentions"] == {"parse": []}
     assert message_problem(response["data"]) is None
     assert keywords_of(store) >= {"diffusion"}
-    chat = store.get_chat(ChatRef("discord", CHANNEL))
+    chat = store.chats.get_chat(ChatRef("discord", CHANNEL))
     assert chat.kind == "channel"
     assert GUILD in chat.title
     assert "#papers" in chat.title
@@ -262,7 +262,7 @@ def test_permission_bitfield_decides_who_may_change_settings(permissions: object
 
 
 async def test_a_feedback_button_pressed_over_http_is_stored_and_answered_in_the_response(endpoint: Endpoint, store: Store) -> None:
-    chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults).ref
+    chat = store.chats.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults).ref
     body = render_digest(fixture_digest(2))[0].payload
     posted = {"id": endpoint.fake.new_id(), "channel_id": CHANNEL, "content": body.content,
               "embeds": list(body.embeds), "components": list(body.components)}
@@ -272,14 +272,14 @@ async def test_a_feedback_button_pressed_over_http_is_stored_and_answered_in_the
     assert answer.json()["type"] == 4
     assert answer.json()["data"]["content"] == "Noted 👎 Thanks!"
     assert answer.json()["data"]["flags"] == EPHEMERAL_FLAG
-    assert store.feedback_totals(chat) == {paper_id: -1}
+    assert store.outbox.feedback_totals(chat) == {paper_id: -1}
     assert endpoint.handled == []  # a button press is no command
 
 
 async def test_a_save_button_pressed_over_http_saves_the_paper_and_answers_in_the_response(endpoint: Endpoint, store: Store) -> None:
-    chat = store.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults).ref
+    chat = store.chats.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults).ref
     digest = fixture_digest(2)
-    store.store_announcement(digest.announcement_day, [scored.paper for scored in digest.papers])
+    store.papers.store_announcement(digest.announcement_day, [scored.paper for scored in digest.papers])
     body = render_digest(digest)[0].payload
     posted = {"id": endpoint.fake.new_id(), "channel_id": CHANNEL, "content": body.content,
               "embeds": list(body.embeds), "components": list(body.components)}
@@ -289,5 +289,5 @@ async def test_a_save_button_pressed_over_http_saves_the_paper_and_answers_in_th
     assert answer.status_code == 200
     assert answer.json()["data"]["content"] == SAVE_THANKS
     assert answer.json()["data"]["flags"] == EPHEMERAL_FLAG
-    assert [entry.paper.arxiv_id for entry in store.saved_papers(chat)] == [paper_id]
+    assert [entry.paper.arxiv_id for entry in store.saved.saved_papers(chat)] == [paper_id]
     assert endpoint.handled == []

@@ -48,7 +48,7 @@ async def test_serve_answers_slash_commands_and_posts_the_digest(tmp_path, monke
             world.clock.set(dt.datetime(2026, 4, 21, 7, 45, tzinfo=dt.timezone.utc))
             await fake.slash("keywords", **where)
             chat = ChatRef("discord", CHANNEL)
-            await fake.wait_for(lambda: world.store.digest_day_status(chat, TUESDAY) == "done", timeout=15)
+            await fake.wait_for(lambda: world.store.outbox.digest_day_status(chat, TUESDAY) == "done", timeout=15)
         finally:
             stop.set()
             await asyncio.wait_for(running, 15)
@@ -56,7 +56,7 @@ async def test_serve_answers_slash_commands_and_posts_the_digest(tmp_path, monke
         sent_ids = {embed["url"].rsplit("/", 1)[1] for m in digest_messages for embed in m.embeds}
         assert digest_messages
         assert all(message_problem(m.body) is None for m in digest_messages)
-        assert sent_ids == world.store.delivered_ids(chat)
+        assert sent_ids == world.store.outbox.delivered_ids(chat)
         assert sent_ids
         assert digest_messages[0].content.startswith("**arXiv digest for Tue 2026-04-21**")
         await world.close()
@@ -87,6 +87,6 @@ async def test_serve_in_http_interactions_mode_answers_signed_posts_without_a_ga
             await asyncio.wait_for(running, 15)
         assert answer.status_code == 200
         assert answer.json()["type"] == 4
-        assert world.store.get_chat(ChatRef("discord", CHANNEL)).active
+        assert world.store.chats.get_chat(ChatRef("discord", CHANNEL)).active
         assert not fake.identified.is_set()
         await world.close()

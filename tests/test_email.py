@@ -16,7 +16,7 @@ REMOTE_CONTENT = re.compile(r"<img|<link|<script|src=|url\(|@import", re.IGNOREC
 
 
 def _chat(world: EmailWorld, address: str):
-    return world.store.get_chat(ChatRef("email", address))
+    return world.store.chats.get_chat(ChatRef("email", address))
 
 
 async def test_subscribe_confirm_receive_change_settings_and_unsubscribe_one_click(tmp_path):
@@ -46,7 +46,7 @@ async def test_subscribe_confirm_receive_change_settings_and_unsubscribe_one_cli
             report = await world.tick_at(2026, 4, 21, 8, 0)
             assert [r.outcome for r in report.deliveries] == [DeliveryOutcome.DELIVERED]
             _, digest = await smtp.handler.wait_for(ALICE, 2)
-            delivered = world.store.delivered_ids(ChatRef("email", ALICE))
+            delivered = world.store.outbox.delivered_ids(ChatRef("email", ALICE))
             assert digest["From"] == SENDER
             assert digest["To"] == ALICE
             assert digest.is_multipart()
@@ -113,6 +113,6 @@ async def test_4xx_is_retried_and_5xx_deactivates_only_that_address(tmp_path):
             assert not _chat(world, BOB).active
             assert _chat(world, ALICE).active
             assert _chat(world, CAROL).active
-            alice_papers = world.store.delivered_ids(ChatRef("email", ALICE))
+            alice_papers = world.store.outbox.delivered_ids(ChatRef("email", ALICE))
             assert alice_papers
-            assert alice_papers == world.store.delivered_ids(ChatRef("email", CAROL))
+            assert alice_papers == world.store.outbox.delivered_ids(ChatRef("email", CAROL))

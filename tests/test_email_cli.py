@@ -22,7 +22,7 @@ def test_add_set_and_remove_an_address(tmp_path):
     refused = _run(db, "set", "ann@example.org", "max", "many")
     assert refused.exit_code == 1
     store = Store(db)
-    chat = store.get_chat(REF)
+    chat = store.chats.get_chat(REF)
     assert chat.active
     assert chat.title == "ann@example.org"
     assert chat.timezone == "Europe/Berlin"
@@ -32,11 +32,11 @@ def test_add_set_and_remove_an_address(tmp_path):
     assert removed.exit_code == 0
     assert "no more digests" in removed.output
     store = Store(db)
-    assert not store.get_chat(REF).active
+    assert not store.chats.get_chat(REF).active
     store.close()
     assert _run(db, "add", "ann@example.org").exit_code == 0  # added again: active again
     store = Store(db)
-    assert store.get_chat(REF).active
+    assert store.chats.get_chat(REF).active
     store.close()
 
 
@@ -48,5 +48,5 @@ def test_bad_addresses_get_a_clear_message_and_store_nothing(tmp_path):
         assert "Invalid value for ADDRESS" in result.output
     assert _run(db, "remove", "nobody@example.org").exit_code == 1
     store = Store(db)
-    assert store.count_chats() == 0
+    assert store.chats.count_chats() == 0
     store.close()

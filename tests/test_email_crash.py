@@ -29,7 +29,7 @@ def _child(db: Path, smtp_url: str) -> subprocess.Popen:
 def test_sigkill_mid_send_loses_and_repeats_no_mail(tmp_path):
     db = tmp_path / "email.db"
     store = Store(db)
-    store.store_announcement(DAY, [make_paper(f"2609.{n:05d}") for n in range(PAPERS)])
+    store.papers.store_announcement(DAY, [make_paper(f"2609.{n:05d}") for n in range(PAPERS)])
     for address in ADDRESSES:
         new_chat(store, address, platform="email")
     store.close()
@@ -49,6 +49,6 @@ def test_sigkill_mid_send_loses_and_repeats_no_mail(tmp_path):
     expected = {f"https://arxiv.org/abs/2609.{n:05d}" for n in range(PAPERS)}
     assert all(expected <= set(item.message.get_body(("plain",)).get_content().split()) for item in handler.received)
     reopened = Store(db)
-    assert all(len(reopened.delivered_ids(ChatRef("email", address))) == PAPERS for address in ADDRESSES)
-    assert reopened.open_digest_days() == []
+    assert all(len(reopened.outbox.delivered_ids(ChatRef("email", address))) == PAPERS for address in ADDRESSES)
+    assert reopened.outbox.open_digest_days() == []
     reopened.close()

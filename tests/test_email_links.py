@@ -90,9 +90,9 @@ async def test_forged_altered_and_expired_links_change_nothing(tmp_path):
             assert expired.status_code == 410
             assert "expired" in expired.text
             assert (await web.post(settings_url, data={"command": "max 2"})).status_code == 200  # settings links last longer
-            assert world.store.get_chat(ChatRef("email", ALICE)).active
-            assert world.store.get_chat(ChatRef("email", ALICE)).max_papers == 2
-            assert world.store.get_chat(ChatRef("email", "mallory@example.org")) is None
+            assert world.store.chats.get_chat(ChatRef("email", ALICE)).active
+            assert world.store.chats.get_chat(ChatRef("email", ALICE)).max_papers == 2
+            assert world.store.chats.get_chat(ChatRef("email", "mallory@example.org")) is None
 
 
 async def test_subscribe_form_never_tells_whether_an_address_is_known_and_is_limited(tmp_path):

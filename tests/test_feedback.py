@@ -17,7 +17,7 @@ async def run(store, text, can_change=True, user_id="U1"):
 
 def _stored(store):
     papers = fixture_papers()
-    store.store_announcement(FIXTURE_DAY, papers)
+    store.papers.store_announcement(FIXTURE_DAY, papers)
     return papers
 
 
@@ -34,7 +34,7 @@ async def test_likes_teach_words_the_liked_papers_share_and_stats_shows_them(sto
         reply = await run(store, f"like {paper.arxiv_id}")
         assert reply.ok
         assert f"Noted 👍 {paper.arxiv_id}" in reply.text
-    learned = store.require_chat(CHAT).learned
+    learned = store.chats.require_chat(CHAT).learned
     assert learned
     assert all(keyword.weight == LEARNED_WEIGHT for keyword in learned)
     assert any(keyword.term.startswith("agent") for keyword in learned)
@@ -49,7 +49,7 @@ async def test_learned_words_lift_papers_on_a_later_day_and_say_so(store):
     await run(store, "start")
     for paper in _about(papers, "agent")[:3]:
         await run(store, f"like {paper.arxiv_id}")
-    chat = store.require_chat(CHAT)
+    chat = store.chats.require_chat(CHAT)
     later = [dataclasses.replace(paper, arxiv_id=f"2611.{index:05d}") for index, paper in enumerate(papers)]
     selection = score_day(later, [chat.subscription(), dataclasses.replace(chat.subscription(), subscriber="plain", learned=())],
                           SETTINGS.scoring)
@@ -78,7 +78,7 @@ async def test_bad_ids_unknown_papers_and_unstarted_chats_get_clear_answers(stor
         assert not reply.ok, (text, reply.text)
         assert expected in reply.text, (text, reply.text)
         assert "\u202e" not in reply.text
-    assert store.feedback_totals(CHAT) == {}
+    assert store.outbox.feedback_totals(CHAT) == {}
 
 
 async def test_ids_are_read_from_links_and_versions_and_votes_replace_per_person(store):
@@ -88,7 +88,7 @@ async def test_ids_are_read_from_links_and_versions_and_votes_replace_per_person
     assert (await run(store, f"like https://arxiv.org/abs/{arxiv_id}v2")).ok
     assert (await run(store, f"dislike {arxiv_id}", user_id="U2")).ok
     assert (await run(store, f"dislike {arxiv_id}")).ok
-    assert store.feedback_totals(CHAT) == {arxiv_id: -2}
+    assert store.outbox.feedback_totals(CHAT) == {arxiv_id: -2}
 
 
 async def test_more_likes_a_paper_and_lists_others_like_it_from_the_latest_day(store):
@@ -101,7 +101,7 @@ async def test_more_likes_a_paper_and_lists_others_like_it_from_the_latest_day(s
     listed = [line for line in reply.text.splitlines() if line.startswith("• ")]
     assert 1 <= len(listed) <= 5
     assert paper.abs_url not in reply.text
-    assert store.feedback_totals(CHAT) == {paper.arxiv_id: 1}
+    assert store.outbox.feedback_totals(CHAT) == {paper.arxiv_id: 1}
 
 
 async def test_forget_drops_votes_and_what_was_learned(store):
@@ -109,27 +109,27 @@ async def test_forget_drops_votes_and_what_was_learned(store):
     await run(store, "start")
     for paper in _about(papers, "agent")[:2]:
         await run(store, f"like {paper.arxiv_id}")
-    assert store.require_chat(CHAT).learned
+    assert store.chats.require_chat(CHAT).learned
     reply = await run(store, "forget")
     assert reply.ok
     assert "Forgot 2 votes" in reply.text
-    assert store.feedback_totals(CHAT) == {}
-    assert store.require_chat(CHAT).learned == ()
+    assert store.outbox.feedback_totals(CHAT) == {}
+    assert store.chats.require_chat(CHAT).learned == ()
 
 
 async def test_ranking_and_aliases_are_chat_settings(store):
     await run(store, "start")
     assert "relevance ranking" in (await run(store, "ranking")).text
     assert (await run(store, "ranking classic")).ok
-    assert store.require_chat(CHAT).ranking == "classic"
+    assert store.chats.require_chat(CHAT).ranking == "classic"
     assert not (await run(store, "ranking best")).ok
     shown = await run(store, "aliases")
     assert "LLM ~ large language model" in shown.text
     assert (await run(store, "aliases LLM off")).text == "LLM now matches only itself."
-    assert store.require_chat(CHAT).keywords == (Keyword("LLM", aliases=False),)
+    assert store.chats.require_chat(CHAT).keywords == (Keyword("LLM", aliases=False),)
     assert "LLM ~ large language model (off)" in (await run(store, "aliases")).text
     assert (await run(store, "aliases llm on")).ok
-    assert store.require_chat(CHAT).keywords == (Keyword("LLM"),)
+    assert store.chats.require_chat(CHAT).keywords == (Keyword("LLM"),)
     assert not (await run(store, "aliases diffusion off")).ok  # not one of the chat's keywords
 
 
@@ -139,9 +139,9 @@ async def test_a_button_press_event_teaches_like_the_command(store):
     events = StoreEvents(store, SETTINGS.defaults.categories)
     for paper in _about(papers, "agent")[:3]:
         await events(FeedbackEvent(CHAT, paper.arxiv_id, "U7", +1))
-    by_button = store.require_chat(CHAT).learned
+    by_button = store.chats.require_chat(CHAT).learned
     await run(store, "forget")
     for paper in _about(papers, "agent")[:3]:
         await run(store, f"like {paper.arxiv_id}", user_id="U7")
     assert by_button
-    assert store.require_chat(CHAT).learned == by_button
+    assert store.chats.require_chat(CHAT).learned == by_button

@@ -69,17 +69,17 @@ def test_category_feed_and_unknown_category(client: TestClient, site: Site) -> N
 
 
 def test_chat_feed_by_token_and_revocation(client: TestClient, site: Site) -> None:
-    chat = site.store.get_or_create_chat(ChatRef("telegram", "42"), site.settings.defaults, title="Reading group")
+    chat = site.store.chats.get_or_create_chat(ChatRef("telegram", "42"), site.settings.defaults, title="Reading group")
     url = feed_url(site.settings, chat)
     assert url.startswith("http://testserver/feeds/chat/")
     assert url.endswith(".xml")
     feed = parse(client, url.removeprefix("http://testserver"))
     assert feed.feed.title == "arXiv digest for Reading group"
     assert feed.feed.language == "en"
-    site.store.update_chat(chat.ref, language="zh")
+    site.store.chats.update_chat(chat.ref, language="zh")
     assert parse(client, url.removeprefix("http://testserver").replace(".xml", ".atom")).feed.language == "zh"
     assert [entry.id.removeprefix("https://arxiv.org/abs/") for entry in feed.entries] == site.feed_papers
-    site.store.reset_feed_token(chat.ref)
+    site.store.chats.reset_feed_token(chat.ref)
     gone = client.get(url.removeprefix("http://testserver"))
     assert gone.status_code == 404
 
@@ -111,7 +111,7 @@ def test_new_summary_changes_the_etag(client: TestClient, site: Site) -> None:
     etag = client.get("/feeds/all.xml").headers["etag"]
     unsummarized = site.digest.papers[SUMMARIZED].paper
     keyed = next(iter(site.summaries.values()))
-    site.store.save_summary(dataclasses.replace(keyed, arxiv_id=unsummarized.arxiv_id, text="Late summary arrives."))
+    site.store.summaries.save_summary(dataclasses.replace(keyed, arxiv_id=unsummarized.arxiv_id, text="Late summary arrives."))
     # Within the render cache's minute readers get the same document; after it, the new one.
     assert client.get("/feeds/all.xml", headers={"If-None-Match": etag}).status_code == 304
     later = site.store.now() + dt.timedelta(seconds=RENDER_CACHE_SECONDS)
@@ -135,8 +135,8 @@ FEED_PATHS = ("/feeds/all.xml", "/feeds/all.atom")
 def test_characters_xml_cannot_carry_never_break_a_feed(client: TestClient, site: Site) -> None:
     """A model's U+FFFF or a chat title's escape code is dropped, not a 500 for every reader of the feed."""
     summary = next(iter(site.summaries.values()))
-    site.store.save_summary(dataclasses.replace(summary, text="Key result\uffff: 2x faster\x1b[31m on all benchmarks."))
-    chat = site.store.get_or_create_chat(ChatRef("telegram", "43"), site.settings.defaults, title="Group\x1b[31m\ufffe")
+    site.store.summaries.save_summary(dataclasses.replace(summary, text="Key result\uffff: 2x faster\x1b[31m on all benchmarks."))
+    chat = site.store.chats.get_or_create_chat(ChatRef("telegram", "43"), site.settings.defaults, title="Group\x1b[31m\ufffe")
     chat_path = feed_url(site.settings, chat).removeprefix("http://testserver")
     for path in (*FEED_PATHS, chat_path, chat_path.replace(".xml", ".atom")):
         feed = parse(client, path)
@@ -147,8 +147,8 @@ def test_characters_xml_cannot_carry_never_break_a_feed(client: TestClient, site
 
 
 def test_a_paper_without_a_title_is_listed_by_its_id(site: Site) -> None:
-    first = site.store.papers_by_id([site.feed_papers[0]])[site.feed_papers[0]]
-    site.store.store_announcement(RSS_DAY, [dataclasses.replace(first, title="  ")])
+    first = site.store.papers.papers_by_id([site.feed_papers[0]])[site.feed_papers[0]]
+    site.store.papers.store_announcement(RSS_DAY, [dataclasses.replace(first, title="  ")])
     with TestClient(create_app(site.store, site.settings), raise_server_exceptions=False) as fresh:
         for path in FEED_PATHS:
             titles = {entry.id: entry.title for entry in parse(fresh, path).entries}

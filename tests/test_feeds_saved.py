@@ -16,10 +16,10 @@ UTC = dt.timezone.utc
 
 def _saved_chat(site: Site, ids: list[str]) -> tuple[ChatRef, str]:
     """A chat that saved `ids` one minute apart (the first earliest); its saved feed's path."""
-    chat = site.store.get_or_create_chat(ChatRef("telegram", "42"), site.settings.defaults, title="Reading group")
+    chat = site.store.chats.get_or_create_chat(ChatRef("telegram", "42"), site.settings.defaults, title="Reading group")
     for minute, arxiv_id in enumerate(ids):
         site.store.clock = lambda minute=minute: dt.datetime(2026, 9, 24, 12, minute, tzinfo=UTC)
-        site.store.save_paper(chat.ref, arxiv_id)
+        site.store.saved.save_paper(chat.ref, arxiv_id)
     return chat.ref, feed_url(site.settings, chat, saved=True).removeprefix("http://testserver")
 
 
@@ -45,9 +45,9 @@ def test_saved_feed_follows_the_token_rules_of_the_chat_feed(client: TestClient,
     for wrong in (path.replace(token, "A" * len(token)), path.replace("saved.xml", "other.xml"), path.replace(".xml", ".json"),
                   path.replace(token, token[:-1]), f"/feeds/chat/{token}/..%2Fsaved.xml", path.replace(token, "..")):
         assert client.get(wrong).status_code == 404, wrong
-    site.store.set_active(chat, False)
+    site.store.chats.set_active(chat, False)
     assert client.get(path).status_code == 404
-    site.store.set_active(chat, True)
+    site.store.chats.set_active(chat, True)
     assert client.get(path).status_code == 200
-    site.store.reset_feed_token(chat)
+    site.store.chats.reset_feed_token(chat)
     assert client.get(path).status_code == 404

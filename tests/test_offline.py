@@ -64,7 +64,7 @@ def test_offline_with_a_stored_day_suggests_no_fetch_and_keeps_the_database(tmp_
     config = _offline_config(tmp_path)
     stored_day = dt.date(2025, 10, 22)
     store = Store(json.loads(config.read_text())["database"])
-    store.store_announcement(stored_day, load_paper_list(PAPERS, announced=stored_day))
+    store.papers.store_announcement(stored_day, load_paper_list(PAPERS, announced=stored_day))
     store.close()
     result = CliRunner().invoke(cli, ["--config", str(config), "digest"])
     assert result.exit_code == EXIT_UNAVAILABLE

@@ -18,86 +18,86 @@ def _scored(*papers):
 
 def test_plan_writes_pending_rows_once(store):
     chat = new_chat(store, "1")
-    planned = store.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001"), make_paper("2609.00002")))
+    planned = store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001"), make_paper("2609.00002")))
     assert [row.arxiv_id for row in planned] == ["2609.00001", "2609.00002"]
-    again = store.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00003")))
+    again = store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00003")))
     assert [row.arxiv_id for row in again] == ["2609.00001", "2609.00002"]
-    assert store.digest_day_status(chat.ref, DAY) == DayStatus.PLANNED
-    assert store.open_digest_days() == [OpenDay(chat.ref, DAY, header_sent=False)]
+    assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.PLANNED
+    assert store.outbox.open_digest_days() == [OpenDay(chat.ref, DAY, header_sent=False)]
 
 
 def test_sent_paper_is_never_planned_again_but_a_newer_version_is(store):
     chat = new_chat(store, "1")
-    store.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
-    store.mark_sent(chat.ref, ["2609.00001"], "m1")
-    store.finish_digest_day(chat.ref, DAY)
-    same = store.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00001", announce_type="cross")))
+    store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
+    store.outbox.mark_sent(chat.ref, ["2609.00001"], "m1")
+    store.outbox.finish_digest_day(chat.ref, DAY)
+    same = store.outbox.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00001", announce_type="cross")))
     assert same == []
-    assert store.digest_day_status(chat.ref, NEXT_DAY) == DayStatus.EMPTY
+    assert store.outbox.digest_day_status(chat.ref, NEXT_DAY) == DayStatus.EMPTY
     later = DAY + dt.timedelta(days=4)
-    update = store.plan_digest(chat.ref, later, _scored(make_paper("2609.00001", version=2, announce_type="replace")))
+    update = store.outbox.plan_digest(chat.ref, later, _scored(make_paper("2609.00001", version=2, announce_type="replace")))
     assert [(row.arxiv_id, row.version) for row in update] == [("2609.00001", 2)]
-    assert store.delivered_ids(chat.ref) == {"2609.00001"}
+    assert store.outbox.delivered_ids(chat.ref) == {"2609.00001"}
 
 
 def test_pending_from_another_day_is_not_planned_twice(store):
     chat = new_chat(store, "1")
-    store.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
-    assert store.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00001"))) == []
+    store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
+    assert store.outbox.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00001"))) == []
 
 
 def test_header_and_finish_move_the_day_forward(store):
     chat = new_chat(store, "1")
-    store.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
-    store.mark_header_sent(chat.ref, DAY)
-    assert store.digest_day_status(chat.ref, DAY) == DayStatus.SENDING
-    assert store.open_digest_days()[0].header_sent
-    store.mark_sent(chat.ref, ["2609.00001"], "m2")
-    store.finish_digest_day(chat.ref, DAY)
-    assert store.open_digest_days() == []
-    stats = store.delivery_stats(chat.ref)
+    store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
+    store.outbox.mark_header_sent(chat.ref, DAY)
+    assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.SENDING
+    assert store.outbox.open_digest_days()[0].header_sent
+    store.outbox.mark_sent(chat.ref, ["2609.00001"], "m2")
+    store.outbox.finish_digest_day(chat.ref, DAY)
+    assert store.outbox.open_digest_days() == []
+    stats = store.outbox.delivery_stats(chat.ref)
     assert (stats.papers_sent, stats.papers_pending, stats.digests_delivered, stats.last_digest_day) == (1, 0, 1, DAY)
 
 
 def test_give_up_fails_pending_rows_and_they_may_come_back(store):
     chat = new_chat(store, "1")
-    store.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001"), make_paper("2609.00002")))
-    store.mark_sent(chat.ref, ["2609.00001"], "m1")
-    store.give_up_deliveries(chat.ref, "chat gone")
-    assert store.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
-    assert store.delivery_stats(chat.ref).papers_failed == 1
-    assert store.delivered_ids(chat.ref) == {"2609.00001"}
-    again = store.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00002")))
+    store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001"), make_paper("2609.00002")))
+    store.outbox.mark_sent(chat.ref, ["2609.00001"], "m1")
+    store.outbox.give_up_deliveries(chat.ref, "chat gone")
+    assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
+    assert store.outbox.delivery_stats(chat.ref).papers_failed == 1
+    assert store.outbox.delivered_ids(chat.ref) == {"2609.00001"}
+    again = store.outbox.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00002")))
     assert [row.arxiv_id for row in again] == ["2609.00002"]
 
 
 def test_failed_attempts_are_counted(store):
     chat = new_chat(store, "1")
-    store.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
-    assert store.note_failed_attempt(chat.ref, ["2609.00001"], "timeout") == 1
-    assert store.note_failed_attempt(chat.ref, ["2609.00001"], "timeout") == 2
-    assert store.pending_papers(chat.ref, DAY)[0].attempts == 2
+    store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
+    assert store.outbox.note_failed_attempt(chat.ref, ["2609.00001"], "timeout") == 1
+    assert store.outbox.note_failed_attempt(chat.ref, ["2609.00001"], "timeout") == 2
+    assert store.outbox.pending_papers(chat.ref, DAY)[0].attempts == 2
 
 
 def test_delivered_on_day_and_skipped_days(store):
     first, second = new_chat(store, "1"), new_chat(store, "2")
-    store.store_announcement(DAY, [make_paper("2609.00001"), make_paper("2609.00002")])
-    store.plan_digest(first.ref, DAY, _scored(make_paper("2609.00001")))
-    store.skip_digest_day(second.ref, DAY)
-    assert store.delivered_on_day(DAY) == {first.ref: {"2609.00001"}}
-    assert store.digest_day_status(second.ref, DAY) == DayStatus.PAUSED
-    assert store.digest_days(DAY) == {first.ref: (DAY, {DAY}), second.ref: (DAY, {DAY})}
-    assert store.digest_days(NEXT_DAY) == {first.ref: (DAY, set()), second.ref: (DAY, set())}
-    store.skip_digest_day(first.ref, DAY)
-    assert store.digest_day_status(first.ref, DAY) == DayStatus.PLANNED
-    assert store.delivery_stats().papers_pending == 1
-    store.finish_digest_day(first.ref, DAY, DayStatus.DONE)
+    store.papers.store_announcement(DAY, [make_paper("2609.00001"), make_paper("2609.00002")])
+    store.outbox.plan_digest(first.ref, DAY, _scored(make_paper("2609.00001")))
+    store.outbox.skip_digest_day(second.ref, DAY)
+    assert store.outbox.delivered_on_day(DAY) == {first.ref: {"2609.00001"}}
+    assert store.outbox.digest_day_status(second.ref, DAY) == DayStatus.PAUSED
+    assert store.outbox.digest_days(DAY) == {first.ref: (DAY, {DAY}), second.ref: (DAY, {DAY})}
+    assert store.outbox.digest_days(NEXT_DAY) == {first.ref: (DAY, set()), second.ref: (DAY, set())}
+    store.outbox.skip_digest_day(first.ref, DAY)
+    assert store.outbox.digest_day_status(first.ref, DAY) == DayStatus.PLANNED
+    assert store.outbox.delivery_stats().papers_pending == 1
+    store.outbox.finish_digest_day(first.ref, DAY, DayStatus.DONE)
 
 
 def test_many_chats_plan_in_one_call_and_an_unknown_chat_gets_nothing(store):
     first, second = new_chat(store, "1"), new_chat(store, "2")
     ghost = ChatRef("recording", "gone")
-    plans = store.plan_digests(DAY, {first.ref: _scored(make_paper("2609.00001")), ghost: _scored(make_paper("2609.00002")),
+    plans = store.outbox.plan_digests(DAY, {first.ref: _scored(make_paper("2609.00001")), ghost: _scored(make_paper("2609.00002")),
                                      second.ref: _scored(make_paper("2609.00001"), make_paper("2609.00003"))})
     assert {ref: [row.arxiv_id for row in rows] for ref, rows in plans.items()} == {
         first.ref: ["2609.00001"], ghost: [], second.ref: ["2609.00001", "2609.00003"]
@@ -106,8 +106,8 @@ def test_many_chats_plan_in_one_call_and_an_unknown_chat_gets_nothing(store):
 
 def test_feedback_votes_replace_per_reader(store):
     chat = new_chat(store, "1")
-    store.record_feedback(chat.ref, "2609.00001", "u1", 1)
-    store.record_feedback(chat.ref, "2609.00001", "u2", 1)
-    store.record_feedback(chat.ref, "2609.00001", "u1", -1)
-    store.record_feedback(chat.ref, "2609.00002", "u1", 5)
-    assert store.feedback_totals(chat.ref) == {"2609.00001": 0, "2609.00002": 1}
+    store.outbox.record_feedback(chat.ref, "2609.00001", "u1", 1)
+    store.outbox.record_feedback(chat.ref, "2609.00001", "u2", 1)
+    store.outbox.record_feedback(chat.ref, "2609.00001", "u1", -1)
+    store.outbox.record_feedback(chat.ref, "2609.00002", "u1", 5)
+    assert store.outbox.feedback_totals(chat.ref) == {"2609.00001": 0, "2609.00002": 1}

@@ -29,7 +29,7 @@ async def services(fake_arxiv: FakeArxiv, store):
 
 def _stored(store):
     papers = fixture_papers()
-    store.store_announcement(FIXTURE_DAY, papers)
+    store.papers.store_announcement(FIXTURE_DAY, papers)
     return papers
 
 
@@ -50,12 +50,12 @@ async def test_save_keeps_a_paper_counts_as_a_like_and_never_plans_a_delivery(st
     assert reply.text.startswith(f"Saved 🔖 {papers[0].arxiv_id} “")
     assert "has 1 paper." in reply.text
     assert (await run(context(user_id="U2"), f"save {papers[0].arxiv_id}")).text.startswith("Already saved:")
-    assert store.feedback_totals(CHAT) == {papers[0].arxiv_id: 2}  # each saver's 👍
-    assert store.require_chat(CHAT).learned  # the same re-learning a 👍 does
-    assert store.delivered_ids(CHAT) == set()
+    assert store.outbox.feedback_totals(CHAT) == {papers[0].arxiv_id: 2}  # each saver's 👍
+    assert store.chats.require_chat(CHAT).learned  # the same re-learning a 👍 does
+    assert store.outbox.delivered_ids(CHAT) == set()
     assert (await run(context(), f"unsave {papers[0].arxiv_id}")).text == f"Removed {papers[0].arxiv_id} from the reading list."
     assert not (await run(context(), f"unsave {papers[0].arxiv_id}")).ok
-    assert store.count_saved(CHAT) == 0
+    assert store.saved.count_saved(CHAT) == 0
     assert fake_arxiv.api_requests() == []  # stored papers are not asked for
 
 
@@ -166,7 +166,7 @@ async def test_unknown_and_malformed_ids_get_clear_answers(store, services, fake
         assert not reply.ok, (text, reply.text)
         assert expected in reply.text, (text, reply.text)
         assert "\u202e" not in reply.text, (text, reply.text)
-    assert store.count_saved(CHAT) == 0
+    assert store.saved.count_saved(CHAT) == 0
 
 
 async def test_the_reading_list_has_a_limit(store, services, monkeypatch):
@@ -180,7 +180,7 @@ async def test_the_reading_list_has_a_limit(store, services, monkeypatch):
     assert not full.ok
     assert "at most 2 papers" in full.text
     assert (await run(context(), f"save {papers[0].arxiv_id}")).ok  # saving again is no growth
-    assert store.count_saved(CHAT) == 2
+    assert store.saved.count_saved(CHAT) == 2
 
 
 def test_keys_are_stable_and_unique_and_awkward_text_still_parses():
@@ -202,19 +202,19 @@ async def test_the_save_button_event_saves_and_likes_for_started_chats_only(stor
     events = StoreEvents(store, SETTINGS.defaults.categories)
     await events(SaveEvent(CHAT, papers[1].arxiv_id, "U7"))
     await events(SaveEvent(ChatRef("console", "never-started"), papers[1].arxiv_id, "U7"))
-    assert [entry.paper.arxiv_id for entry in store.saved_papers(CHAT)] == [papers[1].arxiv_id]
-    assert store.feedback_totals(CHAT) == {papers[1].arxiv_id: 1}
-    assert store.require_chat(CHAT).learned
-    assert store.get_chat(ChatRef("console", "never-started")) is None
+    assert [entry.paper.arxiv_id for entry in store.saved.saved_papers(CHAT)] == [papers[1].arxiv_id]
+    assert store.outbox.feedback_totals(CHAT) == {papers[1].arxiv_id: 1}
+    assert store.chats.require_chat(CHAT).learned
+    assert store.chats.get_chat(ChatRef("console", "never-started")) is None
 
 
 async def test_a_moved_chat_keeps_its_reading_list(store):
     papers = _stored(store)
     await processor(store).handle(context(), "start")
-    store.save_paper(CHAT, papers[0].arxiv_id)
+    store.saved.save_paper(CHAT, papers[0].arxiv_id)
     moved = ChatRef("console", "supergroup")
-    store.get_or_create_chat(moved, SETTINGS.defaults)  # a command typed there before the move was seen
-    store.save_paper(moved, papers[1].arxiv_id)
-    store.move_chat(CHAT, moved)
-    assert [entry.paper.arxiv_id for entry in store.saved_papers(moved)] == [papers[0].arxiv_id]
+    store.chats.get_or_create_chat(moved, SETTINGS.defaults)  # a command typed there before the move was seen
+    store.saved.save_paper(moved, papers[1].arxiv_id)
+    store.chats.move_chat(CHAT, moved)
+    assert [entry.paper.arxiv_id for entry in store.saved.saved_papers(moved)] == [papers[0].arxiv_id]
     assert "m004_saved_papers" in store.applied_migrations()

@@ -17,18 +17,18 @@ async def test_weekly_with_a_day_then_without_keeps_the_day_and_daily_switches_b
     assert reply.ok
     assert reply.text.startswith("Digests will arrive weekly on Mondays at 08:00 UTC.")
     assert "Next weekly digest: Fri 2026-09-25 08:00 UTC" in reply.text  # FakeServices' canned next delivery
-    chat = store.get_chat(CHAT)
+    chat = store.chats.get_chat(CHAT)
     assert (chat.schedule, chat.weekly_day) == ("weekly", 0)
     await run(store, "schedule daily")
     await run(store, "schedule WEEKLY")
-    assert (store.get_chat(CHAT).schedule, store.get_chat(CHAT).weekly_day) == ("weekly", 0)
+    assert (store.chats.get_chat(CHAT).schedule, store.chats.get_chat(CHAT).weekly_day) == ("weekly", 0)
     assert "Delivery: weekly on Mondays at 08:00 UTC" in (await run(store, "keywords")).text
     assert (await run(store, "schedule")).text.startswith("Digests arrive weekly on Mondays at 08:00 UTC.")
 
 
 async def test_a_new_chat_going_weekly_gets_friday(store):
     await run(store, "schedule weekly")
-    assert (store.get_chat(CHAT).schedule, store.get_chat(CHAT).weekly_day) == ("weekly", 4)
+    assert (store.chats.get_chat(CHAT).schedule, store.chats.get_chat(CHAT).weekly_day) == ("weekly", 4)
 
 
 @pytest.mark.parametrize(
@@ -44,19 +44,19 @@ async def test_a_new_chat_going_weekly_gets_friday(store):
 )
 async def test_bad_input_gets_one_clear_line_and_changes_nothing(store, text, answer):
     await run(store, "schedule weekly tue")
-    before = store.get_chat(CHAT)
+    before = store.chats.get_chat(CHAT)
     refused = await run(store, text)
     assert not refused.ok
     assert answer in refused.text
     assert "\n" not in refused.text
-    assert store.get_chat(CHAT) == before
+    assert store.chats.get_chat(CHAT) == before
 
 
 async def test_only_admins_change_the_schedule(store):
     refused = await run(store, "schedule weekly", can_change=False)
     assert not refused.ok
     assert "admins" in refused.text
-    assert store.get_chat(CHAT) is None
+    assert store.chats.get_chat(CHAT) is None
 
 
 def test_weekday_names_and_abbreviations():

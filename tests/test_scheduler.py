@@ -53,8 +53,8 @@ class World:
 
     def chat(self, chat_id: str, zone: str = "UTC", at: dt.time = dt.time(8, 0), **changes):
         ref = ChatRef(PLATFORM, chat_id)
-        self.store.get_or_create_chat(ref, self.settings.defaults)
-        return self.store.update_chat(ref, timezone=zone, delivery_time=at, **changes)
+        self.store.chats.get_or_create_chat(ref, self.settings.defaults)
+        return self.store.chats.update_chat(ref, timezone=zone, delivery_time=at, **changes)
 
     async def close(self) -> None:
         await self.scheduler.fetcher.aclose()
@@ -88,7 +88,7 @@ async def test_digest_arrives_once_at_delivery_time_and_next_day_only_new_papers
     second_day = world.adapter.papers_sent_to("berlin")[len(first_day):]
     assert second_day
     assert not set(second_day) & set(first_day)
-    assert world.store.delivered_ids(chat.ref) == set(first_day) | set(second_day)
+    assert world.store.outbox.delivered_ids(chat.ref) == set(first_day) | set(second_day)
 
 
 async def test_each_time_zone_gets_its_digest_at_local_time(world):
@@ -138,7 +138,7 @@ async def test_failed_fetch_leaves_the_day_open_for_a_later_tick(world):
     report = await world.tick_at(2026, 4, 23, 9, 0)
     assert report.deliveries == []
     assert report.waiting_for_arxiv == [thursday]
-    assert world.store.digest_day_status(ChatRef(PLATFORM, "utc"), thursday) is None
+    assert world.store.outbox.digest_day_status(ChatRef(PLATFORM, "utc"), thursday) is None
     store_feed(world.store, thursday, fixture_papers("2026-04-22")[:5])  # arXiv is back
     report = await world.tick_at(2026, 4, 23, 9, 10)
     assert [r.announcement_day for r in report.deliveries] == [thursday]
@@ -151,15 +151,15 @@ async def test_one_chat_failing_does_not_block_the_others(world):
     report = await world.tick_at(2026, 4, 21, 9, 0)
     outcomes = {r.chat.chat_id: r.outcome for r in report.deliveries}
     assert outcomes == {"gone": DeliveryOutcome.CHAT_GONE, "fine": DeliveryOutcome.DELIVERED}
-    assert world.store.get_chat(ChatRef(PLATFORM, "gone")).active is False
+    assert world.store.chats.get_chat(ChatRef(PLATFORM, "gone")).active is False
     assert world.adapter.papers_sent_to("fine")
 
 
 async def test_paused_chat_skips_the_day_for_good(world):
     chat = world.chat("paused", paused=True)
     await world.tick_at(2026, 4, 21, 9, 0)
-    assert world.store.digest_day_status(chat.ref, TUESDAY) == DayStatus.PAUSED
-    world.store.update_chat(chat.ref, paused=False)
+    assert world.store.outbox.digest_day_status(chat.ref, TUESDAY) == DayStatus.PAUSED
+    world.store.chats.update_chat(chat.ref, paused=False)
     assert (await world.tick_at(2026, 4, 21, 10, 0)).deliveries == []
     assert [r.announcement_day for r in (await world.tick_at(2026, 4, 22, 9, 0)).deliveries] == [WEDNESDAY]
 
@@ -198,11 +198,11 @@ async def test_arxiv_failure_is_retried_on_a_later_tick_with_one_request_for_all
     fake_arxiv.fail_next(Fault("status", 503))
     vision = world.chat("vision")
     both = world.chat("both")
-    world.store.replace_terms(both.ref, "category", [("cs.CV", 1.0), ("cs.LG", 1.0)])
+    world.store.chats.replace_terms(both.ref, "category", [("cs.CV", 1.0), ("cs.LG", 1.0)])
     report = await world.tick_at(2026, 4, 21, 9, 0)
     assert report.deliveries == []
     assert report.waiting_for_arxiv == [TUESDAY]
-    assert world.store.digest_day_status(vision.ref, TUESDAY) is None
+    assert world.store.outbox.digest_day_status(vision.ref, TUESDAY) is None
     await world.tick_at(2026, 4, 21, 9, 1)  # arXiv just failed: not asked again yet
     assert len(fake_arxiv.feed_requests()) == 1
     report = await world.tick_at(2026, 4, 21, 9, 10)
@@ -237,16 +237,16 @@ async def test_a_chat_that_removed_the_bot_and_came_back_gets_no_old_digests(wor
     chat = world.chat("utc")
     world.adapter.outage = _outage()
     await world.tick_at(2026, 4, 21, 9, 0)  # Tuesday defers ...
-    world.store.set_active(chat.ref, False)  # ... then the bot is removed: what was pending is dropped
-    assert world.store.pending_papers(chat.ref, TUESDAY) == []
+    world.store.chats.set_active(chat.ref, False)  # ... then the bot is removed: what was pending is dropped
+    assert world.store.outbox.pending_papers(chat.ref, TUESDAY) == []
     world.adapter.outage = None
     world.clock.set(dt.datetime(2026, 4, 22, 12, 0, tzinfo=UTC))
-    world.store.set_active(chat.ref, True)  # added back on Wednesday at 12:00, after its 08:00 digest time
+    world.store.chats.set_active(chat.ref, True)  # added back on Wednesday at 12:00, after its 08:00 digest time
     assert (await world.tick_at(2026, 4, 22, 12, 1)).deliveries == []
     assert world.adapter.sent == []
     report = await world.tick_at(2026, 4, 23, 8, 0)  # Thursday's feed is not stored: Wednesday's is current
     assert report.deliveries == []
-    assert world.scheduler.next_delivery(world.store.require_chat(chat.ref)) is not None
+    assert world.scheduler.next_delivery(world.store.chats.require_chat(chat.ref)) is not None
 
 
 async def test_pausing_stops_a_digest_that_was_deferred(world):
@@ -254,10 +254,10 @@ async def test_pausing_stops_a_digest_that_was_deferred(world):
     world.adapter.outage = _outage()
     await world.tick_at(2026, 4, 21, 9, 0)
     world.adapter.outage = None
-    world.store.update_chat(chat.ref, paused=True)
+    world.store.chats.update_chat(chat.ref, paused=True)
     assert (await world.tick_at(2026, 4, 21, 11, 0)).deliveries == []
     assert world.adapter.sent == []
-    assert world.store.pending_papers(chat.ref, TUESDAY) == []
+    assert world.store.outbox.pending_papers(chat.ref, TUESDAY) == []
 
 
 async def test_a_preview_and_a_tick_fetching_at_once_ask_arxiv_once(tmp_path, fake_arxiv):

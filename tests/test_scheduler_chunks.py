@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def expected_papers(store: Store, refs: list[ChatRef]) -> dict[str, list[str]]:
     """Each chat's selection for the day, in order, from the same one-pass scoring the tick uses."""
     scheduler = Scheduler(store, SETTINGS, Fetcher(SETTINGS.arxiv, store), {})
-    digests = scheduler.digests.build_digests(DAY, [store.get_chat(ref) for ref in refs], DUE_AT)
+    digests = scheduler.digests.build_digests(DAY, [store.chats.get_chat(ref) for ref in refs], DUE_AT)
     return {ref.chat_id: [scored.paper.arxiv_id for scored in digests[ref].papers] for ref in refs}
 
 
@@ -48,7 +48,7 @@ class PlanWatchingAdapter(RecordingAdapter):
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
         assert self.store is not None
-        self.planned_at_send.append(sum(DAY in days for _, days in self.store.digest_days(DAY).values()))
+        self.planned_at_send.append(sum(DAY in days for _, days in self.store.outbox.digest_days(DAY).values()))
         return await super().send(chat, message, plain=plain)
 
 
@@ -72,7 +72,7 @@ async def test_a_tick_larger_than_a_chunk_delivers_every_paper_once_chunk_after_
     assert set(adapter.planned_at_send[:first_chunk]) == {CHUNK}, "the first chunk was sent before later ones were planned"
     assert set(adapter.planned_at_send[first_chunk : first_chunk + second_chunk]) == {2 * CHUNK}
     assert set(adapter.planned_at_send[first_chunk + second_chunk :]) == {CHATS}
-    assert store.open_digest_days() == []
+    assert store.outbox.open_digest_days() == []
     store.close()
 
 
@@ -99,7 +99,7 @@ def test_sigkill_between_chunks_resumes_without_loss_or_duplicates(tmp_path, int
     child.wait(10)
     assert child.returncode == -signal.SIGKILL
     crashed = Store(tmp_path / "chunks.db", clock=lambda: DUE_AT)
-    assert len(crashed.digest_days(DAY)) == 2 * CHUNK, "the third chunk must not be planned before the second is sent"
+    assert len(crashed.outbox.digest_days(DAY)) == 2 * CHUNK, "the third chunk must not be planned before the second is sent"
     crashed.close()
     lines_before = (tmp_path / "sent.log").read_text().splitlines()
 
@@ -108,6 +108,6 @@ def test_sigkill_between_chunks_resumes_without_loss_or_duplicates(tmp_path, int
 
     assert_each_sent_once(tmp_path / "sent.log", lines_before, expected)
     reopened = Store(tmp_path / "chunks.db", clock=lambda: DUE_AT)
-    assert reopened.delivery_stats().papers_sent == sum(map(len, expected.values()))
-    assert reopened.open_digest_days() == []
+    assert reopened.outbox.delivery_stats().papers_sent == sum(map(len, expected.values()))
+    assert reopened.outbox.open_digest_days() == []
     reopened.close()

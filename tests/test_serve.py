@@ -64,9 +64,9 @@ async def test_stop_mid_digest_finishes_the_message_in_flight_and_keeps_the_rest
     await asyncio.wait_for(running, 10)
     assert adapter.handler is None  # stopped
     assert len(adapter.sent) == 2  # header + the message in flight; nothing after the stop
-    pending = world.store.pending_papers(chat.ref, TUESDAY)
+    pending = world.store.outbox.pending_papers(chat.ref, TUESDAY)
     assert pending
-    assert world.store.delivery_stats(chat.ref).papers_failed == 0
+    assert world.store.outbox.delivery_stats(chat.ref).papers_failed == 0
     # the next run resumes exactly where this one stopped
     again = RecordingAdapter(papers_per_message=2)
     await App(world.settings, world.store, [again], fetcher=app.fetcher).scheduler.tick()
@@ -80,7 +80,7 @@ async def test_services_report_arxiv_trouble_and_the_feed_link(tmp_path):
     chat = world.chat("utc")
     services = App(world.settings, world.store, [], fetcher=world.scheduler.fetcher).services
     assert services.arxiv_status() == "not contacted yet."
-    world.store.record_fetch("feed", ["cs.CV"], None, "failed", error="HTTP 503 Service Unavailable")
+    world.store.papers.record_fetch("feed", ["cs.CV"], None, "failed", error="HTTP 503 Service Unavailable")
     assert "failed" in services.arxiv_status()
     assert "503" in services.arxiv_status()
     assert services.feed_url(chat).endswith(chat.feed_token + ".xml")
@@ -168,7 +168,7 @@ async def test_stop_while_arxiv_hangs_ends_at_once_and_plans_nothing(tmp_path, f
     stop.set()
     await asyncio.wait_for(running, 5)
     assert time.monotonic() - started < 2
-    assert world.store.digest_day_status(chat.ref, TUESDAY) is None  # the day stays open for the next run
+    assert world.store.outbox.digest_day_status(chat.ref, TUESDAY) is None  # the day stays open for the next run
     await world.close()
 
 
@@ -181,16 +181,16 @@ async def test_an_adapter_that_cannot_start_does_not_stop_the_others(tmp_path):
     world = World(tmp_path, dt.datetime(2026, 4, 21, 7, 0, tzinfo=dt.timezone.utc))
     store_feed(world.store, TUESDAY, fixture_papers("2026-04-21"))
     world.chat("utc")
-    world.store.get_or_create_chat(ChatRef("broken", "1"), world.settings.defaults)
+    world.store.chats.get_or_create_chat(ChatRef("broken", "1"), world.settings.defaults)
     world.clock.set(dt.datetime(2026, 4, 21, 9, 0, tzinfo=dt.timezone.utc))
     working, broken = RecordingAdapter(), UnstartableAdapter(platform="broken")
     app = App(world.settings, world.store, [broken, working], fetcher=world.scheduler.fetcher)
     stop = asyncio.Event()
     running = asyncio.create_task(app.run(stop))
-    await _wait_until(lambda: world.store.digest_day_status(ChatRef("recording", "utc"), TUESDAY) == "done")
+    await _wait_until(lambda: world.store.outbox.digest_day_status(ChatRef("recording", "utc"), TUESDAY) == "done")
     stop.set()
     await asyncio.wait_for(running, 10)
     assert working.papers_sent_to("utc")
     assert broken.sent == []
-    assert world.store.digest_day_status(ChatRef("broken", "1"), TUESDAY) is None  # waits for its platform
+    assert world.store.outbox.digest_day_status(ChatRef("broken", "1"), TUESDAY) is None  # waits for its platform
     await world.close()

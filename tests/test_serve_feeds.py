@@ -64,7 +64,7 @@ async def _eventually(condition, what: str):
 
 
 async def _page_shows(world: World, client: httpx.AsyncClient, day: dt.date) -> bool:
-    if not world.store.has_announcement_day(day):
+    if not world.store.papers.has_announcement_day(day):
         return False
     world.clock.set(world.clock() + dt.timedelta(seconds=RENDER_CACHE_SECONDS))  # an earlier rendering has expired
     page = await client.get("/")
@@ -74,7 +74,7 @@ async def _page_shows(world: World, client: httpx.AsyncClient, day: dt.date) -> 
 async def test_pages_fetch_each_day_themselves_catch_up_and_report_an_overdue_day(tmp_path, fake_arxiv):
     world = World(tmp_path, dt.datetime(2026, 4, 21, 9, 0, tzinfo=UTC), fake_arxiv.settings())
     fake_arxiv.announce(fixture_papers("2026-04-21"), TUESDAY)
-    assert world.store.active_chats(include_paused=True) == []  # feeds only: no chat will ever be due
+    assert world.store.chats.active_chats(include_paused=True) == []  # feeds only: no chat will ever be due
 
     async with Running(world) as client:
         await _eventually(lambda: _page_shows(world, client, TUESDAY), "Tuesday's digest on the page")
@@ -91,7 +91,7 @@ async def test_pages_fetch_each_day_themselves_catch_up_and_report_an_overdue_da
     async with Running(world) as client:
         await _eventually(lambda: _page_shows(world, client, FRIDAY), "Friday's digest on the page")
         for day in (WEDNESDAY, THURSDAY):
-            assert world.store.papers_announced(day), f"{day} was not caught up"
+            assert world.store.papers.papers_announced(day), f"{day} was not caught up"
             assert (await client.get(f"/day/{day}")).status_code == 200
         assert (await client.get("/healthz")).json()["status"] == "ok"
     assert fake_arxiv.api_requests(), "the missed days were never asked of the export API"
@@ -122,5 +122,5 @@ async def test_a_first_serve_on_saturday_shows_fridays_papers_from_the_export_ap
     async with Running(world) as client:
         await _eventually(lambda: _page_shows(world, client, FRIDAY), "Friday's digest on the page")
         assert (await client.get("/healthz")).json()["status"] == "ok"
-    assert len(world.store.papers_announced(FRIDAY)) == len(fake_arxiv.api_papers)
+    assert len(world.store.papers.papers_announced(FRIDAY)) == len(fake_arxiv.api_papers)
     await world.close()

@@ -334,9 +334,9 @@ async def test_refused_blocks_are_sent_again_as_plain_text_and_nothing_is_lost(s
     """The outbox's fallback: Slack answers invalid_blocks, the same papers go out once more as plain text."""
     state, server = slack_api
     adapter = _adapter(server)
-    chat = store.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults)
+    chat = store.chats.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults)
     digest = _digest(_real_papers()[:30])
-    store.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
     state.block_errors.extend(["invalid_blocks", "msg_too_long"])
     result = await DigestSender(store).deliver(adapter, chat, digest)
     assert result.outcome == DeliveryOutcome.DELIVERED
@@ -348,7 +348,7 @@ async def test_refused_blocks_are_sent_again_as_plain_text_and_nothing_is_lost(s
     assert len(rest) == 1
     assert "blocks" not in rest[0]
     assert digest.papers[24].paper.abs_url in rest[0]["text"]
-    assert store.delivered_ids(chat.ref) == {s.paper.arxiv_id for s in digest.papers}
+    assert store.outbox.delivered_ids(chat.ref) == {s.paper.arxiv_id for s in digest.papers}
 
 
 def _button_press(value: str, user: str, channel: str, response_url: str) -> str:
@@ -367,8 +367,8 @@ def _button_press(value: str, user: str, channel: str, response_url: str) -> str
 async def test_feedback_buttons_under_each_paper_reach_the_store(slack_api, store):
     state, server = slack_api
     adapter = _adapter(server, events=StoreEvents(store))
-    chat = store.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults).ref
-    store.store_announcement(DAY, _real_papers())
+    chat = store.chats.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults).ref
+    store.papers.store_announcement(DAY, _real_papers())
     digest = _digest(_real_papers()[:3])
     (message,) = render_digest_messages(digest)
     values = [e["value"] for b in message.payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
@@ -387,8 +387,8 @@ async def test_feedback_buttons_under_each_paper_reach_the_store(slack_api, stor
     await adapter.stop()
     assert pressed.status_code == 200
     assert forged.status_code == 401
-    assert store.feedback_totals(chat) == {first: 1}
-    assert store.require_chat(chat).learned  # the press taught the chat's ranking (core/feedback.py)
+    assert store.outbox.feedback_totals(chat) == {first: 1}
+    assert store.chats.require_chat(chat).learned  # the press taught the chat's ranking (core/feedback.py)
     assert state.responses[0]["text"] == "Noted 👍 Thanks!"
     assert state.responses[0]["response_type"] == "ephemeral"
 
@@ -396,8 +396,8 @@ async def test_feedback_buttons_under_each_paper_reach_the_store(slack_api, stor
 async def test_the_save_button_puts_the_paper_on_the_reading_list(slack_api, store):
     state, server = slack_api
     adapter = _adapter(server, events=StoreEvents(store))
-    chat = store.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults).ref
-    store.store_announcement(DAY, _real_papers())
+    chat = store.chats.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults).ref
+    store.papers.store_announcement(DAY, _real_papers())
     (message,) = render_digest_messages(_digest(_real_papers()[:2]))
     saves = [e for b in message.payload["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "save"]
     assert [e["text"]["text"] for e in saves] == ["1 🔖", "2 🔖"]
@@ -410,8 +410,8 @@ async def test_the_save_button_puts_the_paper_on_the_reading_list(slack_api, sto
     assert pressed.status_code == 200
     assert state.responses[0]["text"] == SAVE_THANKS
     second = _real_papers()[1].arxiv_id
-    assert [entry.paper.arxiv_id for entry in store.saved_papers(chat)] == [second]
-    assert store.feedback_totals(chat) == {second: 1}
+    assert [entry.paper.arxiv_id for entry in store.saved.saved_papers(chat)] == [second]
+    assert store.outbox.feedback_totals(chat) == {second: 1}
 
 
 async def _until(condition, timeout: float = 10.0) -> None:

@@ -62,7 +62,7 @@ async def test_subscribe_then_scheduled_digest_arrives_once_despite_a_429(tmp_pa
                 ("UGUEST", "max 3"),
             ])
             assert {a["response_type"] for a in answers} == {"ephemeral"}
-            chat = world.store.get_chat(ChatRef("slack", CHANNEL))
+            chat = world.store.chats.get_chat(ChatRef("slack", CHANNEL))
             assert {k.term for k in chat.keywords} >= {"diffusion", "segmentation", "point cloud"}
             assert chat.max_papers != 3  # the guest was refused
             state.rate_limits_left, state.retry_after_seconds = 1, 1
@@ -71,7 +71,7 @@ async def test_subscribe_then_scheduled_digest_arrives_once_despite_a_429(tmp_pa
             await app.scheduler.tick(world.clock.set(dt.datetime(2026, 4, 21, 8, 0, tzinfo=UTC)))
             for hour in (9, 12, 23):
                 await app.scheduler.tick(world.clock.set(dt.datetime(2026, 4, 21, hour, 0, tzinfo=UTC)))
-            delivered = world.store.delivered_ids(ChatRef("slack", CHANNEL))
+            delivered = world.store.outbox.delivered_ids(ChatRef("slack", CHANNEL))
         finally:
             await adapter.stop()
             await world.close()
@@ -99,7 +99,7 @@ async def test_archived_channel_is_deactivated_and_not_retried(tmp_path):
             await app.scheduler.tick(world.clock.set(dt.datetime(2026, 4, 21, 8, 0, tzinfo=UTC)))
             attempts = state.calls.count("chat.postMessage")
             await app.scheduler.tick(world.clock.set(dt.datetime(2026, 4, 21, 12, 0, tzinfo=UTC)))
-            chat = world.store.get_chat(ChatRef("slack", CHANNEL))
+            chat = world.store.chats.get_chat(ChatRef("slack", CHANNEL))
         finally:
             await adapter.stop()
             await world.close()

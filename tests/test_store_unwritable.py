@@ -100,8 +100,8 @@ def _chats_due_at_eight(tmp_path, clock: FakeClock) -> Store:
     store_feed(store, TUESDAY, fixture_papers("2026-04-21"))
     for n in range(CHATS):
         ref = ChatRef(PLATFORM, str(n))
-        store.get_or_create_chat(ref, SETTINGS.defaults)
-        store.update_chat(ref, timezone="UTC", delivery_time=dt.time(8, 0))
+        store.chats.get_or_create_chat(ref, SETTINGS.defaults)
+        store.chats.update_chat(ref, timezone="UTC", delivery_time=dt.time(8, 0))
     return store
 
 
@@ -138,11 +138,11 @@ async def test_a_store_refusing_writes_mid_delivery_sends_nothing_twice(tmp_path
     try:
         assert _duplicates(adapter) == 0
         assert health == [503, 200]
-        planned = {chat: store.delivery_stats(ChatRef(PLATFORM, str(chat))) for chat in range(CHATS)}
+        planned = {chat: store.outbox.delivery_stats(ChatRef(PLATFORM, str(chat))) for chat in range(CHATS)}
         assert all(stats.papers_pending == 0 and stats.papers_failed == 0 for stats in planned.values())
         for chat, stats in planned.items():
             assert len(adapter.papers_sent_to(str(chat))) == stats.papers_sent > 0
-            assert store.digest_day_status(ChatRef(PLATFORM, str(chat)), TUESDAY) == DayStatus.DONE
+            assert store.outbox.digest_day_status(ChatRef(PLATFORM, str(chat)), TUESDAY) == DayStatus.DONE
     finally:
         store.close()
 
@@ -159,12 +159,12 @@ async def test_a_tick_in_chunks_plans_no_later_chunk_while_the_store_refuses_wri
         report = await scheduler.tick(clock.set(dt.datetime(2026, 4, 21, 9, 0, tzinfo=UTC)))
         assert report.planned == CHUNK_CHATS
         assert report.failed_chats == []
-        assert len(store.digest_days(TUESDAY)) == CHUNK_CHATS, "a later chunk was planned while the store refused writes"
+        assert len(store.outbox.digest_days(TUESDAY)) == CHUNK_CHATS, "a later chunk was planned while the store refused writes"
         fault.end()
         for _ in range(30):  # past the store's 15 s back-off
             await scheduler.tick(clock.set(clock() + dt.timedelta(seconds=TICK_SECONDS)))
         assert _duplicates(adapter) == 0
-        assert all(store.digest_day_status(ChatRef(PLATFORM, str(n)), TUESDAY) == DayStatus.DONE for n in range(CHATS))
+        assert all(store.outbox.digest_day_status(ChatRef(PLATFORM, str(n)), TUESDAY) == DayStatus.DONE for n in range(CHATS))
     finally:
         await scheduler.fetcher.aclose()
         store.close()
@@ -174,13 +174,13 @@ def test_a_locked_database_is_waited_for_up_to_the_busy_timeout(tmp_path) -> Non
     """A write that reads first (as mark_sent does) used to fail at once: SQLite does not wait to upgrade a read lock."""
     store = Store(tmp_path / "busy.db", busy_timeout_seconds=0.4)
     ref = ChatRef(PLATFORM, "1")
-    store.get_or_create_chat(ref, SETTINGS.defaults)
+    store.chats.get_or_create_chat(ref, SETTINGS.defaults)
     other = LockedByAnotherProcess(store.path)
     other.start()
     try:
         started = time.monotonic()
         with pytest.raises(StoreUnwritable, match="locked"):
-            store.mark_sent(ref, ["2604.00001"], "m1")
+            store.outbox.mark_sent(ref, ["2604.00001"], "m1")
         assert time.monotonic() - started >= 0.4
         assert store.write_failure is not None
         assert "locked" in store.write_failure

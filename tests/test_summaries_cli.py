@@ -33,7 +33,7 @@ def cli_files(tmp_path: Path, fake_llm: RunningFakeLlm, monkeypatch: pytest.Monk
     monkeypatch.setenv("TEST_LLM_KEY", "sk-test")
     database = tmp_path / "cli.db"
     store = Store(database)
-    store.store_announcement(DAY, load_papers(60))
+    store.papers.store_announcement(DAY, load_papers(60))
     store.close()
     return config, database
 
@@ -92,7 +92,7 @@ def test_tokens_and_cost_count_only_this_runs_calls(cli_files: tuple[Path, Path]
 
     store = Store(database)
     key = Summarizer(load_settings(config).summaries, store, None).key_for(second_paper, "en")
-    new = store.cached_summary(key)
+    new = store.summaries.cached_summary(key)
     store.close()
     cost = (new.prompt_tokens + new.completion_tokens) * 1000.0 / 1_000_000
     assert f"1 new ({new.prompt_tokens} prompt + {new.completion_tokens} completion tokens, cost {cost:.4f}), 1 from cache" in output

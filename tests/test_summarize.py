@@ -65,7 +65,7 @@ async def test_normal_answers_are_stored_with_token_counts(fake_llm: RunningFake
     assert first.prompt_tokens > 0
     assert first.completion_tokens > 0
     assert fake_llm.fake.authorizations == {f"Bearer {KEY}"}
-    usage = store.summary_usage()
+    usage = store.summaries.summary_usage()
     assert usage.summaries == len(papers)
     assert usage.prompt_tokens == sum(summary.prompt_tokens for summary in summaries.values())
     assert usage.completion_tokens == sum(summary.completion_tokens for summary in summaries.values())
@@ -130,7 +130,7 @@ async def test_server_errors_exhaust_retries_then_labelled_fallback(
     assert fallback.text.startswith(f"*{FALLBACK_LABELS['en']}*")
     assert not summaries[papers[1].arxiv_id].is_fallback
     assert any(paper.arxiv_id in record.getMessage() and record.levelno == logging.WARNING for record in caplog.records)
-    assert store.summary_usage().summaries == 1  # the fallback is not cached as final
+    assert store.summaries.summary_usage().summaries == 1  # the fallback is not cached as final
 
 
 async def test_fallback_is_retried_next_run(fake_llm: RunningFakeLlm, store: Store, papers: list[Paper]) -> None:
@@ -187,7 +187,7 @@ async def test_malformed_answers_are_rejected(
 
     assert summaries[paper.arxiv_id].is_fallback
     assert len(summaries[paper.arxiv_id].text) < MAX_SUMMARY_CHARS
-    assert store.summary_usage().summaries == 0
+    assert store.summaries.summary_usage().summaries == 0
     assert any(paper.arxiv_id in record.getMessage() for record in caplog.records)
 
 
@@ -201,7 +201,7 @@ async def test_a_rejected_answer_is_not_a_summary_but_its_tokens_were_paid(
         await summarizer.summarize_papers(papers[:2], "en")
     finally:
         await summarizer.aclose()
-    [kept] = [store.cached_summary(summarizer.key_for(paper, "en", "abstract")) for paper in papers[1:2]]
+    [kept] = [store.summaries.cached_summary(summarizer.key_for(paper, "en", "abstract")) for paper in papers[1:2]]
     assert kept is not None
     assert summarizer.spent.summaries == 1
     assert summarizer.spent.prompt_tokens > kept.prompt_tokens
@@ -247,7 +247,7 @@ async def test_without_a_key_extractive_and_one_log_line(
     assert all(summary.is_fallback for summary in [*first.values(), *second.values()])
     assert summarizer.llm_calls == 0
     assert len([record for record in caplog.records if "no LLM API key" in record.getMessage()]) == 1
-    assert store.summary_usage().summaries == 0
+    assert store.summaries.summary_usage().summaries == 0
 
 
 async def test_disabled_summaries_give_nothing(store: Store, papers: list[Paper]) -> None:
@@ -271,7 +271,7 @@ async def test_an_answer_the_sanitizer_empties_is_rejected_not_cached(
     assert fake_llm.fake.calls[paper.arxiv_id] == 1
     assert summary.is_fallback
     assert summary.text.startswith(f"*{FALLBACK_LABELS['en']}*")
-    assert store.summary_usage().summaries == 0
+    assert store.summaries.summary_usage().summaries == 0
 
 
 async def test_without_a_key_cached_llm_summaries_are_still_used(

@@ -72,7 +72,7 @@ async def running(fake: FakeTelegram, recorder: Recorder, store: Store) -> Async
 
 
 def keywords_of(store: Store, chat_id: int) -> list[str]:
-    chat = store.get_chat(ChatRef("telegram", str(chat_id)))
+    chat = store.chats.get_chat(ChatRef("telegram", str(chat_id)))
     return [] if chat is None else [keyword.term.lower() for keyword in chat.keywords]
 
 
@@ -213,11 +213,11 @@ async def test_the_save_button_is_under_every_paper_and_reports_a_save(fake: Fak
 
 async def test_bibtex_arrives_as_a_document_after_its_reply(fake: FakeTelegram, running: TelegramAdapter, store: Store) -> None:
     papers = [scored.paper for scored in sample_digest(2).papers]
-    store.store_announcement(papers[0].announced, papers)
+    store.papers.store_announcement(papers[0].announced, papers)
     chat = ChatRef("telegram", str(USER))
-    store.get_or_create_chat(chat, Settings().defaults)
+    store.chats.get_or_create_chat(chat, Settings().defaults)
     for paper in papers:
-        store.save_paper(chat, paper.arxiv_id)
+        store.saved.save_paper(chat, paper.arxiv_id)
     fake.type_message(USER, USER, "/bibtex")
     await fake.wait_until(lambda: len(fake.documents) == 1)
     [document] = fake.documents

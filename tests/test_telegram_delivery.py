@@ -37,9 +37,9 @@ async def adapter(fake: FakeTelegram, store: Store) -> AsyncIterator[TelegramAda
 
 
 def planned(store: Store, count: int) -> tuple[ChatSettings, Digest]:
-    chat = store.get_or_create_chat(ChatRef("telegram", str(CHAT_ID)), DefaultsSettings())
+    chat = store.chats.get_or_create_chat(ChatRef("telegram", str(CHAT_ID)), DefaultsSettings())
     digest = sample_digest(count)
-    store.plan_digest(chat.ref, digest.announcement_day, digest.papers)
+    store.outbox.plan_digest(chat.ref, digest.announcement_day, digest.papers)
     return chat, digest
 
 
@@ -61,7 +61,7 @@ async def test_flood_limit_mid_digest_delays_but_loses_and_repeats_nothing(fake:
     assert result.outcome == DeliveryOutcome.DELIVERED
     assert fake.too_many_requests == 1
     assert_sent_once(fake, digest)
-    assert store.delivered_ids(chat.ref) == {scored.paper.arxiv_id for scored in digest.papers}
+    assert store.outbox.delivered_ids(chat.ref) == {scored.paper.arxiv_id for scored in digest.papers}
 
 
 async def test_long_flood_wait_defers_and_the_resumed_digest_sends_only_the_rest(fake: FakeTelegram, adapter: TelegramAdapter, store: Store) -> None:
@@ -93,7 +93,7 @@ async def test_blocked_bot_deactivates_the_chat(fake: FakeTelegram, adapter: Tel
     fake.blocked.add(CHAT_ID)
     result = await DigestSender(store).deliver(adapter, chat, digest)
     assert result.outcome == DeliveryOutcome.CHAT_GONE
-    stored = store.get_chat(chat.ref)
+    stored = store.chats.get_chat(chat.ref)
     assert stored is not None
     assert not stored.active
     assert fake.messages_to(CHAT_ID) == []
@@ -113,7 +113,7 @@ async def test_group_becoming_a_supergroup_mid_digest_gets_the_rest_there_once(f
     assert after
     assert papers_in(before) + papers_in(after) == [scored.paper.arxiv_id for scored in digest.papers]
     assert len([m for m in before + after if "arXiv digest" in m.visible]) == 1
-    assert store.get_chat(chat.ref) is None
-    assert store.delivered_ids(moved) == {scored.paper.arxiv_id for scored in digest.papers}
-    assert store.pending_papers(moved, digest.announcement_day) == []
-    assert store.digest_day_status(moved, digest.announcement_day) == DayStatus.DONE
+    assert store.chats.get_chat(chat.ref) is None
+    assert store.outbox.delivered_ids(moved) == {scored.paper.arxiv_id for scored in digest.papers}
+    assert store.outbox.pending_papers(moved, digest.announcement_day) == []
+    assert store.outbox.digest_day_status(moved, digest.announcement_day) == DayStatus.DONE

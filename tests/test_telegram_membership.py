@@ -20,7 +20,7 @@ GROUP = -100555
 
 
 def is_active(world: World, chat_id: int) -> bool | None:
-    chat = world.store.get_chat(ChatRef("telegram", str(chat_id)))
+    chat = world.store.chats.get_chat(ChatRef("telegram", str(chat_id)))
     return None if chat is None else chat.active
 
 

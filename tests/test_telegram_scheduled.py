@@ -40,7 +40,7 @@ async def test_scheduled_digest_arrives_at_the_users_time_exactly_once(tmp_path)
             assert "arXiv digest" in digest[0].visible
             for hour, minute in ((6, 1), (12, 0), (23, 59)):
                 await app.scheduler.tick(world.clock.set(dt.datetime(2026, 4, 21, hour, minute, tzinfo=UTC)))
-            delivered = world.store.delivered_ids(ChatRef("telegram", str(USER)))
+            delivered = world.store.outbox.delivered_ids(ChatRef("telegram", str(USER)))
         finally:
             await adapter.stop()
             await world.close()

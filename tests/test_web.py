@@ -46,7 +46,7 @@ def add_hostile_day(site: Site) -> Paper:
         announced=LATER_DAY,
         published=LATER_DAY,
     )
-    site.store.store_announcement(LATER_DAY, [paper])
+    site.store.papers.store_announcement(LATER_DAY, [paper])
     return paper
 
 
@@ -96,7 +96,7 @@ def test_a_stored_day_older_than_the_archive_list_is_still_served(site: Site) ->
     paper = add_hostile_day(site)
     for offset in range(1, ARCHIVE_DAYS + 1):  # enough newer days to push DAY out of the listed archive
         day = LATER_DAY + dt.timedelta(days=offset)
-        site.store.store_announcement(day, [dataclasses.replace(paper, arxiv_id=f"2605.{offset:05d}", announced=day)])
+        site.store.papers.store_announcement(day, [dataclasses.replace(paper, arxiv_id=f"2605.{offset:05d}", announced=day)])
     with client_for(site) as client:
         latest = client.get("/").text
         old = client.get(f"/day/{DAY.isoformat()}")
@@ -177,13 +177,13 @@ def test_health_turns_unhealthy_when_the_next_announcement_day_is_overdue(site: 
     overdue = _health_at(site, feed_out + grace)
     assert overdue["status"] == "failing: announcements"
     assert overdue["announcements"]["overdue_since"] == (feed_out + grace).isoformat()
-    site.store.record_fetch("feed", ["cs.CV", "cs.LG"], friday, "empty")  # arXiv announced nothing (an unlisted holiday)
+    site.store.papers.record_fetch("feed", ["cs.CV", "cs.LG"], friday, "empty")  # arXiv announced nothing (an unlisted holiday)
     assert _health_at(site, feed_out + grace)["status"] == "ok"
 
 
 def test_health_over_a_weekend_expects_nothing_after_friday(site: Site) -> None:
     friday = RSS_DAY + dt.timedelta(days=1)
-    site.store.record_fetch("feed", ["cs.CV", "cs.LG"], friday, "ok", 3)
+    site.store.papers.record_fetch("feed", ["cs.CV", "cs.LG"], friday, "ok", 3)
     sunday_night = dt.datetime(2026, 9, 27, 23, 0, tzinfo=dt.timezone.utc)
     report = _health_at(site, sunday_night)
     assert report["status"] == "ok"

@@ -114,7 +114,7 @@ async def test_maths_in_titles_and_abstracts_render_as_mathml_in_chromium(site: 
         arxiv_id="2609.77777", version=1, title=MATH_TITLE, authors=("Ada Lovelace",), abstract=MATH_ABSTRACT,
         categories=("cs.CV",), primary_category="cs.CV", announce_type="new", announced=day, published=day,
     )
-    site.store.store_announcement(day, [paper])
+    site.store.papers.store_announcement(day, [paper])
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "web-math.png"
     screenshot.unlink(missing_ok=True)

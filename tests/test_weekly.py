@@ -22,9 +22,9 @@ WEEKLY, DAILY = ChatRef(PLATFORM, "weekly"), ChatRef(PLATFORM, "daily")
 
 def new_chat(store: Store, ref: ChatRef) -> None:
     """A chat reading cs.CV with KEYWORDS, classic ranking (a paper's score does not depend on the other papers)."""
-    store.get_or_create_chat(ref, SETTINGS.defaults)
-    store.update_chat(ref, timezone="UTC", delivery_time=dt.time(8, 0), ranking="classic", max_papers=WEEKLY_MAX)
-    store.replace_terms(ref, "keyword", KEYWORDS)
+    store.chats.get_or_create_chat(ref, SETTINGS.defaults)
+    store.chats.update_chat(ref, timezone="UTC", delivery_time=dt.time(8, 0), ranking="classic", max_papers=WEEKLY_MAX)
+    store.chats.replace_terms(ref, "keyword", KEYWORDS)
 
 
 class Week:
@@ -64,10 +64,10 @@ class Week:
 
 def daily_selection(week: Week, ref: ChatRef, day: dt.date) -> list[tuple[float, str]]:
     """(score, id) of every paper the chat's classic scoring picks on one day (no limit): the reference the week is cut from."""
-    chat = week.store.require_chat(ref)
-    unlimited = week.store.update_chat(ref, max_papers=100)
+    chat = week.store.chats.require_chat(ref)
+    unlimited = week.store.chats.update_chat(ref, max_papers=100)
     digest = week.scheduler.digests.build_digests(day, [unlimited], WEEK_DUE_AT, exclude_delivered=False)[ref]
-    week.store.update_chat(ref, max_papers=chat.max_papers)
+    week.store.chats.update_chat(ref, max_papers=chat.max_papers)
     return [(scored.score, scored.paper.arxiv_id) for scored in digest.papers]
 
 
@@ -110,9 +110,9 @@ async def test_a_paper_listed_on_several_days_of_the_week_comes_once_as_first_an
     week = Week(tmp_path)
     new_chat(week.store, WEEKLY)
     make_weekly(week.store, WEEKLY, WEDNESDAY)
-    week.store.update_chat(WEEKLY, max_papers=100, min_score=0.0)
-    week.store.replace_terms(WEEKLY, "keyword", [])  # no keywords: every cs.CV paper of the week
-    relisted = {p.arxiv_id for p in week.store.papers_announced(DAY)} & {p.arxiv_id for p in week.store.papers_announced(NEXT_DAY)}
+    week.store.chats.update_chat(WEEKLY, max_papers=100, min_score=0.0)
+    week.store.chats.replace_terms(WEEKLY, "keyword", [])  # no keywords: every cs.CV paper of the week
+    relisted = {p.arxiv_id for p in week.store.papers.papers_announced(DAY)} & {p.arxiv_id for p in week.store.papers.papers_announced(NEXT_DAY)}
     assert len(relisted) == 16
 
     await week.tick(WEEK_DUE_AT)
@@ -139,7 +139,7 @@ async def test_switching_schedules_serves_each_day_once(tmp_path):
     assert await week.tick(dt.datetime(2026, 4, 21, 8, 0, tzinfo=UTC)) == []
     weekly = await week.tick(WEEK_DUE_AT)
     assert week.headers("weekly") == [f"header {WEEK[1]} to {NEXT_DAY}: {WEEKLY_MAX} papers"]
-    assert week.store.digest_week(WEEKLY, NEXT_DAY) == WEEK[1:], "the days since its last digest (16 was daily)"
+    assert week.store.outbox.digest_week(WEEKLY, NEXT_DAY) == WEEK[1:], "the days since its last digest (16 was daily)"
     assert "Digests will arrive at 08:00 UTC." in await week.command(WEEKLY, "schedule daily")
     assert await week.tick(WEEK_DUE_AT + dt.timedelta(hours=4)) == [], "the week's days are not caught up as daily digests"
     assert [ids for _, ids in weekly if ids]
@@ -156,8 +156,8 @@ async def test_switching_schedules_serves_each_day_once(tmp_path):
     assert had
     assert got
     assert not had & set(got)
-    assert set(got) <= {p.arxiv_id for p in week.store.papers_announced(NEXT_DAY)}
-    assert week.store.digest_week(switcher, NEXT_DAY) == (NEXT_DAY,)
+    assert set(got) <= {p.arxiv_id for p in week.store.papers.papers_announced(NEXT_DAY)}
+    assert week.store.outbox.digest_week(switcher, NEXT_DAY) == (NEXT_DAY,)
     await week.close()
 
 

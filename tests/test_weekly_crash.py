@@ -29,12 +29,12 @@ def prepared(path: Path) -> tuple[list[ChatRef], dict[str, list[str]]]:
     refs = populate(store, CHATS, store_day=False)
     for ref in refs:
         make_weekly(store, ref)
-    chats = [store.require_chat(ref) for ref in refs]
+    chats = [store.chats.require_chat(ref) for ref in refs]
     digests = Scheduler(store, SETTINGS, Fetcher(SETTINGS.arxiv, store), {}).digests.build_digests(
         NEXT_DAY, chats, WEEK_DUE_AT, week=WEEK
     )
     expected = {ref.chat_id: [scored.paper.arxiv_id for scored in digests[ref].papers] for ref in refs}
-    by_day = {day: {paper.arxiv_id for paper in store.papers_announced(day)} for day in (DAY, NEXT_DAY)}
+    by_day = {day: {paper.arxiv_id for paper in store.papers.papers_announced(day)} for day in (DAY, NEXT_DAY)}
     store.close()
     selected = {arxiv_id for ids in expected.values() for arxiv_id in ids}
     assert selected & by_day[DAY], "the weeks hold papers of both days"
@@ -67,7 +67,7 @@ def test_sigkill_mid_weekly_delivery_then_restart_loses_and_repeats_nothing(tmp_
     log = tmp_path / "sent.log"
     lines_before = log.read_text().splitlines() if log.exists() else []
     crashed = Store(tmp_path / "weekly.db", clock=lambda: WEEK_DUE_AT)
-    assert crashed.open_digest_days(), "the kill left weeks unsent"
+    assert crashed.outbox.open_digest_days(), "the kill left weeks unsent"
     crashed.close()
 
     restart = run_child(tmp_path, -1)
@@ -76,7 +76,7 @@ def test_sigkill_mid_weekly_delivery_then_restart_loses_and_repeats_nothing(tmp_
     frames = assert_each_sent_once(log, lines_before, expected)
     assert all(f"header {WEEK[0]} to {NEXT_DAY}:" in line for line in frames if "header" in line)
     reopened = Store(tmp_path / "weekly.db", clock=lambda: WEEK_DUE_AT)
-    assert reopened.delivery_stats().papers_sent == sum(map(len, expected.values()))
-    assert reopened.open_digest_days() == []
-    assert all(reopened.digest_week(ref, NEXT_DAY) == WEEK for ref in refs)
+    assert reopened.outbox.delivery_stats().papers_sent == sum(map(len, expected.values()))
+    assert reopened.outbox.open_digest_days() == []
+    assert all(reopened.outbox.digest_week(ref, NEXT_DAY) == WEEK for ref in refs)
     reopened.close()

@@ -209,5 +209,5 @@ async def papers_by_announcement_day(
     by_day: dict[dt.date, list[Paper]] = {}
     for paper in papers:
         if paper.announced in complete:
-            by_day.setdefault(paper.announced, []).append(paper)  # type: ignore[arg-type]
+            by_day.setdefault(paper.announced, []).append(paper)
     return Backfill(by_day, frozenset(complete))

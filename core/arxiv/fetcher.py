@@ -64,7 +64,7 @@ class Fetcher:
         return current_announcement_day(self.clock(), self.settings.holidays, self.settings.announcement_timezone)
 
     def stored_categories(self, day: dt.date) -> set[str]:
-        return self.store.fetched_categories(day)
+        return self.store.papers.fetched_categories(day)
 
     async def fetch_day(self, categories: Sequence[str], progress: Progress = _log_progress) -> FetchResult:
         """Fetch today's feed for the categories not stored yet for the current announcement day.
@@ -83,7 +83,7 @@ class Fetcher:
         try:
             page = parse_feed(await self.http.get(url))
         except ArxivError as exc:
-            self.store.record_fetch("feed", wanted, day, "failed", error=str(exc))
+            self.store.papers.record_fetch("feed", wanted, day, "failed", error=str(exc))
             raise
         if not page.papers and page.announcement_day != day:
             # The feed has moved past the day (a weekend's feed is empty and undated): a first start on
@@ -96,19 +96,19 @@ class Fetcher:
     def _store_page(self, page: FeedPage, day: dt.date, wanted: tuple[str, ...], progress: Progress) -> FetchResult:
         feed_day = page.announcement_day
         if not page.papers:  # dated the expected day (fetch_day asks the export API otherwise): a quiet day
-            self.store.record_fetch("feed", wanted, day, "empty")
+            self.store.papers.record_fetch("feed", wanted, day, "empty")
             progress(f"{day}: arXiv announced nothing")
             return FetchResult(wanted, None, (), "empty")
         announced_day = feed_day or day
         if announced_day != day and set(wanted) <= self.stored_categories(announced_day):
-            self.store.record_fetch("feed", wanted, None, "empty")
+            self.store.papers.record_fetch("feed", wanted, None, "empty")
             progress(f"{day}: the feed still shows {announced_day}, which is stored")
             return FetchResult(wanted, None, (), "empty")
         papers = tuple(
             replace(paper, announced=announced_day) for paper in page.papers
         )
-        count = self.store.store_announcement(announced_day, papers)
-        self.store.record_fetch("feed", wanted, announced_day, "ok", count)
+        count = self.store.papers.store_announcement(announced_day, papers)
+        self.store.papers.record_fetch("feed", wanted, announced_day, "ok", count)
         progress(f"{announced_day}: stored {count} papers for {'+'.join(wanted)}")
         return FetchResult(wanted, announced_day, papers, "ok")
 
@@ -143,7 +143,7 @@ class Fetcher:
             backfill = await api.papers_by_announcement_day(self.http, self.settings, categories, days, progress)
         except ArxivError as exc:
             for day in days:
-                self.store.record_fetch("api", categories, day, "failed", error=str(exc))
+                self.store.papers.record_fetch("api", categories, day, "failed", error=str(exc))
             raise
         stored = {}
         for day in days:
@@ -151,20 +151,20 @@ class Fetcher:
                 progress(f"{day}: not complete (the export API's result limit); run backfill again from {day}")
                 continue
             papers = stored[day] = backfill.by_day.get(day, [])
-            count = self.store.store_announcement(day, papers) if papers else 0
-            self.store.record_fetch("api", categories, day, "ok" if papers else "empty", count)
+            count = self.store.papers.store_announcement(day, papers) if papers else 0
+            self.store.papers.record_fetch("api", categories, day, "ok" if papers else "empty", count)
             progress(f"{day}: stored {count} papers")
         return stored
 
     async def papers_by_id(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
         """Papers by id (without version): stored ones as stored, the others asked of the export API in
         batches and stored, so each is fetched once; ids arXiv does not know are left out."""
-        found = self.store.papers_by_id(arxiv_ids)
+        found = self.store.papers.papers_by_id(arxiv_ids)
         missing = [arxiv_id for arxiv_id in dict.fromkeys(arxiv_ids) if arxiv_id not in found]
         if missing:
             fetched = [paper for paper in await api.fetch_ids(self.http, self.settings, missing) if paper.arxiv_id in missing]
-            self.store.store_papers(fetched)
-            found.update(self.store.papers_by_id(paper.arxiv_id for paper in fetched))
+            self.store.saved.store_papers(fetched)
+            found.update(self.store.papers.papers_by_id(paper.arxiv_id for paper in fetched))
         return found
 
     async def search(self, query: str, max_results: int = 5) -> list[Paper]:

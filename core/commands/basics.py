@@ -29,8 +29,8 @@ async def start(call: Invocation) -> Reply:
     """Start digests in this chat (or turn them back on) and show its settings."""
     chat = call.ensure_stored()
     if not chat.active:
-        call.store.set_active(chat.ref, True)
-        chat = call.store.require_chat(chat.ref)
+        call.store.chats.set_active(chat.ref, True)
+        chat = call.store.chats.require_chat(chat.ref)
     lines = [WELCOME, "", *settings_summary(chat), ""]
     if chat.paused:
         lines.append("Digests are paused here; send resume to get them again.")

@@ -19,7 +19,7 @@ def _paper(call: Invocation) -> Paper:
     arxiv_id = parse_arxiv_id(call.args)
     if arxiv_id is None:
         raise call.usage_error(not_an_id(call.args))
-    paper = call.store.papers_by_id([arxiv_id]).get(arxiv_id)
+    paper = call.store.papers.papers_by_id([arxiv_id]).get(arxiv_id)
     if paper is None:
         raise CommandError(f"{arxiv_id} is not among the papers stored here; I learn from papers of the digests I showed.")
     return paper
@@ -54,9 +54,9 @@ async def dislike(call: Invocation) -> Reply:
 async def more(call: Invocation) -> Reply:
     """Like a paper and show papers like it from the latest announcement day."""
     paper, _ = await _vote(call, +1)
-    days = call.store.announcement_days(limit=1)
+    days = call.store.papers.announcement_days(limit=1)
     categories = call.chat.categories or call.settings.defaults.categories
-    candidates = call.store.papers_announced(days[0], categories) if days else []
+    candidates = call.store.papers.papers_announced(days[0], categories) if days else []
     words = learned_terms([paper], [], candidates)[:MORE_TERMS]
     probe = Subscription("more", tuple(Keyword(word.term) for word in words), categories=tuple(categories), max_papers=MORE_RESULTS + 1)
     similar = [scored for scored in score_day(candidates, [probe], call.settings.scoring)["more"] if scored.paper.arxiv_id != paper.arxiv_id]
@@ -73,8 +73,8 @@ async def forget(call: Invocation) -> Reply:
     call.require_permission()
     if not call.stored:
         return Reply("Nothing to forget: this chat has no votes.")
-    dropped = call.store.forget_feedback(call.chat.ref)
-    call.store.replace_terms(call.chat.ref, "learned", [])
+    dropped = call.store.outbox.forget_feedback(call.chat.ref)
+    call.store.chats.replace_terms(call.chat.ref, "learned", [])
     return Reply(f"Forgot {dropped} vote{'s' if dropped != 1 else ''} and everything learned from them.")
 
 
@@ -92,14 +92,14 @@ async def ranking(call: Invocation) -> Reply:
         raise call.usage_error()
     call.require_permission()
     call.ensure_stored()
-    call.store.update_chat(call.chat.ref, ranking=choice)
+    call.store.chats.update_chat(call.chat.ref, ranking=choice)
     return Reply(f"Papers are now ordered by {choice} ranking.")
 
 
 @command("aliases", usage="aliases [KEYWORD on|off]", changes_settings=True, family="feedback")
 async def aliases(call: Invocation) -> Reply:
     """Show what keywords also match (LLM ~ large language model), or switch it off/on per keyword."""
-    table = table_with(call.store.acronym_definitions(MIN_PAPERS_FOR_LEARNED_ALIAS))
+    table = table_with(call.store.papers.acronym_definitions(MIN_PAPERS_FOR_LEARNED_ALIAS))
     if not call.args:
         lines = [
             f"{keyword.term} ~ {', '.join(table.spelled_aliases(keyword.term))}" + ("" if keyword.aliases else " (off)")
@@ -116,14 +116,14 @@ async def aliases(call: Invocation) -> Reply:
     plain = [word for word in (k.term for k in call.chat.keywords if not k.aliases) if word != keyword.term]
     if switch.casefold() == "off":
         plain.append(keyword.term)
-    call.store.replace_terms(call.chat.ref, "plain", [(word, 1.0) for word in plain])
+    call.store.chats.replace_terms(call.chat.ref, "plain", [(word, 1.0) for word in plain])
     state = "also matches " + ", ".join(table.spelled_aliases(keyword.term)) if switch.casefold() == "on" else "matches only itself"
     return Reply(f"{keyword.term} now {state}.")
 
 
 def learned_summary(call: Invocation) -> str:
     """For `stats`: how many votes the chat gave and the words they taught."""
-    liked, disliked = votes_by_paper(call.store.feedback_totals(call.chat.ref))
+    liked, disliked = votes_by_paper(call.store.outbox.feedback_totals(call.chat.ref))
     if not liked and not disliked:
         return ""
     line = f"Feedback: {len(liked)} 👍, {len(disliked)} 👎."

@@ -63,7 +63,7 @@ def schedule_words(chat: ChatSettings) -> str:
 
 def schedule_line(call: Invocation) -> str:
     """When the chat's next digest comes, in its local time, or why none is coming."""
-    chat = call.store.get_chat(call.chat.ref)
+    chat = call.store.chats.get_chat(call.chat.ref)
     if chat is None:
         return "No daily digest here yet: send start to get one."
     return next_delivery_line(chat, call.services.next_delivery(chat), call.store.now())

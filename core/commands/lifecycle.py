@@ -23,7 +23,7 @@ STATS_TOP_KEYWORDS = 5
 async def pause(call: Invocation) -> Reply:
     """Stop scheduled digests here until resume (settings are kept)."""
     call.require_permission()
-    call.store.update_chat(call.chat.ref, paused=True)
+    call.store.chats.update_chat(call.chat.ref, paused=True)
     return Reply("Digests are paused. Send resume to get them again; digest still works any time.")
 
 
@@ -31,8 +31,8 @@ async def pause(call: Invocation) -> Reply:
 async def resume(call: Invocation) -> Reply:
     """Start scheduled digests again after pause."""
     call.require_permission()
-    call.store.update_chat(call.chat.ref, paused=False)
-    call.store.set_active(call.chat.ref, True)
+    call.store.chats.update_chat(call.chat.ref, paused=False)
+    call.store.chats.set_active(call.chat.ref, True)
     return Reply(f"Digests are back on. {schedule_line(call)}")
 
 
@@ -62,7 +62,7 @@ async def status(call: Invocation) -> Reply:
         f"Digests arrive {schedule_words(chat)}. {schedule_line(call)}",
         *_calendar_lines(call, now),
     ]
-    good = call.store.last_fetch(("ok", "empty"))
+    good = call.store.papers.last_fetch(("ok", "empty"))
     lines.append(
         f"Last successful arXiv fetch: {good['fetched_at']} UTC (announcements of {good['announced'] or 'no day'})."
         if good
@@ -75,7 +75,7 @@ async def status(call: Invocation) -> Reply:
 @command("stats")
 async def stats(call: Invocation) -> Reply:
     """Show how many papers this chat received and which keywords matched most."""
-    counts = call.store.delivery_stats(call.chat.ref)
+    counts = call.store.outbox.delivery_stats(call.chat.ref)
     learned = learned_summary(call)
     if not counts.papers_sent:
         nothing = 'No paper was delivered here yet. Send "digest" to see today\'s selection.'
@@ -96,8 +96,8 @@ async def stats(call: Invocation) -> Reply:
 
 def _top_keywords(call: Invocation) -> list[tuple[str, int]]:
     """In how many recently delivered papers each of the chat's keywords occurs (title or abstract)."""
-    recent = call.store.delivered_paper_ids(call.chat.ref, limit=STATS_RECENT_PAPERS)
-    papers = call.store.papers_by_id(recent).values()
+    recent = call.store.chats.delivered_paper_ids(call.chat.ref, limit=STATS_RECENT_PAPERS)
+    papers = call.store.papers.papers_by_id(recent).values()
     fields = [(FieldWords.of(paper.title), FieldWords.of(paper.abstract)) for paper in papers]
     hits: Counter[str] = Counter()
     for keyword in call.chat.keywords:

@@ -45,7 +45,7 @@ LANGUAGES = {
 
 def _change(call: Invocation, **changes: Any) -> None:
     call.require_permission()
-    call.store.update_chat(call.chat.ref, **changes)
+    call.store.chats.update_chat(call.chat.ref, **changes)
 
 
 def _switch(call: Invocation, setting: str, label: str) -> Reply:
@@ -103,7 +103,7 @@ async def delivery_time(call: Invocation) -> Reply:
             raise CommandError(f'Unknown time zone "{echoed(zone_words[0])}": use an IANA name such as Europe/Berlin or UTC.')
         changes["timezone"] = zone
     _change(call, **changes)
-    chat = call.store.require_chat(call.chat.ref)
+    chat = call.store.chats.require_chat(call.chat.ref)
     return Reply(f"Digests will arrive {schedule_words(chat)}. {schedule_line(call)}")
 
 
@@ -135,7 +135,7 @@ async def schedule(call: Invocation) -> Reply:
             raise call.usage_error(f'"{echoed(words[1], 20)}" is not a weekday: say monday to sunday, or mon to sun.')
         changes["weekly_day"] = weekday
     _change(call, **changes)
-    chat = call.store.require_chat(call.chat.ref)
+    chat = call.store.chats.require_chat(call.chat.ref)
     return Reply(f"Digests will arrive {schedule_words(chat)}. {schedule_line(call)}")
 
 

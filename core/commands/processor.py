@@ -53,7 +53,7 @@ class CommandProcessor:
             raise CommandError(unknown_command_hint(name))
         if args and not spec.takes_arguments:  # "status now" is refused, not answered as if it were "status"
             raise CommandError(f'"{name}" takes nothing after it. Usage: {spec.usage}')
-        chat = self.store.get_chat(context.chat)
+        chat = self.store.chats.get_chat(context.chat)
         stored = chat is not None
         if chat is None:
             chat = chat_from_defaults(context.chat, self.settings.defaults, context.chat_title, context.chat_kind)

@@ -71,6 +71,6 @@ async def feed(call: Invocation) -> Reply:
     if action != "reset":
         raise call.usage_error()
     call.require_permission()
-    call.store.reset_feed_token(call.chat.ref)
-    chat = call.store.require_chat(call.chat.ref)
+    call.store.chats.reset_feed_token(call.chat.ref)
+    chat = call.store.chats.require_chat(call.chat.ref)
     return Reply(f"The old feed link no longer works. New feed: {call.services.feed_url(chat)}")

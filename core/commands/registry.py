@@ -109,7 +109,7 @@ class Invocation:
 
     def ensure_stored(self) -> ChatSettings:
         """Store the chat (from config defaults) if it is new; returns its stored settings."""
-        return self.store.get_or_create_chat(
+        return self.store.chats.get_or_create_chat(
             self.chat.ref, self.settings.defaults, title=self.context.chat_title, kind=self.context.chat_kind
         )
 
@@ -119,13 +119,13 @@ class Invocation:
         if not (self.context.can_change_settings or self._is_configurer()):
             raise CommandError(NOT_ALLOWED)
         self.ensure_stored()
-        self.store.note_configurer(self.chat.ref, self.context.user_id)
+        self.store.chats.note_configurer(self.chat.ref, self.context.user_id)
 
     def _is_configurer(self) -> bool:
         """The first-configurer rule: whoever configured the chat first keeps configuring it; until then, anyone may."""
         if not self.context.configurer_may_change:
             return False
-        return self.store.chat_configurer(self.chat.ref) in ("", self.context.user_id)
+        return self.store.chats.chat_configurer(self.chat.ref) in ("", self.context.user_id)
 
     def usage_error(self, problem: str = "") -> CommandError:
         prefix = f"{problem} " if problem else ""

@@ -44,7 +44,7 @@ async def save(call: Invocation) -> Reply:
         added = save_paper(call.store, call.chat.ref, paper.arxiv_id, call.context.user_id, call.settings.defaults.categories)
     except ReadingListFull as full:
         raise CommandError(str(full)) from None
-    count = call.store.count_saved(call.chat.ref)
+    count = call.store.saved.count_saved(call.chat.ref)
     state = "Saved 🔖" if added else "Already saved:"
     return Reply(f"{state} {paper.arxiv_id} {_title(paper)}. The reading list has {count} paper{'s' if count != 1 else ''}.")
 
@@ -55,7 +55,7 @@ async def unsave(call: Invocation) -> Reply:
     arxiv_id = parse_arxiv_id(call.args)
     if arxiv_id is None:
         raise call.usage_error(not_an_id(call.args))
-    if not call.stored or not call.store.unsave_paper(call.chat.ref, arxiv_id):
+    if not call.stored or not call.store.saved.unsave_paper(call.chat.ref, arxiv_id):
         return Reply(f"{arxiv_id} is not on this chat's reading list.", ok=False)
     return Reply(f"Removed {arxiv_id} from the reading list.")
 
@@ -64,12 +64,12 @@ async def unsave(call: Invocation) -> Reply:
          family="reading")
 async def saved(call: Invocation) -> Reply:
     """List this chat's reading list, newest first, a page at a time."""
-    total = call.store.count_saved(call.chat.ref) if call.stored else 0
+    total = call.store.saved.count_saved(call.chat.ref) if call.stored else 0
     if total == 0:
         return Reply('The reading list is empty: press 🔖 under a paper, or send "save ID".')
     pages = math.ceil(total / SAVED_PAGE_SIZE)
     page = parse_whole_number(call.args, "page", 1, pages) if call.args.strip() else 1
-    entries = call.store.saved_papers(call.chat.ref, limit=SAVED_PAGE_SIZE, offset=(page - 1) * SAVED_PAGE_SIZE)
+    entries = call.store.saved.saved_papers(call.chat.ref, limit=SAVED_PAGE_SIZE, offset=(page - 1) * SAVED_PAGE_SIZE)
     first = (page - 1) * SAVED_PAGE_SIZE + 1
     lines = [f"Reading list, page {page} of {pages} ({total} paper{'s' if total != 1 else ''}, newest first):"]
     lines += [
@@ -102,7 +102,7 @@ async def bibtex(call: Invocation) -> Reply:
         papers = [found[arxiv_id] for arxiv_id in wanted if arxiv_id in found]
         unknown = [arxiv_id for arxiv_id in wanted if arxiv_id not in found]
     else:
-        papers = [entry.paper for entry in call.store.saved_papers(call.chat.ref, limit=MAX_SAVED_PER_CHAT)] if call.stored else []
+        papers = [entry.paper for entry in call.store.saved.saved_papers(call.chat.ref, limit=MAX_SAVED_PER_CHAT)] if call.stored else []
         unknown = []
         if not papers:
             return Reply('The reading list is empty: save papers first, or name them: "bibtex 2501.01234 2502.04321".', ok=False)

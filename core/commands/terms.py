@@ -32,7 +32,7 @@ def _add_terms(
 ) -> tuple[list[str], list[str]]:
     call.require_permission()
     try:
-        return call.store.add_terms(call.chat.ref, kind, entries, limit=limit)
+        return call.store.chats.add_terms(call.chat.ref, kind, entries, limit=limit)
     except TooManyTerms as full:
         raise CommandError(
             f"A chat can have at most {limit} {kind}s: you have {full.current} and this adds {full.adding}; "
@@ -72,7 +72,7 @@ async def subscribe(call: Invocation) -> Reply:
         parts.append(f"Updated {format_list([shown[term.casefold()] for term in updated])}.")
     if refused:
         parts.append(f"Not added: {_refusals(refused)}.")
-    count = len(call.store.require_chat(call.chat.ref).keywords)
+    count = len(call.store.chats.require_chat(call.chat.ref).keywords)
     parts.append(f"You follow {count} of at most {MAX_KEYWORDS_PER_CHAT} keywords.")
     return Reply(" ".join(parts))
 
@@ -89,7 +89,7 @@ async def unsubscribe(call: Invocation) -> Reply:
     if not terms:
         raise call.usage_error("Name at least one keyword.")
     call.require_permission()
-    return _removed_reply(call.store.remove_terms(call.chat.ref, "keyword", terms), terms, "keywords")
+    return _removed_reply(call.store.chats.remove_terms(call.chat.ref, "keyword", terms), terms, "keywords")
 
 
 @command("exclude", usage="exclude WORD[, WORD ...]", changes_settings=True)
@@ -103,7 +103,7 @@ async def exclude(call: Invocation) -> Reply:
     if not terms:
         raise call.usage_error("Name at least one word.")
     added, _ = _add_terms(call, "exclude", [(term, 1.0) for term in terms], MAX_EXCLUDES_PER_CHAT)
-    excludes = call.store.require_chat(call.chat.ref).excludes
+    excludes = call.store.chats.require_chat(call.chat.ref).excludes
     news = f"Now excluding {format_list(added)}. " if added else "Already excluded. "
     return Reply(f"{news}Excluded words: {format_list(excludes)}.")
 
@@ -115,7 +115,7 @@ async def include(call: Invocation) -> Reply:
     if not terms:
         raise call.usage_error("Name at least one word.")
     call.require_permission()
-    return _removed_reply(call.store.remove_terms(call.chat.ref, "exclude", terms), terms, "excluded words")
+    return _removed_reply(call.store.chats.remove_terms(call.chat.ref, "exclude", terms), terms, "excluded words")
 
 
 @command("keywords")
@@ -142,9 +142,9 @@ async def authors(call: Invocation) -> Reply:
         raise call.usage_error("Name at least one author.")
     if action == "remove":
         call.require_permission()
-        return _removed_reply(call.store.remove_terms(call.chat.ref, "author", names), names, "authors")
+        return _removed_reply(call.store.chats.remove_terms(call.chat.ref, "author", names), names, "authors")
     added, _ = _add_terms(call, "author", [(name, 1.0) for name in names], MAX_AUTHORS_PER_CHAT)
-    followed = call.store.require_chat(call.chat.ref).authors
+    followed = call.store.chats.require_chat(call.chat.ref).authors
     news = f"Now following {format_list(added)}. " if added else "Already followed. "
     return Reply(f"{news}Followed authors: {format_list(followed)}.")
 
@@ -193,7 +193,7 @@ async def categories(call: Invocation) -> Reply:
             f"A chat can read at most {MAX_CATEGORIES_PER_CHAT} categories ({len(wanted)} asked); remove some first."
         )
     call.require_permission()
-    call.store.replace_terms(call.chat.ref, "category", [(code, 1.0) for code in wanted])
+    call.store.chats.replace_terms(call.chat.ref, "category", [(code, 1.0) for code in wanted])
     return Reply(f"Categories: {format_categories(wanted)}.")
 
 

@@ -140,28 +140,31 @@ def _fold(term: str) -> str:
 
 
 class ChatQueries:
-    """Mixin of Store: chats and chat_terms."""
+    """`Store.chats`: chats and chat_terms."""
 
-    def _chat_row(self: "Store", ref: ChatRef) -> dict[str, Any] | None:
+    def __init__(self, store: Store) -> None:
+        self._store = store  # the connection, its write lock and the clock
+
+    def _chat_row(self, ref: ChatRef) -> dict[str, Any] | None:
         rows = list(
-            self.db.query("SELECT * FROM chats WHERE platform = ? AND chat_id = ?", [ref.platform, ref.chat_id])
+            self._store.db.query("SELECT * FROM chats WHERE platform = ? AND chat_id = ?", [ref.platform, ref.chat_id])
         )
         return rows[0] if rows else None
 
-    def _chat_pk(self: "Store", ref: ChatRef) -> int:
-        row = self.db.execute(
+    def chat_pk(self, ref: ChatRef) -> int:
+        row = self._store.db.execute(
             "SELECT id FROM chats WHERE platform = ? AND chat_id = ?", [ref.platform, ref.chat_id]
         ).fetchone()
         if row is None:
             raise ChatNotFound(f"no chat {ref.platform}:{ref.chat_id}")
         return int(row[0])
 
-    def _chat_terms(self: "Store", chat_pks: Sequence[int]) -> dict[int, list[tuple[str, str, float]]]:
+    def _chat_terms(self, chat_pks: Sequence[int]) -> dict[int, list[tuple[str, str, float]]]:
         terms: dict[int, list[tuple[str, str, float]]] = defaultdict(list)
         for start in range(0, len(chat_pks), 500):
             chunk = list(chat_pks[start : start + 500])
             marks = ", ".join("?" for _ in chunk)
-            rows = self.db.execute(
+            rows = self._store.db.execute(
                 f"SELECT chat, kind, term, weight FROM chat_terms WHERE chat IN ({marks}) "
                 "ORDER BY chat, position, term",
                 chunk,
@@ -170,37 +173,38 @@ class ChatQueries:
                 terms[chat].append((kind, term, weight))
         return terms
 
-    def _settings_for_rows(self: "Store", rows: Iterable[dict[str, Any]]) -> list[ChatSettings]:
+    def _settings_for_rows(self, rows: Iterable[dict[str, Any]]) -> list[ChatSettings]:
         """Settings for chats rows, read LOAD_BATCH_CHATS at a time (rows may be a lazy query)."""
-        shared, chats, pending = _Shared(), [], iter(rows)
+        shared, pending = _Shared(), iter(rows)
+        chats: list[ChatSettings] = []
         while batch := list(itertools.islice(pending, LOAD_BATCH_CHATS)):
             terms = self._chat_terms([row["id"] for row in batch])
             chats.extend(_settings_from(row, terms.get(row["id"], []), shared) for row in batch)
         return chats
 
-    def get_chat(self: "Store", ref: ChatRef) -> ChatSettings | None:
+    def get_chat(self, ref: ChatRef) -> ChatSettings | None:
         row = self._chat_row(ref)
         return self._settings_for_rows([row])[0] if row else None
 
-    def require_chat(self: "Store", ref: ChatRef) -> ChatSettings:
+    def require_chat(self, ref: ChatRef) -> ChatSettings:
         chat = self.get_chat(ref)
         if chat is None:
             raise ChatNotFound(f"no chat {ref.platform}:{ref.chat_id}")
         return chat
 
     def get_or_create_chat(
-        self: "Store", ref: ChatRef, defaults: "DefaultsSettings", title: str = "", kind: str = "private"
+        self, ref: ChatRef, defaults: "DefaultsSettings", title: str = "", kind: str = "private"
     ) -> ChatSettings:
         """The chat's settings, creating it from config defaults (with a fresh feed token) when new."""
         existing = self.get_chat(ref)
         if existing is not None:
             return existing
         start = chat_from_defaults(ref, defaults, title, kind)
-        now = self.now_iso()
+        now = self._store.now_iso()
         columns = {name: write(getattr(start, name)) for name, write in _COLUMN_WRITERS.items()}
-        with self.transaction() as db:
+        with self._store.transaction() as db:
             if self._chat_row(ref) is None:
-                db["chats"].insert(
+                db.table("chats").insert(
                     {
                         "platform": ref.platform,
                         "chat_id": ref.chat_id,
@@ -212,49 +216,49 @@ class ChatQueries:
                         "updated_at": now,
                     }
                 )
-                pk = self._chat_pk(ref)
+                pk = self.chat_pk(ref)
                 self._write_terms(pk, "keyword", [(k.term, k.weight) for k in start.keywords])
                 plain_terms = {"exclude": start.excludes, "author": start.authors, "category": start.categories}
                 for term_kind, terms in plain_terms.items():
                     self._write_terms(pk, term_kind, [(term, 1.0) for term in terms])
         return self.require_chat(ref)
 
-    def chat_by_feed_token(self: "Store", token: str) -> ChatSettings | None:
+    def chat_by_feed_token(self, token: str) -> ChatSettings | None:
         """The chat whose feed token this is; SQLite never sees the whole token (its comparison stops at the first difference)."""
         if len(token) <= FEED_TOKEN_LOOKUP_CHARS:
             return None
         prefix = token[:FEED_TOKEN_LOOKUP_CHARS]
-        candidates = self.db.query(
+        candidates = self._store.db.query(
             "SELECT * FROM chats WHERE feed_token >= ? AND feed_token < ?", [prefix, prefix + _AFTER_URLSAFE]
         )
         rows = [row for row in candidates if hmac.compare_digest(row["feed_token"].encode(), token.encode())]
         return self._settings_for_rows(rows)[0] if rows else None
 
-    def active_chats(self: "Store", include_paused: bool = False) -> list[ChatSettings]:
+    def active_chats(self, include_paused: bool = False) -> list[ChatSettings]:
         """Chats the bot is still in; paused ones (no deliveries wanted) only when asked."""
         sql = "SELECT * FROM chats WHERE active = 1" + ("" if include_paused else " AND paused = 0")
-        return self._settings_for_rows(self.db.query(sql + " ORDER BY id"))
+        return self._settings_for_rows(self._store.db.query(sql + " ORDER BY id"))
 
-    def count_chats(self: "Store") -> int:
-        return self.db["chats"].count
+    def count_chats(self) -> int:
+        return self._store.db.table("chats").count
 
-    def update_chat(self: "Store", ref: ChatRef, **changes: Any) -> ChatSettings:
+    def update_chat(self, ref: ChatRef, **changes: Any) -> ChatSettings:
         """Change stored settings (ChatSettings field names) in one transaction; returns the result."""
         unknown = set(changes) - set(_COLUMN_WRITERS)
         if unknown:
             raise ValueError(f"not a stored chat setting: {', '.join(sorted(unknown))}")
         columns = {name: _COLUMN_WRITERS[name](value) for name, value in changes.items()}
-        columns["updated_at"] = self.now_iso()
-        with self.transaction() as db:
-            db["chats"].update(self._chat_pk(ref), columns)
+        columns["updated_at"] = self._store.now_iso()
+        with self._store.transaction() as db:
+            db.table("chats").update(self.chat_pk(ref), columns)
         return self.require_chat(ref)
 
-    def set_active(self: "Store", ref: ChatRef, active: bool) -> None:
+    def set_active(self, ref: ChatRef, active: bool) -> None:
         """Deactivating drops what was still to be sent; reactivating owes only digests due from now on,
         not the days the chat was gone (nor a half-sent digest from before it left)."""
-        now = self.now_iso()
-        with self.transaction() as db:
-            pk = self._chat_pk(ref)
+        now = self._store.now_iso()
+        with self._store.transaction() as db:
+            pk = self.chat_pk(ref)
             if active:
                 db.execute(
                     "UPDATE chats SET active = 1, owed_from = ?, updated_at = ? WHERE id = ? AND active = 0", [now, now, pk]
@@ -262,47 +266,47 @@ class ChatQueries:
             else:
                 db.execute("UPDATE chats SET active = 0, updated_at = ? WHERE id = ?", [now, pk])
         if not active:
-            self.give_up_deliveries(ref, "chat deactivated")
+            self._store.outbox.give_up_deliveries(ref, "chat deactivated")
 
-    def move_chat(self: "Store", old: ChatRef, new: ChatRef) -> None:
+    def move_chat(self, old: ChatRef, new: ChatRef) -> None:
         """Give a chat a new identity (Telegram group -> supergroup), keeping its settings and history.
 
         A chat already stored under the new id (created by a command typed there before the move
         was seen) has only defaults and no history worth keeping, so the moved chat replaces it.
         """
-        with self.transaction() as db:
-            pk = self._chat_pk(old)
+        with self._store.transaction() as db:
+            pk = self.chat_pk(old)
             target = self._chat_row(new)
             if target is not None:
                 for table in ("chat_terms", "chat_days", "deliveries", "feedback", "saved"):
                     db.execute(f"DELETE FROM {table} WHERE chat = ?", [target["id"]])
                 db.execute("DELETE FROM chats WHERE id = ?", [target["id"]])
-            db["chats"].update(pk, {"platform": new.platform, "chat_id": new.chat_id, "updated_at": self.now_iso()})
+            db.table("chats").update(pk, {"platform": new.platform, "chat_id": new.chat_id, "updated_at": self._store.now_iso()})
 
-    def reset_feed_token(self: "Store", ref: ChatRef) -> str:
+    def reset_feed_token(self, ref: ChatRef) -> str:
         """Revoke the chat's feed token and store a new one; the old URL stops working at once."""
         token = new_feed_token()
-        with self.transaction() as db:
-            db["chats"].update(self._chat_pk(ref), {"feed_token": token, "updated_at": self.now_iso()})
+        with self._store.transaction() as db:
+            db.table("chats").update(self.chat_pk(ref), {"feed_token": token, "updated_at": self._store.now_iso()})
         return token
 
-    def note_configurer(self: "Store", ref: ChatRef, user_id: str) -> None:
+    def note_configurer(self, ref: ChatRef, user_id: str) -> None:
         """Remember who first changed the chat's settings (Slack lets that person keep configuring)."""
-        with self.transaction() as db:
+        with self._store.transaction() as db:
             db.execute(
                 "UPDATE chats SET configured_by = ? WHERE platform = ? AND chat_id = ? AND configured_by = ''",
                 [user_id, ref.platform, ref.chat_id],
             )
 
-    def chat_configurer(self: "Store", ref: ChatRef) -> str:
-        row = self.db.execute(
+    def chat_configurer(self, ref: ChatRef) -> str:
+        row = self._store.db.execute(
             "SELECT configured_by FROM chats WHERE platform = ? AND chat_id = ?", [ref.platform, ref.chat_id]
         ).fetchone()
         return (row[0] or "") if row else ""
 
-    def _write_terms(self: "Store", chat_pk: int, kind: str, entries: Iterable[tuple[str, float]]) -> None:
+    def _write_terms(self, chat_pk: int, kind: str, entries: Iterable[tuple[str, float]]) -> None:
         """Append terms of a kind; one already stored (any case) keeps its spelling and takes the new weight."""
-        rows = self.db.execute(
+        rows = self._store.db.execute(
             "SELECT term, position FROM chat_terms WHERE chat = ? AND kind = ?", [chat_pk, kind]
         ).fetchall()
         stored = {_fold(term): term for term, _ in rows}
@@ -310,23 +314,23 @@ class ChatQueries:
         for term, weight in entries:
             old_term = stored.get(_fold(term))
             if old_term is not None:
-                self.db.execute(
+                self._store.db.execute(
                     "UPDATE chat_terms SET weight = ? WHERE chat = ? AND kind = ? AND term = ?",
                     [weight, chat_pk, kind, old_term],
                 )
             else:
                 position += 1
-                self.db["chat_terms"].insert(
+                self._store.db.table("chat_terms").insert(
                     {"chat": chat_pk, "kind": kind, "term": term, "weight": weight, "position": position}
                 )
                 stored[_fold(term)] = term
 
-    def _check_kind(self: "Store", kind: str) -> None:
+    def _check_kind(self, kind: str) -> None:
         if kind not in TERM_KINDS:
             raise ValueError(f"unknown term kind {kind!r}; expected one of {', '.join(TERM_KINDS)}")
 
     def add_terms(
-        self: "Store",
+        self,
         ref: ChatRef,
         kind: str,
         entries: Sequence[tuple[str, float]],
@@ -338,9 +342,9 @@ class ChatQueries:
         take the chat past `limit`, raises TooManyTerms and writes nothing.
         """
         self._check_kind(kind)
-        with self.transaction():
-            pk = self._chat_pk(ref)
-            stored = {_fold(term) for (term,) in self.db.execute(
+        with self._store.transaction():
+            pk = self.chat_pk(ref)
+            stored = {_fold(term) for (term,) in self._store.db.execute(
                 "SELECT term FROM chat_terms WHERE chat = ? AND kind = ?", [pk, kind]
             ).fetchall()}
             unique = list({_fold(term): (term, weight) for term, weight in entries}.values())
@@ -349,39 +353,39 @@ class ChatQueries:
             if limit is not None and len(stored) + len(added) > limit:
                 raise TooManyTerms(kind, len(stored), len(added), limit)
             self._write_terms(pk, kind, unique)
-            self.db["chats"].update(pk, {"updated_at": self.now_iso()})
+            self._store.db.table("chats").update(pk, {"updated_at": self._store.now_iso()})
         return added, updated
 
-    def remove_terms(self: "Store", ref: ChatRef, kind: str, terms: Iterable[str]) -> list[str]:
+    def remove_terms(self, ref: ChatRef, kind: str, terms: Iterable[str]) -> list[str]:
         """Remove terms (ignoring case) atomically; returns the stored spellings that were removed."""
         self._check_kind(kind)
         wanted = {_fold(term) for term in terms}
-        with self.transaction() as db:
-            pk = self._chat_pk(ref)
+        with self._store.transaction() as db:
+            pk = self.chat_pk(ref)
             stored = [term for (term,) in db.execute(
                 "SELECT term FROM chat_terms WHERE chat = ? AND kind = ? ORDER BY position", [pk, kind]
             ).fetchall()]
             removed = [term for term in stored if _fold(term) in wanted]
             for term in removed:
                 db.execute("DELETE FROM chat_terms WHERE chat = ? AND kind = ? AND term = ?", [pk, kind, term])
-            db["chats"].update(pk, {"updated_at": self.now_iso()})
+            db.table("chats").update(pk, {"updated_at": self._store.now_iso()})
         return removed
 
-    def replace_terms(self: "Store", ref: ChatRef, kind: str, entries: Sequence[tuple[str, float]]) -> None:
+    def replace_terms(self, ref: ChatRef, kind: str, entries: Sequence[tuple[str, float]]) -> None:
         """Make the chat's terms of this kind exactly `entries`, in that order, atomically."""
         self._check_kind(kind)
-        with self.transaction() as db:
-            pk = self._chat_pk(ref)
+        with self._store.transaction() as db:
+            pk = self.chat_pk(ref)
             db.execute("DELETE FROM chat_terms WHERE chat = ? AND kind = ?", [pk, kind])
             self._write_terms(pk, kind, entries)
-            db["chats"].update(pk, {"updated_at": self.now_iso()})
+            db.table("chats").update(pk, {"updated_at": self._store.now_iso()})
 
-    def delivered_paper_ids(self: "Store", ref: ChatRef, limit: int = 500) -> list[str]:
+    def delivered_paper_ids(self, ref: ChatRef, limit: int = 500) -> list[str]:
         """Arxiv ids of the papers most recently sent to the chat, newest announcement first (for `stats`)."""
         row = self._chat_row(ref)
         if row is None:
             return []
-        rows = self.db.execute(
+        rows = self._store.db.execute(
             "SELECT arxiv_id FROM deliveries WHERE chat = ? AND status = 'sent' "
             "ORDER BY announced DESC, position LIMIT ?",
             [row["id"], limit],

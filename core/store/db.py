@@ -54,8 +54,9 @@ def _is_unwritable(error: sqlite3.Error) -> bool:
     return isinstance(error, sqlite3.OperationalError) and (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _UNWRITABLE_CODES
 
 
-class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries, SavedQueries):
-    """All persistent state. Methods are grouped by table family in the mixins it inherits."""
+class Store:
+    """All persistent state: the connection here, the queries grouped by table family in its parts
+    (`chats`, `papers`, `outbox`, `summaries`, `saved`), each holding this store for its connection and clock."""
 
     def __init__(self, path: str | Path, clock: Clock = utc_now, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = str(path)
@@ -77,6 +78,11 @@ class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries, SavedQue
             migrations.apply(self.db)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}{_open_advice(exc)}") from exc
+        self.chats = ChatQueries(self)
+        self.papers = PaperQueries(self)
+        self.outbox = DeliveryQueries(self)
+        self.summaries = SummaryQueries(self)
+        self.saved = SavedQueries(self)
 
     def now(self) -> dt.datetime:
         return self.clock()
@@ -122,7 +128,7 @@ class Store(PaperQueries, ChatQueries, DeliveryQueries, SummaryQueries, SavedQue
 
     def is_empty(self) -> bool:
         """No paper and no chat stored: a fetch log alone is nothing anyone would miss."""
-        return self.db["papers"].count == 0 and self.db["chats"].count == 0
+        return self.db.table("papers").count == 0 and self.db.table("chats").count == 0
 
     def applied_migrations(self) -> list[str]:
         return [m.name for m in migrations.applied(self.db)]

@@ -114,14 +114,17 @@ def _planned(rows: Iterable[tuple]) -> list[PlannedPaper]:
 
 
 class DeliveryQueries:
-    """Mixin of Store: deliveries and chat_days."""
+    """`Store.outbox`: deliveries and chat_days."""
 
-    def plan_digest(self: "Store", ref: ChatRef, day: dt.date, papers: Sequence[ScoredPaper]) -> list[PlannedPaper]:
+    def __init__(self, store: Store) -> None:
+        self._store = store  # the connection, its write lock and the clock
+
+    def plan_digest(self, ref: ChatRef, day: dt.date, papers: Sequence[ScoredPaper]) -> list[PlannedPaper]:
         """Write one chat's digest for the day as pending rows; see plan_digests."""
         return self.plan_digests(day, {ref: papers})[ref]
 
     def plan_digests(
-        self: "Store", day: dt.date, digests: Mapping[ChatRef, Sequence[ScoredPaper]], week: Sequence[dt.date] = ()
+        self, day: dt.date, digests: Mapping[ChatRef, Sequence[ScoredPaper]], week: Sequence[dt.date] = ()
     ) -> dict[ChatRef, list[PlannedPaper]]:
         """Write many chats' digests for the day as pending rows in one transaction; return what is to be sent.
 
@@ -133,8 +136,8 @@ class DeliveryQueries:
         day are left out; a day with nothing left is recorded as empty.
         The whole batch costs a fixed number of statements (bulk reads, executemany writes), not a few per paper.
         """
-        now, announced = self.now_iso(), day.isoformat()
-        with self.transaction() as db:
+        now, announced = self._store.now_iso(), day.isoformat()
+        with self._store.transaction() as db:
             # A chat deleted (or moved) since the tick began has nothing to plan; the others go on.
             chat_ids = _chat_pks(db, digests)
             chats = _json_list(chat_ids.values())
@@ -191,17 +194,17 @@ class DeliveryQueries:
                 plans[planned_before[chat]].extend(_planned([row]))
         return plans
 
-    def skip_digest_day(self: "Store", ref: ChatRef, day: dt.date, status: DayStatus = DayStatus.PAUSED) -> None:
+    def skip_digest_day(self, ref: ChatRef, day: dt.date, status: DayStatus = DayStatus.PAUSED) -> None:
         """Record that this chat will not get this day's digest (e.g. it was paused), unless already planned."""
-        now = self.now_iso()
-        with self.transaction() as db:
+        now = self._store.now_iso()
+        with self._store.transaction() as db:
             db.execute(
                 f"INSERT OR IGNORE INTO chat_days (chat, announced, status, planned_at, finished_at) "
                 f"VALUES ({_CHAT_PK}, ?, ?, ?, ?)",
                 [*_ref_args(ref), day.isoformat(), status, now, now],
             )
 
-    def _pending_rows(self: "Store", db: "Database", chat: int, day: dt.date) -> list[PlannedPaper]:
+    def _pending_rows(self, db: "Database", chat: int, day: dt.date) -> list[PlannedPaper]:
         return _planned(
             db.execute(
                 "SELECT arxiv_id, version, position, score, attempts FROM deliveries "
@@ -210,14 +213,14 @@ class DeliveryQueries:
             ).fetchall()
         )
 
-    def pending_papers(self: "Store", ref: ChatRef, day: dt.date) -> list[PlannedPaper]:
+    def pending_papers(self, ref: ChatRef, day: dt.date) -> list[PlannedPaper]:
         """A read: it works while another process holds the write lock (WAL readers are never blocked)."""
-        return self._pending_rows(self.db, _chat_pk(self.db, ref), day)
+        return self._pending_rows(self._store.db, _chat_pk(self._store.db, ref), day)
 
-    def open_digest_days(self: "Store") -> list[OpenDay]:
+    def open_digest_days(self) -> list[OpenDay]:
         """Planned but unfinished digests of active chats, oldest day first: what a restart resumes."""
         marks = ", ".join("?" for _ in OPEN_DAY_STATUSES)
-        rows = self.db.execute(
+        rows = self._store.db.execute(
             "SELECT c.platform, c.chat_id, d.announced, d.status FROM chat_days d JOIN chats c ON c.id = d.chat "
             f"WHERE d.status IN ({marks}) AND c.active = 1 ORDER BY d.announced, c.id",
             list(OPEN_DAY_STATUSES),
@@ -227,38 +230,38 @@ class DeliveryQueries:
             for platform, chat_id, day, status in rows
         ]
 
-    def digest_day_status(self: "Store", ref: ChatRef, day: dt.date) -> DayStatus | None:
-        row = self.db.execute(
+    def digest_day_status(self, ref: ChatRef, day: dt.date) -> DayStatus | None:
+        row = self._store.db.execute(
             f"SELECT status FROM chat_days WHERE chat = {_CHAT_PK} AND announced = ?", [*_ref_args(ref), day.isoformat()]
         ).fetchone()
         return DayStatus(row[0]) if row else None
 
-    def digest_week(self: "Store", ref: ChatRef, day: dt.date) -> tuple[dt.date, ...]:
+    def digest_week(self, ref: ChatRef, day: dt.date) -> tuple[dt.date, ...]:
         """The announcement days of the weekly digest planned under `day`, oldest first; () for a daily digest."""
-        rows = self.db.execute(
+        rows = self._store.db.execute(
             f"SELECT announced FROM chat_days WHERE chat = {_CHAT_PK} AND week_of = ? ORDER BY announced",
             [*_ref_args(ref), day.isoformat()],
         ).fetchall()
         return tuple(dt.date.fromisoformat(announced) for (announced,) in rows)
 
-    def latest_digest_days(self: "Store", ref: ChatRef | None = None) -> dict[ChatRef, dt.date]:
+    def latest_digest_days(self, ref: ChatRef | None = None) -> dict[ChatRef, dt.date]:
         """Per weekly chat (or for `ref` alone, whatever its schedule): the newest announcement day it was served
         (planned, covered by a week, or skipped), where its next weekly digest starts after."""
         where, args = ("c.platform = ? AND c.chat_id = ?", _ref_args(ref)) if ref else ("c.schedule = ?", [WEEKLY])
-        rows = self.db.execute(
+        rows = self._store.db.execute(
             f"SELECT c.platform, c.chat_id, MAX(d.announced) FROM chats c JOIN chat_days d ON d.chat = c.id WHERE {where} "
             "GROUP BY c.id",
             args,
         ).fetchall()
         return {ChatRef(platform, chat_id): dt.date.fromisoformat(day) for platform, chat_id, day in rows}
 
-    def digest_days(self: "Store", since: dt.date) -> dict[ChatRef, tuple[dt.date, set[dt.date]]]:
+    def digest_days(self, since: dt.date) -> dict[ChatRef, tuple[dt.date, set[dt.date]]]:
         """Per chat with any chat_days row: its first planned day, and the days planned since `since`."""
-        firsts = self.db.execute(
+        firsts = self._store.db.execute(
             "SELECT c.platform, c.chat_id, MIN(d.announced) FROM chat_days d JOIN chats c ON c.id = d.chat GROUP BY d.chat"
         ).fetchall()
-        served = {ChatRef(platform, chat_id): (dt.date.fromisoformat(day), set()) for platform, chat_id, day in firsts}
-        recent = self.db.execute(
+        served: dict[ChatRef, tuple[dt.date, set[dt.date]]] = {ChatRef(platform, chat_id): (dt.date.fromisoformat(day), set()) for platform, chat_id, day in firsts}
+        recent = self._store.db.execute(
             "SELECT c.platform, c.chat_id, d.announced FROM chat_days d JOIN chats c ON c.id = d.chat WHERE d.announced >= ?",
             [since.isoformat()],
         ).fetchall()
@@ -266,10 +269,10 @@ class DeliveryQueries:
             served[ChatRef(platform, chat_id)][1].add(dt.date.fromisoformat(day))
         return served
 
-    def chats_owed_from(self: "Store", ref: ChatRef | None = None) -> dict[ChatRef, dt.datetime]:
+    def chats_owed_from(self, ref: ChatRef | None = None) -> dict[ChatRef, dt.datetime]:
         """When each chat's (or just `ref`'s) claim to digests starts: its creation or latest reactivation."""
         where, args = ("AND platform = ? AND chat_id = ?", _ref_args(ref)) if ref else ("", [])
-        rows = self.db.execute(
+        rows = self._store.db.execute(
             f"SELECT platform, chat_id, owed_from FROM chats WHERE owed_from IS NOT NULL {where}", args
         ).fetchall()
         owed = {}
@@ -278,17 +281,17 @@ class DeliveryQueries:
             owed[ChatRef(platform, chat_id)] = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
         return owed
 
-    def mark_header_sent(self: "Store", ref: ChatRef, day: dt.date) -> None:
-        with self.transaction() as db:
+    def mark_header_sent(self, ref: ChatRef, day: dt.date) -> None:
+        with self._store.transaction() as db:
             db.execute(
                 "UPDATE chat_days SET status = ? WHERE chat = ? AND announced = ? AND status = ?",
                 [DayStatus.SENDING, _chat_pk(db, ref), day.isoformat(), DayStatus.PLANNED],
             )
 
-    def mark_sent(self: "Store", ref: ChatRef, arxiv_ids: Sequence[str], message_id: str) -> None:
+    def mark_sent(self, ref: ChatRef, arxiv_ids: Sequence[str], message_id: str) -> None:
         """The platform confirmed the message carrying these papers."""
-        now = self.now_iso()
-        with self.transaction() as db:
+        now = self._store.now_iso()
+        with self._store.transaction() as db:
             chat = _chat_pk(db, ref)
             db.conn.executemany(
                 "UPDATE deliveries SET status = ?, message_id = ?, sent_at = ?, error = '' "
@@ -296,9 +299,9 @@ class DeliveryQueries:
                 [(SENT, message_id, now, chat, arxiv_id, PENDING) for arxiv_id in arxiv_ids],
             )
 
-    def note_failed_attempt(self: "Store", ref: ChatRef, arxiv_ids: Sequence[str], error: str) -> int:
+    def note_failed_attempt(self, ref: ChatRef, arxiv_ids: Sequence[str], error: str) -> int:
         """A transient failure: the rows stay pending with one more attempt; returns the highest count."""
-        with self.transaction() as db:
+        with self._store.transaction() as db:
             chat = _chat_pk(db, ref)
             db.conn.executemany(
                 "UPDATE deliveries SET attempts = attempts + 1, error = ? WHERE chat = ? AND arxiv_id = ? AND status = ?",
@@ -310,27 +313,27 @@ class DeliveryQueries:
             ).fetchone()
         return int(row[0] or 0) if arxiv_ids else 0
 
-    def mark_failed(self: "Store", ref: ChatRef, arxiv_ids: Sequence[str], error: str) -> None:
-        with self.transaction() as db:
+    def mark_failed(self, ref: ChatRef, arxiv_ids: Sequence[str], error: str) -> None:
+        with self._store.transaction() as db:
             chat = _chat_pk(db, ref)
             db.conn.executemany(
                 "UPDATE deliveries SET status = ?, error = ? WHERE chat = ? AND arxiv_id = ? AND status = ?",
                 [(FAILED, error[:500], chat, arxiv_id, PENDING) for arxiv_id in arxiv_ids],
             )
 
-    def finish_digest_day(self: "Store", ref: ChatRef, day: dt.date, status: DayStatus = DayStatus.DONE) -> None:
-        with self.transaction() as db:
+    def finish_digest_day(self, ref: ChatRef, day: dt.date, status: DayStatus = DayStatus.DONE) -> None:
+        with self._store.transaction() as db:
             db.execute(
                 "UPDATE chat_days SET status = ?, finished_at = ? WHERE chat = ? AND announced = ?",
-                [status, self.now_iso(), _chat_pk(db, ref), day.isoformat()],
+                [status, self._store.now_iso(), _chat_pk(db, ref), day.isoformat()],
             )
 
-    def give_up_deliveries(self: "Store", ref: ChatRef, error: str, day: dt.date | None = None) -> None:
+    def give_up_deliveries(self, ref: ChatRef, error: str, day: dt.date | None = None) -> None:
         """Pending rows fail and open days close as failed: for one day, or for the whole chat (it is gone)."""
-        now = self.now_iso()
+        now = self._store.now_iso()
         marks = ", ".join("?" for _ in OPEN_DAY_STATUSES)
         day_filter, day_args = ("AND announced = ?", [day.isoformat()]) if day else ("", [])
-        with self.transaction() as db:
+        with self._store.transaction() as db:
             chat = _chat_pk(db, ref)
             db.execute(
                 f"UPDATE deliveries SET status = ?, error = ? WHERE chat = ? AND status = ? {day_filter}",
@@ -341,16 +344,16 @@ class DeliveryQueries:
                 [DayStatus.FAILED, now, chat, *OPEN_DAY_STATUSES, *day_args],
             )
 
-    def delivered_ids(self: "Store", ref: ChatRef) -> set[str]:
+    def delivered_ids(self, ref: ChatRef) -> set[str]:
         """Papers this chat received or has pending: never to be planned again (unless updated)."""
-        rows = self.db.execute(
+        rows = self._store.db.execute(
             f"SELECT arxiv_id FROM deliveries WHERE chat = {_CHAT_PK} AND status != ?", [*_ref_args(ref), FAILED]
         ).fetchall()
         return {arxiv_id for (arxiv_id,) in rows}
 
-    def delivered_on_day(self: "Store", day: dt.date) -> dict[ChatRef, set[str]]:
+    def delivered_on_day(self, day: dt.date) -> dict[ChatRef, set[str]]:
         """For every chat, which of this announcement day's papers it already received or has pending."""
-        rows = self.db.execute(
+        rows = self._store.db.execute(
             "SELECT c.platform, c.chat_id, d.arxiv_id FROM announcements a "
             "JOIN deliveries d ON d.arxiv_id = a.arxiv_id JOIN chats c ON c.id = d.chat "
             "WHERE a.announced = ? AND d.status != ?",
@@ -361,11 +364,11 @@ class DeliveryQueries:
             delivered.setdefault(ChatRef(platform, chat_id), set()).add(arxiv_id)
         return delivered
 
-    def delivery_stats(self: "Store", ref: ChatRef | None = None) -> DeliveryStats:
+    def delivery_stats(self, ref: ChatRef | None = None) -> DeliveryStats:
         """Counts for one chat, or for every chat when ref is None."""
         where, args = (f"WHERE chat = {_CHAT_PK}", _ref_args(ref)) if ref else ("", [])
-        counts = dict(self.db.execute(f"SELECT status, COUNT(*) FROM deliveries {where} GROUP BY status", args).fetchall())
-        digests, last_day = self.db.execute(
+        counts = dict(self._store.db.execute(f"SELECT status, COUNT(*) FROM deliveries {where} GROUP BY status", args).fetchall())
+        digests, last_day = self._store.db.execute(
             f"SELECT COUNT(*), MAX(announced) FROM chat_days {where} {'AND' if ref else 'WHERE'} status = ?",
             [*args, DayStatus.DONE],
         ).fetchone()
@@ -377,23 +380,23 @@ class DeliveryQueries:
             last_digest_day=dt.date.fromisoformat(last_day) if last_day else None,
         )
 
-    def record_feedback(self: "Store", ref: ChatRef, arxiv_id: str, user_id: str, vote: int) -> None:
+    def record_feedback(self, ref: ChatRef, arxiv_id: str, user_id: str, vote: int) -> None:
         """A reader's 👍 (+1) or 👎 (-1) on a delivered paper; a second vote by the same person replaces the first."""
-        with self.transaction() as db:
+        with self._store.transaction() as db:
             db.execute(
                 f"INSERT OR REPLACE INTO feedback (chat, arxiv_id, user_id, vote, at) VALUES ({_CHAT_PK}, ?, ?, ?, ?)",
-                [*_ref_args(ref), arxiv_id, user_id, 1 if vote > 0 else -1, self.now_iso()],
+                [*_ref_args(ref), arxiv_id, user_id, 1 if vote > 0 else -1, self._store.now_iso()],
             )
 
-    def forget_feedback(self: "Store", ref: ChatRef) -> int:
+    def forget_feedback(self, ref: ChatRef) -> int:
         """Drop every vote in the chat (`forget`); returns how many there were."""
-        with self.transaction() as db:
+        with self._store.transaction() as db:
             cursor = db.execute(f"DELETE FROM feedback WHERE chat = {_CHAT_PK}", _ref_args(ref))
         return cursor.rowcount
 
-    def feedback_totals(self: "Store", ref: ChatRef) -> dict[str, int]:
+    def feedback_totals(self, ref: ChatRef) -> dict[str, int]:
         """Net votes per paper in this chat."""
-        rows = self.db.execute(
+        rows = self._store.db.execute(
             f"SELECT arxiv_id, SUM(vote) FROM feedback WHERE chat = {_CHAT_PK} GROUP BY arxiv_id", _ref_args(ref)
         ).fetchall()
         return {arxiv_id: int(total) for arxiv_id, total in rows}

@@ -60,9 +60,12 @@ _PAPER_COLUMNS = (
 
 
 class PaperQueries:
-    """Mixin of Store: papers, announcements, fetch_log."""
+    """`Store.papers`: papers, announcements, fetch_log."""
 
-    def store_announcement(self: "Store", day: dt.date, papers: Iterable[Paper]) -> int:
+    def __init__(self, store: Store) -> None:
+        self._store = store  # the connection, its write lock and the clock
+
+    def store_announcement(self, day: dt.date, papers: Iterable[Paper]) -> int:
         """Store one announcement day's papers atomically; re-storing the same day changes nothing.
 
         A paper's metadata is replaced only by an equal or newer version, and what the newer one
@@ -70,9 +73,9 @@ class PaperQueries:
         is the earliest day seen, whatever order days are stored in. Returns how many
         announcement rows the day now has from this batch.
         """
-        now = self.now_iso()
+        now = self._store.now_iso()
         count = 0
-        with self.transaction() as db:
+        with self._store.transaction() as db:
             for paper in papers:
                 existing = db.execute(
                     "SELECT version, first_announced FROM papers WHERE arxiv_id = ?", [paper.arxiv_id]
@@ -80,7 +83,7 @@ class PaperQueries:
                 if existing is None:
                     row = paper_row(paper, now)
                     row["first_announced"] = day.isoformat()
-                    db["papers"].insert(row)
+                    db.table("papers").insert(row)
                     existing = (paper.version, day.isoformat())
                 elif paper.version >= existing[0]:
                     row = paper_row(paper, now)
@@ -90,7 +93,7 @@ class PaperQueries:
                     ).fetchone()
                     if not unchanged:
                         missing = {column for column in _KEPT_WHEN_MISSING if row[column] in (None, "")}
-                        db["papers"].update(paper.arxiv_id, {column: row[column] for column in row.keys() - missing})
+                        db.table("papers").update(paper.arxiv_id, {column: row[column] for column in row.keys() - missing})
                 else:  # an older version (a backfilled day): it may still know what the newer one lacks
                     row = paper_row(paper, now)
                     for column in sorted(_KEPT_WHEN_MISSING):
@@ -101,7 +104,7 @@ class PaperQueries:
                             )
                 if existing[1] is None or day.isoformat() < existing[1]:
                     db.execute("UPDATE papers SET first_announced = ? WHERE arxiv_id = ?", [day.isoformat(), paper.arxiv_id])
-                db["announcements"].upsert(
+                db.table("announcements").upsert(
                     {
                         "announced": day.isoformat(),
                         "arxiv_id": paper.arxiv_id,
@@ -114,7 +117,7 @@ class PaperQueries:
         return count
 
     def record_fetch(
-        self: "Store",
+        self,
         source: str,
         categories: Iterable[str],
         day: dt.date | None,
@@ -122,8 +125,8 @@ class PaperQueries:
         count: int = 0,
         error: str = "",
     ) -> None:
-        with self.transaction() as db:
-            db["fetch_log"].insert(
+        with self._store.transaction() as db:
+            db.table("fetch_log").insert(
                 {
                     "source": source,
                     "categories": "+".join(sorted(categories)),
@@ -131,44 +134,44 @@ class PaperQueries:
                     "status": status,
                     "count": count,
                     "error": error[:2000],
-                    "fetched_at": self.now_iso(),
+                    "fetched_at": self._store.now_iso(),
                 }
             )
 
-    def fetched_categories(self: "Store", day: dt.date) -> set[str]:
+    def fetched_categories(self, day: dt.date) -> set[str]:
         """Categories whose feed for this announcement day was stored successfully (ok or empty)."""
-        rows = self.db.execute(
+        rows = self._store.db.execute(
             "SELECT categories FROM fetch_log WHERE announced = ? AND status IN ('ok', 'empty')",
             [day.isoformat()],
         ).fetchall()
         return {category for (joined,) in rows for category in joined.split("+") if category}
 
-    def last_fetch(self: "Store", statuses: Iterable[str] = ("ok", "empty", "failed")) -> dict[str, Any] | None:
+    def last_fetch(self, statuses: Iterable[str] = ("ok", "empty", "failed")) -> dict[str, Any] | None:
         wanted = list(statuses)
         marks = ", ".join("?" for _ in wanted)
         rows = list(
-            self.db.query(
+            self._store.db.query(
                 f"SELECT * FROM fetch_log WHERE status IN ({marks}) ORDER BY id DESC LIMIT 1", wanted
             )
         )
         return rows[0] if rows else None
 
-    def announcement_days(self: "Store", limit: int = 30) -> list[dt.date]:
+    def announcement_days(self, limit: int = 30) -> list[dt.date]:
         """Days with stored announcements, newest first."""
-        rows = self.db.execute(
+        rows = self._store.db.execute(
             "SELECT DISTINCT announced FROM announcements ORDER BY announced DESC LIMIT ?", [limit]
         ).fetchall()
         return [dt.date.fromisoformat(day) for (day,) in rows]
 
-    def has_announcement_day(self: "Store", day: dt.date) -> bool:
-        return self.db.execute("SELECT 1 FROM announcements WHERE announced = ? LIMIT 1", [day.isoformat()]).fetchone() is not None
+    def has_announcement_day(self, day: dt.date) -> bool:
+        return self._store.db.execute("SELECT 1 FROM announcements WHERE announced = ? LIMIT 1", [day.isoformat()]).fetchone() is not None
 
-    def papers_announced(self: "Store", day: dt.date, categories: Iterable[str] = ()) -> list[Paper]:
+    def papers_announced(self, day: dt.date, categories: Iterable[str] = ()) -> list[Paper]:
         """The day's papers (with that day's version and announce type), in a stable id order.
 
         With categories, only papers listed in at least one of them.
         """
-        rows = self.db.query(
+        rows = self._store.db.query(
             f"SELECT {_PAPER_COLUMNS}, a.announced, a.version AS announced_version, a.announce_type "
             "FROM announcements a JOIN papers p ON p.arxiv_id = a.arxiv_id "
             "WHERE a.announced = ? ORDER BY a.arxiv_id",
@@ -180,37 +183,37 @@ class PaperQueries:
             papers = [paper for paper in papers if wanted.intersection(paper.categories)]
         return papers
 
-    def papers_by_id(self: "Store", arxiv_ids: Iterable[str]) -> dict[str, Paper]:
+    def papers_by_id(self, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
         ids = list(dict.fromkeys(arxiv_ids))
         found: dict[str, Paper] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            for row in self.db.query(f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE p.arxiv_id IN ({marks})", chunk):
+            for row in self._store.db.query(f"SELECT {_PAPER_COLUMNS} FROM papers p WHERE p.arxiv_id IN ({marks})", chunk):
                 found[row["arxiv_id"]] = paper_from_row(row)
         return found
 
-    def record_acronyms(self: "Store", definitions: Iterable[tuple[str, str]]) -> None:
+    def record_acronyms(self, definitions: Iterable[tuple[str, str]]) -> None:
         """Count one more paper for each (acronym, expansion) a paper defined (core/aliases.py reads them)."""
         rows = list(definitions)
         if not rows:
             return
-        with self.transaction() as db:
+        with self._store.transaction() as db:
             db.conn.executemany(
                 "INSERT INTO acronyms (acronym, expansion, papers) VALUES (?, ?, 1) "
                 "ON CONFLICT (acronym, expansion) DO UPDATE SET papers = papers + 1",
                 rows,
             )
 
-    def acronym_definitions(self: "Store", min_papers: int) -> list[tuple[str, str, int]]:
+    def acronym_definitions(self, min_papers: int) -> list[tuple[str, str, int]]:
         """(acronym, expansion, papers) defined by at least `min_papers` stored papers."""
         return [
             (acronym, expansion, papers)
-            for acronym, expansion, papers in self.db.execute(
+            for acronym, expansion, papers in self._store.db.execute(
                 "SELECT acronym, expansion, papers FROM acronyms WHERE papers >= ? ORDER BY acronym, papers DESC",
                 [min_papers],
             ).fetchall()
         ]
 
-    def count_papers(self: "Store") -> int:
-        return self.db["papers"].count
+    def count_papers(self) -> int:
+        return self._store.db.table("papers").count

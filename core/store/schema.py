@@ -9,7 +9,7 @@ migrations = Migrations("arxiv_digest")
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["papers"].create(
+    db.table("papers").create(
         {
             "arxiv_id": str,
             "version": int,
@@ -29,13 +29,13 @@ def m001_initial(db: Database) -> None:
         not_null={"version", "title", "abstract", "primary_category"},
     )
     # One row per paper per announcement day: the day's mailing, exactly.
-    db["announcements"].create(
+    db.table("announcements").create(
         {"announced": str, "arxiv_id": str, "version": int, "announce_type": str},
         pk=("announced", "arxiv_id"),
         foreign_keys=[("arxiv_id", "papers", "arxiv_id")],
     )
-    db["announcements"].create_index(["arxiv_id"])
-    db["fetch_log"].create(
+    db.table("announcements").create_index(["arxiv_id"])
+    db.table("fetch_log").create(
         {
             "id": int,
             "source": str,  # "feed" | "api"
@@ -48,8 +48,8 @@ def m001_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["fetch_log"].create_index(["status", "announced"])
-    db["chats"].create(
+    db.table("fetch_log").create_index(["status", "announced"])
+    db.table("chats").create(
         {
             "id": int,
             "platform": str,
@@ -73,22 +73,22 @@ def m001_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["chats"].create_index(["platform", "chat_id"], unique=True)
-    db["chats"].create_index(["feed_token"])
+    db.table("chats").create_index(["platform", "chat_id"], unique=True)
+    db.table("chats").create_index(["feed_token"])
     # keywords, excludes, authors and categories of a chat: one row each.
-    db["chat_terms"].create(
+    db.table("chat_terms").create(
         {"chat": int, "kind": str, "term": str, "weight": float, "position": int},
         pk=("chat", "kind", "term"),
         foreign_keys=[("chat", "chats", "id")],
     )
     # Which chat got which digest day; a row exists once the day's digest was planned.
-    db["chat_days"].create(
+    db.table("chat_days").create(
         {"chat": int, "announced": str, "status": str, "planned_at": str, "finished_at": str},
         pk=("chat", "announced"),
         foreign_keys=[("chat", "chats", "id")],
     )
     # The outbox: one row per (chat, paper), written pending before sending, marked sent after.
-    db["deliveries"].create(
+    db.table("deliveries").create(
         {
             "chat": int,
             "arxiv_id": str,
@@ -106,9 +106,9 @@ def m001_initial(db: Database) -> None:
         pk=("chat", "arxiv_id"),
         foreign_keys=[("chat", "chats", "id")],
     )
-    db["deliveries"].create_index(["status", "chat"])
-    db["deliveries"].create_index(["chat", "announced"])
-    db["summaries"].create(
+    db.table("deliveries").create_index(["status", "chat"])
+    db.table("deliveries").create_index(["chat", "announced"])
+    db.table("summaries").create(
         {
             "arxiv_id": str,
             "version": int,
@@ -125,7 +125,7 @@ def m001_initial(db: Database) -> None:
         },
         pk=("arxiv_id", "version", "model", "language", "prompt_version", "source_kind"),
     )
-    db["feedback"].create(
+    db.table("feedback").create(
         {"chat": int, "arxiv_id": str, "user_id": str, "vote": int, "at": str},
         pk=("chat", "arxiv_id", "user_id"),
     )
@@ -134,35 +134,35 @@ def m001_initial(db: Database) -> None:
 @migrations()
 def m002_chat_owed_from(db: Database) -> None:
     """When a chat's claim to digests starts: its creation, or the moment it was last reactivated."""
-    db["chats"].add_column("owed_from", str)
+    db.table("chats").add_column("owed_from", str)
     db.execute("UPDATE chats SET owed_from = created_at")
 
 
 @migrations()
 def m003_ranking(db: Database) -> None:
     """Each chat's ranking (relevance or classic), and acronym definitions read from stored papers (core/aliases.py)."""
-    db["chats"].add_column("ranking", str)
+    db.table("chats").add_column("ranking", str)
     db.execute("UPDATE chats SET ranking = 'relevance'")
-    db["acronyms"].create({"acronym": str, "expansion": str, "papers": int}, pk=("acronym", "expansion"))
+    db.table("acronyms").create({"acronym": str, "expansion": str, "papers": int}, pk=("acronym", "expansion"))
 
 
 @migrations()
 def m004_saved_papers(db: Database) -> None:
     """Each chat's reading list: the papers saved with 🔖 or `save`, newest first by saved_at."""
-    db["saved"].create(
+    db.table("saved").create(
         {"chat": int, "arxiv_id": str, "saved_at": str},
         pk=("chat", "arxiv_id"),
         foreign_keys=[("chat", "chats", "id")],
     )
-    db["saved"].create_index(["chat", "saved_at"])
+    db.table("saved").create_index(["chat", "saved_at"])
 
 
 @migrations()
 def m006_weekly_schedule(db: Database) -> None:
     """Daily or weekly digests per chat (and a weekly chat's weekday); a weekly digest's covered days point to its key day."""
-    db["chats"].add_column("schedule", str)
-    db["chats"].add_column("weekly_day", int)
+    db.table("chats").add_column("schedule", str)
+    db.table("chats").add_column("weekly_day", int)
     db.execute("UPDATE chats SET schedule = 'daily', weekly_day = 4")
     # A weekly digest is planned under its newest announcement day; the older days it covers get a closed row
     # each, `week_of` that key, so no later digest (daily or weekly) serves them again.
-    db["chat_days"].add_column("week_of", str)
+    db.table("chat_days").add_column("week_of", str)

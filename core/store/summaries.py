@@ -59,13 +59,16 @@ def _summary_from_row(row: dict[str, Any]) -> Summary:
 
 
 class SummaryQueries:
-    """Mixin of Store: the summaries table. Only final (LLM) summaries are stored; fallbacks are retried."""
+    """`Store.summaries`: the summaries table. Only final (LLM) summaries are stored; fallbacks are retried."""
 
-    def cached_summary(self: "Store", key: SummaryKey) -> Summary | None:
-        rows = list(self.db.query(f"SELECT * FROM summaries WHERE {_KEY_WHERE}", list(asdict(key).values())))
+    def __init__(self, store: Store) -> None:
+        self._store = store  # the connection, its write lock and the clock
+
+    def cached_summary(self, key: SummaryKey) -> Summary | None:
+        rows = list(self._store.db.query(f"SELECT * FROM summaries WHERE {_KEY_WHERE}", list(asdict(key).values())))
         return _summary_from_row(rows[0]) if rows else None
 
-    def cached_summaries(self: "Store", keys: Iterable[SummaryKey]) -> dict[SummaryKey, Summary]:
+    def cached_summaries(self, keys: Iterable[SummaryKey]) -> dict[SummaryKey, Summary]:
         """Many lookups at once (one query per paper id chunk) for a digest's worth of papers."""
         wanted = set(keys)
         ids = sorted({key.arxiv_id for key in wanted})
@@ -73,27 +76,27 @@ class SummaryQueries:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            for row in self.db.query(f"SELECT * FROM summaries WHERE arxiv_id IN ({marks})", chunk):
+            for row in self._store.db.query(f"SELECT * FROM summaries WHERE arxiv_id IN ({marks})", chunk):
                 summary = _summary_from_row(row)
                 key = SummaryKey.of(summary)
                 if key in wanted:
                     found[key] = summary
         return found
 
-    def save_summary(self: "Store", summary: Summary) -> None:
+    def save_summary(self, summary: Summary) -> None:
         """Store (or replace) the final summary for its key."""
         row = asdict(summary)
         row["is_fallback"] = int(summary.is_fallback)
-        row["created_at"] = self.now_iso()
-        with self.transaction() as db:
-            db["summaries"].upsert(
+        row["created_at"] = self._store.now_iso()
+        with self._store.transaction() as db:
+            db.table("summaries").upsert(
                 row, pk=("arxiv_id", "version", "model", "language", "prompt_version", "source_kind")
             )
 
-    def summary_usage(self: "Store", model: str | None = None) -> SummaryUsage:
+    def summary_usage(self, model: str | None = None) -> SummaryUsage:
         """Totals over every stored summary (of one model, if given)."""
         where, params = ("WHERE model = ?", [model]) if model else ("", [])
-        row = self.db.execute(
+        row = self._store.db.execute(
             "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), "
             f"COALESCE(SUM(seconds), 0) FROM summaries {where}",
             params,

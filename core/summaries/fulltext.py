@@ -74,7 +74,8 @@ def text_from_html(body: bytes) -> str:
         for element in root.select(selector):
             element.decompose()
     for formula in root.find_all("math"):
-        formula.replace_with(f" {formula.get('alttext', '').strip()} ")
+        alttext = formula.get("alttext")
+        formula.replace_with(f" {alttext.strip() if isinstance(alttext, str) else ''} ")
     for cell in root.find_all(["td", "th"]):
         cell.insert_after(" ")
     for block in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "figcaption", "div", "tr"]):
