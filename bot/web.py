@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -188,13 +188,10 @@ class WebApp:
             request, feed_path(feed_format, category=category), title, "Papers picked by the default keywords.",
             self.settings.summaries.language,
         )
-        body = await run_in_threadpool(
-            self.rendered.get_or_render,
-            ("feed", category, feed_format, info.page_url),
-            lambda: self._feed_body(self.views.default_digests(category), info, feed_format),
+        return await self._digest_feed(
+            request, ("feed", category, feed_format, info.page_url), lambda: self.views.default_digests(category), info,
+            feed_format, shared=True,
         )
-        cache = f"public, max-age={FEED_MAX_AGE_SECONDS}"
-        return conditional_response(request, body, FEED_MEDIA_TYPES[feed_format], self.versions, cache)
 
     async def _chat_with_token(self, token: str) -> ChatSettings:
         """The active chat this feed token belongs to (compared in constant time by the store), else 404."""
@@ -210,13 +207,21 @@ class WebApp:
             request, feed_path(feed_format, token=token), f"arXiv digest for {chat.title or 'your chat'}",
             "Your chat's daily arXiv digest.", chat.language,
         )
-        body = await run_in_threadpool(
-            self.rendered.get_or_render,
-            ("chat", token, feed_format, info.page_url),
-            lambda: self._feed_body(self.views.chat_digests(chat), info, feed_format),
+        # not shared: the URL is a secret, so shared caches must not keep a copy under it.
+        return await self._digest_feed(
+            request, ("chat", token, feed_format, info.page_url), lambda: self.views.chat_digests(chat), info,
+            feed_format, shared=False,
         )
-        # private: the URL is a secret, so shared caches must not keep a copy under it.
-        cache = f"private, max-age={FEED_MAX_AGE_SECONDS}"
+
+    async def _digest_feed(
+        self, request: Request, key: tuple[object, ...], digests: Callable[[], Sequence[Digest]], info: FeedInfo,
+        feed_format: FeedFormat, *, shared: bool,
+    ) -> Response:
+        """A feed of digests, rendered once per version (the render cache) and answered with 304 when unchanged."""
+        body = await run_in_threadpool(
+            self.rendered.get_or_render, key, lambda: self._feed_body(digests(), info, feed_format)
+        )
+        cache = f"{'public' if shared else 'private'}, max-age={FEED_MAX_AGE_SECONDS}"
         return conditional_response(request, body, FEED_MEDIA_TYPES[feed_format], self.versions, cache)
 
     async def saved_feed(self, request: Request) -> Response:
