@@ -39,7 +39,7 @@ from core.models import KEYWORD, KeywordMatch, Paper, ScoredPaper, Subscription
 from core.relevance import paper_lengths, relevance_factors
 from core.score_matrix import Postings, RowEntries, RowRules, select_top
 from core.subscription_terms import CompiledSubscription, CountedTerm, TermCompiler, category_key
-from core.term_hits import DayHits, TermHits, TermMatcher
+from core.term_hits import DayHits, TermMatcher
 
 WEIGHT_STEPS = 100  # weights and the title bonus are honoured to 0.01
 SCORE_UNITS = WEIGHT_STEPS * WEIGHT_STEPS  # a point is 10,000 units: every sum is an exact integer
@@ -107,14 +107,18 @@ def day_papers(papers: Sequence[Paper]) -> list[Paper]:
 
 @dataclass(frozen=True)
 class _TermPostings:
-    """Per term: the papers it occurs in (sorted), where, and its relevance factor in each (hundredths)."""
+    """Per term: the papers it occurs in (sorted), whether in the title / abstract of each, and its relevance
+    factor in each (hundredths). Arrays, not sets: a week's postings are held for every chat's results."""
 
-    hits: TermHits
     papers: tuple[np.ndarray, ...]
+    in_title: tuple[np.ndarray, ...]  # bool, parallel to papers
+    in_abstract: tuple[np.ndarray, ...]
     relevance: tuple[np.ndarray, ...]
 
-    def relevance_of(self, term_id: int, paper_index: int) -> int:
-        return int(self.relevance[term_id][bisect.bisect_left(self.papers[term_id], paper_index)])
+    def where(self, term_id: int, paper_index: int) -> tuple[bool, bool, int]:
+        """(in title, in abstract, relevance factor) of a term in a paper it occurs in."""
+        at = bisect.bisect_left(self.papers[term_id], paper_index)
+        return bool(self.in_title[term_id][at]), bool(self.in_abstract[term_id][at]), int(self.relevance[term_id][at])
 
 
 class DaySelection(Mapping[str, list[ScoredPaper]]):
@@ -140,7 +144,7 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         self._considered = considered
         self._scoring = scoring
         self._matches: defaultdict[int, dict[int, KeywordMatch]] = defaultdict(dict)  # paper -> counted term -> match
-        self._terms_of_paper: list[set[int]] | None = None
+        self._terms_of_paper: dict[int, set[int]] | None = None
         self._author_keys: dict[int, tuple[tuple[str, str], ...]] = {}
         self._match_lists: dict[tuple[int, int, bool], tuple[KeywordMatch, ...]] = {}
         uses = Counter(id(entry.terms) for entry in compiled)
@@ -207,12 +211,15 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
                 matches.append(match)
         return tuple(matches)
 
-    def _paper_terms(self) -> list[set[int]]:
-        """Per paper, the terms found in it (title or abstract); made once, when results are first read."""
+    def _paper_terms(self) -> dict[int, set[int]]:
+        """Per selected paper, the terms found in it (title or abstract); made once, when results are first
+        read, and only for papers some subscriber got (a week holds 10,000 papers, most picked by no one)."""
         if self._terms_of_paper is None:
-            self._terms_of_paper = [set() for _ in self._papers]
+            picked = np.zeros(len(self._papers), dtype=bool)
+            picked[self._selected] = True
+            self._terms_of_paper = {int(index): set() for index in np.flatnonzero(picked)}
             for term_id, papers in enumerate(self._postings.papers):
-                for paper_index in papers.tolist():
+                for paper_index in papers[picked[papers]].tolist():
                     self._terms_of_paper[paper_index].add(term_id)
         return self._terms_of_paper
 
@@ -224,10 +231,9 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         return authors
 
     def _new_match(self, term: CountedTerm, paper_index: int, relevance: bool) -> KeywordMatch:
-        hits = self._postings.hits
-        in_title, in_abstract = paper_index in hits.in_title[term.term_id], paper_index in hits.in_abstract[term.term_id]
+        in_title, in_abstract, factor = self._postings.where(term.term_id, paper_index)
         if relevance:
-            units = weight_steps(term.keyword.weight) * self._postings.relevance_of(term.term_id, paper_index)
+            units = weight_steps(term.keyword.weight) * factor
         else:
             units = keyword_units(term.keyword.weight, in_title, self._scoring)
         return KeywordMatch(term.keyword.term, in_title, in_abstract, units / SCORE_UNITS, term.source, term.via)
@@ -254,10 +260,7 @@ def score_day(
     postings = _term_postings(compiler.terms, TermMatcher(compiler.patterns).hits(ordered))
     eligible = _eligibility(ordered, compiler.profiles)
     title_factor = round((1 + scoring.title_bonus) * WEIGHT_STEPS)
-    classic_factors = tuple(
-        np.where(np.isin(papers, np.fromiter(title, np.int64, len(title))), title_factor, WEIGHT_STEPS).astype(np.int32)
-        for papers, title in zip(postings.papers, postings.hits.in_title)
-    )
+    classic_factors = tuple(np.where(title, title_factor, WEIGHT_STEPS).astype(np.int32) for title in postings.in_title)
     term_found = np.array([len(papers) > 0 for papers in postings.papers], dtype=bool)
     author_keys, author_papers = _author_postings(ordered, compiled)
     author_ids = {key: index for index, key in enumerate(author_keys)}
@@ -292,25 +295,19 @@ def score_day(
 
 
 def _term_postings(terms: Sequence[tuple[int, ...]], day_hits: DayHits) -> _TermPostings:
-    """Hits per term (a term is found where any of its patterns is) and each term's relevance factors."""
+    """Postings per term (a term is found where any of its patterns is) and each term's relevance factors."""
     pattern_hits = day_hits.terms
-    in_title = tuple(_union(pattern_hits.in_title, group) for group in terms)
-    in_abstract = tuple(_union(pattern_hits.in_abstract, group) for group in terms)
-    papers = tuple(np.array(sorted(title | abstract), np.int64) for title, abstract in zip(in_title, in_abstract))
     lengths = paper_lengths(day_hits.title_words, day_hits.abstract_words)
     average = float(lengths.mean()) if len(lengths) else 1.0
-    factors = tuple(
-        relevance_factors(
-            found,
-            np.isin(found, np.fromiter(title, np.int64, len(title))),
-            np.isin(found, np.fromiter(abstract, np.int64, len(abstract))),
-            lengths,
-            len(lengths),
-            average,
-        )
-        for found, title, abstract in zip(papers, in_title, in_abstract)
-    )
-    return _TermPostings(TermHits(in_title, in_abstract), papers, factors)
+    papers, in_title, in_abstract, factors = [], [], [], []
+    for group in terms:
+        title, abstract = _union(pattern_hits.in_title, group), _union(pattern_hits.in_abstract, group)
+        found = np.array(sorted(title | abstract), np.int64)
+        papers.append(found)
+        in_title.append(np.isin(found, np.fromiter(title, np.int64, len(title))))
+        in_abstract.append(np.isin(found, np.fromiter(abstract, np.int64, len(abstract))))
+        factors.append(relevance_factors(found, in_title[-1], in_abstract[-1], lengths, len(lengths), average))
+    return _TermPostings(tuple(papers), tuple(in_title), tuple(in_abstract), tuple(factors))
 
 
 # Which rows' terms a gain list scatters: every row's own keywords (for min_score), or the terms that
