@@ -12,9 +12,14 @@ import ssl
 
 from starlette.routing import BaseRoute
 
-from adapters.base import ChatGoneEvent, CommandHandler, DeliveryError, EventSink, MessageKind, OutgoingMessage, ignore_events
-from adapters.email_links import CONFIRM, CONFIRM_LINK_HOURS, LINK_SECRET_ENV, SETTINGS, UNSUBSCRIBE, LinkSigner, SiteLinks
-from adapters.email_render import RecipientLinks, compose, confirmation_mail, digest_mail
+from adapters.base import (
+    ChatEvent, ChatGoneEvent, CommandHandler, DeliveryError, EventSink, FeedbackEvent, MessageKind, OutgoingMessage, SaveEvent,
+    ignore_events,
+)
+from adapters.email_links import (
+    CONFIRM, CONFIRM_LINK_HOURS, DISLIKE, LIKE, LINK_SECRET_ENV, SAVE, SETTINGS, UNSUBSCRIBE, LinkSigner, SiteLinks,
+)
+from adapters.email_render import PaperLinks, RecipientLinks, compose, confirmation_mail, digest_mail
 from adapters.email_smtp import SMTP_PASSWORD_ENV, SMTP_URL_ENV, SmtpSender, SmtpUrlError, parse_smtp_url
 from adapters.email_web import EmailPages
 from core.clock import Clock, utc_now
@@ -56,7 +61,9 @@ class EmailAdapter:
         self.clock = clock
         self._events = events
         self._handle_command: CommandHandler | None = None
-        self.pages = EmailPages(links, self.send_confirmation, self._confirm, self._run_command, self._unsubscribe, clock)
+        self.pages = EmailPages(
+            links, self.send_confirmation, self._confirm, self._run_command, self._unsubscribe, self._paper_action, clock
+        )
 
     async def start(self, handle_command: CommandHandler) -> None:
         """Nothing to connect to: each mail opens its own SMTP conversation."""
@@ -75,13 +82,17 @@ class EmailAdapter:
         plain = f"arXiv digest for {digest.announcement_day}"
         return [OutgoingMessage(paper_ids=ids, payload=digest, plain_text=plain, kind=MessageKind.PAPERS)]
 
-    def recipient_links(self, address: str) -> RecipientLinks:
-        return RecipientLinks(self.links.url(SETTINGS, address), self.links.url(UNSUBSCRIBE, address))
+    def recipient_links(self, address: str, paper_ids: tuple[str, ...] = ()) -> RecipientLinks:
+        papers = {
+            arxiv_id: PaperLinks(*(self.links.url(action, address, arxiv_id=arxiv_id) for action in (LIKE, DISLIKE, SAVE)))
+            for arxiv_id in paper_ids
+        }
+        return RecipientLinks(self.links.url(SETTINGS, address), self.links.url(UNSUBSCRIBE, address), papers)
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
         """Mail the digest to the chat's address; the Message-ID is the outbox's message id."""
         address = chat.chat_id
-        links = self.recipient_links(address)
+        links = self.recipient_links(address, message.paper_ids)
         try:
             content = digest_mail(message.payload, address, links)
         except Exception as error:  # a renderer bug: back off and give up in the end, as for any platform
@@ -114,6 +125,15 @@ class EmailAdapter:
 
     async def _unsubscribe(self, address: str) -> None:
         await self._events(ChatGoneEvent(ChatRef(PLATFORM, address)))
+
+    async def _paper_action(self, action: str, address: str, arxiv_id: str) -> None:
+        """A 👍/👎/🔖 link's POST: reported as the chat buttons report theirs, the reader (the address) as the user."""
+        chat = ChatRef(PLATFORM, address)
+        event: ChatEvent = (
+            SaveEvent(chat, arxiv_id, address) if action == SAVE
+            else FeedbackEvent(chat, arxiv_id, address, 1 if action == LIKE else -1)
+        )
+        await self._events(event)
 
 
 def link_signer(clock: Clock = utc_now) -> LinkSigner:

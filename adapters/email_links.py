@@ -1,9 +1,10 @@
-"""Email subscribers' addresses and the signed links they get: confirm a subscription, open the settings, unsubscribe.
+"""Email subscribers' addresses and the signed links they get: confirm a subscription, open the settings, unsubscribe,
+and the 👍/👎/🔖 under each paper of a digest (the chat buttons of a mail).
 
 A link carries its address (and, to confirm, the keywords asked for) signed with EMAIL_LINK_SECRET
 through itsdangerous, so no account and no table of pending confirmations is needed: whoever holds
 the link acts for that address, and nobody can make one for an address without the secret. Each
-purpose has its own salt, so an unsubscribe link never works as a settings link.
+purpose has its own salt, so an unsubscribe link never works as a settings link, nor a 👍 link as a 👎 one.
 """
 from __future__ import annotations
 
@@ -19,12 +20,18 @@ LINK_SECRET_ENV = "EMAIL_LINK_SECRET"
 MIN_LINK_SECRET_LENGTH = 16
 CONFIRM_LINK_HOURS = 48  # a confirmation mail older than this asks the reader to subscribe again
 SETTINGS_LINK_DAYS = 60  # every digest brings a fresh one; a forwarded old mail stops opening the settings
+PAPER_LINK_DAYS = SETTINGS_LINK_DAYS  # a 👍/👎/🔖 link ages like the settings link of the same mail
 # Unsubscribe links never expire: RFC 8058 one-click must work from any mail the reader still has.
 MAX_KEYWORDS_LENGTH = 500  # characters of keywords a subscribe form may ask for
 
 CONFIRM, SETTINGS, UNSUBSCRIBE = "confirm", "settings", "unsubscribe"
-PURPOSES = (CONFIRM, SETTINGS, UNSUBSCRIBE)
-_MAX_AGE_SECONDS = {CONFIRM: CONFIRM_LINK_HOURS * 3600, SETTINGS: SETTINGS_LINK_DAYS * 86400, UNSUBSCRIBE: None}
+LIKE, DISLIKE, SAVE = "like", "dislike", "save"
+PAPER_ACTIONS = (LIKE, DISLIKE, SAVE)  # links that name a paper as well as the address
+PURPOSES = (CONFIRM, SETTINGS, UNSUBSCRIBE, *PAPER_ACTIONS)
+_MAX_AGE_SECONDS = {
+    CONFIRM: CONFIRM_LINK_HOURS * 3600, SETTINGS: SETTINGS_LINK_DAYS * 86400, UNSUBSCRIBE: None,
+    **{action: PAPER_LINK_DAYS * 86400 for action in PAPER_ACTIONS},
+}
 
 
 class InvalidAddress(ValueError):
@@ -50,11 +57,13 @@ def normalize_address(text: str) -> str:
 
 @dataclass(frozen=True)
 class LinkRequest:
-    """What a verified link asks for: the address it acts for, and the keywords a confirmation subscribes to."""
+    """What a verified link asks for: the address it acts for, the keywords a confirmation subscribes to,
+    and the paper a 👍/👎/🔖 link is about."""
 
     purpose: str
     address: str
     keywords: str = ""
+    arxiv_id: str = ""
 
 
 class LinkSigner:
@@ -73,8 +82,12 @@ class LinkSigner:
             for purpose in PURPOSES
         }
 
-    def token(self, purpose: str, address: str, keywords: str = "") -> str:
-        payload = {"a": address, "k": keywords} if keywords else {"a": address}
+    def token(self, purpose: str, address: str, keywords: str = "", arxiv_id: str = "") -> str:
+        payload = {"a": address}
+        if keywords:
+            payload["k"] = keywords
+        if arxiv_id:
+            payload["p"] = arxiv_id
         return self._serializers[purpose].dumps(payload)
 
     def verify(self, purpose: str, token: str) -> LinkRequest:
@@ -87,7 +100,10 @@ class LinkSigner:
             raise InvalidLink("this link is not valid") from None
         if not isinstance(payload, dict) or not isinstance(payload.get("a"), str):
             raise InvalidLink("this link is not valid")
-        return LinkRequest(purpose, payload["a"], str(payload.get("k", "")))
+        arxiv_id = payload.get("p", "")
+        if not isinstance(arxiv_id, str) or (purpose in PAPER_ACTIONS) != bool(arxiv_id):
+            raise InvalidLink("this link is not valid")
+        return LinkRequest(purpose, payload["a"], str(payload.get("k", "")), arxiv_id)
 
 
 @dataclass(frozen=True)
@@ -97,8 +113,8 @@ class SiteLinks:
     base: str  # "https://digest.example.org", no trailing slash
     signer: LinkSigner
 
-    def url(self, purpose: str, address: str, keywords: str = "") -> str:
-        return f"{self.base}/email/{purpose}/{quote(self.signer.token(purpose, address, keywords))}"
+    def url(self, purpose: str, address: str, keywords: str = "", arxiv_id: str = "") -> str:
+        return f"{self.base}/email/{purpose}/{quote(self.signer.token(purpose, address, keywords, arxiv_id))}"
 
     @property
     def subscribe_url(self) -> str:

@@ -3,7 +3,8 @@ content), and the headers that make a digest a list mail (List-Unsubscribe with 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
@@ -26,11 +27,25 @@ ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058: the body a mail client POS
 
 
 @dataclass(frozen=True)
+class PaperLinks:
+    """The signed 👍/👎/🔖 links under one paper: the mail's stand-in for the chat buttons."""
+
+    like: str
+    dislike: str
+    save: str
+
+    def text_lines(self) -> str:
+        """One link a line in the text part: the URLs are too long to share a line and stay clickable."""
+        return f"   👍 Like: {self.like}\n   👎 Not for me: {self.dislike}\n   🔖 Save: {self.save}"
+
+
+@dataclass(frozen=True)
 class RecipientLinks:
-    """The signed links one reader's mail carries."""
+    """The signed links one reader's mail carries: settings, unsubscribe, and each paper's (by arXiv id)."""
 
     settings: str
     unsubscribe: str
+    papers: Mapping[str, PaperLinks] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,13 +62,16 @@ class _MailPaper:
     view: PaperView
     summary_html: Markup | None
     abstract_preview: str
+    links: PaperLinks | None
 
 
 def digest_mail(digest: Digest, address: str, links: RecipientLinks) -> MailContent:
-    """The whole digest in one mail: every paper's view, its summary (Markdown as safe HTML) or its abstract's start."""
+    """The whole digest in one mail: every paper's view, its summary (Markdown as safe HTML) or its abstract's start,
+    and its 👍/👎/🔖 links."""
     view = digest_view(digest)
     papers = [
-        _MailPaper(paper, Markup(summary_html(paper.summary)) if paper.summary else None, cut_text(paper.abstract, ABSTRACT_PREVIEW))
+        _MailPaper(paper, Markup(summary_html(paper.summary)) if paper.summary else None, cut_text(paper.abstract, ABSTRACT_PREVIEW),
+                   links.papers.get(paper.paper.arxiv_id))
         for paper in view.papers
     ]
     html = TEMPLATES.get_template("email_digest.html").render(view=view, papers=papers, address=address, links=links)
@@ -62,7 +80,8 @@ def digest_mail(digest: Digest, address: str, links: RecipientLinks) -> MailCont
         f"Change keywords, time or frequency: {links.settings}\n"
         f"Unsubscribe: {links.unsubscribe}"
     )
-    text = "\n\n".join([f"{view.title}\n{view.selection}\nKeywords: {view.keywords}", *map(paper_block, view.papers), footer])
+    blocks = [paper_block(paper.view) + (f"\n{paper.links.text_lines()}" if paper.links else "") for paper in papers]
+    text = "\n\n".join([f"{view.title}\n{view.selection}\nKeywords: {view.keywords}", *blocks, footer])
     return MailContent(f"{view.title}: {plural(len(view.papers), 'paper')}", text + "\n", html)
 
 

@@ -1,7 +1,8 @@
-"""The email adapter's pages on the shared web app: subscribe (double opt-in), confirm, settings, unsubscribe.
+"""The email adapter's pages on the shared web app: subscribe (double opt-in), confirm, settings, unsubscribe,
+and the 👍/👎/🔖 pages a digest links under each paper.
 
 Every page that changes something does so on POST only, behind a button: mail scanners open (GET) the
-links in a mail, and must not confirm or unsubscribe anyone. The unsubscribe POST is also RFC 8058's
+links in a mail, and must not confirm, unsubscribe, vote or save for anyone. The unsubscribe POST is also RFC 8058's
 one-click target. The subscribe form answers the same for every well-formed address, known or not, and
 sends its mail in the background, so neither the words nor the timing tell whether an address is stored.
 """
@@ -22,7 +23,11 @@ from adapters.email_limits import CONFIRMATIONS_PER_ADDRESS, SUBSCRIBE_REQUESTS_
 from adapters.email_links import (
     CONFIRM,
     CONFIRM_LINK_HOURS,
+    DISLIKE,
+    LIKE,
     MAX_KEYWORDS_LENGTH,
+    PAPER_ACTIONS,
+    SAVE,
     SETTINGS,
     UNSUBSCRIBE,
     InvalidAddress,
@@ -48,6 +53,14 @@ SETTINGS_EXAMPLES = (
 )
 
 Action = Callable[[str, str], Awaitable[list[Reply]]]  # (address, text) -> the replies of what it did
+PaperAction = Callable[[str, str, str], Awaitable[None]]  # (like|dislike|save, address, arXiv id)
+# Per action: the question a GET asks, its button, and what a POST answers.
+PAPER_ACTION_WORDS = {
+    LIKE: ("Mark arXiv:{id} as 👍 (more like this) for {address}?", "👍 Like", "Noted 👍 arXiv:{id}: the digest learns from it."),
+    DISLIKE: ("Mark arXiv:{id} as 👎 (less like this) for {address}?", "👎 Not for me",
+              "Noted 👎 arXiv:{id}: the digest learns from it."),
+    SAVE: ("Save arXiv:{id} on the reading list of {address}?", "🔖 Save", "Saved 🔖 arXiv:{id} on your reading list."),
+}
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,7 @@ class EmailPages:
         confirm: Action,
         run_command: Action,
         unsubscribe: Callable[[str], Awaitable[None]],
+        paper_action: PaperAction,
         clock: Clock = utc_now,
     ) -> None:
         self.links = links
@@ -107,6 +121,7 @@ class EmailPages:
         self.confirm = confirm
         self.run_command = run_command
         self.unsubscribe = unsubscribe
+        self.paper_action = paper_action
         self.per_address = WindowLimiter(CONFIRMATIONS_PER_ADDRESS, clock=clock)
         self.per_client = WindowLimiter(SUBSCRIBE_REQUESTS_PER_CLIENT, clock=clock)
         self._background: set[asyncio.Task[None]] = set()
@@ -118,6 +133,8 @@ class EmailPages:
             Route("/email/confirm/{token}", self.confirm_page, methods=["GET", "HEAD", "POST"]),
             Route("/email/settings/{token}", self.settings_page, methods=["GET", "HEAD", "POST"]),
             Route("/email/unsubscribe/{token}", self.unsubscribe_page, methods=["GET", "HEAD", "POST"]),
+            *(Route(f"/email/{action}/{{token}}", self._paper_endpoint(action), methods=["GET", "HEAD", "POST"])
+              for action in PAPER_ACTIONS),
         ]
 
     async def cancel_background(self) -> None:
@@ -199,3 +216,20 @@ class EmailPages:
         await self.unsubscribe(verified.address)  # a one-click POST (RFC 8058) lands here too
         return page("Unsubscribed", f"Nothing more will be sent to {verified.address}.",
                     links=(("Changed your mind? Subscribe again", self.links.subscribe_url),))
+
+    def _paper_endpoint(self, action: str) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return await self.paper_page(request, action)
+        return endpoint
+
+    async def paper_page(self, request: Request, action: str) -> Response:
+        """👍, 👎 or 🔖 from a digest mail: the route names the action, and the token must have been signed for it."""
+        verified = await self._verified(request, action)
+        if isinstance(verified, Response):
+            return verified
+        question, button, done = PAPER_ACTION_WORDS[action]
+        words = {"id": verified.arxiv_id, "address": verified.address}
+        if request.method != "POST":
+            return page(button, question.format(**words), form=Form(request.url.path, button))
+        await self.paper_action(action, verified.address, verified.arxiv_id)
+        return page(button, done.format(**words), links=(("Settings", self.links.url(SETTINGS, verified.address)),))
