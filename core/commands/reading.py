@@ -14,7 +14,7 @@ MAX_SEARCH_QUERY_LENGTH = 4 * MAX_KEYWORD_LENGTH
 
 @command("digest", slow=True)
 async def digest(call: Invocation) -> Reply:
-    """Send this chat's digest for the latest announcement day (a weekly chat's: for its week so far) now."""
+    """Send this chat's digest now: the latest announcement day, or a weekly chat's week so far."""
     selection = await call.services.digest_now(call.chat)
     day = selection.announcement_day.isoformat()
     if selection.week_from is not None and selection.week_from != selection.announcement_day:
