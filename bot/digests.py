@@ -11,11 +11,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
+from bot.schedule_times import week_so_far
 from core.arxiv.calendar import current_announcement_day
 from core.config import Settings
 from core.aliases import MIN_PAPERS_FOR_LEARNED_ALIAS, AliasTable, paper_definitions, table_with
 from core.digest import default_subscription, select_digests
-from core.models import ChatRef, ChatSettings, Digest, FetchResult, Paper, Subscription, Summary
+from core.models import WEEKLY, ChatRef, ChatSettings, Digest, FetchResult, Paper, Subscription, Summary
 from core.store import Store
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,18 @@ class DigestService:
                 self._fetch_retry_at.pop(day, None)
             return fetched
 
+    def week_so_far(self, chat: ChatSettings, now: dt.datetime) -> tuple[dt.date, ...]:
+        """The announcement days of the weekly chat's next digest that are out by `now` (bot/schedule_times.py)."""
+        outbox = self.store.outbox
+        return week_so_far(
+            chat,
+            now,
+            outbox.latest_digest_days(chat.ref).get(chat.ref),
+            owed_from=outbox.chats_owed_from(chat.ref).get(chat.ref),
+            holidays=self.settings.arxiv.holidays,
+            arxiv_timezone=self.settings.arxiv.announcement_timezone,
+        )
+
     # -- scoring ----------------------------------------------------------------------------------
 
     def build_digests(
@@ -201,13 +214,20 @@ class DigestService:
     # -- a chat's `digest` command ----------------------------------------------------------------
 
     async def chat_digest_now(self, chat: ChatSettings) -> Digest:
-        """The chat's digest of the latest announcement day (fetching today's first): a preview, not a delivery,
-        so papers already delivered are shown too."""
+        """The chat's digest of the latest announcement day (fetching today's first), or for a weekly chat of its
+        week so far (each day fetched): a preview, not a delivery, so papers already delivered are shown too and
+        nothing is planned."""
         now = self.clock()
         categories = self.subscription_for(chat).categories
-        await self.ensure_fetched(self.current_day(now), set(categories), now)
-        day = self.latest_day(categories) or self.current_day(now)
-        digest = self.build_digests(day, [chat], now, exclude_delivered=False)[chat.ref]
+        if chat.schedule == WEEKLY:
+            week = self.week_so_far(chat, now)
+            for day in week:
+                await self.ensure_fetched(day, set(categories), now)
+            digest = self.build_digests(week[-1], [chat], now, exclude_delivered=False, week=week)[chat.ref]
+        else:
+            await self.ensure_fetched(self.current_day(now), set(categories), now)
+            day = self.latest_day(categories) or self.current_day(now)
+            digest = self.build_digests(day, [chat], now, exclude_delivered=False)[chat.ref]
         ((_, digest),) = await self.with_summaries([(chat, digest)])
         return digest
 

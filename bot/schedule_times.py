@@ -185,11 +185,35 @@ def next_weekly_delivery(
         return None
     if due_week(chat, now, after, owed_from=not_before, holidays=holidays, arxiv_timezone=arxiv_timezone):
         return now
-    zone = ZoneInfo(chat.timezone)
-    date = last_weekly_moment(chat, now).astimezone(zone).date()
+    moment = last_weekly_moment(chat, now)
     for _ in range(MAX_WEEKS_AHEAD):
-        date += dt.timedelta(days=WEEK_DAYS)
-        moment = local_moment(date, chat.delivery_time, zone)
+        moment = following_weekly_moment(chat, moment)
         if (not_before is None or moment >= not_before) and week_days(moment, after, holidays, arxiv_timezone):
             return moment
     return None
+
+
+def following_weekly_moment(chat: ChatSettings, moment: dt.datetime) -> dt.datetime:
+    """The chat's weekly moment a week after `moment` (one of its weekly moments), by its local clock."""
+    zone = ZoneInfo(chat.timezone)
+    return local_moment(moment.astimezone(zone).date() + dt.timedelta(days=WEEK_DAYS), chat.delivery_time, zone)
+
+
+def week_so_far(
+    chat: ChatSettings,
+    now: dt.datetime,
+    after: dt.date | None,
+    *,
+    owed_from: dt.datetime | None = None,
+    holidays: Collection[dt.date] = (),
+    arxiv_timezone: str = ARXIV_TIMEZONE,
+) -> tuple[dt.date, ...]:
+    """The days a weekly chat's `digest` previews, oldest first: those of its week due now, else the days out by
+    `now` that its next weekly digest covers; right after a delivery, with no new day yet, the past WEEK_DAYS'."""
+    due = due_week(chat, now, after, owed_from=owed_from, holidays=holidays, arxiv_timezone=arxiv_timezone)
+    if due:
+        return due
+    upcoming = following_weekly_moment(chat, last_weekly_moment(chat, now))
+    days = week_days(upcoming, after, holidays, arxiv_timezone)
+    out = tuple(day for day in days if feed_ready_at(day, arxiv_timezone) <= now)
+    return out or week_days(now, None, holidays, arxiv_timezone)

@@ -177,3 +177,22 @@ async def test_a_paused_weekly_chat_skips_its_week_and_status_shows_the_next_one
     assert await week.tick(dt.datetime(2026, 4, 22, 9, 0, tzinfo=UTC)) == [], "a paused week is skipped, not sent late"
     assert "Next weekly digest: Wed 2026-04-29 09:30 CEST" in await week.command(WEEKLY, "status")
     await week.close()
+
+
+async def test_digest_previews_a_weekly_chats_week_so_far_without_planning_it(tmp_path):
+    week = Week(tmp_path)
+    new_chat(week.store, WEEKLY)
+    new_chat(week.store, DAILY)
+    make_weekly(week.store, WEEKLY, WEDNESDAY)
+    week.clock.set(WEEK_DUE_AT - dt.timedelta(hours=1))
+    weekly = await week.command(WEEKLY, "digest")
+    assert weekly.startswith(f"Weekly digest for {WEEK[0]} to {NEXT_DAY}: {WEEKLY_MAX} papers of "), weekly
+    assert (await week.command(DAILY, "digest")).startswith(f"Digest for {NEXT_DAY}: "), "a daily chat's is unchanged"
+    assert week.store.outbox.latest_digest_days() == {} and week.adapter.sent == [], "a preview plans and sends nothing"
+
+    await week.tick(WEEK_DUE_AT)
+    assert week.headers("weekly") == [f"header {WEEK[0]} to {NEXT_DAY}: {WEEKLY_MAX} papers"]
+    week.clock.set(WEEK_DUE_AT + dt.timedelta(hours=1))
+    again = await week.command(WEEKLY, "digest")
+    assert again.startswith(f"Weekly digest for {WEEK[0]} to {NEXT_DAY}: "), "no new day yet: the week it got"
+    await week.close()

@@ -14,9 +14,11 @@ MAX_SEARCH_QUERY_LENGTH = 4 * MAX_KEYWORD_LENGTH
 
 @command("digest", slow=True)
 async def digest(call: Invocation) -> Reply:
-    """Send this chat's digest for the latest announcement day now."""
+    """Send this chat's digest now: the latest announcement day, or a weekly chat's week so far."""
     selection = await call.services.digest_now(call.chat)
     day = selection.announcement_day.isoformat()
+    if selection.week_from is not None and selection.week_from != selection.announcement_day:
+        day = f"{selection.week_from.isoformat()} to {day}"
     if not selection.considered:
         return Reply(
             f"No papers of {day} are stored for this chat's categories yet. arXiv: {call.services.arxiv_status()}",
@@ -30,7 +32,7 @@ async def digest(call: Invocation) -> Reply:
         )
     count = len(selection.papers)
     return Reply(
-        f"Digest for {day}: {count} paper{'s' if count != 1 else ''} of {selection.considered} considered.",
+        f"{'Weekly digest' if selection.week_from else 'Digest'} for {day}: {count} paper{'s' if count != 1 else ''} of {selection.considered} considered.",
         digest=selection,
         ephemeral=False,
     )
