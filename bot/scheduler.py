@@ -151,7 +151,10 @@ class Scheduler:
                 return report  # planning writes too; the store's back-off holds new days as well
             with report.timed("due"):
                 by_day = self._due_chats_by_day(now, report)
-            for digest_day in sorted(set(by_day) | {DigestDay(day) for day in self._published_days(now)}):
+            # Oldest first; on one day a week goes before the day's daily digests: its pass holds five days of
+            # papers, and the smaller daily pass then reuses that memory instead of adding its own on top.
+            served = sorted(set(by_day) | {DigestDay(day) for day in self._published_days(now)}, key=_weeks_first)
+            for digest_day in served:
                 await self._serve_day(digest_day, by_day.get(digest_day, []), now, report)
         return report
 
@@ -372,3 +375,7 @@ class Scheduler:
 def _only(digest: Digest, arxiv_ids: set[str]) -> Digest:
     """The digest restricted to the papers the outbox planned (others were already delivered)."""
     return dataclasses.replace(digest, papers=tuple(p for p in digest.papers if p.paper.arxiv_id in arxiv_ids))
+
+
+def _weeks_first(digest_day: DigestDay) -> tuple[dt.date, bool, tuple[dt.date, ...]]:
+    return digest_day.day, not digest_day.week, digest_day.week

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CELLS_PER_BLOCK = 1 << 20  # subscribers x papers scored at once: 4 MiB per int32 matrix (threshold and order)
+CELLS_PER_BLOCK = 1 << 19  # subscribers x papers scored at once: 2 MiB per int32 matrix (threshold and order)
 _SCORE_LIMIT = 1 << 31  # scores are int32; callers keep every possible sum below 2**30
 DROPPED = np.int32(-(1 << 30))  # below every threshold; set after all points are added
 
@@ -149,7 +149,7 @@ def _top_per_row(scores: np.ndarray, passing: np.ndarray, limits: np.ndarray) ->
     flat = np.flatnonzero(passing)
     rows, columns = np.divmod(flat, columns_count)
     # One unique int64 key per candidate orders by (row, score descending, column): rows * columns
-    # stays below CELLS_PER_BLOCK (2**20) and scores below 2**31, so the key fits in 53 bits.
+    # stays below CELLS_PER_BLOCK (2**19) and scores below 2**31, so the key fits in 53 bits.
     below_top = np.int64(_SCORE_LIMIT - 1) - scores.ravel()[flat]
     keys = np.sort((rows * _SCORE_LIMIT + below_top) * columns_count + columns, kind="stable")  # runs per row: timsort is fast
     rows, rest = np.divmod(keys, _SCORE_LIMIT * columns_count)

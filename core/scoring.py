@@ -48,6 +48,7 @@ MAX_WEIGHT = 10.0
 # With weights <= 10, title_bonus <= 10, relevance factors <= 10 (core/relevance.py), author_points <= 100
 # and the per-subscription caps of core/subscription_terms.py, every score stays below 2**30 units, so the
 # score matrix stays int32 (core/score_matrix.py); entries beyond the caps are ignored.
+RESULT_CACHE_PAPERS = 100_000  # ScoredPaper objects built between clearings of the shared-match caches
 _UNREACHABLE_SCORE = 1e6  # min_score beyond any possible score (still an int64 in units)
 
 
@@ -147,6 +148,7 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         self._terms_of_paper: dict[int, set[int]] | None = None
         self._author_keys: dict[int, tuple[tuple[str, str], ...]] = {}
         self._match_lists: dict[tuple[int, int, bool], tuple[KeywordMatch, ...]] = {}
+        self._results_built = 0
         uses = Counter(id(entry.terms) for entry in compiled)
         self._shared_term_lists = {terms for terms, count in uses.items() if count > 1}
 
@@ -182,6 +184,13 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
     def _scored(self, entry: CompiledSubscription, paper_index: int, units: int) -> ScoredPaper:
         paper = self._papers[paper_index]
         relevance = entry.relevance
+        self._results_built += 1
+        if self._results_built % RESULT_CACHE_PAPERS == 0:
+            # The scheduler reads results a chunk of chats at a time; shared matches of earlier chunks are
+            # kept by their digests while needed, so the caches start again instead of growing all tick.
+            self._matches.clear()
+            self._match_lists.clear()
+            self._author_keys.clear()
         # Chats with the same keywords share their term list (core/subscription_terms.py): one tuple of
         # matches per list and paper serves them all.
         if id(entry.terms) in self._shared_term_lists:
@@ -302,10 +311,10 @@ def _term_postings(terms: Sequence[tuple[int, ...]], day_hits: DayHits) -> _Term
     papers, in_title, in_abstract, factors = [], [], [], []
     for group in terms:
         title, abstract = _union(pattern_hits.in_title, group), _union(pattern_hits.in_abstract, group)
-        found = np.array(sorted(title | abstract), np.int64)
+        found = np.union1d(title, abstract)
         papers.append(found)
-        in_title.append(np.isin(found, np.fromiter(title, np.int64, len(title))))
-        in_abstract.append(np.isin(found, np.fromiter(abstract, np.int64, len(abstract))))
+        in_title.append(np.isin(found, title, assume_unique=True))
+        in_abstract.append(np.isin(found, abstract, assume_unique=True))
         factors.append(relevance_factors(found, in_title[-1], in_abstract[-1], lengths, len(lengths), average))
     return _TermPostings(tuple(papers), tuple(in_title), tuple(in_abstract), tuple(factors))
 
@@ -315,9 +324,9 @@ def _term_postings(terms: Sequence[tuple[int, ...]], day_hits: DayHits) -> _Term
 KEYWORD_POINTS, CLASSIC_ORDER, RELEVANCE_ORDER = "keyword points", "classic order", "relevance order"
 
 
-def _union(found: Sequence[frozenset[int]], group: tuple[int, ...]) -> frozenset[int]:
-    """Where any of a term's patterns is found; a term of one pattern shares that pattern's set."""
-    return found[group[0]] if len(group) == 1 else frozenset().union(*(found[p] for p in group))
+def _union(found: Sequence[np.ndarray], group: tuple[int, ...]) -> np.ndarray:
+    """Where any of a term's patterns is found (ascending paper numbers)."""
+    return found[group[0]] if len(group) == 1 else np.unique(np.concatenate([found[p] for p in group]))
 
 
 def _term_entries(compiled: Sequence[CompiledSubscription], term_found: np.ndarray, purpose: str) -> RowEntries:

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import itertools
+from array import array
 from collections import defaultdict
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
+
+import numpy as np
 
 from core.matching import FieldWords, TermPattern, WordPattern, word_forms
 from core.models import Paper
@@ -24,10 +27,10 @@ class PaperWords:
 
 @dataclass(frozen=True)
 class TermHits:
-    """For every term (by index), the papers (by index) whose title / abstract contains it."""
+    """For every term (by index), the papers (by index, ascending int64 arrays) whose title / abstract contains it."""
 
-    in_title: tuple[frozenset[int], ...]
-    in_abstract: tuple[frozenset[int], ...]
+    in_title: tuple[np.ndarray, ...]
+    in_abstract: tuple[np.ndarray, ...]
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ class _WordRole:
     phrase_starts: dict[int, tuple[int, ...]]  # term id -> the phrase's pattern ids
 
 
+def _as_arrays(packed: Sequence[array[int]]) -> tuple[np.ndarray, ...]:
+    return tuple(np.frombuffer(values, dtype=np.int64) if len(values) else np.zeros(0, np.int64) for values in packed)
+
+
 HITS_BATCH_PAPERS = 500  # papers whose words are held at once while finding terms
 
 
@@ -110,8 +117,9 @@ class TermMatcher:
         once); each distinct word is resolved once for the whole pass."""
         roles: dict[str, _WordRole] = {}  # the words that match some pattern
         seen: set[str] = set()
-        in_title: list[set[int]] = [set() for _ in range(self.term_count)]
-        in_abstract: list[set[int]] = [set() for _ in range(self.term_count)]
+        # Papers are read in order, so each term's papers arrive ascending: packed arrays, not sets of ints.
+        in_title = [array("q") for _ in range(self.term_count)]
+        in_abstract = [array("q") for _ in range(self.term_count)]
         title_words, abstract_words = [], []
         for start in range(0, len(papers), HITS_BATCH_PAPERS):
             batch = [PaperWords.of(paper) for paper in papers[start : start + HITS_BATCH_PAPERS]]
@@ -121,10 +129,8 @@ class TermMatcher:
                 for field, target in ((words.title, in_title), (words.abstract, in_abstract)):
                     self._resolve(field, roles, seen)
                     for term_id in self._terms_in(field, frozenset(field.words), roles):
-                        target[term_id].add(paper_index)
-        return DayHits(
-            TermHits(tuple(map(frozenset, in_title)), tuple(map(frozenset, in_abstract))), tuple(title_words), tuple(abstract_words)
-        )
+                        target[term_id].append(paper_index)
+        return DayHits(TermHits(_as_arrays(in_title), _as_arrays(in_abstract)), tuple(title_words), tuple(abstract_words))
 
     def _resolve(self, field: FieldWords, roles: dict[str, _WordRole], seen: set[str]) -> None:
         """Add the roles of the field's words not seen before (each distinct word is looked up once)."""
