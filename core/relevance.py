@@ -66,23 +66,16 @@ def relevance_factors(
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _telling_words(term: str) -> tuple[str, ...]:
-    """A phrase keyword's words that say something (empty for a single word or an invalid term)."""
+def _telling_words(term: str) -> tuple[tuple[str, ...], int]:
+    """A phrase keyword's words that say something, and its number of words (nothing for a single word or
+    an invalid term)."""
     try:
         pattern = parse_term(term)
     except InvalidTerm:
-        return ()
+        return (), 0
     if len(pattern.words) < 2:
-        return ()
-    return tuple(word.spelled for word in pattern.words if word.stem not in STOP_WORDS)
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def _phrase_length(term: str) -> int:
-    try:
-        return len(parse_term(term).words)
-    except InvalidTerm:
-        return 0
+        return (), 0
+    return tuple(word.spelled for word in pattern.words if word.stem not in STOP_WORDS), len(pattern.words)
 
 
 def phrase_words(keywords: Sequence[Keyword]) -> tuple[tuple[Keyword, str], ...]:
@@ -96,10 +89,10 @@ def phrase_words(keywords: Sequence[Keyword]) -> tuple[tuple[Keyword, str], ...]
     shares: dict[str, float] = {}
     first_phrase: dict[str, str] = {}
     for keyword in keywords:
-        words = _telling_words(keyword.term)
+        words, length = _telling_words(keyword.term)
         if not words:
             continue
-        share = keyword.weight * PHRASE_WORD_SHARE / _phrase_length(keyword.term)
+        share = keyword.weight * PHRASE_WORD_SHARE / length
         for word in words:
             shares[word] = shares.get(word, 0.0) + share
             first_phrase.setdefault(word, keyword.term)

@@ -102,9 +102,9 @@ async def aliases(call: Invocation) -> Reply:
     table = table_with(call.store.papers.acronym_definitions(MIN_PAPERS_FOR_LEARNED_ALIAS))
     if not call.args:
         lines = [
-            f"{keyword.term} ~ {', '.join(table.spelled_aliases(keyword.term))}" + ("" if keyword.aliases else " (off)")
+            f"{keyword.term} ~ {', '.join(spelled)}" + ("" if keyword.aliases else " (off)")
             for keyword in call.chat.keywords
-            if table.spelled_aliases(keyword.term)
+            if (spelled := table.spelled_aliases(keyword.term))
         ]
         return Reply("\n".join(["Keywords that also match their aliases (relevance ranking):", *lines]) if lines else "None of your keywords has an alias.")
     term, _, switch = call.args.rpartition(" ")
