@@ -8,7 +8,7 @@ import numpy as np
 from core.aliases import CURATED, AliasTable, defined_acronyms, paper_definitions, table_with
 from core.config import ScoringSettings
 from core.models import KEYWORD, PHRASE_WORD, Keyword, Subscription
-from core.relevance import MAX_FACTOR, informativeness, phrase_words
+from core.relevance import informativeness, phrase_words
 from core.scoring import score_day
 from tests.scoring_support import make_paper, real_papers
 
@@ -43,10 +43,10 @@ def test_informativeness_falls_with_how_many_papers_use_a_word() -> None:
 
 def test_a_title_and_abstract_hit_saturates_instead_of_adding_up() -> None:
     both = make_paper("9999.00003", "Speculative decoding", "Speculative decoding speculative decoding.")
-    [scored] = [s for s in ranked([both], "speculative decoding") if s.paper.arxiv_id == "9999.00003"]
-    assert scored.score <= MAX_FACTOR / 100
-    assert scored.matches[0].in_title
-    assert scored.matches[0].in_abstract
+    title_only = make_paper("9999.00013", "Speculative decoding", "Draft models for faster generation.")
+    scores = {s.paper.arxiv_id: s.score for s in ranked([both, title_only], "speculative decoding")}
+    # An abstract hit on top of a title hit adds a little (BM25 saturation), far from doubling the score.
+    assert scores["9999.00013"] < scores["9999.00003"] < 1.25 * scores["9999.00013"]
 
 
 def test_phrase_words_reach_papers_that_split_the_phrase_and_rank_them_below_the_phrase() -> None:
