@@ -7,8 +7,9 @@ from types import MappingProxyType
 
 from core.aliases import CURATED, AliasTable
 from core.config import ScoringSettings, Settings
-from core.models import Digest, Keyword, Paper, Subscription
-from core.scoring import DaySelection, day_papers, score_day
+from core.models import Digest, Keyword, Paper, PlanEntry, Subscription
+from core.day_selection import DaySelection
+from core.scoring import day_papers, score_day
 
 DEFAULT_SUBSCRIBER = "config:defaults"
 _NOTHING_DELIVERED: Mapping[str, Collection[str]] = MappingProxyType({})
@@ -108,6 +109,10 @@ class DayDigests(Mapping[str, Digest]):
             matched=self._selection.matched_count(subscriber),
             week_from=self._week_from,
         )
+
+    def entries(self, subscriber: str) -> list[PlanEntry]:
+        """The digest's papers as outbox entries, without building the Digest (see DaySelection.entries)."""
+        return self._selection.entries(subscriber)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._subscriptions)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 CHAT_KINDS = ("private", "group", "channel")
@@ -105,6 +106,15 @@ class ScoredPaper:
     def matched_terms(self) -> tuple[str, ...]:
         """The subscribed keywords that matched (not the words derived from phrases or feedback)."""
         return tuple(m.term for m in self.matches if m.source == KEYWORD)
+
+
+class PlanEntry(NamedTuple):
+    """One selected paper as the outbox plans it: a digest's rows are these, in order. A tuple, not a dataclass:
+    a tick makes one per chat and paper (about 270,000 for 10,000 chats), and no ScoredPaper is needed for it."""
+
+    arxiv_id: str
+    version: int
+    score: float
 
 
 @dataclass(frozen=True)

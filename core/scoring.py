@@ -23,51 +23,23 @@ only when a subscriber's list is read.
 """
 from __future__ import annotations
 
-import bisect
-import functools
-from collections import Counter, defaultdict
 import math
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
 from core.aliases import CURATED, AliasTable
 from core.config import ScoringSettings
+from core.day_selection import DaySelection, TermPostings
 from core.matching import normalize_author
-from core.models import KEYWORD, KeywordMatch, Paper, ScoredPaper, Subscription
+from core.models import KEYWORD, Paper, Subscription
 from core.relevance import paper_lengths, relevance_factors
 from core.score_matrix import Postings, RowEntries, RowRules, select_top
-from core.subscription_terms import CompiledSubscription, CountedTerm, TermCompiler, category_key
+from core.scoring_units import SCORE_UNITS, WEIGHT_STEPS, author_units, weight_steps
+from core.subscription_terms import CompiledSubscription, TermCompiler, category_key
 from core.term_hits import DayHits, TermMatcher
 
-WEIGHT_STEPS = 100  # weights and the title bonus are honoured to 0.01
-SCORE_UNITS = WEIGHT_STEPS * WEIGHT_STEPS  # a point is 10,000 units: every sum is an exact integer
-MIN_WEIGHT = 0.01
-MAX_WEIGHT = 10.0
-# With weights <= 10, title_bonus <= 10, relevance factors <= 10 (core/relevance.py), author_points <= 100
-# and the per-subscription caps of core/subscription_terms.py, every score stays below 2**30 units, so the
-# score matrix stays int32 (core/score_matrix.py); entries beyond the caps are ignored.
-RESULT_CACHE_PAPERS = 100_000  # ScoredPaper objects built between clearings of the shared-match caches
 _UNREACHABLE_SCORE = 1e6  # min_score beyond any possible score (still an int64 in units)
-
-
-@functools.lru_cache(maxsize=1024)
-def weight_steps(weight: float) -> int:
-    """A keyword weight in hundredths, clamped to [MIN_WEIGHT, MAX_WEIGHT] (non-numbers count as 1)."""
-    if not math.isfinite(weight):
-        weight = 1.0
-    return round(min(max(weight, MIN_WEIGHT), MAX_WEIGHT) * WEIGHT_STEPS)
-
-
-def keyword_units(weight: float, in_title: bool, scoring: ScoringSettings) -> int:
-    """What one matching keyword adds, in score units."""
-    factor = round((1 + scoring.title_bonus) * WEIGHT_STEPS) if in_title else WEIGHT_STEPS
-    return weight_steps(weight) * factor
-
-
-def author_units(scoring: ScoringSettings) -> int:
-    return round(scoring.author_points * SCORE_UNITS)
 
 
 def min_score_units(subscription: Subscription, floor: bool = True) -> int:
@@ -104,148 +76,6 @@ def day_papers(papers: Sequence[Paper]) -> list[Paper]:
         if known is None or paper.version > known.version:
             latest[paper.arxiv_id] = paper
     return [latest[arxiv_id] for arxiv_id in sorted(latest)]
-
-
-@dataclass(frozen=True)
-class _TermPostings:
-    """Per term: the papers it occurs in (sorted), whether in the title / abstract of each, and its relevance
-    factor in each (hundredths). Arrays, not sets: a week's postings are held for every chat's results."""
-
-    papers: tuple[np.ndarray, ...]
-    in_title: tuple[np.ndarray, ...]  # bool, parallel to papers
-    in_abstract: tuple[np.ndarray, ...]
-    relevance: tuple[np.ndarray, ...]
-
-    def where(self, term_id: int, paper_index: int) -> tuple[bool, bool, int]:
-        """(in title, in abstract, relevance factor) of a term in a paper it occurs in."""
-        at = bisect.bisect_left(self.papers[term_id], paper_index)
-        return bool(self.in_title[term_id][at]), bool(self.in_abstract[term_id][at]), int(self.relevance[term_id][at])
-
-
-class DaySelection(Mapping[str, list[ScoredPaper]]):
-    """Every subscriber's selected papers, kept as arrays; ScoredPaper lists are built on access."""
-
-    def __init__(
-        self,
-        papers: list[Paper],
-        subscribers: Sequence[str],
-        compiled: list[CompiledSubscription],
-        selection: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-        postings: _TermPostings,
-        considered: np.ndarray,
-        scoring: ScoringSettings,
-    ) -> None:
-        self._papers = papers
-        self._compiled = compiled
-        rows = {entry.subscription.subscriber: row for row, entry in enumerate(compiled)}
-        # Rows are grouped by filter profile; iteration follows the order subscriptions came in.
-        self._rows = {subscriber: rows[subscriber] for subscriber in subscribers}
-        self._offsets, self._selected, self._units, self._matched = selection
-        self._postings = postings
-        self._considered = considered
-        self._scoring = scoring
-        self._matches: defaultdict[int, dict[int, KeywordMatch]] = defaultdict(dict)  # paper -> counted term -> match
-        self._terms_of_paper: dict[int, set[int]] | None = None
-        self._author_keys: dict[int, tuple[tuple[str, str], ...]] = {}
-        self._match_lists: dict[tuple[int, int, bool], tuple[KeywordMatch, ...]] = {}
-        self._results_built = 0
-        uses = Counter(id(entry.terms) for entry in compiled)
-        self._shared_term_lists = {terms for terms, count in uses.items() if count > 1}
-
-    def __getitem__(self, subscriber: str) -> list[ScoredPaper]:
-        row = self._rows[subscriber]
-        start, stop = self._offsets[row], self._offsets[row + 1]
-        entry = self._compiled[row]
-        return [
-            self._scored(entry, paper_index, units)
-            for paper_index, units in zip(self._selected[start:stop].tolist(), self._units[start:stop].tolist())
-        ]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._rows)
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def selected_ids(self, subscriber: str) -> list[str]:
-        """The selected arXiv ids in order, without building ScoredPaper objects."""
-        row = self._rows[subscriber]
-        chosen = self._selected[self._offsets[row] : self._offsets[row + 1]].tolist()
-        return [self._papers[paper_index].arxiv_id for paper_index in chosen]
-
-    def matched_count(self, subscriber: str) -> int:
-        """How many papers passed every rule (filters, excludes, min_score, not skipped) before the cut to max_papers."""
-        return int(self._matched[self._rows[subscriber]])
-
-    def considered(self, subscriber: str) -> int:
-        """How many of the day's papers passed the subscriber's category and type filters."""
-        return int(self._considered[self._compiled[self._rows[subscriber]].profile])
-
-    def _scored(self, entry: CompiledSubscription, paper_index: int, units: int) -> ScoredPaper:
-        paper = self._papers[paper_index]
-        relevance = entry.relevance
-        self._results_built += 1
-        if self._results_built % RESULT_CACHE_PAPERS == 0:
-            # The scheduler reads results a chunk of chats at a time; shared matches of earlier chunks are
-            # kept by their digests while needed, so the caches start again instead of growing all tick.
-            self._matches.clear()
-            self._match_lists.clear()
-            self._author_keys.clear()
-        # Chats with the same keywords share their term list (core/subscription_terms.py): one tuple of
-        # matches per list and paper serves them all.
-        if id(entry.terms) in self._shared_term_lists:
-            shared_key = (id(entry.terms), paper_index, relevance)
-            matches = self._match_lists.get(shared_key)
-            if matches is None:
-                matches = self._match_lists[shared_key] = self._matches_of(entry.terms, paper_index, relevance)
-        else:
-            matches = self._matches_of(entry.terms, paper_index, relevance)
-        authors: tuple[str, ...] = ()
-        if entry.author_keys:
-            authors = tuple(name for name, key in self._authors(paper_index) if key in entry.author_keys)
-        related = not authors and all(match.source != KEYWORD for match in matches)
-        return ScoredPaper(paper, units / SCORE_UNITS, matches, authors, related=related)
-
-    def _matches_of(self, terms: tuple[CountedTerm, ...], paper_index: int, relevance: bool) -> tuple[KeywordMatch, ...]:
-        present = self._paper_terms()[paper_index]
-        # Many chats share a term and a paper: one immutable match object per paper serves them all.
-        known = self._matches[paper_index]
-        matches = []
-        for term in terms:
-            if term.term_id in present:
-                key = term.key * 2 + relevance
-                match = known.get(key)
-                if match is None:
-                    match = known[key] = self._new_match(term, paper_index, relevance)
-                matches.append(match)
-        return tuple(matches)
-
-    def _paper_terms(self) -> dict[int, set[int]]:
-        """Per selected paper, the terms found in it (title or abstract); made once, when results are first
-        read, and only for papers some subscriber got (a week holds 10,000 papers, most picked by no one)."""
-        if self._terms_of_paper is None:
-            picked = np.zeros(len(self._papers), dtype=bool)
-            picked[self._selected] = True
-            self._terms_of_paper = {int(index): set() for index in np.flatnonzero(picked)}
-            for term_id, papers in enumerate(self._postings.papers):
-                for paper_index in papers[picked[papers]].tolist():
-                    self._terms_of_paper[paper_index].add(term_id)
-        return self._terms_of_paper
-
-    def _authors(self, paper_index: int) -> tuple[tuple[str, str], ...]:
-        """The paper's authors with their comparable keys, normalized once per paper."""
-        authors = self._author_keys.get(paper_index)
-        if authors is None:
-            authors = self._author_keys[paper_index] = tuple((name, normalize_author(name)) for name in self._papers[paper_index].authors)
-        return authors
-
-    def _new_match(self, term: CountedTerm, paper_index: int, relevance: bool) -> KeywordMatch:
-        in_title, in_abstract, factor = self._postings.where(term.term_id, paper_index)
-        if relevance:
-            units = weight_steps(term.keyword.weight) * factor
-        else:
-            units = keyword_units(term.keyword.weight, in_title, self._scoring)
-        return KeywordMatch(term.keyword.term, in_title, in_abstract, units / SCORE_UNITS, term.source, term.via)
 
 
 def score_day(
@@ -303,7 +133,7 @@ def score_day(
     return DaySelection(ordered, list(latest), compiled, selection, postings, eligible.sum(axis=1), scoring)
 
 
-def _term_postings(terms: Sequence[tuple[int, ...]], day_hits: DayHits) -> _TermPostings:
+def _term_postings(terms: Sequence[tuple[int, ...]], day_hits: DayHits) -> TermPostings:
     """Postings per term (a term is found where any of its patterns is) and each term's relevance factors."""
     pattern_hits = day_hits.terms
     lengths = paper_lengths(day_hits.title_words, day_hits.abstract_words)
@@ -316,7 +146,7 @@ def _term_postings(terms: Sequence[tuple[int, ...]], day_hits: DayHits) -> _Term
         in_title.append(np.isin(found, title, assume_unique=True))
         in_abstract.append(np.isin(found, abstract, assume_unique=True))
         factors.append(relevance_factors(found, in_title[-1], in_abstract[-1], lengths, len(lengths), average))
-    return _TermPostings(tuple(papers), tuple(in_title), tuple(in_abstract), tuple(factors))
+    return TermPostings(tuple(papers), tuple(in_title), tuple(in_abstract), tuple(factors))
 
 
 # Which rows' terms a gain list scatters: every row's own keywords (for min_score), or the terms that

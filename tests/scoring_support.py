@@ -13,15 +13,8 @@ from core.config import ScoringSettings
 from core.matching import FieldWords, InvalidTerm, TermPattern, normalize_author, parse_term
 from core.models import KEYWORD, LEARNED, PHRASE_WORD, Keyword, KeywordMatch, Paper, ScoredPaper, Subscription
 from core.relevance import BM25_B, BM25_K1, FACTOR_STEPS, IDF_REFERENCE, MAX_FACTOR, TITLE_HITS, phrase_words
-from core.scoring import (
-    SCORE_UNITS,
-    author_units,
-    day_papers,
-    keyword_units,
-    min_score_units,
-    passes_filters,
-    weight_steps,
-)
+from core.scoring import day_papers, min_score_units, passes_filters
+from core.scoring_units import SCORE_UNITS, author_units, keyword_units, weight_steps
 
 PAPERS_DIR = Path(__file__).parent / "fixtures" / "papers"
 CS_DAY = PAPERS_DIR / "dw-dengwei_2025-10-22.jsonl"  # cs.CL / cs.AI / cs.CV with cs.LG cross-lists

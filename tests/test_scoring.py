@@ -5,13 +5,8 @@ import pytest
 
 from core.config import ScoringSettings
 from core.models import Keyword, KeywordMatch, Subscription
-from core.scoring import (
-    MAX_WEIGHT,
-    MIN_WEIGHT,
-    SCORE_UNITS,
-    keyword_units,
-    score_day,
-)
+from core.scoring import score_day
+from core.scoring_units import MAX_WEIGHT, MIN_WEIGHT, SCORE_UNITS, keyword_units
 from core.subscription_terms import MAX_KEYWORDS_PER_SUBSCRIPTION
 from tests.scoring_support import make_paper
 
@@ -209,6 +204,15 @@ def test_skip_leaves_out_papers_before_the_cut() -> None:
     papers = [make_paper(str(index), "LLM", "") for index in range(5)]
     selection = score_day(papers, [subscription("LLM", max_papers=2)], SCORING, skip={"chat": {"0", "1", "unknown"}})
     assert selection.selected_ids("chat") == ["2", "3"]
+
+
+def test_outbox_entries_are_the_selected_papers_in_order() -> None:
+    papers = [make_paper("1", "LLM", "", version=3), make_paper("2", "LLM agents", "LLM"), make_paper("3", "RL", "")]
+    selection = score_day(papers, [subscription("LLM"), subscription("agents", subscriber="b")], SCORING)
+    for subscriber in selection:
+        expected = [(scored.paper.arxiv_id, scored.paper.version, scored.score) for scored in selection[subscriber]]
+        assert [tuple(entry) for entry in selection.entries(subscriber)] == expected
+    assert {entry.arxiv_id: entry.version for entry in selection.entries("chat")}["1"] == 3
 
 
 def test_empty_inputs() -> None:
