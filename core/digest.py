@@ -9,6 +9,7 @@ from core.aliases import CURATED, AliasTable
 from core.config import ScoringSettings, Settings
 from core.models import Digest, Keyword, Paper, PlanEntry, Subscription
 from core.day_selection import DaySelection
+from core.day_terms import DayTerms
 from core.scoring import day_papers, score_day
 
 DEFAULT_SUBSCRIBER = "config:defaults"
@@ -41,6 +42,7 @@ def select_digests(
     now: dt.datetime,
     aliases: AliasTable = CURATED,
     week: Sequence[dt.date] = (),
+    day_terms: DayTerms | None = None,
 ) -> DayDigests:
     """Each subscriber's Digest for `day`, keyed by Subscription.subscriber (built when read: see DayDigests).
 
@@ -51,6 +53,7 @@ def select_digests(
     out before the cut to max_papers, except a paper announced again as a replacement when the
     subscription wants replacements. A versioned id ("2601.00001v2") blocks exactly that version.
     The relevance ranking weighs terms over all of `papers`: pass the whole day for the same order everywhere.
+    `day_terms` keeps where terms occur in these papers for the next call (core/day_terms.py).
     """
     if week:
         todays = day_papers(week_papers([paper for paper in papers if paper.announced is None or paper.announced in week]))
@@ -63,7 +66,7 @@ def select_digests(
         for subscriber, subscription in latest.items()
         if (blocked := already_delivered(by_id, subscription, delivered.get(subscriber, ())))
     }
-    selection = score_day(todays, list(latest.values()), scoring, skip=skip, aliases=aliases)
+    selection = score_day(todays, list(latest.values()), scoring, skip=skip, aliases=aliases, day_terms=day_terms)
     return DayDigests(day, latest, selection, now, week[0] if week else None)
 
 

@@ -23,6 +23,7 @@ only when a subscriber's list is read.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Collection, Mapping, Sequence
 
@@ -31,13 +32,12 @@ import numpy as np
 from core.aliases import CURATED, AliasTable
 from core.config import ScoringSettings
 from core.day_selection import DaySelection, TermPostings
+from core.day_terms import DayTerms
 from core.matching import normalize_author
 from core.models import KEYWORD, Paper, Subscription
-from core.relevance import paper_lengths, relevance_factors
-from core.score_matrix import Postings, RowEntries, RowRules, select_top
+from core.score_matrix import Gains, Postings, RowEntries, RowRules, packed, select_top
 from core.scoring_units import SCORE_UNITS, WEIGHT_STEPS, author_units, weight_steps
-from core.subscription_terms import CompiledSubscription, TermCompiler, category_key
-from core.term_hits import DayHits, TermMatcher
+from core.subscription_terms import CompiledSubscription, CountedTerm, TermCompiler, category_key
 
 _UNREACHABLE_SCORE = 1e6  # min_score beyond any possible score (still an int64 in units)
 
@@ -84,43 +84,23 @@ def score_day(
     scoring: ScoringSettings,
     skip: Mapping[str, Collection[str]] | None = None,
     aliases: AliasTable = CURATED,
+    day_terms: DayTerms | None = None,
 ) -> DaySelection:
     """Select every subscriber's papers of the day (a Mapping subscriber -> ordered ScoredPaper list).
 
     ``skip[subscriber]`` lists arXiv ids to leave out for that subscriber before the cut to
     max_papers (papers it already received). A subscriber listed twice keeps its last subscription.
-    ``aliases``: the terms the relevance ranking treats as one (core/aliases.py).
+    ``aliases``: the terms the relevance ranking treats as one (core/aliases.py). ``day_terms``: where terms
+    were found in these papers by earlier passes (core/day_terms.py); without it everything is found anew.
     """
     ordered = day_papers(papers)
     latest = {subscription.subscriber: subscription for subscription in subscriptions}
     compiler = TermCompiler(aliases)
     # Rows grouped by filter profile: a block of rows then only scores the papers its profiles allow.
     compiled = sorted((compiler.compile(subscription) for subscription in latest.values()), key=lambda entry: entry.profile)
-    postings = _term_postings(compiler.terms, TermMatcher(compiler.patterns).hits(ordered))
+    groups = [tuple(compiler.patterns[pattern_id] for pattern_id in group) for group in compiler.terms]
+    postings = (day_terms or DayTerms()).postings(ordered, groups)
     eligible = _eligibility(ordered, compiler.profiles)
-    title_factor = round((1 + scoring.title_bonus) * WEIGHT_STEPS)
-    classic_factors = tuple(np.where(title, title_factor, WEIGHT_STEPS).astype(np.int32) for title in postings.in_title)
-    term_found = np.array([len(papers) > 0 for papers in postings.papers], dtype=bool)
-    author_keys, author_papers = _author_postings(ordered, compiled)
-    author_ids = {key: index for index, key in enumerate(author_keys)}
-    followed = [tuple(author_ids[key] for key in entry.author_keys if key in author_ids) for entry in compiled]
-    authors = (
-        RowEntries.of(followed, [(author_units(scoring),) * len(ids) for ids in followed], np.ones(len(author_keys), dtype=bool)),
-        Postings(tuple(author_papers), tuple(np.ones(len(papers), np.int32) for papers in author_papers)),
-    )
-    classic = Postings(postings.papers, classic_factors)
-    # min_score keeps its meaning under either ranking: keyword points (weight, x(1 + title_bonus) in the
-    # title) and author points; the relevance ranking only orders what passes (core/relevance.py).
-    threshold_gains = [(_term_entries(compiled, term_found, KEYWORD_POINTS), classic), authors]
-    order_gains = None
-    if any(entry.relevance for entry in compiled):
-        order_gains = [
-            (_term_entries(compiled, term_found, CLASSIC_ORDER), classic),
-            (_term_entries(compiled, term_found, RELEVANCE_ORDER), Postings(postings.papers, postings.relevance)),
-            authors,
-        ]
-    excludes = [entry.exclude_ids for entry in compiled]
-    drops = (RowEntries.of(excludes, [(0,) * len(ids) for ids in excludes], term_found), postings.papers)
     rules = RowRules(
         thresholds=np.array([min_score_units(entry.subscription, floor=not entry.relevance) for entry in compiled], np.int64),
         floors=np.array([min_score_units(entry.subscription, floor=True) > 0 for entry in compiled], np.int64),
@@ -129,51 +109,63 @@ def score_day(
         eligible=eligible,
         skipped=_skipped_papers(ordered, compiled, skip or {}),
     )
-    selection = select_top(len(ordered), threshold_gains, drops, rules, order_gains)
+    term_found = np.array([len(papers) > 0 for papers in postings.papers], dtype=bool)
+    exclude_rows, exclude_ids = _flatten([entry.exclude_ids for entry in compiled])
+    drops = (RowEntries.of(exclude_rows, exclude_ids, np.zeros(len(exclude_ids), np.int64), term_found), postings.papers)
+    gains = [*_term_gains(compiled, compiler.counted, postings, term_found, scoring), _author_gains(ordered, compiled, scoring)]
+    selection = select_top(len(ordered), gains, drops, rules)
     return DaySelection(ordered, list(latest), compiled, selection, postings, eligible.sum(axis=1), scoring)
 
 
-def _term_postings(terms: Sequence[tuple[int, ...]], day_hits: DayHits) -> TermPostings:
-    """Postings per term (a term is found where any of its patterns is) and each term's relevance factors."""
-    pattern_hits = day_hits.terms
-    lengths = paper_lengths(day_hits.title_words, day_hits.abstract_words)
-    average = float(lengths.mean()) if len(lengths) else 1.0
-    papers, in_title, in_abstract, factors = [], [], [], []
-    for group in terms:
-        title, abstract = _union(pattern_hits.in_title, group), _union(pattern_hits.in_abstract, group)
-        found = np.union1d(title, abstract)
-        papers.append(found)
-        in_title.append(np.isin(found, title, assume_unique=True))
-        in_abstract.append(np.isin(found, abstract, assume_unique=True))
-        factors.append(relevance_factors(found, in_title[-1], in_abstract[-1], lengths, len(lengths), average))
-    return TermPostings(tuple(papers), tuple(in_title), tuple(in_abstract), tuple(factors))
+def _term_gains(
+    compiled: Sequence[CompiledSubscription], counted: Sequence[CountedTerm], postings: TermPostings, term_found: np.ndarray, scoring: ScoringSettings
+) -> list[Gains]:
+    """What keywords, phrase words and learned words add to the two scores of each row.
 
-
-# Which rows' terms a gain list scatters: every row's own keywords (for min_score), or the terms that
-# order a classic or a relevance row.
-KEYWORD_POINTS, CLASSIC_ORDER, RELEVANCE_ORDER = "keyword points", "classic order", "relevance order"
-
-
-def _union(found: Sequence[np.ndarray], group: tuple[int, ...]) -> np.ndarray:
-    """Where any of a term's patterns is found (ascending paper numbers)."""
-    return found[group[0]] if len(group) == 1 else np.unique(np.concatenate([found[p] for p in group]))
-
-
-def _term_entries(compiled: Sequence[CompiledSubscription], term_found: np.ndarray, purpose: str) -> RowEntries:
-    """(row, term, weight in hundredths) for one purpose; rows it does not concern get none."""
-    per_list: dict[tuple[int, bool], tuple[tuple[int, ...], tuple[int, ...]]] = {}  # chats share keyword lists
-    ids: list[tuple[int, ...]] = []
-    steps: list[tuple[int, ...]] = []
+    min_score keeps its meaning under either ranking: the threshold score counts keyword points (weight,
+    x(1 + title_bonus) in the title) and author points; the order score is the relevance score for a
+    relevance row (core/relevance.py) and the keyword points again for a classic row.
+    """
+    title_factor = round((1 + scoring.title_bonus) * WEIGHT_STEPS)
+    classic = [np.where(title, title_factor, WEIGHT_STEPS).astype(np.int64) for title in postings.in_title]
+    # Per distinct counted term (by its key): term id, weight, whether it is a keyword of the chat.
+    term_of = np.fromiter((term.term_id for term in counted), np.int64, len(counted))
+    steps_of = np.fromiter((weight_steps(term.keyword.weight) for term in counted), np.int64, len(counted))
+    keyword_of = np.fromiter((term.source == KEYWORD for term in counted), bool, len(counted))
+    keys_of_list: dict[int, tuple[int, ...]] = {}  # chats with the same keywords share one term list
     for entry in compiled:
-        concerned = purpose == KEYWORD_POINTS or entry.relevance == (purpose == RELEVANCE_ORDER)
-        key = (id(entry.terms), concerned)
-        known = per_list.get(key)
-        if known is None:
-            counted = [t for t in entry.terms if purpose != KEYWORD_POINTS or t.source == KEYWORD] if concerned else []
-            known = per_list[key] = (tuple(t.term_id for t in counted), tuple(weight_steps(t.keyword.weight) for t in counted))
-        ids.append(known[0])
-        steps.append(known[1])
-    return RowEntries.of(ids, steps, term_found)
+        if id(entry.terms) not in keys_of_list:
+            keys_of_list[id(entry.terms)] = tuple(term.key for term in entry.terms)
+    rows, keys = _flatten([keys_of_list[id(entry.terms)] for entry in compiled])
+    ids, steps, keyword = term_of[keys], steps_of[keys], keyword_of[keys]
+    relevance_row = np.array([entry.relevance for entry in compiled], dtype=bool)[rows]
+
+    def gains(where: np.ndarray, factors: list[np.ndarray]) -> Gains:
+        return Gains(RowEntries.of(rows[where], ids[where], steps[where], term_found), Postings(postings.papers, factors))
+
+    return [
+        gains(keyword & relevance_row, [packed(c, r) for c, r in zip(classic, postings.relevance)]),
+        gains(~keyword & relevance_row, [r.astype(np.int64) for r in postings.relevance]),
+        gains(keyword & ~relevance_row, [packed(c, c) for c in classic]),
+    ]
+
+
+def _author_gains(papers: list[Paper], compiled: Sequence[CompiledSubscription], scoring: ScoringSettings) -> Gains:
+    """Author points, on both scores, for the followed authors on each paper."""
+    author_keys, author_papers = _author_postings(papers, compiled)
+    author_ids = {key: index for index, key in enumerate(author_keys)}
+    rows, ids = _flatten([tuple(author_ids[key] for key in entry.author_keys if key in author_ids) for entry in compiled])
+    return Gains(
+        RowEntries.of(rows, ids, np.full(len(ids), author_units(scoring)), np.ones(len(author_keys), dtype=bool)),
+        Postings(author_papers, [np.full(len(papers), packed(1, 1)) for papers in author_papers]),
+    )
+
+
+def _flatten(per_row: Sequence[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ints end to end, with the row of each."""
+    counts = np.fromiter(map(len, per_row), np.int64, len(per_row))
+    values = np.fromiter(itertools.chain.from_iterable(per_row), np.int64, int(counts.sum()))
+    return np.repeat(np.arange(len(per_row), dtype=np.int64), counts), values
 
 
 def _eligibility(papers: list[Paper], profiles: Mapping[tuple[frozenset[str], bool, bool], int]) -> np.ndarray:
@@ -207,7 +199,7 @@ def _eligibility(papers: list[Paper], profiles: Mapping[tuple[frozenset[str], bo
     return eligible
 
 
-def _author_postings(papers: list[Paper], compiled: list[CompiledSubscription]) -> tuple[list[str], list[np.ndarray]]:
+def _author_postings(papers: list[Paper], compiled: Sequence[CompiledSubscription]) -> tuple[list[str], list[np.ndarray]]:
     """Followed authors that appear today, and the papers of each."""
     followed = {key for entry in compiled for key in entry.author_keys}
     found: dict[str, set[int]] = {}

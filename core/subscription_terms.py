@@ -58,25 +58,33 @@ class TermCompiler:
         self.patterns: list[TermPattern] = []
         self.terms: list[tuple[int, ...]] = []  # term id -> its pattern ids (the keyword's first)
         self.profiles: dict[tuple[frozenset[str], bool, bool], int] = {}
+        self.counted: list[CountedTerm] = []  # every distinct counted term of the day, by its key
         self._pattern_ids: dict[TermPattern, int] = {}
         self._group_ids: dict[tuple[int, ...], int] = {}
         self._term_ids: dict[tuple[str, bool], int | None] = {}
         self._profile_ids: dict[tuple[tuple[str, ...], bool, bool], int] = {}
-        self._counted: dict[tuple[str, float, bool, int, str, str], CountedTerm] = {}
+        self._counted: dict[tuple[str, float, bool, bool, str, str], CountedTerm | None] = {}
+        self._exclude_lists: dict[tuple[str, ...], tuple[int, ...]] = {}
         self._term_lists: dict[tuple[tuple[Keyword, ...], tuple[Keyword, ...], bool], tuple[CountedTerm, ...]] = {}
 
     def compile(self, subscription: Subscription) -> CompiledSubscription:
-        excludes = {self.term_id(term, with_aliases=False) for term in subscription.excludes}
-        excludes.discard(None)
         authors = subscription.authors[:MAX_AUTHORS_PER_SUBSCRIPTION]
         author_keys = tuple(dict.fromkeys(key for key in map(normalize_author, authors) if key)) if authors else ()
         return CompiledSubscription(
             subscription,
             terms=self._counted_terms(subscription.keywords, subscription.learned, subscription.ranking != "classic"),
-            exclude_ids=tuple(sorted(term_id for term_id in excludes if term_id is not None)),
+            exclude_ids=self._exclude_ids(subscription.excludes),
             author_keys=author_keys,
             profile=self._profile(subscription),
         )
+
+    def _exclude_ids(self, excludes: tuple[str, ...]) -> tuple[int, ...]:
+        """The term ids of the exclude words (no aliases), once per distinct list (most chats keep the defaults)."""
+        known = self._exclude_lists.get(excludes)
+        if known is None:
+            ids = {self.term_id(term, with_aliases=False) for term in excludes}
+            known = self._exclude_lists[excludes] = tuple(sorted(term_id for term_id in ids if term_id is not None))
+        return known
 
     def _counted_terms(self, keywords: tuple[Keyword, ...], learned: tuple[Keyword, ...], relevance: bool) -> tuple[CountedTerm, ...]:
         """The terms that count, in priority order; worked out once per distinct keyword list of the day."""
@@ -91,9 +99,9 @@ class TermCompiler:
             wanted += [(word, LEARNED, "") for word in learned[:MAX_LEARNED_PER_SUBSCRIPTION]]
         counted: dict[int, CountedTerm] = {}
         for keyword, source, via in wanted:
-            term_id = self.term_id(keyword.term, with_aliases=relevance and keyword.aliases)
-            if term_id is not None and term_id not in counted:
-                counted[term_id] = self._counted_term(keyword, term_id, source, via)
+            term = self._counted_term(keyword, source, via, relevance)
+            if term is not None and term.term_id not in counted:
+                counted[term.term_id] = term
         terms = self._term_lists[key] = tuple(counted.values())
         return terms
 
@@ -116,13 +124,18 @@ class TermCompiler:
         self._term_ids[key] = term_id
         return term_id
 
-    def _counted_term(self, keyword: Keyword, term_id: int, source: str, via: str) -> CountedTerm:
-        """One shared object (with its own key) per distinct counted term of the day."""
-        spelled = (keyword.term, keyword.weight, keyword.aliases, term_id, source, via)  # plain values hash fastest
-        counted = self._counted.get(spelled)
-        if counted is None:
-            counted = self._counted[spelled] = CountedTerm(keyword, term_id, source, via, key=len(self._counted))
-        return counted
+    def _counted_term(self, keyword: Keyword, source: str, via: str, relevance: bool) -> CountedTerm | None:
+        """One shared object (with its own key) per distinct counted term of the day; None for an invalid term."""
+        spelled = (keyword.term, keyword.weight, keyword.aliases, relevance, source, via)  # plain values hash fastest
+        try:
+            return self._counted[spelled]
+        except KeyError:
+            term_id = self.term_id(keyword.term, with_aliases=relevance and keyword.aliases)
+            counted = None if term_id is None else CountedTerm(keyword, term_id, source, via, key=len(self.counted))
+            if counted is not None:
+                self.counted.append(counted)
+            self._counted[spelled] = counted
+            return counted
 
     def _pattern_id(self, pattern: TermPattern) -> int:
         pattern_id = self._pattern_ids.get(pattern)
