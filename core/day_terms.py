@@ -73,6 +73,10 @@ class DayTerms:
             tuple(each.relevance for each in found),
         )
 
+    def __len__(self) -> int:
+        """How many paper sets are held."""
+        return len(self._sets)
+
     def _paper_set(self, papers: Sequence[Paper]) -> _PaperSet:
         key = tuple((paper.arxiv_id, paper.version) for paper in papers)
         known = self._sets.get(key)

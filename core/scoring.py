@@ -99,7 +99,7 @@ def score_day(
     # Rows grouped by filter profile: a block of rows then only scores the papers its profiles allow.
     compiled = sorted((compiler.compile(subscription) for subscription in latest.values()), key=lambda entry: entry.profile)
     groups = [tuple(compiler.patterns[pattern_id] for pattern_id in group) for group in compiler.terms]
-    postings = (day_terms or DayTerms()).postings(ordered, groups)
+    postings = (DayTerms() if day_terms is None else day_terms).postings(ordered, groups)
     eligible = _eligibility(ordered, compiler.profiles)
     rules = RowRules(
         thresholds=np.array([min_score_units(entry.subscription, floor=not entry.relevance) for entry in compiled], np.int64),
