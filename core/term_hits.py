@@ -83,7 +83,7 @@ class _WordRole:
 
     patterns: Set[int]
     single_word_terms: frozenset[int]
-    phrase_starts: dict[int, tuple[int, ...]]  # term id -> the phrase's pattern ids
+    phrase_starts: tuple[tuple[int, tuple[int, ...], frozenset[int]], ...]  # (term id, the phrase's pattern ids, as a set)
 
 
 def _as_arrays(packed: Sequence[array[int]]) -> tuple[np.ndarray, ...]:
@@ -147,7 +147,7 @@ class TermMatcher:
             return None
         singles = frozenset(term_id for pattern_id in patterns for term_id in self._single_word_terms.get(pattern_id, ()))
         starts = {term_id: ids for pattern_id in patterns for term_id, ids in self._phrases_by_first.get(pattern_id, ())}
-        return _WordRole(patterns, singles, starts)
+        return _WordRole(patterns, singles, tuple((term_id, ids, frozenset(ids)) for term_id, ids in starts.items()))
 
     @staticmethod
     def _terms_in(field: FieldWords, words: frozenset[str], roles: dict[str, _WordRole]) -> set[int]:
@@ -155,12 +155,19 @@ class TermMatcher:
         for compound in field.compounds & roles.keys():
             found.update(roles[compound].single_word_terms)
         present = words & roles.keys()
-        phrases = {}
+        present_patterns: set[int] = set()
         for word in present:
             role = roles[word]
             found.update(role.single_word_terms)
-            phrases.update(role.phrase_starts)
-        if not phrases:
+            present_patterns.update(role.patterns)
+        # A phrase can only be there when every one of its words is: a set test before any text search.
+        candidates = {
+            term_id: ids
+            for word in present
+            for term_id, ids, needed in roles[word].phrase_starts
+            if needed <= present_patterns and term_id not in found
+        }
+        if not candidates:
             return found
         words_of_pattern: dict[int, list[str]] = defaultdict(list)
         for word in present:
@@ -168,9 +175,7 @@ class TermMatcher:
                 words_of_pattern[pattern_id].append(word)
         # Consecutive words, found by substring search in the words joined by single spaces.
         spaced = f" {' '.join(field.words)} "
-        for term_id, ids in phrases.items():
-            if term_id in found or any(pattern_id not in words_of_pattern for pattern_id in ids):
-                continue
+        for term_id, ids in candidates.items():
             spellings = itertools.product(*(words_of_pattern[pattern_id] for pattern_id in ids))
             if any(f" {' '.join(spelling)} " in spaced for spelling in spellings):
                 found.add(term_id)
