@@ -230,7 +230,7 @@ def _top_per_row(order: np.ndarray, passing: np.ndarray, limits: np.ndarray) -> 
     # One unique int64 key per candidate orders by (row, score descending, column): rows * columns
     # stays below CELLS_PER_BLOCK (2**19) and order scores below 2**31, so the key fits in 50 bits.
     below_top = np.int64(_SCORE_LIMIT - 1) - order.ravel()[flat]
-    keys = np.sort((rows * _SCORE_LIMIT + below_top) * columns_count + columns, kind="stable")  # runs per row: timsort is fast
+    keys = np.sort((rows * _SCORE_LIMIT + below_top) * columns_count + columns)  # unique keys: any sort gives one order
     rows, rest = np.divmod(keys, _SCORE_LIMIT * columns_count)
     below_top, columns = np.divmod(rest, columns_count)
     counts = np.bincount(rows, minlength=len(limits))
