@@ -74,6 +74,17 @@ class RowRules:
     eligible: np.ndarray
     skipped: Mapping[int, np.ndarray]  # row -> paper indexes to leave out
 
+    def rows(self, start: int, stop: int) -> RowRules:
+        """The rules of rows [start, stop), numbered from 0."""
+        return RowRules(
+            self.thresholds[start:stop],
+            self.floors[start:stop],
+            self.limits[start:stop],
+            self.profiles[start:stop],
+            self.eligible,
+            {row - start: papers for row, papers in self.skipped.items() if start <= row < stop},
+        )
+
 
 class _BlockEntries:
     """One entry list split by block of rows once; each block's entries ordered by id."""
@@ -175,6 +186,20 @@ def select_top(
     papers = np.concatenate([part[1] for part in parts]) if parts else np.zeros(0, np.int64)
     units = np.concatenate([part[2] for part in parts]) if parts else np.zeros(0, np.int64)
     matched = np.concatenate([part[3] for part in parts]) if parts else np.zeros(0, np.int64)
+    return offsets, papers, units, matched
+
+
+Selection = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # offsets, papers, order scores, matched counts
+
+
+def joined(parts: Sequence[Selection], row_count: int) -> Selection:
+    """Selections of consecutive row ranges as one."""
+    if not parts:
+        return np.zeros(row_count + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    counts = np.concatenate([np.diff(part[0]) for part in parts])
+    offsets = np.zeros(row_count + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    papers, units, matched = (np.concatenate([part[index] for part in parts]) for index in (1, 2, 3))
     return offsets, papers, units, matched
 
 

@@ -35,11 +35,12 @@ from core.day_selection import DaySelection, TermPostings
 from core.day_terms import DayTerms
 from core.matching import normalize_author
 from core.models import KEYWORD, Paper, Subscription
-from core.score_matrix import Gains, Postings, RowEntries, RowRules, packed, select_top
+from core.score_matrix import Gains, Postings, RowEntries, RowRules, joined, packed, select_top
 from core.scoring_units import SCORE_UNITS, WEIGHT_STEPS, author_units, weight_steps
 from core.subscription_terms import CompiledSubscription, CountedTerm, TermCompiler, category_key
 
 _UNREACHABLE_SCORE = 1e6  # min_score beyond any possible score (still an int64 in units)
+ROWS_PER_PASS = 8192  # subscribers scored in one pass of select_top
 
 
 def min_score_units(subscription: Subscription, floor: bool = True) -> int:
@@ -110,55 +111,67 @@ def score_day(
         skipped=_skipped_papers(ordered, compiled, skip or {}),
     )
     term_found = np.array([len(papers) > 0 for papers in postings.papers], dtype=bool)
-    exclude_rows, exclude_ids = _flatten([entry.exclude_ids for entry in compiled])
-    drops = (RowEntries.of(exclude_rows, exclude_ids, np.zeros(len(exclude_ids), np.int64), term_found), postings.papers)
-    gains = [*_term_gains(compiled, compiler.counted, postings, term_found, scoring), _author_gains(ordered, compiled, scoring)]
-    selection = select_top(len(ordered), gains, drops, rules)
-    return DaySelection(ordered, list(latest), compiled, selection, postings, eligible.sum(axis=1), scoring)
+    term_gains = _TermGains(compiler.counted, postings, term_found, scoring)
+    author_gains = _AuthorGains(ordered, compiled, scoring)
+    parts = []
+    # A pass holds its rows' entries (about 25 per row) at once: memory stays flat whatever the number of chats.
+    for start in range(0, len(compiled), ROWS_PER_PASS):
+        rows = compiled[start : start + ROWS_PER_PASS]
+        exclude_rows, exclude_ids = _flatten([entry.exclude_ids for entry in rows])
+        drops = (RowEntries.of(exclude_rows, exclude_ids, np.zeros(len(exclude_ids), np.int64), term_found), postings.papers)
+        parts.append(select_top(len(ordered), [*term_gains.of(rows), author_gains.of(rows)], drops, rules.rows(start, start + len(rows))))
+    return DaySelection(ordered, list(latest), compiled, joined(parts, len(compiled)), postings, eligible.sum(axis=1), scoring)
 
 
-def _term_gains(
-    compiled: Sequence[CompiledSubscription], counted: Sequence[CountedTerm], postings: TermPostings, term_found: np.ndarray, scoring: ScoringSettings
-) -> list[Gains]:
+class _TermGains:
     """What keywords, phrase words and learned words add to the two scores of each row.
 
     min_score keeps its meaning under either ranking: the threshold score counts keyword points (weight,
     x(1 + title_bonus) in the title) and author points; the order score is the relevance score for a
     relevance row (core/relevance.py) and the keyword points again for a classic row.
     """
-    title_factor = round((1 + scoring.title_bonus) * WEIGHT_STEPS)
-    classic = [np.where(title, title_factor, WEIGHT_STEPS).astype(np.int64) for title in postings.in_title]
-    # Per distinct counted term (by its key): term id, weight, whether it is a keyword of the chat.
-    term_of = np.fromiter((term.term_id for term in counted), np.int64, len(counted))
-    steps_of = np.fromiter((weight_steps(term.keyword.weight) for term in counted), np.int64, len(counted))
-    keyword_of = np.fromiter((term.source == KEYWORD for term in counted), bool, len(counted))
-    keys_of_list: dict[int, tuple[int, ...]] = {}  # chats with the same keywords share one term list
-    for entry in compiled:
-        if id(entry.terms) not in keys_of_list:
-            keys_of_list[id(entry.terms)] = tuple(term.key for term in entry.terms)
-    rows, keys = _flatten([keys_of_list[id(entry.terms)] for entry in compiled])
-    ids, steps, keyword = term_of[keys], steps_of[keys], keyword_of[keys]
-    relevance_row = np.array([entry.relevance for entry in compiled], dtype=bool)[rows]
 
-    def gains(where: np.ndarray, factors: list[np.ndarray]) -> Gains:
-        return Gains(RowEntries.of(rows[where], ids[where], steps[where], term_found), Postings(postings.papers, factors))
+    def __init__(self, counted: Sequence[CountedTerm], postings: TermPostings, term_found: np.ndarray, scoring: ScoringSettings) -> None:
+        title_factor = round((1 + scoring.title_bonus) * WEIGHT_STEPS)
+        classic = [np.where(title, title_factor, WEIGHT_STEPS).astype(np.int64) for title in postings.in_title]
+        self._postings = (
+            Postings(postings.papers, [packed(c, r) for c, r in zip(classic, postings.relevance)]),  # a relevance row's keyword
+            Postings(postings.papers, [r.astype(np.int64) for r in postings.relevance]),  # its phrase and learned words
+            Postings(postings.papers, [packed(c, c) for c in classic]),  # a classic row's keyword
+        )
+        # Per distinct counted term (by its key): term id, weight, whether it is a keyword of the chat.
+        self._term_of = np.fromiter((term.term_id for term in counted), np.int64, len(counted))
+        self._steps_of = np.fromiter((weight_steps(term.keyword.weight) for term in counted), np.int64, len(counted))
+        self._keyword_of = np.fromiter((term.source == KEYWORD for term in counted), bool, len(counted))
+        self._term_found = term_found
 
-    return [
-        gains(keyword & relevance_row, [packed(c, r) for c, r in zip(classic, postings.relevance)]),
-        gains(~keyword & relevance_row, [r.astype(np.int64) for r in postings.relevance]),
-        gains(keyword & ~relevance_row, [packed(c, c) for c in classic]),
-    ]
+    def of(self, compiled: Sequence[CompiledSubscription]) -> list[Gains]:
+        keys_of_list: dict[int, tuple[int, ...]] = {}  # chats with the same keywords share one term list
+        for entry in compiled:
+            if id(entry.terms) not in keys_of_list:
+                keys_of_list[id(entry.terms)] = tuple(term.key for term in entry.terms)
+        rows, keys = _flatten([keys_of_list[id(entry.terms)] for entry in compiled])
+        ids, steps, keyword = self._term_of[keys], self._steps_of[keys], self._keyword_of[keys]
+        relevance_row = np.array([entry.relevance for entry in compiled], dtype=bool)[rows]
+        kinds = (keyword & relevance_row, ~keyword & relevance_row, keyword & ~relevance_row)
+        return [
+            Gains(RowEntries.of(rows[where], ids[where], steps[where], self._term_found), postings)
+            for where, postings in zip(kinds, self._postings)
+        ]
 
 
-def _author_gains(papers: list[Paper], compiled: Sequence[CompiledSubscription], scoring: ScoringSettings) -> Gains:
+class _AuthorGains:
     """Author points, on both scores, for the followed authors on each paper."""
-    author_keys, author_papers = _author_postings(papers, compiled)
-    author_ids = {key: index for index, key in enumerate(author_keys)}
-    rows, ids = _flatten([tuple(author_ids[key] for key in entry.author_keys if key in author_ids) for entry in compiled])
-    return Gains(
-        RowEntries.of(rows, ids, np.full(len(ids), author_units(scoring)), np.ones(len(author_keys), dtype=bool)),
-        Postings(author_papers, [np.full(len(papers), packed(1, 1)) for papers in author_papers]),
-    )
+
+    def __init__(self, papers: list[Paper], compiled: Sequence[CompiledSubscription], scoring: ScoringSettings) -> None:
+        author_keys, author_papers = _author_postings(papers, compiled)
+        self._ids = {key: index for index, key in enumerate(author_keys)}
+        self._postings = Postings(author_papers, [np.full(len(papers), packed(1, 1)) for papers in author_papers])
+        self._points = author_units(scoring)
+
+    def of(self, compiled: Sequence[CompiledSubscription]) -> Gains:
+        rows, ids = _flatten([tuple(self._ids[key] for key in entry.author_keys if key in self._ids) for entry in compiled])
+        return Gains(RowEntries.of(rows, ids, np.full(len(ids), self._points), np.ones(len(self._ids), dtype=bool)), self._postings)
 
 
 def _flatten(per_row: Sequence[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:

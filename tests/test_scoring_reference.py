@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import score_matrix
+from core import scoring as scoring_module
 from core.config import ScoringSettings
 from core.models import Keyword, Subscription
 from core.scoring import score_day
@@ -63,15 +64,20 @@ def test_engine_equals_reference_for_200_random_subscriptions() -> None:
     assert selected > 800  # the comparison is not vacuous
 
 
-@pytest.mark.parametrize(("cells_per_block", "small_posting"), [(1 << 12, 48), (1 << 19, 0), (1 << 19, 1 << 20)])
-def test_blocks_and_both_scatter_paths_select_the_same(monkeypatch: pytest.MonkeyPatch, cells_per_block: int, small_posting: int) -> None:
-    """Many small blocks (rows of several filter profiles in one block), and every posting scattered one by one
-    or all together: the same selection as the defaults."""
+@pytest.mark.parametrize(
+    ("cells_per_block", "small_posting", "rows_per_pass"), [(1 << 12, 48, 8192), (1 << 19, 0, 8192), (1 << 19, 1 << 20, 8192), (1 << 15, 48, 37)]
+)
+def test_blocks_passes_and_both_scatter_paths_select_the_same(
+    monkeypatch: pytest.MonkeyPatch, cells_per_block: int, small_posting: int, rows_per_pass: int
+) -> None:
+    """Many small blocks (rows of several filter profiles in one block), rows scored in several passes, and every
+    posting scattered one by one or all together: the same selection as the defaults."""
     subscriptions = random_subscriptions(120, seed=7)
     scoring = ScoringSettings(title_bonus=2.0, author_points=5.0)
     expected = score_day(PAPERS, subscriptions, scoring)
     monkeypatch.setattr(score_matrix, "CELLS_PER_BLOCK", cells_per_block)
     monkeypatch.setattr(score_matrix, "SMALL_POSTING", small_posting)
+    monkeypatch.setattr(scoring_module, "ROWS_PER_PASS", rows_per_pass)
     selection = score_day(PAPERS, subscriptions, scoring)
     assert {s: selection[s] for s in selection} == {s: expected[s] for s in expected}
     assert sum(selection.matched_count(s.subscriber) for s in subscriptions) > 1000
