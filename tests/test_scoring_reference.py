@@ -74,11 +74,13 @@ def test_blocks_passes_and_both_scatter_paths_select_the_same(
     posting scattered one by one or all together: the same selection as the defaults."""
     subscriptions = random_subscriptions(120, seed=7)
     scoring = ScoringSettings(title_bonus=2.0, author_points=5.0)
-    expected = score_day(PAPERS, subscriptions, scoring)
+    skip = {subscription.subscriber: {paper.arxiv_id for paper in PAPERS[number % 40 :: 9]} for number, subscription in enumerate(subscriptions[::3])}
+    expected = score_day(PAPERS, subscriptions, scoring, skip=skip)
+    assert expected != score_day(PAPERS, subscriptions, scoring)  # the skips matter
     monkeypatch.setattr(score_matrix, "CELLS_PER_BLOCK", cells_per_block)
     monkeypatch.setattr(score_matrix, "SMALL_POSTING", small_posting)
     monkeypatch.setattr(scoring_module, "ROWS_PER_PASS", rows_per_pass)
-    selection = score_day(PAPERS, subscriptions, scoring)
+    selection = score_day(PAPERS, subscriptions, scoring, skip=skip)
     assert {s: selection[s] for s in selection} == {s: expected[s] for s in expected}
     assert sum(selection.matched_count(s.subscriber) for s in subscriptions) > 1000
 
