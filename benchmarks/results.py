@@ -53,7 +53,9 @@ def shuffled(selection: DaySelection) -> int:
     return sum(map(len, lists))
 
 
-def timed_runs(fresh: Callable[[], DaySelection], read: Callable[[DaySelection], int], repeats: int) -> tuple[float, list[float], int]:
+def timed_runs(
+    fresh: Callable[[], DaySelection], read: Callable[[DaySelection], int], repeats: int
+) -> tuple[float, list[float], int]:
     """(cold, warm times, results built): the first run is cold."""
     times, built = [], 0
     for _ in range(repeats):

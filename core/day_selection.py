@@ -89,6 +89,12 @@ class _FoundMatches:
     record_span: int
 
 
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """The indexes of the ranges [starts[i], stops[i]), one after the other."""
+    lengths = stops - starts
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+
+
 @contextlib.contextmanager
 def _collector_paused(allocations: int) -> Iterator[None]:
     """Pause the cycle collector while `allocations` objects that all survive are made, restoring its state
@@ -187,10 +193,9 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
     def _build(self, rows: list[int]) -> list[list[ScoredPaper]]:
         """The rows' ScoredPaper lists: the matches of all of them found in one array pass, then the objects."""
         entries = [self._compiled[row] for row in rows]
-        starts, stops = self._offsets[rows].tolist(), self._offsets[np.add(rows, 1)].tolist()
-        chosen = np.concatenate([self._selected[start:stop] for start, stop in zip(starts, stops)])
-        scores = (np.concatenate([self._units[start:stop] for start, stop in zip(starts, stops)]) / SCORE_UNITS).tolist()
-        counts = [stop - start for start, stop in zip(starts, stops)]
+        starts, stops = self._offsets[rows], self._offsets[np.add(rows, 1)]
+        picked = _ranges(starts, stops)
+        chosen, scores, counts = self._selected[picked], (self._units[picked] / SCORE_UNITS).tolist(), (stops - starts).tolist()
         if self._results_built + len(chosen) > RESULT_CACHE_PAPERS:
             # The scheduler reads results a chunk of chats at a time; shared matches of earlier chunks are
             # kept by their digests while needed, so the caches start again instead of growing all tick.
@@ -207,11 +212,15 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
             at = 0
             for entry, count in zip(entries, counts):
                 stop = at + count
-                authors = [self._matched_authors(entry, paper_index) for paper_index in chosen_papers[at:stop]] if entry.author_keys else [()] * count
-                # Keywords come first in a term list (core/subscription_terms.py): the first match tells.
+                indexes = chosen_papers[at:stop]
+                authors = [self._matched_authors(entry, index) for index in indexes] if entry.author_keys else [()] * count
+                # Related: found by neither a followed author nor a keyword. Keywords come first in a term list
+                # (core/subscription_terms.py), so the first match tells.
                 built.append([
-                    ScoredPaper(papers[paper_index], score, paper_matches, paper_authors, not (paper_authors or (paper_matches and paper_matches[0].source == KEYWORD)))
-                    for paper_index, score, paper_matches, paper_authors in zip(chosen_papers[at:stop], scores[at:stop], matches[at:stop], authors)
+                    ScoredPaper(
+                        papers[index], score, matched, followed, not (followed or (matched and matched[0].source == KEYWORD))
+                    )
+                    for index, score, matched, followed in zip(indexes, scores[at:stop], matches[at:stop], authors)
                 ])
                 at = stop
         return built
@@ -248,7 +257,7 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
             return matches  # type: ignore[return-value]  # no None left
         # Only the missing papers' matches are read back: most papers' tuples are known by now.
         starts, stops = found.bounds[missing], found.bounds[np.add(missing, 1)]
-        needed = np.repeat(starts - np.cumsum(stops - starts) + (stops - starts), stops - starts) + np.arange(int((stops - starts).sum()))
+        needed = _ranges(starts, stops)
         code_list, terms_at = found.codes[needed].tolist(), found.terms_at[needed].tolist()
         known_match = self._match_of_code
         for code, at in zip(code_list, terms_at):
@@ -283,7 +292,8 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         authors = self._author_keys.get(paper_index)
         if authors is None:  # the paper's authors with their comparable keys, normalized once per paper
             names = self._papers[paper_index].authors
-            authors = self._author_keys[paper_index] = (names, tuple(map(normalize_author, names)), frozenset(map(normalize_author, names)))
+            keys = tuple(map(normalize_author, names))
+            authors = self._author_keys[paper_index] = (names, keys, frozenset(keys))
         names, keys, present = authors
         if present.isdisjoint(entry.author_keys):  # most papers: none of the chat's authors
             return ()
