@@ -1,9 +1,17 @@
 """One day's selection for every subscriber, held as arrays; the result objects (ScoredPaper, KeywordMatch) are built
-only when a subscriber's list is read, and the outbox reads plain entries without building them."""
+only when a subscriber's list is read, and the outbox reads plain entries without building them.
+
+Building is bulk work for the scheduler (10,000 chats x ~27 papers x ~5 matches a day), so it is done for a
+run of subscribers at once: one array pass finds which of each subscriber's terms occur in each of its papers
+and reduces every match to a code holding all its KeywordMatch says (counted term, ranking, title / abstract,
+relevance factor). Equal codes share one KeywordMatch and equal code sequences one tuple, across papers and
+chats: a day's 1.4 million matches are some 80,000 objects. A caller reading subscribers in their order gets
+lists built READ_AHEAD_CHATS at a time, with the cycle collector paused while they are made (see _build)."""
 from __future__ import annotations
 
-import bisect
-from collections import Counter, defaultdict
+import contextlib
+import gc
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +24,8 @@ from core.scoring_units import SCORE_UNITS, keyword_units, weight_steps
 from core.subscription_terms import CompiledSubscription, CountedTerm
 
 RESULT_CACHE_PAPERS = 100_000  # ScoredPaper objects built between clearings of the shared-match caches
+READ_AHEAD_CHATS = 256  # most subscribers whose lists are built at once (a run read in order doubles up to it)
+_FLAGS = 4  # a record's low bits: 2 * in_title + in_abstract
 
 
 @dataclass(frozen=True)
@@ -28,10 +38,81 @@ class TermPostings:
     in_abstract: tuple[np.ndarray, ...]
     relevance: tuple[np.ndarray, ...]
 
-    def where(self, term_id: int, paper_index: int) -> tuple[bool, bool, int]:
-        """(in title, in abstract, relevance factor) of a term in a paper it occurs in."""
-        at = bisect.bisect_left(self.papers[term_id], paper_index)
-        return bool(self.in_title[term_id][at]), bool(self.in_abstract[term_id][at]), int(self.relevance[term_id][at])
+
+@dataclass(frozen=True)
+class Occurrences:
+    """term x selected paper -> record: factor * 4 + 2 * in_title + in_abstract, 0 where the term is not in the
+    paper. Only papers some subscriber got have a column (a week holds 10,000 papers, most picked by no one);
+    the benchmark day's table is 1,014 terms x 1,450 papers of 2 bytes."""
+
+    records: np.ndarray  # unsigned, the narrowest type that holds record_span
+    columns: np.ndarray  # paper index -> its column (meaningful for selected papers only)
+    record_span: int  # every record is below it, so match codes (see DaySelection) stay distinct
+
+    @classmethod
+    def of(cls, postings: TermPostings, selected: np.ndarray, paper_count: int) -> Occurrences:
+        picked = np.unique(selected)
+        columns = np.zeros(paper_count, np.int64)
+        columns[picked] = np.arange(len(picked))
+        term_count = len(postings.papers)
+        if not term_count:
+            return cls(np.zeros((0, len(picked)), np.uint8), columns, _FLAGS)
+        papers = np.concatenate(postings.papers).astype(np.int64)
+        terms = np.repeat(np.arange(term_count), [len(found) for found in postings.papers])
+        records = (
+            np.concatenate(postings.relevance).astype(np.int64) * _FLAGS
+            + np.concatenate(postings.in_title).astype(np.int64) * 2
+            + np.concatenate(postings.in_abstract).astype(np.int64)
+        )
+        span = int(records.max(initial=0)) + 1
+        kept = np.isin(papers, picked)
+        table = np.zeros((term_count, len(picked)), np.min_scalar_type(span))
+        table[terms[kept], columns[papers[kept]]] = records[kept]
+        return cls(table, columns, span)
+
+
+_TERM_ID, _TERM_KEY = operator.attrgetter("term_id"), operator.attrgetter("key")
+
+
+@dataclass(frozen=True)
+class _FoundMatches:
+    """A run of papers' matches as arrays, in order: their codes, where each paper's start (bounds, one more
+    than papers) and each match's counted term (terms[terms_at]).
+
+    A code is (counted term key * 2 + relevance ranking) * record_span + record (see Occurrences; the
+    factor left out for the classic ranking): equal codes mean equal KeywordMatch objects."""
+
+    codes: np.ndarray
+    bounds: np.ndarray
+    terms: list[CountedTerm]
+    terms_at: np.ndarray
+    record_span: int
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """The indexes of the ranges [starts[i], stops[i]), one after the other."""
+    lengths = stops - starts
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+
+
+@contextlib.contextmanager
+def _collector_paused(allocations: int) -> Iterator[None]:
+    """Pause the cycle collector while `allocations` objects that all survive are made, restoring its state
+    however the block ends.
+
+    Each collector pass while a run of lists is built is wasted (ScoredPaper objects hold no cycles), and
+    every tenth of every tenth walks the whole heap: measured on the benchmark day, collections were 45 % of
+    the build time. Paused, the run costs one young-generation pass when the collector is back. A run
+    smaller than that generation's threshold is not paused: it would only make passes more frequent."""
+    enabled = gc.isenabled()
+    if enabled and allocations >= gc.get_threshold()[0]:
+        gc.disable()
+        try:
+            yield
+        finally:
+            gc.enable()
+    else:
+        yield
 
 
 class DaySelection(Mapping[str, list[ScoredPaper]]):
@@ -52,26 +133,32 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         rows = {entry.subscription.subscriber: row for row, entry in enumerate(compiled)}
         # Rows are grouped by filter profile; iteration follows the order subscriptions came in.
         self._rows = {subscriber: rows[subscriber] for subscriber in subscribers}
+        self._order = list(self._rows)
+        self._positions = {subscriber: position for position, subscriber in enumerate(self._order)}
         self._offsets, self._selected, self._units, self._matched = selection
         self._postings = postings
         self._considered = considered
         self._scoring = scoring
-        self._matches: defaultdict[int, dict[int, KeywordMatch]] = defaultdict(dict)  # paper -> counted term -> match
-        self._terms_of_paper: dict[int, set[int]] | None = None
-        self._author_keys: dict[int, tuple[tuple[str, str], ...]] = {}
-        self._match_lists: dict[tuple[int, int, bool], tuple[KeywordMatch, ...]] = {}
+        self._occurrences: Occurrences | None = None
+        self._ahead: dict[str, list[ScoredPaper]] = {}  # lists built for the subscribers expected next
+        self._next_position = 0  # where a caller reading in order reads next
+        self._run = 1
+        self._match_of_code: dict[int, KeywordMatch] = {}
+        self._matches_of_codes: dict[bytes, tuple[KeywordMatch, ...]] = {}
+        self._author_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]] = {}
         self._results_built = 0
-        uses = Counter(id(entry.terms) for entry in compiled)
-        self._shared_term_lists = {terms for terms, count in uses.items() if count > 1}
 
     def __getitem__(self, subscriber: str) -> list[ScoredPaper]:
-        row = self._rows[subscriber]
-        start, stop = self._offsets[row], self._offsets[row + 1]
-        entry = self._compiled[row]
-        return [
-            self._scored(entry, paper_index, units)
-            for paper_index, units in zip(self._selected[start:stop].tolist(), self._units[start:stop].tolist())
-        ]
+        scored = self._ahead.pop(subscriber, None)
+        if scored is None:
+            position = self._positions[subscriber]
+            # Read ahead only for a caller reading in order; one reading here and there gets its own list.
+            self._run = min(2 * self._run, READ_AHEAD_CHATS) if position == self._next_position else 1
+            run = self._order[position : position + self._run]
+            self._next_position = position + len(run)
+            self._ahead = dict(zip(run, self._build([self._rows[name] for name in run])))
+            scored = self._ahead.pop(subscriber)
+        return scored
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._rows)
@@ -103,68 +190,111 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         """How many of the day's papers passed the subscriber's category and type filters."""
         return int(self._considered[self._compiled[self._rows[subscriber]].profile])
 
-    def _scored(self, entry: CompiledSubscription, paper_index: int, units: int) -> ScoredPaper:
-        paper = self._papers[paper_index]
-        relevance = entry.relevance
-        self._results_built += 1
-        if self._results_built % RESULT_CACHE_PAPERS == 0:
+    def _build(self, rows: list[int]) -> list[list[ScoredPaper]]:
+        """The rows' ScoredPaper lists: the matches of all of them found in one array pass, then the objects."""
+        entries = [self._compiled[row] for row in rows]
+        starts, stops = self._offsets[rows], self._offsets[np.add(rows, 1)]
+        picked = _ranges(starts, stops)
+        chosen, scores, counts = self._selected[picked], (self._units[picked] / SCORE_UNITS).tolist(), (stops - starts).tolist()
+        if self._results_built + len(chosen) > RESULT_CACHE_PAPERS:
             # The scheduler reads results a chunk of chats at a time; shared matches of earlier chunks are
             # kept by their digests while needed, so the caches start again instead of growing all tick.
-            self._matches.clear()
-            self._match_lists.clear()
+            self._results_built = 0
+            self._match_of_code.clear()
+            self._matches_of_codes.clear()
             self._author_keys.clear()
-        # Chats with the same keywords share their term list (core/subscription_terms.py): one tuple of
-        # matches per list and paper serves them all.
-        if id(entry.terms) in self._shared_term_lists:
-            shared_key = (id(entry.terms), paper_index, relevance)
-            matches = self._match_lists.get(shared_key)
-            if matches is None:
-                matches = self._match_lists[shared_key] = self._matches_of(entry.terms, paper_index, relevance)
-        else:
-            matches = self._matches_of(entry.terms, paper_index, relevance)
-        authors: tuple[str, ...] = ()
-        if entry.author_keys:
-            authors = tuple(name for name, key in self._authors(paper_index) if key in entry.author_keys)
-        related = not authors and all(match.source != KEYWORD for match in matches)
-        return ScoredPaper(paper, units / SCORE_UNITS, matches, authors, related=related)
+        self._results_built += len(chosen)
+        found = self._found_matches(entries, counts, chosen)
+        papers, chosen_papers = self._papers, chosen.tolist()
+        built = []
+        with _collector_paused(len(chosen)):
+            matches = self._shared_matches(found)
+            at = 0
+            for entry, count in zip(entries, counts):
+                stop = at + count
+                indexes = chosen_papers[at:stop]
+                authors = [self._matched_authors(entry, index) for index in indexes] if entry.author_keys else [()] * count
+                # Related: found by neither a followed author nor a keyword. Keywords come first in a term list
+                # (core/subscription_terms.py), so the first match tells.
+                built.append([
+                    ScoredPaper(
+                        papers[index], score, matched, followed, not (followed or (matched and matched[0].source == KEYWORD))
+                    )
+                    for index, score, matched, followed in zip(indexes, scores[at:stop], matches[at:stop], authors)
+                ])
+                at = stop
+        return built
 
-    def _matches_of(self, terms: tuple[CountedTerm, ...], paper_index: int, relevance: bool) -> tuple[KeywordMatch, ...]:
-        present = self._paper_terms()[paper_index]
-        # Many chats share a term and a paper: one immutable match object per paper serves them all.
-        known = self._matches[paper_index]
-        matches = []
-        for term in terms:
-            if term.term_id in present:
-                key = term.key * 2 + relevance
-                match = known.get(key)
-                if match is None:
-                    match = known[key] = self._new_match(term, paper_index, relevance)
-                matches.append(match)
-        return tuple(matches)
+    def _found_matches(self, entries: list[CompiledSubscription], counts: list[int], chosen: np.ndarray) -> _FoundMatches:
+        """Every match of the chosen papers (counts[i] of them for entries[i]), in each term list's order."""
+        occurrences = self._occurrences_of_selected()
+        terms = [term for entry in entries for term in entry.terms]
+        lengths = np.array([len(entry.terms) for entry in entries], np.int64)
+        relevance = np.repeat(np.array([entry.relevance for entry in entries], dtype=bool), lengths)  # per term
+        # Per term: where its row of the table starts, and its code without the record.
+        term_cells = np.fromiter(map(_TERM_ID, terms), np.int64, len(terms)) * occurrences.records.shape[1]
+        term_codes = (np.fromiter(map(_TERM_KEY, terms), np.int64, len(terms)) * 2 + relevance) * occurrences.record_span
+        record_masks = np.where(relevance, -1, _FLAGS - 1)  # classic points depend on the weight and the title only
+        owner = np.repeat(np.arange(len(entries)), counts)  # each chosen paper's entry
+        pairs = lengths[owner]  # each chosen paper is tried against its entry's terms, in their order
+        pair_bounds = np.concatenate(([0], np.cumsum(pairs)))
+        pair_term = np.repeat((np.cumsum(lengths) - lengths)[owner] - pair_bounds[:-1], pairs) + np.arange(pair_bounds[-1])
+        pair_records = occurrences.records.ravel().take(term_cells[pair_term] + np.repeat(occurrences.columns[chosen], pairs))
+        found = np.flatnonzero(pair_records)
+        terms_at = pair_term[found]
+        codes = term_codes[terms_at] + (pair_records[found] & record_masks[terms_at])
+        return _FoundMatches(codes, np.searchsorted(found, pair_bounds), terms, terms_at, occurrences.record_span)
 
-    def _paper_terms(self) -> dict[int, set[int]]:
-        """Per selected paper, the terms found in it (title or abstract); made once, when results are first
-        read, and only for papers some subscriber got (a week holds 10,000 papers, most picked by no one)."""
-        if self._terms_of_paper is None:
-            picked = np.zeros(len(self._papers), dtype=bool)
-            picked[self._selected] = True
-            self._terms_of_paper = {int(index): set() for index in np.flatnonzero(picked)}
-            for term_id, papers in enumerate(self._postings.papers):
-                for paper_index in papers[picked[papers]].tolist():
-                    self._terms_of_paper[paper_index].add(term_id)
-        return self._terms_of_paper
+    def _shared_matches(self, found: _FoundMatches) -> list[tuple[KeywordMatch, ...]]:
+        """Each paper's tuple of matches: one shared tuple per code sequence, one KeywordMatch per code."""
+        width = found.codes.itemsize
+        packed, byte_bounds = found.codes.tobytes(), (found.bounds * width).tolist()
+        keys = [packed[first:last] for first, last in zip(byte_bounds, byte_bounds[1:])]
+        known = self._matches_of_codes
+        matches = [known.get(key) for key in keys]
+        missing = [at for at, paper_matches in enumerate(matches) if paper_matches is None]
+        if not missing:
+            return matches  # type: ignore[return-value]  # no None left
+        # Only the missing papers' matches are read back: most papers' tuples are known by now.
+        starts, stops = found.bounds[missing], found.bounds[np.add(missing, 1)]
+        needed = _ranges(starts, stops)
+        code_list, terms_at = found.codes[needed].tolist(), found.terms_at[needed].tolist()
+        known_match = self._match_of_code
+        for code, at in zip(code_list, terms_at):
+            if code not in known_match:
+                known_match[code] = self._new_match(found.terms[at], code, found.record_span)
+        new_matches = list(map(known_match.__getitem__, code_list))
+        bounds = np.concatenate(([0], np.cumsum(stops - starts))).tolist()
+        for at, first_code, last_code in zip(missing, bounds, bounds[1:]):
+            paper_matches = known.get(keys[at])
+            if paper_matches is None:
+                paper_matches = known[keys[at]] = tuple(new_matches[first_code:last_code])
+            matches[at] = paper_matches
+        return matches  # type: ignore[return-value]  # every None was filled
 
-    def _authors(self, paper_index: int) -> tuple[tuple[str, str], ...]:
-        """The paper's authors with their comparable keys, normalized once per paper."""
-        authors = self._author_keys.get(paper_index)
-        if authors is None:
-            authors = self._author_keys[paper_index] = tuple((name, normalize_author(name)) for name in self._papers[paper_index].authors)
-        return authors
-
-    def _new_match(self, term: CountedTerm, paper_index: int, relevance: bool) -> KeywordMatch:
-        in_title, in_abstract, factor = self._postings.where(term.term_id, paper_index)
-        if relevance:
+    def _new_match(self, term: CountedTerm, code: int, record_span: int) -> KeywordMatch:
+        ranked, record = divmod(code, record_span)
+        factor, flags = divmod(record, _FLAGS)
+        in_title, in_abstract = bool(flags & 2), bool(flags & 1)
+        if ranked % 2:  # the relevance ranking
             units = weight_steps(term.keyword.weight) * factor
         else:
             units = keyword_units(term.keyword.weight, in_title, self._scoring)
         return KeywordMatch(term.keyword.term, in_title, in_abstract, units / SCORE_UNITS, term.source, term.via)
+
+    def _occurrences_of_selected(self) -> Occurrences:
+        """Made once, when results are first read."""
+        if self._occurrences is None:
+            self._occurrences = Occurrences.of(self._postings, self._selected, len(self._papers))
+        return self._occurrences
+
+    def _matched_authors(self, entry: CompiledSubscription, paper_index: int) -> tuple[str, ...]:
+        authors = self._author_keys.get(paper_index)
+        if authors is None:  # the paper's authors with their comparable keys, normalized once per paper
+            names = self._papers[paper_index].authors
+            keys = tuple(map(normalize_author, names))
+            authors = self._author_keys[paper_index] = (names, keys, frozenset(keys))
+        names, keys, present = authors
+        if present.isdisjoint(entry.author_keys):  # most papers: none of the chat's authors
+            return ()
+        return tuple(name for name, key in zip(names, keys) if key in entry.author_keys)
