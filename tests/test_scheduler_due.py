@@ -6,8 +6,6 @@ import datetime as dt
 import itertools
 import re
 
-import pytest
-
 from bot.schedule_times import (
     DueTimes,
     delivery_moment,
@@ -18,26 +16,22 @@ from bot.schedule_times import (
 from core.arxiv.calendar import current_announcement_day
 from core.models import WEEKLY, ChatRef, DeliverySchedule
 from core.store.outbox import DayStatus
-from tests.delivery_support import fixture_papers, store_feed
-from tests.test_scheduler import TUESDAY, UTC, WEDNESDAY, World
+from tests import test_scheduler as scheduler_tests
+from tests.test_scheduler import TUESDAY, UTC
 
 TERMS_READ = re.compile(r"FROM chat_terms WHERE chat IN \(([^)]*)\)")
 
 
-@pytest.fixture
-async def world(tmp_path):
-    world = World(tmp_path, dt.datetime(2026, 4, 21, 5, 0, tzinfo=UTC))
-    store_feed(world.store, TUESDAY, fixture_papers("2026-04-21"))
-    store_feed(world.store, WEDNESDAY, fixture_papers("2026-04-22"))
-    yield world
-    await world.close()
+world = scheduler_tests.world  # test_scheduler's: two days of real announcements stored, no chat yet
 
 
 async def test_a_tick_reads_the_terms_of_due_chats_only(world):
     due = world.chat("berlin", "Europe/Berlin")  # 08:00 CEST = 06:00 UTC
     later = world.chat("utc-evening", at=dt.time(20, 0))
     paused = world.chat("paused", "Europe/Berlin", paused=True)
-    world.store.chats.get_or_create_chat(ChatRef("nowhere", "1"), world.settings.defaults)  # no adapter for it here
+    elsewhere = ChatRef("nowhere", "1")  # due too, but no adapter serves its platform in this process
+    world.store.chats.get_or_create_chat(elsewhere, world.settings.defaults)
+    world.store.chats.update_chat(elsewhere, timezone="Europe/Berlin", delivery_time=dt.time(8, 0))
     read_for: list[str] = []
     world.store.db.conn.set_trace_callback(lambda sql: read_for.extend(TERMS_READ.findall(sql)))
     report = await world.tick_at(2026, 4, 21, 6, 0)
@@ -47,6 +41,7 @@ async def test_a_tick_reads_the_terms_of_due_chats_only(world):
     assert loaded == {world.store.chats.chat_pk(due.ref)}, "only the due chat is loaded with its terms"
     assert world.store.outbox.digest_day_status(paused.ref, TUESDAY) == DayStatus.PAUSED
     assert world.store.outbox.digest_day_status(later.ref, TUESDAY) is None
+    assert world.store.outbox.digest_day_status(elsewhere, TUESDAY) is None
 
 
 async def test_chats_with_an_unknown_stored_zone_are_reported_and_the_others_served(world):
