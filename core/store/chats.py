@@ -299,16 +299,17 @@ class ChatQueries:
         schedules: dict[tuple[Any, ...], DeliverySchedule] = {}
         recent_days: dict[str | None, frozenset[dt.date]] = {None: frozenset()}
         chats = []
-        for platform, chat_id, paused, owed_from, *columns, first, last, recent in rows:
-            key = tuple(columns)
+        for row in rows:
+            key = row[4:9]  # _SCHEDULE_COLUMNS
             if key not in schedules:
-                schedules[key] = _schedule_from(dict(zip(_SCHEDULE_COLUMNS, columns)), shared)
+                schedules[key] = _schedule_from(dict(zip(_SCHEDULE_COLUMNS, key)), shared)
+            owed_from, first, last, recent = row[3], row[9], row[10], row[11]
             if recent not in recent_days:
                 recent_days[recent] = frozenset(dt.date.fromisoformat(day) for day in recent.split(","))
             chats.append(
                 ScheduledChat(
-                    ChatRef(platform, chat_id),
-                    bool(paused),
+                    ChatRef(row[0], row[1]),
+                    bool(row[2]),
                     schedules[key],
                     stored_moment(owed_from) if owed_from else None,
                     dt.date.fromisoformat(first) if first else None,
