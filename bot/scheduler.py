@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 
 from adapters.base import Adapter
 from bot.delivery import UNFINISHED, DeliveryResult, DigestSender
-from bot.schedule_times import due_days, due_week, next_delivery, next_weekly_delivery, recent_announcement_days
+from bot.schedule_times import DueTimes, next_delivery, next_weekly_delivery, recent_announcement_days
 from bot.digests import DayFetcher, DigestService, PaperSummarizer
 from core.config import Settings
 from core.models import WEEKLY, ChatRef, ChatSettings, Digest, ScoredPaper
 from core.store import Store
+from core.store.chats import ScheduledChat
 from core.store.outbox import DayStatus
 
 log = logging.getLogger(__name__)
@@ -173,22 +174,18 @@ class Scheduler:
     # -- what is due ----------------------------------------------------------------------------
 
     def _due_chats_by_day(self, now: dt.datetime, report: TickReport) -> dict[DigestDay, list[ChatSettings]]:
-        window_start = recent_announcement_days(
-            self.current_day(now), self.settings.scheduler.catch_up_days + 1, self.settings.arxiv.holidays
-        )[0]
-        served = self.store.outbox.digest_days(window_start)
-        weeks_served = self.store.outbox.latest_digest_days()
-        owed_from = self.store.outbox.chats_owed_from()
-        by_day: dict[DigestDay, list[ChatSettings]] = defaultdict(list)
-        for chat in self.store.chats.active_chats(include_paused=True):
+        """Every chat's schedule is checked (a light row each, times worked out per distinct schedule); only
+        the chats found due are loaded with their settings and terms."""
+        arxiv = self.settings.arxiv
+        due_times = DueTimes(
+            now, catch_up_days=self.settings.scheduler.catch_up_days, holidays=arxiv.holidays, arxiv_timezone=arxiv.announcement_timezone
+        )
+        due_refs: dict[DigestDay, list[ChatRef]] = defaultdict(list)
+        for chat in self.store.chats.schedules(due_times.window[0]):
             if chat.ref.platform not in self.adapters:
                 continue  # its platform is off in this process; catch-up serves it when it is back
             try:
-                if chat.schedule == WEEKLY:
-                    week = self._due_week(chat, now, weeks_served.get(chat.ref), owed_from.get(chat.ref))
-                    due = [DigestDay(week[-1], week)] if week else []
-                else:
-                    due = [DigestDay(day) for day in self._due_days(chat, now, served.get(chat.ref), owed_from.get(chat.ref))]
+                due = _due(chat, due_times)
             except (ValueError, KeyError) as error:  # a stored zone the tz database no longer knows
                 log.error("chat %s:%s has unusable schedule settings: %s", chat.ref.platform, chat.ref.chat_id, error)
                 report.failed_chats.append(chat.ref)
@@ -197,32 +194,13 @@ class Scheduler:
                 if chat.paused:
                     self.store.outbox.skip_digest_day(chat.ref, digest_day.day, DayStatus.PAUSED)
                 else:
-                    by_day[digest_day].append(chat)
-                    report.due += 1
+                    due_refs[digest_day].append(chat.ref)
+        loaded = self.store.chats.chats_by_ref({ref for refs in due_refs.values() for ref in refs})
+        by_day: dict[DigestDay, list[ChatSettings]] = {}
+        for digest_day, refs in due_refs.items():
+            by_day[digest_day] = [loaded[ref] for ref in refs if ref in loaded]  # one deleted meanwhile is not served
+            report.due += len(by_day[digest_day])
         return by_day
-
-    def _due_days(
-        self, chat: ChatSettings, now: dt.datetime, served: tuple[dt.date, set[dt.date]] | None, owed_from: dt.datetime | None
-    ) -> list[dt.date]:
-        first_planned, planned = served or (None, set())
-        return due_days(
-            chat,
-            now,
-            first_planned,
-            planned,
-            catch_up_days=self.settings.scheduler.catch_up_days,
-            owed_from=owed_from,
-            holidays=self.settings.arxiv.holidays,
-            arxiv_timezone=self.settings.arxiv.announcement_timezone,
-        )
-
-    def _due_week(
-        self, chat: ChatSettings, now: dt.datetime, served_until: dt.date | None, owed_from: dt.datetime | None
-    ) -> tuple[dt.date, ...]:
-        arxiv = self.settings.arxiv
-        return due_week(
-            chat, now, served_until, owed_from=owed_from, holidays=arxiv.holidays, arxiv_timezone=arxiv.announcement_timezone
-        )
 
     def current_day(self, now: dt.datetime) -> dt.date:
         return self.digests.current_day(now)
@@ -370,6 +348,14 @@ class Scheduler:
             if row.arxiv_id in selected or row.arxiv_id in stored
         )
         return dataclasses.replace(rebuilt, papers=papers)
+
+
+def _due(chat: ScheduledChat, due_times: DueTimes) -> list[DigestDay]:
+    """The digests the chat is owed now: missed and current days, or its week."""
+    if chat.schedule.schedule == WEEKLY:
+        week = due_times.week(chat.schedule, chat.last_served, chat.owed_from)
+        return [DigestDay(week[-1], week)] if week else []
+    return [DigestDay(day) for day in due_times.days(chat.schedule, chat.first_served, chat.recent_served, chat.owed_from)]
 
 
 def _only(digest: Digest, arxiv_ids: set[str]) -> Digest:

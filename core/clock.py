@@ -9,3 +9,9 @@ Clock = Callable[[], dt.datetime]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+def stored_moment(stamp: str) -> dt.datetime:
+    """A timestamp the store wrote (ISO 8601), as an aware instant: one without an offset is UTC."""
+    moment = dt.datetime.fromisoformat(stamp)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

@@ -172,6 +172,18 @@ class ChatRef:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliverySchedule:
+    """When a chat wants its digests (ChatSettings' fields of the same names): all the scheduler needs to tell
+    whether it is due. Many chats share one, so what it implies is worked out once per schedule, not per chat."""
+
+    timezone: str = "UTC"
+    delivery_time: dt.time = dt.time(8, 0)
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    schedule: str = DAILY
+    weekly_day: int = 4
+
+
+@dataclass(frozen=True, slots=True)
 class ChatSettings:
     """A chat's stored preferences; new chats start from config.json's defaults."""
 
@@ -197,6 +209,10 @@ class ChatSettings:
     learned: tuple[Keyword, ...] = ()  # words learned from the chat's 👍/👎 (core/feedback.py)
     schedule: str = DAILY  # one of SCHEDULES
     weekly_day: int = 4  # a weekly chat's weekday (Monday = 0): Friday's digest covers Monday to Friday
+
+    @property
+    def delivery_schedule(self) -> DeliverySchedule:
+        return DeliverySchedule(self.timezone, self.delivery_time, self.days, self.schedule, self.weekly_day)
 
     def subscription(self) -> Subscription:
         return Subscription(

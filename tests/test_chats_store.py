@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 
 from core.config import DefaultsSettings
-from core.models import ChatRef, Keyword
-from core.store.chats import ChatNotFound, TooManyTerms
+from core.models import ChatRef, DeliverySchedule, Keyword
+from core.store.chats import ChatNotFound, ScheduledChat, TooManyTerms
 
 DEFAULTS = DefaultsSettings(
     categories=("cs.CL", "cs.LG"),
@@ -98,3 +98,33 @@ def test_configurer_is_the_first_who_changed_settings(store):
     store.chats.note_configurer(CHAT, "U1")
     store.chats.note_configurer(CHAT, "U2")
     assert store.chats.chat_configurer(CHAT) == "U1"
+
+
+def test_chats_by_ref_loads_exactly_the_asked_chats_with_their_terms(store):
+    wanted = [CHAT, ChatRef("discord", "7")]
+    for ref in (*wanted, ChatRef("slack", "C9")):
+        store.chats.get_or_create_chat(ref, DEFAULTS)
+    store.chats.add_terms(wanted[1], "author", [("Ada Lovelace", 1.0)])
+    store.chats.add_terms(wanted[1], "keyword", [("mixture of experts", 2.0)])
+    store.chats.set_active(wanted[1], False)  # loaded by ref whatever its state
+    loaded = store.chats.chats_by_ref([*wanted, ChatRef("telegram", "unknown")])
+    assert loaded == {ref: store.chats.get_chat(ref) for ref in wanted}
+    assert loaded[wanted[1]].authors == ("Ada Lovelace",) and Keyword("mixture of experts", 2.0) in loaded[wanted[1]].keywords
+    assert store.chats.chats_by_ref([]) == {}
+
+
+def test_schedules_hold_each_active_chats_schedule_and_what_it_was_served(store):
+    days = [dt.date(2026, 9, 21), dt.date(2026, 9, 22), dt.date(2026, 9, 23)]
+    store.chats.get_or_create_chat(CHAT, DEFAULTS)
+    weekly = store.chats.update_chat(CHAT, schedule="weekly", weekly_day=1, paused=True, days=(0, 2))
+    for day in days:
+        store.outbox.skip_digest_day(CHAT, day)
+    fresh = store.chats.get_or_create_chat(ChatRef("discord", "7"), DEFAULTS)
+    store.chats.get_or_create_chat(ChatRef("slack", "C9"), DEFAULTS)
+    store.chats.set_active(ChatRef("slack", "C9"), False)
+    created = dt.datetime(2026, 9, 24, 12, 0, tzinfo=dt.timezone.utc)
+    assert store.chats.schedules(days[1]) == [
+        ScheduledChat(CHAT, True, weekly.delivery_schedule, created, days[0], days[2], frozenset(days[1:])),
+        ScheduledChat(fresh.ref, False, fresh.delivery_schedule, created, None, None, frozenset()),
+    ]
+    assert weekly.delivery_schedule == DeliverySchedule("Europe/Berlin", dt.time(7, 30), (0, 2), "weekly", 1)

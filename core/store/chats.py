@@ -8,10 +8,12 @@ import json
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from core.clock import stored_moment
 from core.matching import fold
-from core.models import DAILY, ChatRef, ChatSettings, Keyword
+from core.models import DAILY, ChatRef, ChatSettings, DeliverySchedule, Keyword
 
 if TYPE_CHECKING:
     from core.config import DefaultsSettings
@@ -74,22 +76,52 @@ class _Shared:
         return self._seen.setdefault(value, value)  # type: ignore[return-value]
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduledChat:
+    """An active chat as the scheduler's due check sees it: its schedule and what it was served, no terms."""
+
+    ref: ChatRef
+    paused: bool
+    schedule: DeliverySchedule
+    owed_from: dt.datetime | None  # its claim to digests starts here (creation or reactivation)
+    first_served: dt.date | None  # its oldest chat_days row: no digest is owed before it
+    last_served: dt.date | None  # its newest chat_days row: a weekly digest covers the days after it
+    recent_served: frozenset[dt.date]  # its chat_days rows since the day `schedules` was asked from
+
+
+# The chats columns a DeliverySchedule is read from, in _schedule_from's order.
+_SCHEDULE_COLUMNS = ("timezone", "delivery_time", "days", "schedule", "weekly_day")
+
+
+def _schedule_from(row: Mapping[str, Any], shared: _Shared) -> DeliverySchedule:
+    hours, minutes = (int(part) for part in row["delivery_time"].split(":"))
+    return shared(
+        DeliverySchedule(
+            timezone=shared(row["timezone"]),
+            delivery_time=shared(dt.time(hours, minutes)),
+            days=shared(tuple(json.loads(row["days"] or "[]"))),
+            schedule=shared(row["schedule"] or DAILY),
+            weekly_day=int(row["weekly_day"]),
+        )
+    )
+
+
 def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float]], shared: _Shared) -> ChatSettings:
     """Rebuild ChatSettings from a chats row and its (kind, term, weight) rows in position order."""
     by_kind: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for kind, term, weight in terms:
         by_kind[kind].append((term, weight))
-    hours, minutes = (int(part) for part in row["delivery_time"].split(":"))
     plain = {_fold(term) for term, _ in by_kind["plain"]}
+    schedule = _schedule_from(row, shared)
     return ChatSettings(
         ref=ChatRef(row["platform"], row["chat_id"]),
         title=row["title"] or "",
         kind=row["kind"] or "private",
         active=bool(row["active"]),
         paused=bool(row["paused"]),
-        timezone=shared(row["timezone"]),
-        delivery_time=shared(dt.time(hours, minutes)),
-        days=shared(tuple(json.loads(row["days"] or "[]"))),
+        timezone=schedule.timezone,
+        delivery_time=schedule.delivery_time,
+        days=schedule.days,
         max_papers=int(row["max_papers"]),
         min_score=float(row["min_score"]),
         summaries=bool(row["summaries"]),
@@ -102,8 +134,8 @@ def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float
         categories=shared(tuple(shared(term) for term, _ in by_kind["category"])),
         authors=shared(tuple(shared(term) for term, _ in by_kind["author"])),
         feed_token=row["feed_token"] or "",
-        schedule=shared(row["schedule"] or DAILY),
-        weekly_day=int(row["weekly_day"]),
+        schedule=schedule.schedule,
+        weekly_day=schedule.weekly_day,
     )
 
 
@@ -238,6 +270,54 @@ class ChatQueries:
         """Chats the bot is still in; paused ones (no deliveries wanted) only when asked."""
         sql = "SELECT * FROM chats WHERE active = 1" + ("" if include_paused else " AND paused = 0")
         return self._settings_for_rows(self._store.db.query(sql + " ORDER BY id"))
+
+    def chats_by_ref(self, refs: Iterable[ChatRef]) -> dict[ChatRef, ChatSettings]:
+        """The stored settings of these chats (those that exist), with their terms, in one pass."""
+        wanted = json.dumps([[ref.platform, ref.chat_id] for ref in refs])
+        rows = self._store.db.query(
+            "SELECT c.* FROM json_each(?) AS j "
+            "JOIN chats c ON c.platform = json_extract(j.value, '$[0]') AND c.chat_id = json_extract(j.value, '$[1]') "
+            "ORDER BY c.id",
+            [wanted],
+        )
+        return {chat.ref: chat for chat in self._settings_for_rows(rows)}
+
+    def schedules(self, served_since: dt.date) -> list[ScheduledChat]:
+        """Every active chat (paused ones too) with its schedule and its chat_days bookkeeping, in one query
+        that reads no terms: what a tick checks every chat for. chat_days' primary key (chat, announced) finds
+        each chat's rows, so the cost follows the number of chats, not the months of history behind them."""
+        rows = self._store.db.execute(
+            f"SELECT c.platform, c.chat_id, c.paused, c.owed_from, {', '.join(f'c.{name}' for name in _SCHEDULE_COLUMNS)}, "
+            "(SELECT MIN(announced) FROM chat_days WHERE chat = c.id), "
+            "(SELECT MAX(announced) FROM chat_days WHERE chat = c.id), "
+            "(SELECT group_concat(announced) FROM chat_days WHERE chat = c.id AND announced >= ?) "
+            "FROM chats c WHERE c.active = 1 ORDER BY c.id",
+            [served_since.isoformat()],
+        )
+        shared = _Shared()
+        # Thousands of chats share a schedule and the same recent days: each distinct one is parsed once.
+        schedules: dict[tuple[Any, ...], DeliverySchedule] = {}
+        recent_days: dict[str | None, frozenset[dt.date]] = {None: frozenset()}
+        chats = []
+        for row in rows:
+            key = row[4:9]  # _SCHEDULE_COLUMNS
+            if key not in schedules:
+                schedules[key] = _schedule_from(dict(zip(_SCHEDULE_COLUMNS, key)), shared)
+            owed_from, first, last, recent = row[3], row[9], row[10], row[11]
+            if recent not in recent_days:
+                recent_days[recent] = frozenset(dt.date.fromisoformat(day) for day in recent.split(","))
+            chats.append(
+                ScheduledChat(
+                    ChatRef(row[0], row[1]),
+                    bool(row[2]),
+                    schedules[key],
+                    stored_moment(owed_from) if owed_from else None,
+                    dt.date.fromisoformat(first) if first else None,
+                    dt.date.fromisoformat(last) if last else None,
+                    recent_days[recent],
+                )
+            )
+        return chats
 
     def count_chats(self) -> int:
         return self._store.db.table("chats").count

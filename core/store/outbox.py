@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from core.clock import stored_moment
 from core.models import WEEKLY, ChatRef, ScoredPaper
 
 if TYPE_CHECKING:
@@ -275,11 +276,7 @@ class DeliveryQueries:
         rows = self._store.db.execute(
             f"SELECT platform, chat_id, owed_from FROM chats WHERE owed_from IS NOT NULL {where}", args
         ).fetchall()
-        owed = {}
-        for platform, chat_id, stamp in rows:
-            moment = dt.datetime.fromisoformat(stamp)
-            owed[ChatRef(platform, chat_id)] = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-        return owed
+        return {ChatRef(platform, chat_id): stored_moment(stamp) for platform, chat_id, stamp in rows}
 
     def mark_header_sent(self, ref: ChatRef, day: dt.date) -> None:
         with self._store.transaction() as db:
