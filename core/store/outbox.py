@@ -17,7 +17,6 @@ version the chat received.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -103,13 +102,13 @@ def _chat_pk(db: "Database", ref: ChatRef) -> int:
 
 def _chat_pks(db: "Database", refs: Iterable[ChatRef]) -> dict[ChatRef, int]:
     """The row ids of the known chats among `refs`, in one query."""
-    wanted = json.dumps([[ref.platform, ref.chat_id] for ref in refs])
+    wanted = list(refs)
     rows = db.execute(
-        "SELECT c.platform, c.chat_id, c.id FROM json_each(?) AS j "
+        "SELECT j.key, c.id FROM json_each(?) AS j "
         "JOIN chats c ON c.platform = json_extract(j.value, '$[0]') AND c.chat_id = json_extract(j.value, '$[1]')",
-        [wanted],
+        [json.dumps([[ref.platform, ref.chat_id] for ref in wanted])],
     )
-    return {ChatRef(platform, chat_id): int(chat) for platform, chat_id, chat in rows}
+    return {wanted[index]: int(chat) for index, chat in rows}
 
 
 def _json_list(values: Iterable[object]) -> str:
@@ -131,16 +130,14 @@ _UPSERT_PENDING = (
 )
 
 
-def _upsert_pending(db: "Database", rows: Sequence[tuple[int, int, str, int, float]], announced: str, now: str) -> int:
-    """Write the rows as pending (see _UPSERT_PENDING), PLAN_ROWS_PER_STATEMENT at a time; returns how many were written."""
+def _upsert_pending(db: "Database", values: list[object], announced: str, now: str) -> int:
+    """Write rows as pending (see _UPSERT_PENDING), PLAN_ROWS_PER_STATEMENT at a time; `values` holds them one after
+    another, five values each. Returns how many rows were written."""
     per_statement = max(1, min(PLAN_ROWS_PER_STATEMENT, (db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 2) // 5))
     before = db.conn.total_changes
-    for start in range(0, len(rows), per_statement):
-        batch = rows[start : start + per_statement]
-        db.conn.execute(
-            _UPSERT_PENDING.format(rows=", ".join(["(?, ?, ?, ?, ?)"] * len(batch))),
-            [announced, now, *itertools.chain.from_iterable(batch)],
-        )
+    for start in range(0, len(values), per_statement * 5):
+        batch = values[start : start + per_statement * 5]
+        db.conn.execute(_UPSERT_PENDING.format(rows=", ".join(["(?, ?, ?, ?, ?)"] * (len(batch) // 5))), [announced, now, *batch])
     return db.conn.total_changes - before
 
 
@@ -186,13 +183,17 @@ class DeliveryQueries:
                 [announced, _json_list(chat_ids.values())],
             )}
             fresh = {ref: chat for ref, chat in chat_ids.items() if chat not in already}
-            rows = [(chat, position, *entry) for ref, chat in fresh.items() for position, entry in enumerate(digests[ref])]
-            written = _upsert_pending(db, rows, announced, now)
+            values: list[object] = []  # (chat, position, arxiv_id, version, score) per row, flat: bound as they are
+            for ref, chat in fresh.items():
+                for position, (arxiv_id, version, score) in enumerate(digests[ref]):
+                    values += (chat, position, arxiv_id, version, score)
+            rows = len(values) // 5
+            written = _upsert_pending(db, values, announced, now)
             plans: dict[ChatRef, list[str]] = {ref: [] for ref in digests}
-            if written == len(rows):
+            if written == rows:
                 for ref in fresh:
                     plans[ref] = [entry.arxiv_id for entry in digests[ref]]
-            read_back = {chat: ref for ref, chat in chat_ids.items() if chat in already or written != len(rows)}
+            read_back = {chat: ref for ref, chat in chat_ids.items() if chat in already or written != rows}
             for chat, arxiv_id in db.execute(
                 "SELECT chat, arxiv_id FROM deliveries WHERE chat IN (SELECT value FROM json_each(?)) AND announced = ? "
                 f"AND {_IS_PENDING} ORDER BY chat, position, arxiv_id",
