@@ -78,18 +78,23 @@ async def test_a_tick_larger_than_a_chunk_delivers_every_paper_once_chunk_after_
     store.close()
 
 
+def live_digests() -> int:
+    return sum(isinstance(thing, Digest) for thing in gc.get_objects())
+
+
 @dataclass
 class DigestCountingAdapter(RecordingAdapter):
-    """Records how many Digest objects are alive whenever it renders one (besides those it keeps in `rendered`);
-    at its first send it plans one of
+    """Records how many Digest objects are alive whenever it renders one (besides those it keeps in `rendered` and
+    those alive before the tick, `baseline`); at its first send it plans one of
     `taken`'s papers for that chat on the day before (as a delivery of an earlier day would have left it)."""
 
     store: Store | None = None
     taken: tuple[ChatRef, str] | None = None
+    baseline: int = 0
     alive_at_render: list[int] = field(default_factory=list)
 
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
-        self.alive_at_render.append(sum(isinstance(thing, Digest) for thing in gc.get_objects()) - len(self.rendered))
+        self.alive_at_render.append(live_digests() - len(self.rendered) - self.baseline)
         return super().render_digest(digest)
 
     async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
@@ -112,7 +117,10 @@ async def test_each_digest_is_built_when_delivery_reaches_its_chat_from_what_was
     taken = expected[last.chat_id][0]
     adapter = DigestCountingAdapter(papers_per_message=PAPERS_PER_MESSAGE, store=store, taken=(last, taken))
     fetcher = Fetcher(SETTINGS.arxiv, store)
-    report = await Scheduler(store, SETTINGS, fetcher, {PLATFORM: adapter}, clock=lambda: DUE_AT).tick(DUE_AT)
+    scheduler = Scheduler(store, SETTINGS, fetcher, {PLATFORM: adapter}, clock=lambda: DUE_AT)
+    gc.collect()
+    adapter.baseline = live_digests()
+    report = await scheduler.tick(DUE_AT)
     await fetcher.aclose()
 
     assert [r.outcome for r in report.deliveries] == [DeliveryOutcome.DELIVERED] * CHATS
