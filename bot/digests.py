@@ -261,9 +261,10 @@ class ChatDigests(Mapping[ChatRef, Digest]):
         """The chat's digest as outbox entries, in order (DayDigests.entries)."""
         return self._by_subscriber.entries(ref.subscriber)
 
-    def paper(self, arxiv_id: str) -> Paper:
-        """The day's (week's) paper a digest shows under this arXiv id."""
-        return self._by_subscriber.paper(arxiv_id)
+    def papers(self, arxiv_ids: Iterable[str]) -> list[Paper]:
+        """The day's (week's) papers a digest shows under these arXiv ids, in their order (others are left out,
+        as `planned` leaves them out of the digest)."""
+        return [paper for arxiv_id in arxiv_ids if (paper := self._by_subscriber.paper(arxiv_id)) is not None]
 
     def planned(self, ref: ChatRef, arxiv_ids: Collection[str]) -> Digest:
         """The chat's digest restricted to the papers the outbox planned (others were already delivered)."""

@@ -309,7 +309,7 @@ class Scheduler:
         report.planned += len(planned)
         with report.timed("summarize"):
             summaries = await self.digests.summaries_for(
-                (chat, [digests.paper(arxiv_id) for arxiv_id in arxiv_ids]) for chat, arxiv_ids in planned
+                (chat, digests.papers(arxiv_ids)) for chat, arxiv_ids in planned
             )
         deliveries = [
             _Delivery(chat, digest_day.day, functools.partial(self._planned_now, digests, summaries, chat, arxiv_ids))

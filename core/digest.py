@@ -116,9 +116,9 @@ class DayDigests(Mapping[str, Digest]):
         """The digest's papers as outbox entries, without building the Digest (see DaySelection.entries)."""
         return self._selection.entries(subscriber)
 
-    def paper(self, arxiv_id: str) -> Paper:
-        """The scored paper with this arXiv id (what a digest shows and its summary is made of)."""
-        return self._papers[arxiv_id]
+    def paper(self, arxiv_id: str) -> Paper | None:
+        """The scored paper with this arXiv id (what a digest shows and its summary is made of); None if not the day's."""
+        return self._papers.get(arxiv_id)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._subscriptions)
