@@ -2,11 +2,13 @@
 
 Per tick: (1) resume digests a previous run planned but did not finish; (2) find every chat whose
 digest for an announcement day is due at its local delivery time (catching up missed days after
-downtime), and every weekly chat whose week is due (bot/schedule_times.py); (3) per day (or week), fetch the union of their categories in one Fetcher call, build all their
-digests in one `select_digests` pass, then per chunk of chats plan them in the outbox (from the selection's
-entries, no Digest built), summarize the papers they show (per language; the summary cache makes a paper's
-second chunk free) and deliver them concurrently, each chat's Digest built when delivery reaches it. A failing fetch leaves the day unplanned (retried on a later tick); one chat
-failing never blocks the others; a crash between chunks leaves the later chunks' chats due.
+downtime), and every weekly chat whose week is due (bot/schedule_times.py); (3) per day (or week), fetch
+the union of their categories in one Fetcher call, select all their digests in one `select_digests` pass,
+then per chunk of chats plan them in the outbox (from the selection's entries, no Digest built), summarize
+the papers they show (per language; the summary cache makes a paper's second chunk free) and deliver them
+concurrently, each chat's Digest built when delivery reaches it. A failing fetch leaves the day unplanned
+(retried on a later tick); one chat failing never blocks the others; a crash between chunks leaves the
+later chunks' chats due.
 
 A process that serves pages and feeds (`publish`) also keeps their categories fetched each
 announcement day, chats or not, catching up the days it missed while it was down.

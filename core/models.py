@@ -158,7 +158,8 @@ class Digest:
         return self.summaries.get(paper.arxiv_id)
 
     def plan_entries(self) -> list[PlanEntry]:
-        """The digest's papers as the outbox plans them (a digest built before planning: the CLI, tests)."""
+        """The digest's papers as the outbox plans them, for a digest built before planning (tests, benchmarks);
+        the scheduler reads the entries from the selection without building the Digest."""
         return [PlanEntry(scored.paper.arxiv_id, scored.paper.version, scored.score) for scored in self.papers]
 
 
