@@ -132,7 +132,8 @@ _UPSERT_PENDING = (
 
 def _upsert_pending(db: "Database", values: list[object], announced: str, now: str) -> int:
     """Write rows as pending (see _UPSERT_PENDING), PLAN_ROWS_PER_STATEMENT at a time; `values` holds them one after
-    another, five values each. Returns how many rows were written."""
+    another, five values each. Returns how many rows were written (total_changes counts exactly those: deliveries
+    has no triggers, and a refused row changes nothing)."""
     per_statement = max(1, min(PLAN_ROWS_PER_STATEMENT, (db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 2) // 5))
     before = db.conn.total_changes
     for start in range(0, len(values), per_statement * 5):
