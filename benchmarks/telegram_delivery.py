@@ -79,7 +79,7 @@ async def run(name: str, limiter: BaseRateLimiter, chats: int, papers: int) -> R
             ref = ChatRef("telegram", str(FIRST_CHAT_ID + index))
             store.chats.get_or_create_chat(ref, DefaultsSettings())
             digest = sample_digest(papers, day=dt.date(2025, 10, 22))
-            store.outbox.plan_digest(ref, digest.announcement_day, digest.papers)
+            store.outbox.plan_digest(ref, digest.announcement_day, digest.plan_entries())
             digests[ref] = digest
         async with FakeTelegram(enforce_rate_limits=True).serve() as fake:
             adapter = TelegramAdapter(fake.token, TelegramSettings(api_base_url=fake.api_base_url), flood_control=limiter)

@@ -8,15 +8,16 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from bot.schedule_times import week_so_far
 from core.arxiv.calendar import current_announcement_day
 from core.config import Settings
 from core.aliases import MIN_PAPERS_FOR_LEARNED_ALIAS, AliasTable, paper_definitions, table_with
-from core.digest import default_subscription, select_digests
-from core.models import WEEKLY, ChatRef, ChatSettings, Digest, FetchResult, Paper, Subscription, Summary
+from core.day_terms import DayTerms
+from core.digest import DayDigests, default_subscription, select_digests
+from core.models import WEEKLY, ChatRef, ChatSettings, Digest, FetchResult, Paper, PlanEntry, Subscription, Summary
 from core.store import Store
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class DigestService:
         self.clock = clock or store.now
         self._fetch_retry_at: dict[dt.date, dt.datetime] = {}
         self._fetch_lock = asyncio.Lock()  # a tick and a chat's `digest` never fetch the same day twice
+        self.day_terms = DayTerms()  # where terms occur in the latest days' papers, for every scoring pass
 
     # -- whose digest, of which day -------------------------------------------------------------
 
@@ -133,12 +135,12 @@ class DigestService:
         *,
         exclude_delivered: bool = True,
         week: Sequence[dt.date] = (),
-    ) -> Mapping[ChatRef, Digest]:
+    ) -> ChatDigests:
         """All these chats' digests for the day in one scoring pass, by default without papers they already have;
         with `week` (announcement days ending with `day`), their weekly digests over those days.
 
-        Each Digest is built when it is read and not kept (core.digest.DayDigests): the scheduler walks
-        100,000 chats in chunks and holds one chunk's digests at a time."""
+        Each Digest is built when it is read and not kept (core.digest.DayDigests): the scheduler plans from
+        the selection's entries and builds a chat's Digest only when delivery reaches the chat."""
         subscriptions = [self.subscription_for(chat) for chat in chats]
         days = week or (day,)
         # The whole stored day (or week), whatever the chats read: the relevance ranking weighs terms over it,
@@ -149,14 +151,16 @@ class DigestService:
             for ref, arxiv_ids in self.store.outbox.delivered_on_day(each_day).items():
                 delivered[ref.subscriber] |= arxiv_ids
         by_subscriber = select_digests(
-            day, papers, subscriptions, self.settings.scoring, delivered, now=now, aliases=self.aliases(), week=week
+            day, papers, subscriptions, self.settings.scoring, delivered, now=now, aliases=self.aliases(), week=week, day_terms=self.day_terms
         )
-        return _ByChat([chat.ref for chat in chats], by_subscriber)
+        return ChatDigests([chat.ref for chat in chats], by_subscriber)
 
     def digest_of(self, day: dt.date, subscription: Subscription) -> Digest:
         """One subscription's digest of a stored day (nothing delivered is left out: pages and feeds show all)."""
         papers = self.store.papers.papers_announced(day)
-        digests = select_digests(day, papers, [subscription], self.settings.scoring, now=self.clock(), aliases=self.aliases())
+        digests = select_digests(
+            day, papers, [subscription], self.settings.scoring, now=self.clock(), aliases=self.aliases(), day_terms=self.day_terms
+        )
         return digests[subscription.subscriber]
 
     def aliases(self) -> AliasTable:
@@ -177,24 +181,32 @@ class DigestService:
 
     async def with_summaries(self, planned: list[tuple[ChatSettings, Digest]]) -> list[tuple[ChatSettings, Digest]]:
         """Summarize the union of the shown papers once per language; attach each chat's share."""
+        summaries = await self.summaries_for((chat, [scored.paper for scored in digest.papers]) for chat, digest in planned)
+        return [(chat, self.with_chat_summaries(chat, digest, summaries)) for chat, digest in planned]
+
+    async def summaries_for(self, shown: Iterable[tuple[ChatSettings, Sequence[Paper]]]) -> dict[str, dict[str, Summary]]:
+        """Per language, the summaries of the union of the papers each chat shows first (its top N, in digest
+        order) where the chat wants summaries: each paper summarized once, whichever chats show it."""
         if self.summarizer is None:
-            return planned
+            return {}
         top_n = self.settings.summaries.top_n
         wanted: dict[str, dict[str, Paper]] = defaultdict(dict)
-        for chat, digest in planned:
+        for chat, papers in shown:
             if self.wants_summaries(chat):
-                for scored in digest.papers[:top_n]:
-                    wanted[chat.language][scored.paper.arxiv_id] = scored.paper
+                wanted[chat.language].update((paper.arxiv_id, paper) for paper in papers[:top_n])
         summaries: dict[str, dict[str, Summary]] = {}
-        for language, papers in wanted.items():
+        for language, papers_by_id in wanted.items():
             try:
-                summaries[language] = await self.summarizer.summarize_papers(list(papers.values()), language)
+                summaries[language] = await self.summarizer.summarize_papers(list(papers_by_id.values()), language)
             except Exception:  # the summarizer promises not to raise; a digest without summaries still goes out
-                log.exception("summarizing %d papers in %s failed", len(papers), language)
-        return [
-            (chat, _attach(digest, summaries.get(chat.language, {}), top_n) if self.wants_summaries(chat) else digest)
-            for chat, digest in planned
-        ]
+                log.exception("summarizing %d papers in %s failed", len(papers_by_id), language)
+        return summaries
+
+    def with_chat_summaries(self, chat: ChatSettings, digest: Digest, summaries: Mapping[str, Mapping[str, Summary]]) -> Digest:
+        """The digest with its top N's summaries from `summaries_for`, when the chat wants them."""
+        if self.summarizer is None or not self.wants_summaries(chat):
+            return digest
+        return _attach(digest, summaries.get(chat.language, {}), self.settings.summaries.top_n)
 
     async def with_default_summaries(self, digest: Digest) -> Digest:
         """A digest read by config.json's defaults (the static page) with summaries of its top N, when wanted."""
@@ -232,10 +244,11 @@ class DigestService:
         return digest
 
 
-class _ByChat(Mapping[ChatRef, Digest]):
-    """The day's digests keyed by chat instead of by subscriber, still built one at a time when read."""
+class ChatDigests(Mapping[ChatRef, Digest]):
+    """The day's digests keyed by chat instead of by subscriber, still built one at a time when read; the outbox
+    entries and the selected papers can be read without building them."""
 
-    def __init__(self, refs: Sequence[ChatRef], by_subscriber: Mapping[str, Digest]) -> None:
+    def __init__(self, refs: Sequence[ChatRef], by_subscriber: DayDigests) -> None:
         self._refs = tuple(dict.fromkeys(refs))
         self._by_subscriber = by_subscriber
 
@@ -247,6 +260,20 @@ class _ByChat(Mapping[ChatRef, Digest]):
 
     def __len__(self) -> int:
         return len(self._refs)
+
+    def entries(self, ref: ChatRef) -> list[PlanEntry]:
+        """The chat's digest as outbox entries, in order (DayDigests.entries)."""
+        return self._by_subscriber.entries(ref.subscriber)
+
+    def papers(self, arxiv_ids: Iterable[str]) -> list[Paper]:
+        """The day's (week's) papers a digest shows under these arXiv ids, in their order (others are left out,
+        as `planned` leaves them out of the digest)."""
+        return [paper for arxiv_id in arxiv_ids if (paper := self._by_subscriber.paper(arxiv_id)) is not None]
+
+    def planned(self, ref: ChatRef, arxiv_ids: Collection[str]) -> Digest:
+        """The chat's digest restricted to the papers the outbox planned (others were already delivered)."""
+        digest = self[ref]
+        return dataclasses.replace(digest, papers=tuple(p for p in digest.papers if p.paper.arxiv_id in arxiv_ids))
 
 
 def _attach(digest: Digest, summaries: Mapping[str, Summary], top_n: int) -> Digest:

@@ -2,11 +2,13 @@
 
 Per tick: (1) resume digests a previous run planned but did not finish; (2) find every chat whose
 digest for an announcement day is due at its local delivery time (catching up missed days after
-downtime), and every weekly chat whose week is due (bot/schedule_times.py); (3) per day (or week), fetch the union of their categories in one Fetcher call, build all their
-digests in one `select_digests` pass, then per chunk of chats plan them in the outbox, summarize the
-papers they show (per language; the summary cache makes a paper's second chunk free) and deliver
-them concurrently. A failing fetch leaves the day unplanned (retried on a later tick); one chat
-failing never blocks the others; a crash between chunks leaves the later chunks' chats due.
+downtime), and every weekly chat whose week is due (bot/schedule_times.py); (3) per day (or week), fetch
+the union of their categories in one Fetcher call, select all their digests in one `select_digests` pass,
+then per chunk of chats plan them in the outbox (from the selection's entries, no Digest built), summarize
+the papers they show (per language; the summary cache makes a paper's second chunk free) and deliver them
+concurrently, each chat's Digest built when delivery reaches it. A failing fetch leaves the day unplanned
+(retried on a later tick); one chat failing never blocks the others; a crash between chunks leaves the
+later chunks' chats due.
 
 A process that serves pages and feeds (`publish`) also keeps their categories fetched each
 announcement day, chats or not, catching up the days it missed while it was down.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -26,17 +29,17 @@ from dataclasses import dataclass, field
 from adapters.base import Adapter
 from bot.delivery import UNFINISHED, DeliveryResult, DigestSender
 from bot.schedule_times import DueTimes, next_delivery, next_weekly_delivery, recent_announcement_days
-from bot.digests import DayFetcher, DigestService, PaperSummarizer
+from bot.digests import ChatDigests, DayFetcher, DigestService, PaperSummarizer
 from core.config import Settings
-from core.models import WEEKLY, ChatRef, ChatSettings, Digest, ScoredPaper
+from core.models import WEEKLY, ChatRef, ChatSettings, Digest, ScoredPaper, Summary
 from core.store import Store
 from core.store.chats import ScheduledChat
 from core.store.outbox import DayStatus
 
 log = logging.getLogger(__name__)
 
-# Chats planned, summarized and delivered together; one chunk's Digest objects are in memory at a time.
-# 1,000 chats' digests are a few MB; with Telegram's 30 msg/s a chunk takes about a minute to send.
+# Chats planned, summarized and delivered together (their Digest objects are built one chat at a time as
+# delivery reaches it); with Telegram's 30 msg/s a chunk takes about a minute to send.
 PLAN_CHUNK_CHATS = 1000
 DELIVERY_CONCURRENCY = 48  # chats sent to at once: above Telegram's 30 msg/s at 1 msg/s per chat, so the platform limit binds
 
@@ -52,6 +55,19 @@ class DigestDay:
     @property
     def days(self) -> tuple[dt.date, ...]:
         return self.week or (self.day,)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """One chat's digest of one day to send; `build` makes the Digest when delivery reaches the chat."""
+
+    chat: ChatSettings
+    day: dt.date
+    build: Callable[[], Digest]
+
+    @classmethod
+    def built(cls, chat: ChatSettings, digest: Digest) -> _Delivery:
+        return cls(chat, digest.announcement_day, lambda: digest)
 
 
 @dataclass
@@ -253,65 +269,77 @@ class Scheduler:
                 return
 
     async def _serve_chunk(
-        self, digest_day: DigestDay, chats: Sequence[ChatSettings], digests: Mapping[ChatRef, Digest], report: TickReport
+        self, digest_day: DigestDay, chats: Sequence[ChatSettings], digests: ChatDigests, report: TickReport
     ) -> bool:
-        """Plan (one transaction), summarize and deliver one chunk of the day's chats; their Digest objects are
-        built here and dropped after, so a tick holds one chunk's digests, not every chat's.
+        """Plan one chunk of the day's chats from their selection's entries (one transaction), summarize what they
+        show and deliver them. No Digest is built here: each chat's is built when delivery reaches it, and
+        dropped after it was sent, so a tick holds the digests being sent, not every chat's.
 
         False when planning failed: the rest of the day waits for the next tick (its chats are still due)."""
-        with report.timed("build"):
-            chunk = {chat.ref: digests[chat.ref] for chat in chats}
         try:
             with report.timed("plan"):
                 plans = self.store.outbox.plan_digests(
-                    digest_day.day, {ref: digest.papers for ref, digest in chunk.items()}, digest_day.week
+                    digest_day.day, {chat.ref: digests.entries(chat.ref) for chat in chats}, digest_day.week
                 )
         except Exception:
             log.exception("planning the digests of %s failed; the next tick tries again", digest_day.day)
-            report.failed_chats.extend(chunk)
+            report.failed_chats.extend(chat.ref for chat in chats)
             return False
-        planned = [
-            (chat, _only(chunk[chat.ref], {row.arxiv_id for row in plans[chat.ref]})) for chat in chats if plans[chat.ref]
-        ]
-        del chunk  # the unrestricted digests are not needed while this chunk is sent
+        planned = [(chat, plans[chat.ref]) for chat in chats if plans[chat.ref]]
         report.planned += len(planned)
         with report.timed("summarize"):
-            planned = await self.digests.with_summaries(planned)
+            summaries = await self.digests.summaries_for(
+                (chat, digests.papers(arxiv_ids)) for chat, arxiv_ids in planned
+            )
+        deliveries = [
+            _Delivery(chat, digest_day.day, functools.partial(self._planned_now, digests, summaries, chat, arxiv_ids))
+            for chat, arxiv_ids in planned
+        ]
         with report.timed("deliver"):
-            await self._deliver_all(planned, report)
+            await self._deliver_all(deliveries, report)
         return True
 
-    async def _deliver_all(self, planned: Sequence[tuple[ChatSettings, Digest]], report: TickReport) -> None:
+    def _planned_now(
+        self, digests: ChatDigests, summaries: Mapping[str, Mapping[str, Summary]], chat: ChatSettings, arxiv_ids: list[str]
+    ) -> Digest:
+        """The chat's planned digest, built as delivery reaches it: its planned papers, their summaries attached."""
+        return self.digests.with_chat_summaries(chat, digests.planned(chat.ref, set(arxiv_ids)), summaries)
+
+    async def _deliver_all(self, deliveries: Sequence[_Delivery], report: TickReport) -> None:
         if self._stopping.is_set():
             return
         self._delivering += 1
         try:
-            await self._deliver_concurrently(planned, report)
+            await self._deliver_concurrently(deliveries, report)
         finally:
             self._delivering -= 1
 
-    async def _deliver_concurrently(self, planned: Sequence[tuple[ChatSettings, Digest]], report: TickReport) -> None:
+    async def _deliver_concurrently(self, deliveries: Sequence[_Delivery], report: TickReport) -> None:
         """Chats in parallel; one chat's digests (several days after downtime) one after another, in order,
-        and none after one that could not finish."""
+        and none after one that could not finish. A digest is built when its turn comes and dropped after."""
         gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
-        per_chat: dict[ChatRef, list[tuple[ChatSettings, Digest]]] = defaultdict(list)
-        for chat, digest in planned:
-            per_chat[chat.ref].append((chat, digest))
+        per_chat: dict[ChatRef, list[_Delivery]] = defaultdict(list)
+        for delivery in deliveries:
+            per_chat[delivery.chat.ref].append(delivery)
 
-        async def deliver(digests: list[tuple[ChatSettings, Digest]]) -> None:
+        async def deliver(chat_deliveries: list[_Delivery]) -> None:
             async with gate:
-                for chat, digest in digests:
+                for delivery in chat_deliveries:
+                    chat = delivery.chat
                     try:
+                        with report.timed("build"):  # synchronous: no other chat's time is counted
+                            digest = delivery.build()
                         result = await self.sender.deliver(self.adapters[chat.ref.platform], chat, digest, self._stopping)
                     except Exception:
-                        log.exception("delivering %s to %s:%s failed", digest.announcement_day, chat.ref.platform, chat.ref.chat_id)
+                        log.exception("delivering %s to %s:%s failed", delivery.day, chat.ref.platform, chat.ref.chat_id)
                         report.failed_chats.append(chat.ref)
                         return
+                    del digest
                     report.deliveries.append(result)
                     if result.outcome in UNFINISHED:
                         return
 
-        await asyncio.gather(*(deliver(digests) for digests in per_chat.values()))
+        await asyncio.gather(*(deliver(chat_deliveries) for chat_deliveries in per_chat.values()))
 
     # -- after a restart --------------------------------------------------------------------------
 
@@ -334,7 +362,9 @@ class Scheduler:
             rebuilt = self.digests.build_digests(digest_day.day, chats, now, exclude_delivered=False, week=digest_day.week)
             resumable.extend((chat, self._planned_digest(chat, rebuilt[chat.ref])) for chat in chats)
         if resumable:
-            await self._deliver_all(await self.digests.with_summaries(resumable), report)
+            # Built before sending (a restart's few open digests), unlike a tick's: their rows, not a selection, say what is left.
+            summarized = await self.digests.with_summaries(resumable)
+            await self._deliver_all([_Delivery.built(chat, digest) for chat, digest in summarized], report)
 
     def _planned_digest(self, chat: ChatSettings, rebuilt: Digest) -> Digest:
         """The planned digest again: its pending rows in planned order, with today's scores and matched terms
@@ -356,11 +386,6 @@ def _due(chat: ScheduledChat, due_times: DueTimes) -> list[DigestDay]:
         week = due_times.week(chat.schedule, chat.last_served, chat.owed_from)
         return [DigestDay(week[-1], week)] if week else []
     return [DigestDay(day) for day in due_times.days(chat.schedule, chat.first_served, chat.recent_served, chat.owed_from)]
-
-
-def _only(digest: Digest, arxiv_ids: set[str]) -> Digest:
-    """The digest restricted to the papers the outbox planned (others were already delivered)."""
-    return dataclasses.replace(digest, papers=tuple(p for p in digest.papers if p.paper.arxiv_id in arxiv_ids))
 
 
 def _weeks_first(digest_day: DigestDay) -> tuple[dt.date, bool, tuple[dt.date, ...]]:

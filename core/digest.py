@@ -67,7 +67,7 @@ def select_digests(
         if (blocked := already_delivered(by_id, subscription, delivered.get(subscriber, ())))
     }
     selection = score_day(todays, list(latest.values()), scoring, skip=skip, aliases=aliases, day_terms=day_terms)
-    return DayDigests(day, latest, selection, now, week[0] if week else None)
+    return DayDigests(day, latest, selection, now, {paper.arxiv_id: paper for paper in todays}, week[0] if week else None)
 
 
 def week_papers(papers: Sequence[Paper]) -> list[Paper]:
@@ -89,9 +89,11 @@ class DayDigests(Mapping[str, Digest]):
         subscriptions: Mapping[str, Subscription],
         selection: DaySelection,
         now: dt.datetime,
+        papers: Mapping[str, Paper],
         week_from: dt.date | None = None,
     ) -> None:
         self._day = day
+        self._papers = papers  # the scored papers by arXiv id
         self._week_from = week_from
         self._subscriptions = subscriptions
         self._selection = selection
@@ -116,6 +118,10 @@ class DayDigests(Mapping[str, Digest]):
     def entries(self, subscriber: str) -> list[PlanEntry]:
         """The digest's papers as outbox entries, without building the Digest (see DaySelection.entries)."""
         return self._selection.entries(subscriber)
+
+    def paper(self, arxiv_id: str) -> Paper | None:
+        """The scored paper with this arXiv id (what a digest shows and its summary is made of); None if not the day's."""
+        return self._papers.get(arxiv_id)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._subscriptions)

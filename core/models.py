@@ -157,6 +157,11 @@ class Digest:
     def summary_for(self, paper: Paper) -> Summary | None:
         return self.summaries.get(paper.arxiv_id)
 
+    def plan_entries(self) -> list[PlanEntry]:
+        """The digest's papers as the outbox plans them, for a digest built before planning (tests, benchmarks);
+        the scheduler reads the entries from the selection without building the Digest."""
+        return [PlanEntry(scored.paper.arxiv_id, scored.paper.version, scored.score) for scored in self.papers]
+
 
 @dataclass(frozen=True, slots=True)
 class ChatRef:

@@ -24,7 +24,7 @@ async def deliver_all(store: Store, adapter: RecordingAdapter) -> None:
     sender = DigestSender(store)
     digest = make_digest(DAY, store.papers.papers_announced(DAY))
     for chat in store.chats.active_chats():
-        store.outbox.plan_digest(chat.ref, DAY, digest.papers)
+        store.outbox.plan_digest(chat.ref, DAY, digest.plan_entries())
         result = await sender.deliver(adapter, chat, digest)
         if result.outcome not in (DeliveryOutcome.DELIVERED, DeliveryOutcome.NOTHING_TO_SEND):
             raise SystemExit(f"chat {chat.ref.chat_id}: {result.outcome}")

@@ -399,7 +399,7 @@ async def test_stats_counts_delivered_papers(store):
     papers = fixture_papers()[:2]
     store.papers.store_announcement(dt.date(2025, 10, 22), papers)
     digest = digest_of(papers)
-    store.outbox.plan_digest(CHAT, digest.announcement_day, digest.papers)
+    store.outbox.plan_digest(CHAT, digest.announcement_day, digest.plan_entries())
     store.outbox.mark_sent(CHAT, [p.arxiv_id for p in papers], "m1")
     store.outbox.finish_digest_day(CHAT, digest.announcement_day)
     await run(store, "subscribe diffusion, 3d, embeddings, nothing-here")

@@ -17,7 +17,7 @@ IDS = [f"2609.0000{n}" for n in range(1, 6)]
 def _planned(store, chat_id="1"):
     chat = new_chat(store, chat_id)
     digest = make_digest(DAY, [make_paper(arxiv_id) for arxiv_id in IDS])
-    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.plan_entries())
     return chat, digest
 
 
@@ -91,7 +91,7 @@ async def test_a_digest_that_keeps_moving_is_never_given_up(store):
     chat = new_chat(store, "1")
     papers = [make_paper(f"2609.{n:05d}") for n in range(2 * MAX_DELIVERY_FAILURES)]
     digest = make_digest(DAY, papers)
-    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.plan_entries())
     flood = DeliveryError("flood limit", retry_after=40)
     adapter = RecordingAdapter(papers_per_message=1, failures={n: flood for n in range(3, 200, 2)})
     sender = DigestSender(store)

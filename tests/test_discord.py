@@ -249,7 +249,7 @@ def sent_paper_ids(fake: FakeDiscord, channel: str) -> list[str]:
 async def test_25_paper_digest_arrives_as_valid_embeds_within_every_limit(bot, fake, store) -> None:
     chat = store.chats.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
     digest = fixture_digest(25, summary_text="**Contributions**\n" + "A careful result. " * 200)
-    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.plan_entries())
     result = await DigestSender(store).deliver(bot, chat, digest)
     assert result.outcome == DeliveryOutcome.DELIVERED
     assert result.papers_sent == 25
@@ -271,7 +271,7 @@ async def test_25_paper_digest_arrives_as_valid_embeds_within_every_limit(bot, f
 async def test_a_429_mid_digest_is_waited_out_and_loses_nothing(bot, fake, store) -> None:
     chat = store.chats.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
     digest = fixture_digest(25)
-    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.plan_entries())
     messages = bot.render_digest(digest)
     fake.inject(CHANNEL, None, rate_limited(0.05), rate_limited(0.05))  # the first message passes, the second waits
     result = await DigestSender(store).deliver(bot, chat, digest)
@@ -295,7 +295,7 @@ async def test_a_429_longer_than_the_ceiling_becomes_a_retry_later(bot, fake) ->
 async def test_lost_channel_is_chat_gone_and_deactivated(bot, fake, store, fault) -> None:
     chat = store.chats.get_or_create_chat(ChatRef("discord", CHANNEL), Settings().defaults)
     digest = fixture_digest(3)
-    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.plan_entries())
     fake.remove_from(CHANNEL, fault)
     result = await DigestSender(store).deliver(bot, chat, digest)
     assert result.outcome == DeliveryOutcome.CHAT_GONE

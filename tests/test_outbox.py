@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.models import ChatRef, ScoredPaper
-from core.store.outbox import DayStatus, OpenDay
+from core.models import ChatRef, PlanEntry
+from core.store.outbox import PLAN_ROWS_PER_STATEMENT, DayStatus, OpenDay
 from tests.delivery_support import new_chat
 from tests.recording_adapter import make_paper
 
@@ -12,43 +12,44 @@ DAY = dt.date(2026, 9, 24)
 NEXT_DAY = dt.date(2026, 9, 25)
 
 
-def _scored(*papers):
-    return [ScoredPaper(paper, 5.0) for paper in papers]
+def _entries(*papers):
+    return [PlanEntry(paper.arxiv_id, paper.version, 5.0) for paper in papers]
 
 
 def test_plan_writes_pending_rows_once(store):
     chat = new_chat(store, "1")
-    planned = store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001"), make_paper("2609.00002")))
-    assert [row.arxiv_id for row in planned] == ["2609.00001", "2609.00002"]
-    again = store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00003")))
-    assert [row.arxiv_id for row in again] == ["2609.00001", "2609.00002"]
+    planned = store.outbox.plan_digest(chat.ref, DAY, _entries(make_paper("2609.00001"), make_paper("2609.00002")))
+    assert planned == ["2609.00001", "2609.00002"]
+    again = store.outbox.plan_digest(chat.ref, DAY, _entries(make_paper("2609.00003")))
+    assert again == ["2609.00001", "2609.00002"]
     assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.PLANNED
     assert store.outbox.open_digest_days() == [OpenDay(chat.ref, DAY, header_sent=False)]
 
 
 def test_sent_paper_is_never_planned_again_but_a_newer_version_is(store):
     chat = new_chat(store, "1")
-    store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
+    store.outbox.plan_digest(chat.ref, DAY, _entries(make_paper("2609.00001")))
     store.outbox.mark_sent(chat.ref, ["2609.00001"], "m1")
     store.outbox.finish_digest_day(chat.ref, DAY)
-    same = store.outbox.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00001", announce_type="cross")))
+    same = store.outbox.plan_digest(chat.ref, NEXT_DAY, _entries(make_paper("2609.00001", announce_type="cross")))
     assert same == []
     assert store.outbox.digest_day_status(chat.ref, NEXT_DAY) == DayStatus.EMPTY
     later = DAY + dt.timedelta(days=4)
-    update = store.outbox.plan_digest(chat.ref, later, _scored(make_paper("2609.00001", version=2, announce_type="replace")))
-    assert [(row.arxiv_id, row.version) for row in update] == [("2609.00001", 2)]
+    update = store.outbox.plan_digest(chat.ref, later, _entries(make_paper("2609.00001", version=2, announce_type="replace")))
+    assert update == ["2609.00001"]
+    assert [(row.arxiv_id, row.version) for row in store.outbox.pending_papers(chat.ref, later)] == [("2609.00001", 2)]
     assert store.outbox.delivered_ids(chat.ref) == {"2609.00001"}
 
 
 def test_pending_from_another_day_is_not_planned_twice(store):
     chat = new_chat(store, "1")
-    store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
-    assert store.outbox.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00001"))) == []
+    store.outbox.plan_digest(chat.ref, DAY, _entries(make_paper("2609.00001")))
+    assert store.outbox.plan_digest(chat.ref, NEXT_DAY, _entries(make_paper("2609.00001"))) == []
 
 
 def test_header_and_finish_move_the_day_forward(store):
     chat = new_chat(store, "1")
-    store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
+    store.outbox.plan_digest(chat.ref, DAY, _entries(make_paper("2609.00001")))
     store.outbox.mark_header_sent(chat.ref, DAY)
     assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.SENDING
     assert store.outbox.open_digest_days()[0].header_sent
@@ -61,19 +62,19 @@ def test_header_and_finish_move_the_day_forward(store):
 
 def test_give_up_fails_pending_rows_and_they_may_come_back(store):
     chat = new_chat(store, "1")
-    store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001"), make_paper("2609.00002")))
+    store.outbox.plan_digest(chat.ref, DAY, _entries(make_paper("2609.00001"), make_paper("2609.00002")))
     store.outbox.mark_sent(chat.ref, ["2609.00001"], "m1")
     store.outbox.give_up_deliveries(chat.ref, "chat gone")
     assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
     assert store.outbox.delivery_stats(chat.ref).papers_failed == 1
     assert store.outbox.delivered_ids(chat.ref) == {"2609.00001"}
-    again = store.outbox.plan_digest(chat.ref, NEXT_DAY, _scored(make_paper("2609.00002")))
-    assert [row.arxiv_id for row in again] == ["2609.00002"]
+    again = store.outbox.plan_digest(chat.ref, NEXT_DAY, _entries(make_paper("2609.00002")))
+    assert again == ["2609.00002"]
 
 
 def test_failed_attempts_are_counted(store):
     chat = new_chat(store, "1")
-    store.outbox.plan_digest(chat.ref, DAY, _scored(make_paper("2609.00001")))
+    store.outbox.plan_digest(chat.ref, DAY, _entries(make_paper("2609.00001")))
     assert store.outbox.note_failed_attempt(chat.ref, ["2609.00001"], "timeout") == 1
     assert store.outbox.note_failed_attempt(chat.ref, ["2609.00001"], "timeout") == 2
     assert store.outbox.pending_papers(chat.ref, DAY)[0].attempts == 2
@@ -82,7 +83,7 @@ def test_failed_attempts_are_counted(store):
 def test_delivered_on_day_and_skipped_days(store):
     first, second = new_chat(store, "1"), new_chat(store, "2")
     store.papers.store_announcement(DAY, [make_paper("2609.00001"), make_paper("2609.00002")])
-    store.outbox.plan_digest(first.ref, DAY, _scored(make_paper("2609.00001")))
+    store.outbox.plan_digest(first.ref, DAY, _entries(make_paper("2609.00001")))
     store.outbox.skip_digest_day(second.ref, DAY)
     assert store.outbox.delivered_on_day(DAY) == {first.ref: {"2609.00001"}}
     assert store.outbox.digest_day_status(second.ref, DAY) == DayStatus.PAUSED
@@ -97,9 +98,9 @@ def test_delivered_on_day_and_skipped_days(store):
 def test_many_chats_plan_in_one_call_and_an_unknown_chat_gets_nothing(store):
     first, second = new_chat(store, "1"), new_chat(store, "2")
     ghost = ChatRef("recording", "gone")
-    plans = store.outbox.plan_digests(DAY, {first.ref: _scored(make_paper("2609.00001")), ghost: _scored(make_paper("2609.00002")),
-                                     second.ref: _scored(make_paper("2609.00001"), make_paper("2609.00003"))})
-    assert {ref: [row.arxiv_id for row in rows] for ref, rows in plans.items()} == {
+    plans = store.outbox.plan_digests(DAY, {first.ref: _entries(make_paper("2609.00001")), ghost: _entries(make_paper("2609.00002")),
+                                     second.ref: _entries(make_paper("2609.00001"), make_paper("2609.00003"))})
+    assert plans == {
         first.ref: ["2609.00001"], ghost: [], second.ref: ["2609.00001", "2609.00003"]
     }
 
@@ -111,3 +112,36 @@ def test_feedback_votes_replace_per_reader(store):
     store.outbox.record_feedback(chat.ref, "2609.00001", "u1", -1)
     store.outbox.record_feedback(chat.ref, "2609.00002", "u1", 5)
     assert store.outbox.feedback_totals(chat.ref) == {"2609.00001": 0, "2609.00002": 1}
+
+
+def test_a_batch_mixing_new_and_already_received_papers_plans_only_the_new_in_order(store):
+    """More rows than one statement takes, and one chat's selection holds a paper it already received: the plan
+    is read back from what was written, every chat's in its digest order."""
+    first, second = new_chat(store, "1"), new_chat(store, "2")
+    store.outbox.plan_digest(first.ref, DAY, _entries(make_paper("2609.00005")))
+    store.outbox.mark_sent(first.ref, ["2609.00005"], "m1")
+    many = [make_paper(f"2609.{number:05d}") for number in range(PLAN_ROWS_PER_STATEMENT + 20, 0, -1)]
+    plans = store.outbox.plan_digests(NEXT_DAY, {first.ref: _entries(*many), second.ref: _entries(*many[:3])})
+    assert plans[first.ref] == [paper.arxiv_id for paper in many if paper.arxiv_id != "2609.00005"]
+    assert plans[second.ref] == [paper.arxiv_id for paper in many[:3]]
+    assert [row.position for row in store.outbox.pending_papers(second.ref, NEXT_DAY)] == [0, 1, 2]
+
+
+def test_a_failed_paper_is_planned_again_and_a_duplicate_entry_once(store):
+    chat = new_chat(store, "1")
+    store.outbox.plan_digest(chat.ref, DAY, _entries(make_paper("2609.00001")))
+    store.outbox.mark_failed(chat.ref, ["2609.00001"], "rejected")
+    again = store.outbox.plan_digest(chat.ref, NEXT_DAY, _entries(make_paper("2609.00001"), make_paper("2609.00001")))
+    assert again == ["2609.00001"]
+    (row,) = store.outbox.pending_papers(chat.ref, NEXT_DAY)
+    assert (row.position, row.attempts) == (0, 0)
+
+
+def test_a_week_records_its_covered_days_and_an_empty_week_is_closed(store):
+    chat, quiet = new_chat(store, "1"), new_chat(store, "2")
+    week = (DAY - dt.timedelta(days=1), DAY, NEXT_DAY)
+    store.outbox.plan_digests(NEXT_DAY, {chat.ref: _entries(make_paper("2609.00001")), quiet.ref: []}, week)
+    assert store.outbox.digest_week(chat.ref, NEXT_DAY) == week
+    assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.IN_WEEK
+    assert store.outbox.digest_day_status(chat.ref, NEXT_DAY) == DayStatus.PLANNED
+    assert store.outbox.digest_day_status(quiet.ref, NEXT_DAY) == DayStatus.EMPTY

@@ -336,7 +336,7 @@ async def test_refused_blocks_are_sent_again_as_plain_text_and_nothing_is_lost(s
     adapter = _adapter(server)
     chat = store.chats.get_or_create_chat(ChatRef("slack", CHANNEL), Settings().defaults)
     digest = _digest(_real_papers()[:30])
-    store.outbox.plan_digest(chat.ref, DAY, digest.papers)
+    store.outbox.plan_digest(chat.ref, DAY, digest.plan_entries())
     state.block_errors.extend(["invalid_blocks", "msg_too_long"])
     result = await DigestSender(store).deliver(adapter, chat, digest)
     assert result.outcome == DeliveryOutcome.DELIVERED

@@ -39,7 +39,7 @@ async def adapter(fake: FakeTelegram, store: Store) -> AsyncIterator[TelegramAda
 def planned(store: Store, count: int) -> tuple[ChatSettings, Digest]:
     chat = store.chats.get_or_create_chat(ChatRef("telegram", str(CHAT_ID)), DefaultsSettings())
     digest = sample_digest(count)
-    store.outbox.plan_digest(chat.ref, digest.announcement_day, digest.papers)
+    store.outbox.plan_digest(chat.ref, digest.announcement_day, digest.plan_entries())
     return chat, digest
 
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from core.clock import stored_moment
-from core.models import WEEKLY, ChatRef, ScoredPaper
+from core.models import WEEKLY, ChatRef, PlanEntry
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -49,6 +50,13 @@ class DayStatus(StrEnum):
 
 
 OPEN_DAY_STATUSES = (DayStatus.PLANNED, DayStatus.SENDING)  # a digest still to send (or to resume)
+
+# Rows per INSERT statement when planning (5 bound values each, within SQLite's variable limit, checked at run time):
+# one statement per row costs about twice as much as the row itself.
+PLAN_ROWS_PER_STATEMENT = 500
+
+# A literal, not a bound value: only then can SQLite use the partial index over pending rows (m007).
+_IS_PENDING = f"status = '{PENDING}'"
 
 _CHAT_PK = "(SELECT id FROM chats WHERE platform = ? AND chat_id = ?)"
 
@@ -95,18 +103,44 @@ def _chat_pk(db: "Database", ref: ChatRef) -> int:
 
 def _chat_pks(db: "Database", refs: Iterable[ChatRef]) -> dict[ChatRef, int]:
     """The row ids of the known chats among `refs`, in one query."""
-    wanted = json.dumps([[ref.platform, ref.chat_id] for ref in refs])
+    wanted = list(refs)
     rows = db.execute(
-        "SELECT c.platform, c.chat_id, c.id FROM json_each(?) AS j "
+        "SELECT j.key, c.id FROM json_each(?) AS j "
         "JOIN chats c ON c.platform = json_extract(j.value, '$[0]') AND c.chat_id = json_extract(j.value, '$[1]')",
-        [wanted],
+        [json.dumps([[ref.platform, ref.chat_id] for ref in wanted])],
     )
-    return {ChatRef(platform, chat_id): int(chat) for platform, chat_id, chat in rows}
+    return {wanted[index]: int(chat) for index, chat in rows}
 
 
 def _json_list(values: Iterable[object]) -> str:
     """A list bound as one parameter and read back with json_each: no limit on the number of SQL variables."""
     return json.dumps(list(values))
+
+
+# Writes (chat, position, arxiv_id, version, score) rows as pending under the first two values (day, now), except where
+# the chat has the paper pending already or received it at the same or a newer version. "WHERE true" lets SQLite
+# parse the ON CONFLICT clause after a SELECT.
+_UPSERT_PENDING = (
+    "INSERT INTO deliveries (chat, arxiv_id, version, announced, position, score, status, message_id, attempts, error, "
+    f"created_at, sent_at) SELECT column1, column3, column4, ?, column2, column5, '{PENDING}', NULL, 0, '', ?, NULL "
+    "FROM (VALUES {rows}) WHERE true "
+    "ON CONFLICT (chat, arxiv_id) DO UPDATE SET version = excluded.version, announced = excluded.announced, "
+    f"position = excluded.position, score = excluded.score, status = '{PENDING}', message_id = NULL, attempts = 0, "
+    "error = '', created_at = excluded.created_at, sent_at = NULL "
+    f"WHERE status = '{FAILED}' OR (status != '{PENDING}' AND version < excluded.version)"
+)
+
+
+def _upsert_pending(db: "Database", values: list[object], announced: str, now: str) -> int:
+    """Write rows as pending (see _UPSERT_PENDING), PLAN_ROWS_PER_STATEMENT at a time; `values` holds them one after
+    another, five values each. Returns how many rows were written (total_changes counts exactly those: deliveries
+    has no triggers, and a refused row changes nothing)."""
+    per_statement = max(1, min(PLAN_ROWS_PER_STATEMENT, (db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 2) // 5))
+    before = db.conn.total_changes
+    for start in range(0, len(values), per_statement * 5):
+        batch = values[start : start + per_statement * 5]
+        db.conn.execute(_UPSERT_PENDING.format(rows=", ".join(["(?, ?, ?, ?, ?)"] * (len(batch) // 5))), [announced, now, *batch])
+    return db.conn.total_changes - before
 
 
 def _planned(rows: Iterable[tuple]) -> list[PlannedPaper]:
@@ -120,79 +154,66 @@ class DeliveryQueries:
     def __init__(self, store: Store) -> None:
         self._store = store  # the connection, its write lock and the clock
 
-    def plan_digest(self, ref: ChatRef, day: dt.date, papers: Sequence[ScoredPaper]) -> list[PlannedPaper]:
+    def plan_digest(self, ref: ChatRef, day: dt.date, entries: Sequence[PlanEntry]) -> list[str]:
         """Write one chat's digest for the day as pending rows; see plan_digests."""
-        return self.plan_digests(day, {ref: papers})[ref]
+        return self.plan_digests(day, {ref: entries})[ref]
 
     def plan_digests(
-        self, day: dt.date, digests: Mapping[ChatRef, Sequence[ScoredPaper]], week: Sequence[dt.date] = ()
-    ) -> dict[ChatRef, list[PlannedPaper]]:
-        """Write many chats' digests for the day as pending rows in one transaction; return what is to be sent.
+        self, day: dt.date, digests: Mapping[ChatRef, Sequence[PlanEntry]], week: Sequence[dt.date] = ()
+    ) -> dict[ChatRef, list[str]]:
+        """Write many chats' digests for the day (their entries, in digest order) as pending rows in one
+        transaction; return per chat the arXiv ids to send, in digest order.
 
         With `week` (announcement days, the newest being `day`) they are weekly digests: the older days
         are recorded as covered in the same transaction (see the module's docstring).
 
         Idempotent per chat: a day planned before changes nothing and its still pending rows come
-        back; an unknown chat gets an empty plan. Papers the chat already received (same or newer version) or has pending from another
-        day are left out; a day with nothing left is recorded as empty.
-        The whole batch costs a fixed number of statements (bulk reads, executemany writes), not a few per paper.
+        back; an unknown chat gets an empty plan. Papers the chat already received (same or newer version) or has
+        pending from another day are left out, failed ones are planned again; a day with nothing left is recorded
+        as empty.
+        SQLite decides what is left out, in the upsert that writes the rows (one primary-key probe per row, the
+        one the insert makes anyway); several hundred rows per statement, since a statement's own overhead is
+        most of an executemany's cost. When every row was written (the usual case: the selection already left
+        out what the chats have) the plan is the entries themselves; otherwise it is read back.
         """
         now, announced = self._store.now_iso(), day.isoformat()
         with self._store.transaction() as db:
             # A chat deleted (or moved) since the tick began has nothing to plan; the others go on.
             chat_ids = _chat_pks(db, digests)
-            chats = _json_list(chat_ids.values())
             already = {chat for (chat,) in db.execute(
-                "SELECT chat FROM chat_days WHERE announced = ? AND chat IN (SELECT value FROM json_each(?))", [announced, chats]
+                "SELECT chat FROM chat_days WHERE announced = ? AND chat IN (SELECT value FROM json_each(?))",
+                [announced, _json_list(chat_ids.values())],
             )}
             fresh = {ref: chat for ref, chat in chat_ids.items() if chat not in already}
-            # One primary-key probe per (chat, paper) asked for, not chats x papers.
-            pairs = json.dumps([[chat, scored.paper.arxiv_id] for ref, chat in fresh.items() for scored in digests[ref]])
-            known = {
-                (chat, arxiv_id): (version, status)
-                for chat, arxiv_id, version, status in db.execute(
-                    "SELECT d.chat, d.arxiv_id, d.version, d.status FROM json_each(?) AS j JOIN deliveries d "
-                    "ON d.chat = json_extract(j.value, '$[0]') AND d.arxiv_id = json_extract(j.value, '$[1]')",
-                    [pairs],
-                )
-            }
-            rows, days = [], []
+            values: list[object] = []  # (chat, position, arxiv_id, version, score) per row, flat: bound as they are
+            for ref, chat in fresh.items():
+                for position, (arxiv_id, version, score) in enumerate(digests[ref]):
+                    values += (chat, position, arxiv_id, version, score)
+            rows = len(values) // 5
+            written = _upsert_pending(db, values, announced, now)
+            plans: dict[ChatRef, list[str]] = {ref: [] for ref in digests}
+            if written == rows:
+                for ref in fresh:
+                    plans[ref] = [entry.arxiv_id for entry in digests[ref]]
+            read_back = {chat: ref for ref, chat in chat_ids.items() if chat in already or written != rows}
+            for chat, arxiv_id in db.execute(
+                "SELECT chat, arxiv_id FROM deliveries WHERE chat IN (SELECT value FROM json_each(?)) AND announced = ? "
+                f"AND {_IS_PENDING} ORDER BY chat, position, arxiv_id",
+                [_json_list(read_back), announced],
+            ):
+                plans[read_back[chat]].append(arxiv_id)
             week_of = announced if week else None
             covered = [other.isoformat() for other in week if other != day]
-            plans: dict[ChatRef, list[PlannedPaper]] = {ref: [] for ref in digests}
+            days = []
             for ref, chat in fresh.items():
-                plan = plans[ref]
-                for position, scored in enumerate(digests[ref]):
-                    paper = scored.paper
-                    existing = known.get((chat, paper.arxiv_id))
-                    if existing is not None and existing[1] != FAILED and (existing[1] == PENDING or existing[0] >= paper.version):
-                        continue
-                    known[chat, paper.arxiv_id] = (paper.version, PENDING)
-                    rows.append((chat, paper.arxiv_id, paper.version, announced, position, scored.score, PENDING, now))
-                    plan.append(PlannedPaper(paper.arxiv_id, paper.version, position, scored.score))
-                plan.sort(key=lambda planned: (planned.position, planned.arxiv_id))
-                day_status = DayStatus.PLANNED if plan else DayStatus.EMPTY
-                days.append((chat, announced, day_status, now, None if plan else now, week_of))
+                planned = bool(plans[ref])
+                days.append((chat, announced, DayStatus.PLANNED if planned else DayStatus.EMPTY, now, None if planned else now, week_of))
                 days.extend((chat, other, DayStatus.IN_WEEK, now, now, week_of) for other in covered)
-            db.conn.executemany(
-                "INSERT OR REPLACE INTO deliveries (chat, arxiv_id, version, announced, position, score, "
-                "status, message_id, attempts, error, created_at, sent_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, '', ?, NULL)",
-                rows,
-            )
             db.conn.executemany(
                 "INSERT OR IGNORE INTO chat_days (chat, announced, status, planned_at, finished_at, week_of) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 days,
             )
-            # A day planned before: what is still pending of it (its pending rows of other days stay theirs).
-            planned_before = {chat: ref for ref, chat in chat_ids.items() if chat in already}
-            for chat, *row in db.execute(
-                "SELECT chat, arxiv_id, version, position, score, attempts FROM deliveries "
-                "WHERE chat IN (SELECT value FROM json_each(?)) AND announced = ? AND status = ? ORDER BY chat, position, arxiv_id",
-                [_json_list(planned_before), announced, PENDING],
-            ):
-                plans[planned_before[chat]].extend(_planned([row]))
         return plans
 
     def skip_digest_day(self, ref: ChatRef, day: dt.date, status: DayStatus = DayStatus.PAUSED) -> None:
@@ -209,8 +230,8 @@ class DeliveryQueries:
         return _planned(
             db.execute(
                 "SELECT arxiv_id, version, position, score, attempts FROM deliveries "
-                "WHERE chat = ? AND announced = ? AND status = ? ORDER BY position, arxiv_id",
-                [chat, day.isoformat(), PENDING],
+                f"WHERE chat = ? AND announced = ? AND {_IS_PENDING} ORDER BY position, arxiv_id",
+                [chat, day.isoformat()],
             ).fetchall()
         )
 
@@ -333,8 +354,8 @@ class DeliveryQueries:
         with self._store.transaction() as db:
             chat = _chat_pk(db, ref)
             db.execute(
-                f"UPDATE deliveries SET status = ?, error = ? WHERE chat = ? AND status = ? {day_filter}",
-                [FAILED, error[:500], chat, PENDING, *day_args],
+                f"UPDATE deliveries SET status = ?, error = ? WHERE chat = ? AND {_IS_PENDING} {day_filter}",
+                [FAILED, error[:500], chat, *day_args],
             )
             db.execute(
                 f"UPDATE chat_days SET status = ?, finished_at = ? WHERE chat = ? AND status IN ({marks}) {day_filter}",

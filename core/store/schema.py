@@ -166,3 +166,29 @@ def m006_weekly_schedule(db: Database) -> None:
     # A weekly digest is planned under its newest announcement day; the older days it covers get a closed row
     # each, `week_of` that key, so no later digest (daily or weekly) serves them again.
     db.table("chat_days").add_column("week_of", str)
+
+
+@migrations()
+def m007_deliveries_without_rowid(db: Database) -> None:
+    """The outbox clustered by (chat, paper), as it is written and probed, with one small index: a tick writes
+    hundreds of thousands of rows, and each index on them costs as much as the table.
+
+    Of m001's indexes, (status, chat) served no query; (chat, announced) is only ever read for pending rows,
+    so it becomes a partial index over them (queries say `status = 'pending'` literally so SQLite can use it),
+    in digest order: with `position` in it SQLite prefers it to the primary key (no sort), which would scan
+    the chat's whole history.
+    Explicit SQL: sqlite-utils cannot create or transform a WITHOUT ROWID table.
+    """
+    db.execute(
+        "CREATE TABLE deliveries_clustered ("
+        "chat INTEGER NOT NULL REFERENCES chats(id), arxiv_id TEXT NOT NULL, version INTEGER, announced TEXT, "
+        "position INTEGER, score FLOAT, status TEXT, message_id TEXT, attempts INTEGER, error TEXT, created_at TEXT, "
+        "sent_at TEXT, PRIMARY KEY (chat, arxiv_id)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT INTO deliveries_clustered SELECT chat, arxiv_id, version, announced, position, score, status, "
+        "message_id, attempts, error, created_at, sent_at FROM deliveries"
+    )
+    db.execute("DROP TABLE deliveries")
+    db.execute("ALTER TABLE deliveries_clustered RENAME TO deliveries")
+    db.execute("CREATE INDEX deliveries_pending_by_day ON deliveries (chat, announced, position) WHERE status = 'pending'")
