@@ -113,7 +113,7 @@ def full_path(
     for start in range(0, len(chats), PLAN_CHUNK_CHATS):
         started = time.perf_counter()
         refs = chats[start : start + PLAN_CHUNK_CHATS]
-        chunk = {ref: digests.entries(ref) for ref in refs}
+        chunk = {ref: digests.plan(ref) for ref in refs}
         read = time.perf_counter()
         plans = store.outbox.plan_digests(day, chunk)
         planned = time.perf_counter()

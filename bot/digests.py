@@ -17,7 +17,7 @@ from core.config import Settings
 from core.aliases import MIN_PAPERS_FOR_LEARNED_ALIAS, AliasTable, paper_definitions, table_with
 from core.day_terms import DayTerms
 from core.digest import DayDigests, default_subscription, select_digests
-from core.models import WEEKLY, ChatRef, ChatSettings, Digest, FetchResult, Paper, PlanEntry, Subscription, Summary
+from core.models import WEEKLY, ChatRef, ChatSettings, Digest, DigestPlan, FetchResult, Paper, Subscription, Summary
 from core.store import Store
 
 log = logging.getLogger(__name__)
@@ -261,9 +261,9 @@ class ChatDigests(Mapping[ChatRef, Digest]):
     def __len__(self) -> int:
         return len(self._refs)
 
-    def entries(self, ref: ChatRef) -> list[PlanEntry]:
-        """The chat's digest as outbox entries, in order (DayDigests.entries)."""
-        return self._by_subscriber.entries(ref.subscriber)
+    def plan(self, ref: ChatRef) -> DigestPlan:
+        """The chat's digest as the outbox plans it (DayDigests.plan)."""
+        return self._by_subscriber.plan(ref.subscriber)
 
     def papers(self, arxiv_ids: Iterable[str]) -> list[Paper]:
         """The day's (week's) papers a digest shows under these arXiv ids, in their order (others are left out,

@@ -19,7 +19,7 @@ import numpy as np
 
 from core.config import ScoringSettings
 from core.matching import normalize_author
-from core.models import KEYWORD, KeywordMatch, Paper, PlanEntry, ScoredPaper
+from core.models import KEYWORD, DigestPlan, KeywordMatch, Paper, ScoredPaper
 from core.scoring_units import SCORE_UNITS, keyword_units, weight_steps
 from core.subscription_terms import CompiledSubscription, CountedTerm
 
@@ -147,6 +147,7 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         self._matches_of_codes: dict[bytes, tuple[KeywordMatch, ...]] = {}
         self._author_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]] = {}
         self._results_built = 0
+        self._plan_columns: tuple[np.ndarray, np.ndarray] | None = None  # every paper's arXiv id and version
 
     def __getitem__(self, subscriber: str) -> list[ScoredPaper]:
         scored = self._ahead.pop(subscriber, None)
@@ -172,15 +173,18 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         chosen = self._selected[self._offsets[row] : self._offsets[row + 1]].tolist()
         return [self._papers[paper_index].arxiv_id for paper_index in chosen]
 
-    def entries(self, subscriber: str) -> list[PlanEntry]:
-        """The selected papers in order as outbox entries (id, version, score), without building ScoredPaper objects."""
+    def plan(self, subscriber: str) -> DigestPlan:
+        """The selected papers in order as the outbox plans them, read from the arrays (no ScoredPaper built)."""
+        if self._plan_columns is None:
+            self._plan_columns = (
+                np.array([paper.arxiv_id for paper in self._papers], dtype=object),
+                np.array([paper.version for paper in self._papers], dtype=np.int64),
+            )
+        ids, versions = self._plan_columns
         row = self._rows[subscriber]
-        start, stop = self._offsets[row], self._offsets[row + 1]
-        papers = self._papers
-        return [
-            PlanEntry(papers[index].arxiv_id, papers[index].version, units / SCORE_UNITS)
-            for index, units in zip(self._selected[start:stop].tolist(), self._units[start:stop].tolist())
-        ]
+        chosen = self._selected[self._offsets[row] : self._offsets[row + 1]]
+        scores = self._units[self._offsets[row] : self._offsets[row + 1]] / SCORE_UNITS
+        return DigestPlan(tuple(ids[chosen].tolist()), tuple(versions[chosen].tolist()), tuple(scores.tolist()))
 
     def matched_count(self, subscriber: str) -> int:
         """How many papers passed every rule (filters, excludes, min_score, not skipped) before the cut to max_papers."""

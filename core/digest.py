@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from core.aliases import CURATED, AliasTable
 from core.config import ScoringSettings, Settings
-from core.models import Digest, Keyword, Paper, PlanEntry, Subscription
+from core.models import Digest, DigestPlan, Keyword, Paper, Subscription
 from core.day_selection import DaySelection
 from core.day_terms import DayTerms
 from core.scoring import day_papers, score_day
@@ -115,9 +115,9 @@ class DayDigests(Mapping[str, Digest]):
             week_from=self._week_from,
         )
 
-    def entries(self, subscriber: str) -> list[PlanEntry]:
-        """The digest's papers as outbox entries, without building the Digest (see DaySelection.entries)."""
-        return self._selection.entries(subscriber)
+    def plan(self, subscriber: str) -> DigestPlan:
+        """The digest's papers as the outbox plans them, without building the Digest (see DaySelection.plan)."""
+        return self._selection.plan(subscriber)
 
     def paper(self, arxiv_id: str) -> Paper | None:
         """The scored paper with this arXiv id (what a digest shows and its summary is made of); None if not the day's."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.models import ChatRef, PlanEntry
+from core.models import ChatRef, DigestPlan, PlanEntry
 from core.store.outbox import PLAN_ROWS_PER_STATEMENT, DayStatus, OpenDay
 from tests.delivery_support import new_chat
 from tests.recording_adapter import make_paper
@@ -14,6 +14,10 @@ NEXT_DAY = dt.date(2026, 9, 25)
 
 def _entries(*papers):
     return [PlanEntry(paper.arxiv_id, paper.version, 5.0) for paper in papers]
+
+
+def _plan(*papers):
+    return DigestPlan.of(_entries(*papers))
 
 
 def test_plan_writes_pending_rows_once(store):
@@ -98,8 +102,8 @@ def test_delivered_on_day_and_skipped_days(store):
 def test_many_chats_plan_in_one_call_and_an_unknown_chat_gets_nothing(store):
     first, second = new_chat(store, "1"), new_chat(store, "2")
     ghost = ChatRef("recording", "gone")
-    plans = store.outbox.plan_digests(DAY, {first.ref: _entries(make_paper("2609.00001")), ghost: _entries(make_paper("2609.00002")),
-                                     second.ref: _entries(make_paper("2609.00001"), make_paper("2609.00003"))})
+    plans = store.outbox.plan_digests(DAY, {first.ref: _plan(make_paper("2609.00001")), ghost: _plan(make_paper("2609.00002")),
+                                     second.ref: _plan(make_paper("2609.00001"), make_paper("2609.00003"))})
     assert plans == {
         first.ref: ["2609.00001"], ghost: [], second.ref: ["2609.00001", "2609.00003"]
     }
@@ -121,7 +125,7 @@ def test_a_batch_mixing_new_and_already_received_papers_plans_only_the_new_in_or
     store.outbox.plan_digest(first.ref, DAY, _entries(make_paper("2609.00005")))
     store.outbox.mark_sent(first.ref, ["2609.00005"], "m1")
     many = [make_paper(f"2609.{number:05d}") for number in range(PLAN_ROWS_PER_STATEMENT + 20, 0, -1)]
-    plans = store.outbox.plan_digests(NEXT_DAY, {first.ref: _entries(*many), second.ref: _entries(*many[:3])})
+    plans = store.outbox.plan_digests(NEXT_DAY, {first.ref: _plan(*many), second.ref: _plan(*many[:3])})
     assert plans[first.ref] == [paper.arxiv_id for paper in many if paper.arxiv_id != "2609.00005"]
     assert plans[second.ref] == [paper.arxiv_id for paper in many[:3]]
     assert [row.position for row in store.outbox.pending_papers(second.ref, NEXT_DAY)] == [0, 1, 2]
@@ -140,7 +144,7 @@ def test_a_failed_paper_is_planned_again_and_a_duplicate_entry_once(store):
 def test_a_week_records_its_covered_days_and_an_empty_week_is_closed(store):
     chat, quiet = new_chat(store, "1"), new_chat(store, "2")
     week = (DAY - dt.timedelta(days=1), DAY, NEXT_DAY)
-    store.outbox.plan_digests(NEXT_DAY, {chat.ref: _entries(make_paper("2609.00001")), quiet.ref: []}, week)
+    store.outbox.plan_digests(NEXT_DAY, {chat.ref: _plan(make_paper("2609.00001")), quiet.ref: _plan()}, week)
     assert store.outbox.digest_week(chat.ref, NEXT_DAY) == week
     assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.IN_WEEK
     assert store.outbox.digest_day_status(chat.ref, NEXT_DAY) == DayStatus.PLANNED

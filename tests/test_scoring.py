@@ -211,8 +211,9 @@ def test_outbox_entries_are_the_selected_papers_in_order() -> None:
     selection = score_day(papers, [subscription("LLM"), subscription("agents", subscriber="b")], SCORING)
     for subscriber in selection:
         expected = [(scored.paper.arxiv_id, scored.paper.version, scored.score) for scored in selection[subscriber]]
-        assert [tuple(entry) for entry in selection.entries(subscriber)] == expected
-    assert {entry.arxiv_id: entry.version for entry in selection.entries("chat")}["1"] == 3
+        plan = selection.plan(subscriber)
+        assert list(zip(plan.arxiv_ids, plan.versions, plan.scores)) == expected
+    assert dict(zip(selection.plan("chat").arxiv_ids, selection.plan("chat").versions))["1"] == 3
 
 
 def test_empty_inputs() -> None:

@@ -17,6 +17,7 @@ version the chat received.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,7 +26,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from core.clock import stored_moment
-from core.models import WEEKLY, ChatRef, PlanEntry
+from core.models import WEEKLY, ChatRef, DigestPlan, PlanEntry
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -154,12 +155,12 @@ class DeliveryQueries:
     def __init__(self, store: Store) -> None:
         self._store = store  # the connection, its write lock and the clock
 
-    def plan_digest(self, ref: ChatRef, day: dt.date, entries: Sequence[PlanEntry]) -> list[str]:
+    def plan_digest(self, ref: ChatRef, day: dt.date, entries: Iterable[PlanEntry]) -> list[str]:
         """Write one chat's digest for the day as pending rows; see plan_digests."""
-        return self.plan_digests(day, {ref: entries})[ref]
+        return self.plan_digests(day, {ref: DigestPlan.of(entries)})[ref]
 
     def plan_digests(
-        self, day: dt.date, digests: Mapping[ChatRef, Sequence[PlanEntry]], week: Sequence[dt.date] = ()
+        self, day: dt.date, digests: Mapping[ChatRef, DigestPlan], week: Sequence[dt.date] = ()
     ) -> dict[ChatRef, list[str]]:
         """Write many chats' digests for the day (their entries, in digest order) as pending rows in one
         transaction; return per chat the arXiv ids to send, in digest order.
@@ -187,14 +188,14 @@ class DeliveryQueries:
             fresh = {ref: chat for ref, chat in chat_ids.items() if chat not in already}
             values: list[object] = []  # (chat, position, arxiv_id, version, score) per row, flat: bound as they are
             for ref, chat in fresh.items():
-                for position, (arxiv_id, version, score) in enumerate(digests[ref]):
-                    values += (chat, position, arxiv_id, version, score)
+                plan = digests[ref]
+                values += itertools.chain.from_iterable(zip(itertools.repeat(chat), itertools.count(), plan.arxiv_ids, plan.versions, plan.scores))
             rows = len(values) // 5
             written = _upsert_pending(db, values, announced, now)
             plans: dict[ChatRef, list[str]] = {ref: [] for ref in digests}
             if written == rows:
                 for ref in fresh:
-                    plans[ref] = [entry.arxiv_id for entry in digests[ref]]
+                    plans[ref] = list(digests[ref].arxiv_ids)
             read_back = {chat: ref for ref, chat in chat_ids.items() if chat in already or written != rows}
             for chat, arxiv_id in db.execute(
                 "SELECT chat, arxiv_id FROM deliveries WHERE chat IN (SELECT value FROM json_each(?)) AND announced = ? "
