@@ -86,17 +86,30 @@ def phrase_words(keywords: Sequence[Keyword]) -> tuple[tuple[Keyword, str], ...]
     it is what those phrases have in common. Words that are keywords themselves keep their own weight
     (the scorer counts a term once, the keyword first).
     """
-    shares: dict[str, float] = {}
-    first_phrase: dict[str, str] = {}
+    return tuple((phrase_word(word, share), phrase) for word, share, phrase in phrase_shares(keywords))
+
+
+def phrase_shares(keywords: Sequence[Keyword]) -> list[tuple[str, float, str]]:
+    """(word, its summed share of the phrases' weights, the first phrase it comes from), as phrase_words without
+    making the keywords (the term compiler looks its counted terms up by these values)."""
+    shares: dict[str, list] = {}
     for keyword in keywords:
         words, length = _telling_words(keyword.term)
         if not words:
             continue
         share = keyword.weight * PHRASE_WORD_SHARE / length
         for word in words:
-            shares[word] = shares.get(word, 0.0) + share
-            first_phrase.setdefault(word, keyword.term)
-    return tuple((_keyword(word, round(share, 2)), first_phrase[word]) for word, share in shares.items())
+            known = shares.get(word)
+            if known is None:
+                shares[word] = [word, share, keyword.term]
+            else:
+                known[1] += share
+    return [(word, share, phrase) for word, share, phrase in shares.values()]
+
+
+def phrase_word(word: str, share: float) -> Keyword:
+    """A phrase word as a keyword: its share rounded to the hundredths weights count in."""
+    return _keyword(word, round(share, 2))
 
 
 @functools.lru_cache(maxsize=1 << 14)

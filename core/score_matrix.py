@@ -203,7 +203,7 @@ def joined(parts: Sequence[Selection], row_count: int) -> Selection:
     return offsets, papers, units, matched
 
 
-SMALL_POSTING = 48  # postings with at most this many papers in a block are scattered all at once, not one by one
+SMALL_POSTING = 256  # postings with at most this many papers in a block are scattered all at once (np.add.at), not one by one
 
 
 def _scatter(cells: np.ndarray, entries: tuple[np.ndarray, np.ndarray, np.ndarray], postings: _BlockPostings) -> None:

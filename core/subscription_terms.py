@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from core.aliases import AliasTable
 from core.matching import InvalidTerm, TermPattern, normalize_author, parse_term
 from core.models import KEYWORD, LEARNED, PHRASE_WORD, Keyword, Subscription
-from core.relevance import phrase_words
+from core.relevance import phrase_shares, phrase_word
 
 MAX_KEYWORDS_PER_SUBSCRIPTION = 500
 MAX_LEARNED_PER_SUBSCRIPTION = 50
@@ -65,6 +65,7 @@ class TermCompiler:
         self._profile_ids: dict[tuple[tuple[str, ...], bool, bool], int] = {}
         self._counted: dict[tuple[str, float, bool, bool, str, str], CountedTerm | None] = {}
         self._exclude_lists: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._phrase_words: dict[tuple[str, float, str], CountedTerm | None] = {}
         self._term_lists: dict[tuple[tuple[Keyword, ...], tuple[Keyword, ...], bool], tuple[CountedTerm, ...]] = {}
 
     def compile(self, subscription: Subscription) -> CompiledSubscription:
@@ -93,17 +94,25 @@ class TermCompiler:
         if known is not None:
             return known
         keywords = keywords[:MAX_KEYWORDS_PER_SUBSCRIPTION]
-        wanted = [(keyword, KEYWORD, "") for keyword in keywords]
+        found = [self._counted_term(keyword, KEYWORD, "", relevance) for keyword in keywords]
         if relevance:
-            wanted += [(word, PHRASE_WORD, phrase) for word, phrase in phrase_words(keywords)]
-            wanted += [(word, LEARNED, "") for word in learned[:MAX_LEARNED_PER_SUBSCRIPTION]]
+            found += [self._phrase_word(word, share, phrase) for word, share, phrase in phrase_shares(keywords)]
+            found += [self._counted_term(word, LEARNED, "", relevance) for word in learned[:MAX_LEARNED_PER_SUBSCRIPTION]]
         counted: dict[int, CountedTerm] = {}
-        for keyword, source, via in wanted:
-            term = self._counted_term(keyword, source, via, relevance)
+        for term in found:
             if term is not None and term.term_id not in counted:
                 counted[term.term_id] = term
         terms = self._term_lists[key] = tuple(counted.values())
         return terms
+
+    def _phrase_word(self, word: str, share: float, phrase: str) -> CountedTerm | None:
+        """A phrase word's counted term, looked up by its unrounded share (chats with the same phrases sum the same)."""
+        spelled = (word, share, phrase)
+        try:
+            return self._phrase_words[spelled]
+        except KeyError:
+            counted = self._phrase_words[spelled] = self._counted_term(phrase_word(word, share), PHRASE_WORD, phrase, True)
+            return counted
 
     def term_id(self, term: str, with_aliases: bool) -> int | None:
         """The id of the term (spellings that parse alike share one); None if it is invalid."""
