@@ -9,14 +9,13 @@ chats: a day's 1.4 million matches are some 80,000 objects. A caller reading sub
 lists built READ_AHEAD_CHATS at a time, with the cycle collector paused while they are made (see _build)."""
 from __future__ import annotations
 
-import contextlib
-import gc
 import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from core.collector import collector_paused
 from core.config import ScoringSettings
 from core.matching import normalize_author
 from core.models import KEYWORD, DigestPlan, KeywordMatch, Paper, ScoredPaper
@@ -93,26 +92,6 @@ def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     """The indexes of the ranges [starts[i], stops[i]), one after the other."""
     lengths = stops - starts
     return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-
-
-@contextlib.contextmanager
-def _collector_paused(allocations: int) -> Iterator[None]:
-    """Pause the cycle collector while `allocations` objects that all survive are made, restoring its state
-    however the block ends.
-
-    Each collector pass while a run of lists is built is wasted (ScoredPaper objects hold no cycles), and
-    every tenth of every tenth walks the whole heap: measured on the benchmark day, collections were 45 % of
-    the build time. Paused, the run costs one young-generation pass when the collector is back. A run
-    smaller than that generation's threshold is not paused: it would only make passes more frequent."""
-    enabled = gc.isenabled()
-    if enabled and allocations >= gc.get_threshold()[0]:
-        gc.disable()
-        try:
-            yield
-        finally:
-            gc.enable()
-    else:
-        yield
 
 
 class DaySelection(Mapping[str, list[ScoredPaper]]):
@@ -211,7 +190,7 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         found = self._found_matches(entries, counts, chosen)
         papers, chosen_papers = self._papers, chosen.tolist()
         built = []
-        with _collector_paused(len(chosen)):
+        with collector_paused(len(chosen)):
             matches = self._shared_matches(found)
             at = 0
             for entry, count in zip(entries, counts):

@@ -30,6 +30,7 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 
 from core.aliases import CURATED, AliasTable
+from core.collector import collector_paused
 from core.config import ScoringSettings
 from core.day_selection import DaySelection, TermPostings
 from core.day_terms import DayTerms
@@ -41,6 +42,7 @@ from core.subscription_terms import CompiledSubscription, CountedTerm, TermCompi
 
 _UNREACHABLE_SCORE = 1e6  # min_score beyond any possible score (still an int64 in units)
 ROWS_PER_PASS = 8192  # subscribers scored in one pass of select_top
+ALLOCATIONS_PER_SUBSCRIPTION = 30  # objects compiling one subscription makes, about (its terms, lists, tuples)
 
 
 def min_score_units(subscription: Subscription, floor: bool = True) -> int:
@@ -94,6 +96,18 @@ def score_day(
     ``aliases``: the terms the relevance ranking treats as one (core/aliases.py). ``day_terms``: where terms
     were found in these papers by earlier passes (core/day_terms.py); without it everything is found anew.
     """
+    with collector_paused(len(subscriptions) * ALLOCATIONS_PER_SUBSCRIPTION):
+        return _score_day(papers, subscriptions, scoring, skip, aliases, day_terms)
+
+
+def _score_day(
+    papers: Sequence[Paper],
+    subscriptions: Sequence[Subscription],
+    scoring: ScoringSettings,
+    skip: Mapping[str, Collection[str]] | None,
+    aliases: AliasTable,
+    day_terms: DayTerms | None,
+) -> DaySelection:
     ordered = day_papers(papers)
     latest = {subscription.subscriber: subscription for subscription in subscriptions}
     compiler = TermCompiler(aliases)

@@ -7,6 +7,7 @@ import random
 import pytest
 
 import core.day_selection as day_selection
+from core.collector import collector_paused
 from core.config import ScoringSettings
 from core.models import Keyword, Subscription
 from core.scoring import score_day
@@ -103,22 +104,41 @@ def test_no_terms_at_all_gives_papers_without_matches() -> None:
 
 
 def test_the_collector_is_paused_for_a_large_run_only_and_always_restored() -> None:
+    """core/collector.py: scoring and result lists pause it around their bulk work."""
     assert gc.isenabled()
-    with day_selection._collector_paused(gc.get_threshold()[0]):
+    with collector_paused(gc.get_threshold()[0]):
         assert not gc.isenabled()
     assert gc.isenabled()
-    with day_selection._collector_paused(1):
+    with collector_paused(1):
         assert gc.isenabled()
-    with pytest.raises(RuntimeError), day_selection._collector_paused(10**6):
+    with pytest.raises(RuntimeError), collector_paused(10**6):
         raise RuntimeError("the build failed")
     assert gc.isenabled()
     gc.disable()
     try:
-        with day_selection._collector_paused(10**6):
+        with collector_paused(10**6):
             pass
         assert not gc.isenabled()  # a caller that turned it off keeps it off
     finally:
         gc.enable()
+
+
+def test_scoring_a_day_runs_no_collection_and_leaves_the_collector_on() -> None:
+    subscriptions = mixed_subscriptions(600)
+    collections: list[int] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        selection = score_day(PAPERS, subscriptions, SCORING)
+    finally:
+        gc.callbacks.remove(seen)
+    assert collections in ([], [0])  # at most the young pass as the collector comes back
+    assert gc.isenabled()
+    assert sum(selection.matched_count(s.subscriber) for s in subscriptions) > 0
 
 
 def test_reading_many_lists_in_order_leaves_the_collector_on() -> None:
