@@ -34,6 +34,7 @@ from benchmarks.workload import benchmark_day, benchmark_subscriptions, distinct
 from bot.digests import ChatDigests
 from bot.scheduler import PLAN_CHUNK_CHATS
 from core.config import DefaultsSettings, ScoringSettings, load_settings
+from core.collector import kept_alive
 from core.day_terms import DayTerms
 from core.digest import select_digests
 from core.models import ChatRef, Paper, Subscription
@@ -109,6 +110,12 @@ def full_path(
     started = time.perf_counter()
     digests = ChatDigests(chats, select_digests(day, papers, subscriptions, scoring, now=NOW, day_terms=day_terms))
     times.score = time.perf_counter() - started
+    with kept_alive():  # as the scheduler serves a day
+        return times, _plan_chunks(store, day, chats, digests, times)
+
+
+def _plan_chunks(store: Store, day: dt.date, chats: Sequence[ChatRef], digests: ChatDigests, times: PathTimes) -> int:
+    """Each chunk planned, then its chats' digests built one by one as delivery does; returns the rows written."""
     rows = 0
     for start in range(0, len(chats), PLAN_CHUNK_CHATS):
         started = time.perf_counter()
@@ -124,7 +131,7 @@ def full_path(
             if plans[ref]:
                 digests.planned(ref, set(plans[ref]))
         times.digests += time.perf_counter() - planned
-    return times, rows
+    return rows
 
 
 def create_chats(store: Store, subscriptions: Sequence[Subscription], defaults: DefaultsSettings) -> None:

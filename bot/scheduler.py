@@ -30,6 +30,7 @@ from adapters.base import Adapter
 from bot.delivery import UNFINISHED, DeliveryResult, DigestSender
 from bot.schedule_times import DueTimes, next_delivery, next_weekly_delivery, recent_announcement_days
 from bot.digests import ChatDigests, DayFetcher, DigestService, PaperSummarizer
+from core.collector import kept_alive
 from core.config import Settings
 from core.models import WEEKLY, ChatRef, ChatSettings, Digest, ScoredPaper, Summary
 from core.store import Store
@@ -262,11 +263,12 @@ class Scheduler:
             return
         with report.timed("score"):
             digests = self.digests.build_digests(digest_day.day, ready, now, week=digest_day.week)
-        for start in range(0, len(ready), PLAN_CHUNK_CHATS):
-            if self._stopping.is_set() or not self.sender.store_writable(now):
-                return  # the later chunks' chats are still due: the next tick plans them
-            if not await self._serve_chunk(digest_day, ready[start : start + PLAN_CHUNK_CHATS], digests, report):
-                return
+        with kept_alive():  # the selection and the chats live until the day is served
+            for start in range(0, len(ready), PLAN_CHUNK_CHATS):
+                if self._stopping.is_set() or not self.sender.store_writable(now):
+                    return  # the later chunks' chats are still due: the next tick plans them
+                if not await self._serve_chunk(digest_day, ready[start : start + PLAN_CHUNK_CHATS], digests, report):
+                    return
 
     async def _serve_chunk(
         self, digest_day: DigestDay, chats: Sequence[ChatSettings], digests: ChatDigests, report: TickReport

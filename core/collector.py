@@ -26,3 +26,18 @@ def collector_paused(allocations: int) -> Iterator[None]:
             gc.enable()
     else:
         yield
+
+
+@contextlib.contextmanager
+def kept_alive() -> Iterator[None]:
+    """Everything alive now stays alive while the block runs (a day's selection and its chats while their digests
+    are planned and sent): the collector stops walking it until the block ends.
+
+    After a scoring pass the heap holds every due chat's settings and the day's selection; each full collection
+    while the chunks are planned would walk all of it again (measured: 0.15 s of planning 10,000 chats). Frozen
+    objects are still freed by reference counting; a cycle among them waits for the block's end."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -79,6 +79,31 @@ async def test_a_tick_larger_than_a_chunk_delivers_every_paper_once_chunk_after_
     store.close()
 
 
+@dataclass
+class FreezeWatchingAdapter(RecordingAdapter):
+    """Records at each send how many objects the collector has set aside as kept alive (core/collector.py)."""
+
+    frozen_at_send: list[int] = field(default_factory=list)
+
+    async def send(self, chat: ChatRef, message: OutgoingMessage, *, plain: bool = False) -> str:
+        self.frozen_at_send.append(gc.get_freeze_count())
+        return await super().send(chat, message, plain=plain)
+
+
+async def test_the_day_s_selection_is_kept_out_of_collections_while_it_is_served_and_released_after(tmp_path):
+    store = Store(tmp_path / "frozen.db", clock=lambda: DUE_AT)
+    populate(store, CHATS)
+    adapter = FreezeWatchingAdapter(papers_per_message=PAPERS_PER_MESSAGE)
+    fetcher = Fetcher(SETTINGS.arxiv, store)
+    report = await Scheduler(store, SETTINGS, fetcher, {PLATFORM: adapter}, clock=lambda: DUE_AT).tick(DUE_AT)
+    await fetcher.aclose()
+    store.close()
+    assert report.planned == CHATS
+    assert adapter.frozen_at_send
+    assert min(adapter.frozen_at_send) > 0
+    assert gc.get_freeze_count() == 0
+
+
 def live_digests() -> int:
     return sum(isinstance(thing, Digest) for thing in gc.get_objects())
 
