@@ -20,6 +20,7 @@ to our full path measured on the same sample.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import resource
 import shutil
@@ -141,6 +142,24 @@ def create_chats(store: Store, subscriptions: Sequence[Subscription], defaults: 
             store.chats.get_or_create_chat(ChatRef(PLATFORM, subscription.subscriber.split(":", 1)[1]), defaults)
 
 
+def add_history(store: Store, papers: Sequence[Paper], subscriptions: Sequence[Subscription], scoring: ScoringSettings, days: int) -> None:
+    """`days` earlier days of outbox rows: each chat's selection of the benchmark day, under older arXiv ids (they
+    sort before the day's, as real ids do), planned as the scheduler plans."""
+    if not days:
+        return
+    chats = [ChatRef(PLATFORM, subscription.subscriber.split(":", 1)[1]) for subscription in subscriptions]
+    digests = ChatDigests(chats, select_digests(DAY, papers, subscriptions, scoring, now=NOW))
+    for back in range(days, 0, -1):
+        for start in range(0, len(chats), PLAN_CHUNK_CHATS):
+            chunk = {}
+            for ref in chats[start : start + PLAN_CHUNK_CHATS]:
+                plan = digests.plan(ref)
+                older = tuple(f"{2500 + back}.{arxiv_id.split('.', 1)[1]}" for arxiv_id in plan.arxiv_ids)
+                chunk[ref] = dataclasses.replace(plan, arxiv_ids=older)
+            store.outbox.plan_digests(DAY - dt.timedelta(days=back), chunk)
+    print(f"outbox history: {days} earlier days, {store.outbox.delivery_stats().papers_pending} rows before the runs")
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -155,6 +174,8 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=200, help="subscribers the original bot is timed on")
     parser.add_argument("--repeats", type=int, default=3, help="runs of the full path: the first is cold")
+    parser.add_argument("--history-days", type=int, default=0,
+                        help="earlier days of outbox rows the database holds before the runs (a service that ran a while)")
     options = parser.parse_args()
 
     settings = load_settings()
@@ -169,7 +190,11 @@ def main() -> None:
         template = Path(folder) / "chats.db"
         store = Store(template, clock=lambda: NOW)
         create_chats(store, subscriptions, settings.defaults)
+        add_history(store, papers, subscriptions, settings.scoring, options.history_days)
         store.close()
+        if not options.history_days:
+            print("outbox: empty before the runs (--history-days N: a service that planned N earlier days; each day's rows "
+                  "then land on every chat's pages, which costs more)")
         rss_before = peak_rss_mib()
         day_terms = DayTerms()  # as the scheduler's DigestService holds it
 

@@ -89,7 +89,10 @@ def test_delivered_on_day_and_skipped_days(store):
     store.papers.store_announcement(DAY, [make_paper("2609.00001"), make_paper("2609.00002")])
     store.outbox.plan_digest(first.ref, DAY, _entries(make_paper("2609.00001")))
     store.outbox.skip_digest_day(second.ref, DAY)
-    assert store.outbox.delivered_on_day(DAY) == {first.ref: {"2609.00001"}}
+    # The next day one of them is announced again (a cross-list), with a paper new that day.
+    store.papers.store_announcement(NEXT_DAY, [make_paper("2609.00001"), make_paper("2609.00003")])
+    assert store.outbox.delivered_on_day(NEXT_DAY) == {first.ref: {"2609.00001"}}
+    assert store.outbox.delivered_on_day(DAY) == {}, "a paper first announced that day is only in that day's digests"
     assert store.outbox.digest_day_status(second.ref, DAY) == DayStatus.PAUSED
     assert store.outbox.digest_days(DAY) == {first.ref: (DAY, {DAY}), second.ref: (DAY, {DAY})}
     assert store.outbox.digest_days(NEXT_DAY) == {first.ref: (DAY, set()), second.ref: (DAY, set())}

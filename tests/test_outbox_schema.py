@@ -6,7 +6,7 @@ import datetime as dt
 from sqlite_utils import Database
 
 from core.store import Store
-from core.store.outbox import DayStatus
+from core.store.outbox import DELIVERED_AGAIN, DayStatus
 from core.store.schema import migrations
 
 DAY = dt.date(2026, 9, 24)
@@ -39,14 +39,14 @@ def test_rows_survive_and_the_table_is_clustered(tmp_path):
     (table,) = store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'deliveries'").fetchone()
     assert "WITHOUT ROWID" in table
     indexes = {name for (name,) in store.db.execute("SELECT name FROM pragma_index_list('deliveries') WHERE origin = 'c'")}
-    assert indexes == {"deliveries_pending_by_day"}
+    assert indexes == {"deliveries_by_day"}
     # The failed row comes back when selected again; the sent one does not.
     assert store.outbox.plan_digest(ref, DAY + dt.timedelta(days=1), []) == []
     store.close()
 
 
 def test_every_outbox_read_by_chat_and_day_uses_an_index(store):
-    """The pending rows of a chat's day (read once per delivery) come from the partial index, not a scan of the
+    """The pending rows of a chat's day (read once per delivery) come from the day index, not a scan of the
     chat's whole history."""
     reads = {
         "pending rows": "SELECT arxiv_id FROM deliveries WHERE chat = 1 AND announced = '2026-09-24' AND status = 'pending' "
@@ -58,4 +58,10 @@ def test_every_outbox_read_by_chat_and_day_uses_an_index(store):
         plan = " ".join(row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
         assert "SEARCH deliveries USING" in plan and "SCAN deliveries" not in plan, (name, plan)
     pending = " ".join(row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {reads['pending rows']}"))
-    assert "deliveries_pending_by_day" in pending
+    assert "deliveries_by_day (announced=? AND chat=?)" in pending
+
+
+def test_papers_announced_again_are_looked_up_in_the_last_days_rows_not_the_whole_outbox(store):
+    plan = " ".join(row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {DELIVERED_AGAIN}", ["2026-09-10", "2026-09-24"] * 2))
+    assert "deliveries_by_day" in plan, plan
+    assert "SCAN d" not in plan, plan

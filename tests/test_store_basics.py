@@ -31,6 +31,7 @@ def test_migrations_apply_once_and_wal_is_on(tmp_path):
     assert again.applied_migrations() == [
         "m001_initial", "m002_chat_owed_from", "m003_ranking", "m004_saved_papers", "m006_weekly_schedule",
         "m007_deliveries_without_rowid",
+        "m008_deliveries_by_day",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again.close()
@@ -54,6 +55,7 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_chats(tmp_path):
     assert migrated.applied_migrations() == [
         "m001_initial", "m002_chat_owed_from", "m003_ranking", "m004_saved_papers", "m006_weekly_schedule",
         "m007_deliveries_without_rowid",
+        "m008_deliveries_by_day",
     ]
     assert migrated.saved.saved_papers(chat.ref) == []  # m004: an empty reading list
     # m003: chats stored before rankings existed get relevance; m006: and daily digests, as they had

@@ -51,15 +51,23 @@ class DayStatus(StrEnum):
 
 
 OPEN_DAY_STATUSES = (DayStatus.PLANNED, DayStatus.SENDING)  # a digest still to send (or to resume)
+DELIVERED_LOOKBACK_DAYS = 14  # how far back delivered_on_day looks for a paper announced again (a cross-list)
 
 # Rows per INSERT statement when planning (5 bound values each, within SQLite's variable limit, checked at run time):
 # one statement per row costs about twice as much as the row itself.
 PLAN_ROWS_PER_STATEMENT = 500
 
-# A literal, not a bound value: only then can SQLite use the partial index over pending rows (m007).
+# Pending rows, written as a literal (m007's partial index needed it; m008 replaced that index by deliveries_by_day).
 _IS_PENDING = f"status = '{PENDING}'"
 
 _CHAT_PK = "(SELECT id FROM chats WHERE platform = ? AND chat_id = ?)"
+# (chat, paper) rows planned under days [?, ?) of the papers announced again on a day (?) after an earlier one (?).
+DELIVERED_AGAIN = (
+    "SELECT c.platform, c.chat_id, d.arxiv_id FROM deliveries d JOIN chats c ON c.id = d.chat "
+    f"WHERE d.announced >= ? AND d.announced < ? AND d.status != '{FAILED}' AND d.arxiv_id IN ("
+    "SELECT a.arxiv_id FROM announcements a JOIN papers p ON p.arxiv_id = a.arxiv_id "
+    "WHERE a.announced = ? AND p.first_announced < ?)"
+)
 
 
 @dataclass(frozen=True)
@@ -371,13 +379,24 @@ class DeliveryQueries:
         return {arxiv_id for (arxiv_id,) in rows}
 
     def delivered_on_day(self, day: dt.date) -> dict[ChatRef, set[str]]:
-        """For every chat, which of this announcement day's papers it already received or has pending."""
-        rows = self._store.db.execute(
-            "SELECT c.platform, c.chat_id, d.arxiv_id FROM announcements a "
-            "JOIN deliveries d ON d.arxiv_id = a.arxiv_id JOIN chats c ON c.id = d.chat "
-            "WHERE a.announced = ? AND d.status != ?",
-            [day.isoformat(), FAILED],
-        ).fetchall()
+        """For every chat, which of this announcement day's papers it already received or has pending.
+
+        Only a paper the store saw announced on an earlier day can be among them (a paper first announced on
+        `day` is only in `day`'s own digests, and a chat with those is not due for the day again), and it was
+        delivered under one of the days since then: the rows of those days are read, at most
+        DELIVERED_LOOKBACK_DAYS back, not the whole outbox. One received longer ago is still never sent twice
+        (plan_digests refuses it); it only takes a place in the selection the next best paper would have had.
+        """
+        announced = day.isoformat()
+        earliest = self._store.db.execute(
+            "SELECT MIN(p.first_announced) FROM announcements a JOIN papers p ON p.arxiv_id = a.arxiv_id "
+            "WHERE a.announced = ? AND p.first_announced < ?",
+            [announced, announced],
+        ).fetchone()[0]
+        if earliest is None:
+            return {}
+        since = max(earliest, (day - dt.timedelta(days=DELIVERED_LOOKBACK_DAYS)).isoformat())
+        rows = self._store.db.execute(DELIVERED_AGAIN, [since, announced, announced, announced]).fetchall()
         delivered: dict[ChatRef, set[str]] = {}
         for platform, chat_id, arxiv_id in rows:
             delivered.setdefault(ChatRef(platform, chat_id), set()).add(arxiv_id)

@@ -192,3 +192,16 @@ def m007_deliveries_without_rowid(db: Database) -> None:
     db.execute("DROP TABLE deliveries")
     db.execute("ALTER TABLE deliveries_clustered RENAME TO deliveries")
     db.execute("CREATE INDEX deliveries_pending_by_day ON deliveries (chat, announced, position) WHERE status = 'pending'")
+
+
+@migrations()
+def m008_deliveries_by_day(db: Database) -> None:
+    """The outbox by digest day instead of m007's partial index over pending rows.
+
+    Which chats already have a paper announced again (a cross-list of an earlier day's paper) is read from the
+    last days' rows instead of every row ever written; a chat's rows of one day (pending ones, in delivery)
+    are found by the same index, whose entries carry the primary key: (announced, chat, arxiv_id). Its
+    entries are appended as a tick plans (the day is the newest, chats come in order), where an index led by
+    the chat puts each day's rows on every chat's pages."""
+    db.execute("CREATE INDEX deliveries_by_day ON deliveries (announced)")
+    db.execute("DROP INDEX deliveries_pending_by_day")
