@@ -34,8 +34,8 @@ class Postings:
     def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All postings end to end: each entry's id, paper and factor."""
         counts = np.fromiter(map(len, self.papers), np.int64, len(self.papers))
-        ids = np.repeat(np.arange(len(self.papers), dtype=np.int64), counts)
-        papers = np.concatenate([*self.papers, np.zeros(0, np.int64)]).astype(np.int64)
+        ids = np.repeat(np.arange(len(self.papers), dtype=np.int32), counts)
+        papers = np.concatenate([*self.papers, np.zeros(0, np.int64)]).astype(np.int32)
         factors = np.concatenate([*self.factors, np.zeros(0, np.int64)]).astype(np.int64)
         return ids, papers, factors
 
@@ -126,11 +126,11 @@ class _BlockPostings:
 
 
 class _Columns:
-    """The papers a block of rows can select at all (blocks of the same filter profiles share one)."""
+    """The papers a block of rows can select at all (consecutive blocks of the same filter profiles share one)."""
 
     def __init__(self, eligible: np.ndarray) -> None:
         self.papers = np.flatnonzero(eligible)
-        self._column_of = np.full(len(eligible), -1, np.int64)
+        self._column_of = np.full(len(eligible), -1, np.int32)
         self._column_of[self.papers] = np.arange(len(self.papers))
         self._postings: dict[int, _BlockPostings] = {}
 
@@ -166,14 +166,15 @@ def select_top(
     block = max(1, CELLS_PER_BLOCK // max(1, paper_count))
     scattered = [(_BlockEntries(gain.entries, block), gain.postings.flat(), len(gain.postings.papers)) for gain in gains]
     drop_entries = _BlockEntries(drops[0], block)
-    columns_by_profiles: dict[bytes, _Columns] = {}
+    # Rows come grouped by profile, so blocks of one set of profiles follow each other: only the latest set's
+    # columns (and postings mapped to them, ~9 MB per gain list for a week's papers) are kept.
+    columns, profiles_key = None, b""
     parts = []
     for number, start in enumerate(range(0, row_count, block)):
         stop = min(row_count, start + block)
         profiles = np.unique(rules.profiles[start:stop])
-        columns = columns_by_profiles.get(profiles.tobytes())
-        if columns is None:
-            columns = columns_by_profiles[profiles.tobytes()] = _Columns(rules.eligible[profiles].any(axis=0))
+        if columns is None or profiles.tobytes() != profiles_key:
+            columns, profiles_key = _Columns(rules.eligible[profiles].any(axis=0)), profiles.tobytes()
         cells = np.zeros((stop - start, len(columns.papers)), np.int64)
         for key, (entries, flat, id_count) in enumerate(scattered):
             _scatter(cells, entries.of_block(number), columns.postings(key, flat, id_count))
