@@ -28,7 +28,7 @@ from benchmarks.scheduler import CACHE, DUE_AT, SETTINGS, CountingAdapter, Count
 from bot.schedule_times import recent_announcement_days, week_days
 from bot.scheduler import DigestDay, Scheduler, TickReport
 from core.arxiv.fetcher import Fetcher
-from core.models import ChatRef
+from core.models import ChatRef, DigestPlan
 from core.store import Store
 from tests.recording_adapter import PLATFORM
 
@@ -48,7 +48,7 @@ def history_database(chats: int, history_days: int) -> Path:
     refs = [ChatRef(platform, chat_id) for platform, chat_id in store.db.execute("SELECT platform, chat_id FROM chats")]
     first_of_week = week_days(DUE_AT, None)[0]
     for day in recent_announcement_days(first_of_week, history_days + 1)[:-1]:
-        store.outbox.plan_digests(day, {ref: [] for ref in refs})
+        store.outbox.plan_digests(day, {ref: DigestPlan.of(()) for ref in refs})
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     building.rename(path)
@@ -92,7 +92,7 @@ def main() -> None:
         all_seconds, by_day = timed_due(scheduler, DUE_AT, options.runs)
         show(f"all due at {DUE_AT:%H:%M}", all_seconds, by_day)
         for digest_day, refs in by_day.items():
-            store.outbox.plan_digests(digest_day.day, {ref: [] for ref in refs}, digest_day.week)
+            store.outbox.plan_digests(digest_day.day, {ref: DigestPlan.of(()) for ref in refs}, digest_day.week)
         later = DUE_AT + dt.timedelta(minutes=1)
         few_seconds, few_by_day = timed_due(scheduler, later, options.runs)
         show(f"few due at {later:%H:%M} (after planning)", few_seconds, few_by_day)

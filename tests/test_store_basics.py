@@ -45,6 +45,7 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_chats(tmp_path):
     old.db.execute("ALTER TABLE chats DROP COLUMN ranking")
     for table, column in (("chats", "schedule"), ("chats", "weekly_day"), ("chat_days", "week_of")):
         old.db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    old.db.execute("ALTER TABLE deliveries ADD COLUMN created_at TEXT")  # m008 dropped it
     old.db.execute("DROP TABLE acronyms")
     old.db.execute("DROP TABLE saved")
     old.db.execute("DELETE FROM _sqlite_migrations WHERE name != 'm001_initial'")

@@ -126,29 +126,29 @@ def _json_list(values: Iterable[object]) -> str:
     return json.dumps(list(values))
 
 
-# Writes (chat, position, arxiv_id, version, score) rows as pending under the first two values (day, now), except where
+# Writes (chat, position, arxiv_id, version, score) rows as pending under the first value (the day), except where
 # the chat has the paper pending already or received it at the same or a newer version. "WHERE true" lets SQLite
 # parse the ON CONFLICT clause after a SELECT.
 _UPSERT_PENDING = (
     "INSERT INTO deliveries (chat, arxiv_id, version, announced, position, score, status, message_id, attempts, error, "
-    f"created_at, sent_at) SELECT column1, column3, column4, ?, column2, column5, '{PENDING}', NULL, 0, '', ?, NULL "
+    f"sent_at) SELECT column1, column3, column4, ?, column2, column5, '{PENDING}', NULL, 0, '', NULL "
     "FROM (VALUES {rows}) WHERE true "
     "ON CONFLICT (chat, arxiv_id) DO UPDATE SET version = excluded.version, announced = excluded.announced, "
     f"position = excluded.position, score = excluded.score, status = '{PENDING}', message_id = NULL, attempts = 0, "
-    "error = '', created_at = excluded.created_at, sent_at = NULL "
+    "error = '', sent_at = NULL "
     f"WHERE status = '{FAILED}' OR (status != '{PENDING}' AND version < excluded.version)"
 )
 
 
-def _upsert_pending(db: "Database", values: list[object], announced: str, now: str) -> int:
+def _upsert_pending(db: "Database", values: list[object], announced: str) -> int:
     """Write rows as pending (see _UPSERT_PENDING), PLAN_ROWS_PER_STATEMENT at a time; `values` holds them one after
     another, five values each. Returns how many rows were written (total_changes counts exactly those: deliveries
     has no triggers, and a refused row changes nothing)."""
-    per_statement = max(1, min(PLAN_ROWS_PER_STATEMENT, (db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 2) // 5))
+    per_statement = max(1, min(PLAN_ROWS_PER_STATEMENT, (db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 1) // 5))
     before = db.conn.total_changes
     for start in range(0, len(values), per_statement * 5):
         batch = values[start : start + per_statement * 5]
-        db.conn.execute(_UPSERT_PENDING.format(rows=", ".join(["(?, ?, ?, ?, ?)"] * (len(batch) // 5))), [announced, now, *batch])
+        db.conn.execute(_UPSERT_PENDING.format(rows=", ".join(["(?, ?, ?, ?, ?)"] * (len(batch) // 5))), [announced, *batch])
     return db.conn.total_changes - before
 
 
@@ -199,7 +199,7 @@ class DeliveryQueries:
                 plan = digests[ref]
                 values += itertools.chain.from_iterable(zip(itertools.repeat(chat), itertools.count(), plan.arxiv_ids, plan.versions, plan.scores))
             rows = len(values) // 5
-            written = _upsert_pending(db, values, announced, now)
+            written = _upsert_pending(db, values, announced)
             plans: dict[ChatRef, list[str]] = {ref: [] for ref in digests}
             if written == rows:
                 for ref in fresh:
