@@ -66,7 +66,7 @@ class TermCompiler:
         self._counted: dict[tuple[str, float, bool, bool, str, str], CountedTerm | None] = {}
         self._exclude_lists: dict[tuple[str, ...], tuple[int, ...]] = {}
         self._phrase_words: dict[tuple[str, float, str], CountedTerm | None] = {}
-        self._term_lists: dict[tuple[tuple[Keyword, ...], tuple[Keyword, ...], bool], tuple[CountedTerm, ...]] = {}
+        self._term_lists: dict[tuple[int, int, bool], tuple[tuple[Keyword, ...], tuple[Keyword, ...], tuple[CountedTerm, ...]]] = {}
 
     def compile(self, subscription: Subscription) -> CompiledSubscription:
         authors = subscription.authors[:MAX_AUTHORS_PER_SUBSCRIPTION]
@@ -88,12 +88,14 @@ class TermCompiler:
         return known
 
     def _counted_terms(self, keywords: tuple[Keyword, ...], learned: tuple[Keyword, ...], relevance: bool) -> tuple[CountedTerm, ...]:
-        """The terms that count, in priority order; worked out once per distinct keyword list of the day."""
-        key = (keywords, learned, relevance)
+        """The terms that count, in priority order; worked out once per keyword list object (the store gives chats
+        with equal keywords one shared tuple). Looked up by identity: hashing every chat's keywords cost more
+        than the lookup saves; the entry holds the tuples, so their ids stay theirs."""
+        key = (id(keywords), id(learned), relevance)
         known = self._term_lists.get(key)
-        if known is not None:
-            return known
-        keywords = keywords[:MAX_KEYWORDS_PER_SUBSCRIPTION]
+        if known is not None and known[0] is keywords and known[1] is learned:
+            return known[2]
+        listed, keywords = keywords, keywords[:MAX_KEYWORDS_PER_SUBSCRIPTION]
         found = [self._counted_term(keyword, KEYWORD, "", relevance) for keyword in keywords]
         if relevance:
             found += [self._phrase_word(word, share, phrase) for word, share, phrase in phrase_shares(keywords)]
@@ -102,7 +104,8 @@ class TermCompiler:
         for term in found:
             if term is not None and term.term_id not in counted:
                 counted[term.term_id] = term
-        terms = self._term_lists[key] = tuple(counted.values())
+        terms = tuple(counted.values())
+        self._term_lists[key] = (listed, learned, terms)
         return terms
 
     def _phrase_word(self, word: str, share: float, phrase: str) -> CountedTerm | None:
