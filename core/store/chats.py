@@ -71,9 +71,18 @@ class _Shared:
 
     def __init__(self) -> None:
         self._seen: dict[object, object] = {}
+        self._keywords: dict[tuple[str, float, bool], Keyword] = {}
 
     def __call__(self, value: T) -> T:
         return self._seen.setdefault(value, value)  # type: ignore[return-value]
+
+    def keyword(self, term: str, weight: float, aliases: bool = True) -> Keyword:
+        """The shared Keyword, found by its plain values (made and hashed once, not once per chat)."""
+        key = (term, weight, aliases)
+        known = self._keywords.get(key)
+        if known is None:
+            known = self._keywords[key] = self(Keyword(self(term), weight, aliases=aliases))
+        return known
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +136,8 @@ def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float
         summaries=bool(row["summaries"]),
         language=shared(row["language"]),
         crosslists=bool(row["crosslists"]),
-        keywords=shared(tuple(shared(Keyword(shared(term), weight, aliases=_fold(term) not in plain)) for term, weight in by_kind["keyword"])),
-        learned=shared(tuple(shared(Keyword(shared(term), weight)) for term, weight in by_kind["learned"])),
+        keywords=shared(tuple(shared.keyword(term, weight, not plain or _fold(term) not in plain) for term, weight in by_kind["keyword"])),
+        learned=shared(tuple(shared.keyword(term, weight) for term, weight in by_kind["learned"])),
         ranking=shared(row["ranking"] or "relevance"),
         excludes=shared(tuple(shared(term) for term, _ in by_kind["exclude"])),
         categories=shared(tuple(shared(term) for term, _ in by_kind["category"])),
