@@ -7,6 +7,7 @@ the set costs one pass over the papers for all such terms together.
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,9 +50,14 @@ class DayTerms:
     def __init__(self, kept: int = PAPER_SETS_KEPT) -> None:
         self._kept = kept
         self._sets: OrderedDict[tuple[tuple[str, int], ...], _PaperSet] = OrderedDict()
+        self._lock = threading.Lock()  # web pages score in worker threads while a tick scores in the event loop
 
     def postings(self, papers: Sequence[Paper], groups: Sequence[TermGroup]) -> TermPostings:
         """Postings for each group, in order (a group's index is its term id)."""
+        with self._lock:
+            return self._postings(papers, groups)
+
+    def _postings(self, papers: Sequence[Paper], groups: Sequence[TermGroup]) -> TermPostings:
         known = self._paper_set(papers)
         missing = list(dict.fromkeys(pattern for group in groups for pattern in group if pattern not in known.patterns))
         if missing or known.lengths is None:
