@@ -136,7 +136,7 @@ def test_scoring_a_day_runs_no_collection_and_leaves_the_collector_on() -> None:
         selection = score_day(PAPERS, subscriptions, SCORING)
     finally:
         gc.callbacks.remove(seen)
-    assert collections in ([], [0])  # at most the young pass as the collector comes back
+    assert len(collections) <= 1  # at most the pass as the collector comes back (unpaused: one every 700 objects)
     assert gc.isenabled()
     assert sum(selection.matched_count(s.subscriber) for s in subscriptions) > 0
 
