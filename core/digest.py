@@ -67,7 +67,7 @@ def select_digests(
         if (blocked := already_delivered(by_id, subscription, delivered.get(subscriber, ())))
     }
     selection = score_day(todays, list(latest.values()), scoring, skip=skip, aliases=aliases, day_terms=day_terms)
-    return DayDigests(day, latest, selection, now, {paper.arxiv_id: paper for paper in todays}, week[0] if week else None)
+    return DayDigests(day, latest, selection, now, by_id, week[0] if week else None)
 
 
 def week_papers(papers: Sequence[Paper]) -> list[Paper]:
@@ -93,7 +93,7 @@ class DayDigests(Mapping[str, Digest]):
         week_from: dt.date | None = None,
     ) -> None:
         self._day = day
-        self._papers = papers  # the scored papers by arXiv id
+        self._papers = papers  # the scored papers by arXiv id (and by versioned id)
         self._week_from = week_from
         self._subscriptions = subscriptions
         self._selection = selection

@@ -7,6 +7,7 @@ the halves never carry into each other.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,8 +32,9 @@ class Postings:
     papers: Sequence[np.ndarray]
     factors: Sequence[np.ndarray]
 
+    @functools.cached_property
     def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All postings end to end: each entry's id, paper and factor."""
+        """All postings end to end: each entry's id, paper and factor (made once; every pass of rows reads it)."""
         counts = np.fromiter(map(len, self.papers), np.int64, len(self.papers))
         ids = np.repeat(np.arange(len(self.papers), dtype=np.int32), counts)
         papers = np.concatenate([*self.papers, np.zeros(0, np.int64)]).astype(np.int32)
@@ -164,7 +166,7 @@ def select_top(
     """
     row_count = len(rules.thresholds)
     block = max(1, CELLS_PER_BLOCK // max(1, paper_count))
-    scattered = [(_BlockEntries(gain.entries, block), gain.postings.flat(), len(gain.postings.papers)) for gain in gains]
+    scattered = [(_BlockEntries(gain.entries, block), gain.postings.flat, len(gain.postings.papers)) for gain in gains]
     drop_entries = _BlockEntries(drops[0], block)
     # Rows come grouped by profile, so blocks of one set of profiles follow each other: only the latest set's
     # columns (and postings mapped to them, ~9 MB per gain list for a week's papers) are kept.

@@ -12,7 +12,8 @@ MIN_WEIGHT = 0.01
 MAX_WEIGHT = 10.0
 # With weights <= 10, title_bonus <= 10, relevance factors <= 10 (core/relevance.py), author_points <= 100
 # and the per-subscription caps of core/subscription_terms.py, every score stays below 2**30 units, so the
-# score matrix stays int32 (core/score_matrix.py); entries beyond the caps are ignored.
+# threshold and order scores each fit one half of a packed int64 cell (core/score_matrix.py); entries beyond
+# the caps are ignored.
 
 
 @functools.lru_cache(maxsize=1024)
