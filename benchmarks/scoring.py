@@ -3,10 +3,11 @@
 Run from the repository root: ``python -m benchmarks.scoring [--subscribers N] [--papers N] [--sample N]``.
 
 Headline, "full path": what a tick does before sending: `select_digests` (one scoring pass), then per
-chunk of PLAN_CHUNK_CHATS chats the selection's entries written to the outbox as pending rows
-(`Store.plan_digests`, a real SQLite file). Its sub-steps are printed too. Delivery then builds each
-chat's Digest (ScoredPaper/KeywordMatch objects, restricted to what was planned) when it reaches the
-chat: that is timed separately for every chat and printed next to the headline, with the sum of both.
+chunk of PLAN_CHUNK_CHATS chats the selections recorded in the outbox (`Store.plan_digests`, a real
+SQLite file: one chat_days row per chat). Its sub-steps are printed too. Delivery then, when it reaches a
+chat, claims its day (`claim_pending`: the pending rows, one per paper, written in the chat's own
+transaction) and builds its Digest (ScoredPaper/KeywordMatch objects, restricted to what was claimed):
+both are timed for every chat and printed next to the headline, with the sum of all.
 The first run in the process is "cold" (parse and word caches empty, no term found in the day yet), the median
 of the others "warm" (the day's term postings kept, as the scheduler keeps them between ticks of one day).
 
@@ -87,7 +88,8 @@ def original_bot(papers: Sequence[LoweredPaper], subscription: Subscription) -> 
 class PathTimes:
     score: float = 0.0  # select_digests: the numeric step
     entries: float = 0.0  # each chat's outbox entries read from the selection, chunk by chunk
-    outbox: float = 0.0  # plan_digests: the pending rows
+    outbox: float = 0.0  # plan_digests: the selections recorded
+    claims: float = 0.0  # not in `total`: every chat's claim_pending (its pending rows), as delivery reaches the chat
     digests: float = 0.0  # not in `total`: every chat's Digest, built as delivery reaches the chat
 
     @property
@@ -96,15 +98,19 @@ class PathTimes:
         return self.score + self.entries + self.outbox
 
     @property
+    def per_chat(self) -> float:
+        return self.claims + self.digests
+
+    @property
     def with_digests(self) -> float:
-        return self.total + self.digests
+        return self.total + self.per_chat
 
 
 def full_path(
     store: Store, day: dt.date, papers: Sequence[Paper], subscriptions: Sequence[Subscription], scoring: ScoringSettings, day_terms: DayTerms
 ) -> tuple[PathTimes, int]:
-    """The scheduler's path before sending, then the Digest objects delivery builds (timed apart); returns the
-    times and the number of outbox rows written. `day_terms` lives as long as the scheduler's DigestService:
+    """The scheduler's path before sending, then each chat's claim and Digest as delivery makes them (timed apart);
+    returns the times and the number of outbox rows the claims wrote. `day_terms` lives as long as the scheduler's DigestService:
     the first run in the process finds every term in the day's papers, later runs only the new ones."""
     times = PathTimes()
     chats = [ChatRef(PLATFORM, subscription.subscriber.split(":", 1)[1]) for subscription in subscriptions]
@@ -116,7 +122,8 @@ def full_path(
 
 
 def _plan_chunks(store: Store, day: dt.date, chats: Sequence[ChatRef], digests: ChatDigests, times: PathTimes) -> int:
-    """Each chunk planned, then its chats' digests built one by one as delivery does; returns the rows written."""
+    """Each chunk planned, then its chats' days claimed and digests built one by one as delivery does; returns the
+    rows the claims wrote."""
     rows = 0
     for start in range(0, len(chats), PLAN_CHUNK_CHATS):
         started = time.perf_counter()
@@ -127,11 +134,15 @@ def _plan_chunks(store: Store, day: dt.date, chats: Sequence[ChatRef], digests: 
         planned = time.perf_counter()
         times.entries += read - started
         times.outbox += planned - read
-        rows += sum(map(len, plans.values()))
         for ref in refs:  # as the scheduler's delivery does, one chat at a time, each dropped after
             if plans[ref]:
-                digests.planned(ref, set(plans[ref]))
-        times.digests += time.perf_counter() - planned
+                claiming = time.perf_counter()
+                claimed = {row.arxiv_id for row in store.outbox.claim_pending(ref, day)}
+                building = time.perf_counter()
+                digests.planned(ref, claimed)
+                times.claims += building - claiming
+                times.digests += time.perf_counter() - building
+                rows += len(claimed)
     return rows
 
 
@@ -144,19 +155,22 @@ def create_chats(store: Store, subscriptions: Sequence[Subscription], defaults: 
 
 def add_history(store: Store, papers: Sequence[Paper], subscriptions: Sequence[Subscription], scoring: ScoringSettings, days: int) -> None:
     """`days` earlier days of outbox rows: each chat's selection of the benchmark day, under older arXiv ids (they
-    sort before the day's, as real ids do), planned as the scheduler plans."""
+    sort before the day's, as real ids do), planned and claimed as the scheduler does."""
     if not days:
         return
     chats = [ChatRef(PLATFORM, subscription.subscriber.split(":", 1)[1]) for subscription in subscriptions]
     digests = ChatDigests(chats, select_digests(DAY, papers, subscriptions, scoring, now=NOW))
     for back in range(days, 0, -1):
+        day = DAY - dt.timedelta(days=back)
         for start in range(0, len(chats), PLAN_CHUNK_CHATS):
             chunk = {}
             for ref in chats[start : start + PLAN_CHUNK_CHATS]:
                 plan = digests.plan(ref)
                 older = tuple(f"{2500 + back}.{arxiv_id.split('.', 1)[1]}" for arxiv_id in plan.arxiv_ids)
                 chunk[ref] = dataclasses.replace(plan, arxiv_ids=older)
-            store.outbox.plan_digests(DAY - dt.timedelta(days=back), chunk)
+            store.outbox.plan_digests(day, chunk)
+            for ref in chunk:
+                store.outbox.claim_pending(ref, day)
     print(f"outbox history: {days} earlier days, {store.outbox.delivery_stats().papers_pending} rows before the runs")
 
 
@@ -193,8 +207,8 @@ def main() -> None:
         add_history(store, papers, subscriptions, settings.scoring, options.history_days)
         store.close()
         if not options.history_days:
-            print("outbox: empty before the runs (--history-days N: a service that planned N earlier days; each day's rows "
-                  "then land on every chat's pages, which costs more)")
+            print("outbox: empty before the runs (--history-days N: a service that delivered N earlier days; each claim's "
+                  "rows then land on its chat's pages, which costs more)")
         rss_before = peak_rss_mib()
         day_terms = DayTerms()  # as the scheduler's DigestService holds it
 
@@ -220,9 +234,9 @@ def main() -> None:
     for name, times, total, goal in ((f"warm (median of {len(warm_runs)})", pick, warm, warm_goal),
                                      ("cold (first run)", cold, cold.total, cold_goal)):
         print(f"full path, {name}: {total:.2f} s{_goal(total, goal)}"
-              f" = score {times.score:.2f} + entries {times.entries:.2f} + outbox rows {times.outbox:.2f}")
-        print(f"  + digest objects, built per chat as delivery reaches it: {times.digests:.2f} s"
-              f" -> {times.with_digests:.2f} s in all")
+              f" = score {times.score:.2f} + entries {times.entries:.2f} + outbox plans {times.outbox:.2f}")
+        print(f"  + per chat as delivery reaches it: claim (its outbox rows) {times.claims:.2f} s + digest objects "
+              f"{times.digests:.2f} s -> {times.with_digests:.2f} s in all")
     rss_goal = RSS_GOAL_MIB.get(len(subscriptions))
     print(f"{rows} outbox rows ({rows / len(subscriptions):.1f} papers per subscriber); peak RSS {peak_rss_mib():.0f} MiB "
           f"(workload and chats loaded: {rss_before:.0f} MiB)" + (f", goal < {rss_goal} MiB" if rss_goal else ""))

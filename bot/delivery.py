@@ -150,7 +150,8 @@ class DigestSender:
             return DeliveryResult(ref, day, DeliveryOutcome.NOTHING_TO_SEND)
         digest = self._still_pending(ref, digest)
         if not digest.papers:
-            # Everything was confirmed before a restart; a footer, if any, is not worth a duplicate risk.
+            # Everything was confirmed before a restart (a footer, if any, is not worth a duplicate risk), or the
+            # claim found the chat had received it all (the day closed as empty).
             return self._finish(ref, day, 0, 0)
         try:
             messages = adapter.render_digest(digest)
@@ -162,8 +163,9 @@ class DigestSender:
         return await self._send_messages(adapter, ref, day, messages, stop)
 
     def _still_pending(self, ref: ChatRef, digest: Digest) -> Digest:
-        """The digest cut to the papers not confirmed yet (a resumed digest sends only the rest)."""
-        pending = {row.arxiv_id for row in self.store.outbox.pending_papers(ref, digest.announcement_day)}
+        """The digest cut to the papers still to send: claimed from the plan when delivery first reaches it (what the
+        chat received meanwhile is left out), then those not confirmed yet (a resumed digest sends only the rest)."""
+        pending = {row.arxiv_id for row in self.store.outbox.claim_pending(ref, digest.announcement_day)}
         return dataclasses.replace(digest, papers=tuple(p for p in digest.papers if p.paper.arxiv_id in pending))
 
     async def _send_messages(
@@ -194,7 +196,7 @@ class DigestSender:
         return self._finish(ref, day, sent_messages, sent_papers)
 
     def _finish(self, ref: ChatRef, day: dt.date, messages: int, papers: int) -> DeliveryResult:
-        self.store.outbox.finish_digest_day(ref, day, DayStatus.DONE)
+        self.store.outbox.finish_digest_day(ref, day)
         self._forget(ref, day)
         return DeliveryResult(ref, day, DeliveryOutcome.DELIVERED, messages, papers)
 

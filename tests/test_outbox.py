@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from core.models import ChatRef, DigestPlan, PlanEntry
 from core.store.outbox import PLAN_ROWS_PER_STATEMENT, DayStatus, OpenDay
 from tests.delivery_support import new_chat
@@ -99,7 +101,7 @@ def test_delivered_on_day_and_skipped_days(store):
     store.outbox.skip_digest_day(first.ref, DAY)
     assert store.outbox.digest_day_status(first.ref, DAY) == DayStatus.PLANNED
     assert store.outbox.delivery_stats().papers_pending == 1
-    store.outbox.finish_digest_day(first.ref, DAY, DayStatus.DONE)
+    store.outbox.finish_digest_day(first.ref, DAY)
 
 
 def test_many_chats_plan_in_one_call_and_an_unknown_chat_gets_nothing(store):
@@ -121,17 +123,55 @@ def test_feedback_votes_replace_per_reader(store):
     assert store.outbox.feedback_totals(chat.ref) == {"2609.00001": 0, "2609.00002": 1}
 
 
-def test_a_batch_mixing_new_and_already_received_papers_plans_only_the_new_in_order(store):
-    """More rows than one statement takes, and one chat's selection holds a paper it already received: the plan
-    is read back from what was written, every chat's in its digest order."""
+def test_a_batch_is_planned_whole_and_each_claim_leaves_out_what_its_chat_received(store):
+    """Planning records every chat's selection as it is; claiming one chat's day (more rows than one statement
+    takes) writes its rows in digest order without the paper it already received, and leaves the others' alone."""
     first, second = new_chat(store, "1"), new_chat(store, "2")
     store.outbox.plan_digest(first.ref, DAY, _entries(make_paper("2609.00005")))
     store.outbox.mark_sent(first.ref, ["2609.00005"], "m1")
     many = [make_paper(f"2609.{number:05d}") for number in range(PLAN_ROWS_PER_STATEMENT + 20, 0, -1)]
     plans = store.outbox.plan_digests(NEXT_DAY, {first.ref: _plan(*many), second.ref: _plan(*many[:3])})
-    assert plans[first.ref] == [paper.arxiv_id for paper in many if paper.arxiv_id != "2609.00005"]
-    assert plans[second.ref] == [paper.arxiv_id for paper in many[:3]]
-    assert [row.position for row in store.outbox.pending_papers(second.ref, NEXT_DAY)] == [0, 1, 2]
+    assert plans == {first.ref: [paper.arxiv_id for paper in many], second.ref: [paper.arxiv_id for paper in many[:3]]}
+    assert store.outbox.delivery_stats(first.ref).papers_pending == len(many)  # planned, not claimed yet
+    claimed = store.outbox.claim_pending(first.ref, NEXT_DAY)
+    assert [row.arxiv_id for row in claimed] == [paper.arxiv_id for paper in many if paper.arxiv_id != "2609.00005"]
+    assert [row.arxiv_id for row in store.outbox.claim_pending(first.ref, NEXT_DAY)] == [row.arxiv_id for row in claimed]
+    assert store.outbox.delivery_stats(first.ref).papers_pending == len(many) - 1
+    assert store.db.execute("SELECT COUNT(*) FROM deliveries WHERE chat = 2").fetchone()[0] == 0
+    assert [(row.position, row.score) for row in store.outbox.pending_papers(second.ref, NEXT_DAY)] == [(0, 5.0), (1, 5.0), (2, 5.0)]
+
+
+def test_a_claim_that_finds_everything_received_closes_the_day_as_empty(store):
+    chat = new_chat(store, "1")
+    store.outbox.plan_digest(chat.ref, DAY, _entries(make_paper("2609.00001")))
+    store.outbox.mark_sent(chat.ref, ["2609.00001"], "m1")
+    store.outbox.plan_digests(NEXT_DAY, {chat.ref: _plan(make_paper("2609.00001"))})
+    assert store.outbox.digest_day_status(chat.ref, NEXT_DAY) == DayStatus.PLANNED
+    assert store.outbox.claim_pending(chat.ref, NEXT_DAY) == []
+    assert store.outbox.digest_day_status(chat.ref, NEXT_DAY) == DayStatus.EMPTY
+    store.outbox.finish_digest_day(chat.ref, NEXT_DAY)  # what the sender does next: the day stays empty
+    assert store.outbox.digest_day_status(chat.ref, NEXT_DAY) == DayStatus.EMPTY
+    assert NEXT_DAY not in {open_day.announcement_day for open_day in store.outbox.open_digest_days()}
+
+
+def test_giving_up_an_unclaimed_day_drops_its_selection(store):
+    chat = new_chat(store, "1")
+    store.outbox.plan_digests(DAY, {chat.ref: _plan(make_paper("2609.00001"), make_paper("2609.00002"))})
+    store.outbox.give_up_deliveries(chat.ref, "chat gone")
+    assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
+    assert store.outbox.pending_papers(chat.ref, DAY) == []
+    assert store.outbox.delivery_stats(chat.ref).papers_pending == 0
+    # Nothing of it was delivered: a later day may plan the papers again.
+    assert store.outbox.plan_digest(chat.ref, NEXT_DAY, _entries(make_paper("2609.00002"))) == ["2609.00002"]
+
+
+def test_a_damaged_stored_selection_is_an_error_not_a_wrong_digest(store):
+    chat = new_chat(store, "1")
+    store.outbox.plan_digests(DAY, {chat.ref: _plan(make_paper("2609.00001"), make_paper("2609.00002"))})
+    store.db.execute("UPDATE chat_days SET plan_numbers = substr(plan_numbers, 1, 8)")
+    with pytest.raises(ValueError, match="damaged"):
+        store.outbox.claim_pending(chat.ref, DAY)
+    assert store.db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 0
 
 
 def test_a_failed_paper_is_planned_again_and_a_duplicate_entry_once(store):

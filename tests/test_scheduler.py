@@ -268,3 +268,27 @@ async def test_a_preview_and_a_tick_fetching_at_once_ask_arxiv_once(tmp_path, fa
     assert both == [{"cs.CV"}, {"cs.CV"}]
     assert len(fake_arxiv.feed_requests()) == 1
     await world.close()
+
+
+async def test_a_paper_received_before_the_selection_looked_is_left_out_when_delivery_claims_the_day(world):
+    """Planning records the selection as it is; the chat received one of its papers long ago (beyond the days
+    delivered_on_day reads), announced again today: the claim at delivery leaves it out, and the digest the chat
+    gets, header count included, is the rest."""
+    chat = world.chat("lab")
+    await world.tick_at(2026, 4, 21, 8, 0)
+    received = world.adapter.papers_sent_to("lab")[0]
+    # As if it had reached the chat months ago, and arXiv announced it again on Wednesday as a cross-list.
+    world.store.db.execute("UPDATE deliveries SET announced = '2026-01-05' WHERE arxiv_id = ?", [received])
+    tuesday_copy = next(paper for paper in fixture_papers("2026-04-21") if paper.arxiv_id == received)
+    world.store.papers.store_announcement(WEDNESDAY, [dataclasses.replace(tuesday_copy, announce_type="cross")])
+    now = dt.datetime(2026, 4, 22, 8, 0, tzinfo=UTC)
+    selected = world.scheduler.digests.build_digests(WEDNESDAY, [chat], now)
+    assert received in selected.plan(chat.ref).arxiv_ids  # the selection could not know
+
+    report = await world.tick_at(2026, 4, 22, 8, 0)
+    assert [r.outcome for r in report.deliveries] == [DeliveryOutcome.DELIVERED]
+    wednesday = world.adapter.rendered[-1]
+    sent_wednesday = world.adapter.papers_sent_to("lab")[len(world.adapter.rendered[0].papers):]
+    assert received not in sent_wednesday and sent_wednesday == [s.paper.arxiv_id for s in wednesday.papers]
+    assert world.adapter.papers_sent_to("lab").count(received) == 1
+    assert world.store.outbox.digest_day_status(chat.ref, WEDNESDAY) == DayStatus.DONE

@@ -32,6 +32,7 @@ def test_migrations_apply_once_and_wal_is_on(tmp_path):
         "m001_initial", "m002_chat_owed_from", "m003_ranking", "m004_saved_papers", "m006_weekly_schedule",
         "m007_deliveries_without_rowid",
         "m008_deliveries_by_day",
+        "m009_day_plans",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again.close()
@@ -43,7 +44,8 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_chats(tmp_path):
     chat = old.chats.get_or_create_chat(ChatRef("console", "lab"), DefaultsSettings())
     old.db.execute("ALTER TABLE chats DROP COLUMN owed_from")  # back to m001's tables
     old.db.execute("ALTER TABLE chats DROP COLUMN ranking")
-    for table, column in (("chats", "schedule"), ("chats", "weekly_day"), ("chat_days", "week_of")):
+    for table, column in (("chats", "schedule"), ("chats", "weekly_day"), ("chat_days", "week_of"), ("chat_days", "plan"),
+                          ("chat_days", "plan_numbers")):
         old.db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     old.db.execute("ALTER TABLE deliveries ADD COLUMN created_at TEXT")  # m008 dropped it
     old.db.execute("DROP TABLE acronyms")
@@ -57,6 +59,7 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_chats(tmp_path):
         "m001_initial", "m002_chat_owed_from", "m003_ranking", "m004_saved_papers", "m006_weekly_schedule",
         "m007_deliveries_without_rowid",
         "m008_deliveries_by_day",
+        "m009_day_plans",
     ]
     assert migrated.saved.saved_papers(chat.ref) == []  # m004: an empty reading list
     # m003: chats stored before rankings existed get relevance; m006: and daily digests, as they had

@@ -4,6 +4,13 @@ Two tables: `deliveries` (one row per chat and paper: a paper reaches a chat at 
 `chat_days` (one row per chat and announcement day once that day's digest was planned, so the
 scheduler never plans a day twice and knows which digests a restart must resume).
 
+Planning and claiming: a tick plans a chunk of chats in one transaction, one chat_days row each holding
+the chat's selection (`plan`, `plan_numbers`), not one deliveries row per paper: the first digests go out
+sooner, and a tick's writes are not paid all at once. When delivery reaches the chat it claims the day
+(`claim_pending`): the selection becomes pending deliveries rows, leaving out what the chat already
+received (same or newer version) or has pending under another day, in one transaction with clearing the
+selection. From then on the rows are the digest: sent, failed or still pending.
+
 A weekly digest is one outbox day: planned under the newest announcement day it covers (its rows
 and the sender's bookkeeping are a daily digest's), with a closed `in_week` row for each older
 day it covers; all of them carry that key day in `week_of`. So chat_days stays the one record of
@@ -20,6 +27,7 @@ import datetime as dt
 import itertools
 import json
 import sqlite3
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -126,6 +134,29 @@ def _json_list(values: Iterable[object]) -> str:
     return json.dumps(list(values))
 
 
+_PLAN_BYTES_PER_PAPER = struct.calcsize("<Id")  # plan_numbers' length per planned paper
+
+
+def _plan_numbers_format(papers: int) -> str:
+    """How plan_numbers packs a selection's versions and scores: little-endian uint32s, then float64s."""
+    return f"<{papers}I{papers}d"
+
+
+def _stored_plan(plan: DigestPlan) -> tuple[str, bytes]:
+    """A selection as chat_days holds it until claimed: the ids separated by spaces (no arXiv id has one), the
+    numbers packed."""
+    return " ".join(plan.arxiv_ids), struct.pack(_plan_numbers_format(len(plan)), *plan.versions, *plan.scores)
+
+
+def _read_plan(arxiv_ids: str, numbers: bytes) -> DigestPlan:
+    ids = tuple(arxiv_ids.split(" "))
+    try:
+        unpacked = struct.unpack(_plan_numbers_format(len(ids)), numbers)
+    except struct.error as error:
+        raise ValueError(f"a stored plan is damaged: {len(ids)} ids, {len(numbers)} bytes of numbers ({error})") from None
+    return DigestPlan(ids, unpacked[: len(ids)], unpacked[len(ids) :])
+
+
 # Writes (chat, position, arxiv_id, version, score) rows as pending under the first value (the day), except where
 # the chat has the paper pending already or received it at the same or a newer version. "WHERE true" lets SQLite
 # parse the ON CONFLICT clause after a SELECT.
@@ -152,6 +183,11 @@ def _upsert_pending(db: "Database", values: list[object], announced: str) -> int
     return db.conn.total_changes - before
 
 
+def _unclaimed(plan: DigestPlan) -> list[PlannedPaper]:
+    """A selection's papers as pending rows would hold them."""
+    return [PlannedPaper(*entry) for entry in zip(plan.arxiv_ids, plan.versions, itertools.count(), plan.scores)]
+
+
 def _planned(rows: Iterable[tuple]) -> list[PlannedPaper]:
     return [PlannedPaper(arxiv_id, int(version), int(position), float(score), int(attempts or 0))
             for arxiv_id, version, position, score, attempts in rows]
@@ -164,26 +200,24 @@ class DeliveryQueries:
         self._store = store  # the connection, its write lock and the clock
 
     def plan_digest(self, ref: ChatRef, day: dt.date, entries: Iterable[PlanEntry]) -> list[str]:
-        """Write one chat's digest for the day as pending rows; see plan_digests."""
-        return self.plan_digests(day, {ref: DigestPlan.of(entries)})[ref]
+        """Plan one chat's digest for the day and claim it at once (see plan_digests and claim_pending); return the
+        arXiv ids to send, in digest order."""
+        self.plan_digests(day, {ref: DigestPlan.of(entries)})
+        return [row.arxiv_id for row in self.claim_pending(ref, day)]
 
     def plan_digests(
         self, day: dt.date, digests: Mapping[ChatRef, DigestPlan], week: Sequence[dt.date] = ()
     ) -> dict[ChatRef, list[str]]:
-        """Write many chats' digests for the day (their entries, in digest order) as pending rows in one
-        transaction; return per chat the arXiv ids to send, in digest order.
+        """Record many chats' digests for the day (their entries, in digest order) in one transaction: a chat_days
+        row each, holding its selection until delivery claims it (claim_pending). Return per chat the arXiv ids
+        planned, in digest order: what to summarize and build. The claim may still leave some out (a paper the
+        chat received under a day the selection did not look at); the selection already left out the rest.
 
         With `week` (announcement days, the newest being `day`) they are weekly digests: the older days
         are recorded as covered in the same transaction (see the module's docstring).
 
-        Idempotent per chat: a day planned before changes nothing and its still pending rows come
-        back; an unknown chat gets an empty plan. Papers the chat already received (same or newer version) or has
-        pending from another day are left out, failed ones are planned again; a day with nothing left is recorded
-        as empty.
-        SQLite decides what is left out, in the upsert that writes the rows (one primary-key probe per row, the
-        one the insert makes anyway); several hundred rows per statement, since a statement's own overhead is
-        most of an executemany's cost. When every row was written (the usual case: the selection already left
-        out what the chats have) the plan is the entries themselves; otherwise it is read back.
+        Idempotent per chat: a day planned before changes nothing and what is still to send of it comes back; an
+        unknown chat gets an empty plan; an empty selection is recorded as an empty day.
         """
         now, announced = self._store.now_iso(), day.isoformat()
         with self._store.transaction() as db:
@@ -193,37 +227,54 @@ class DeliveryQueries:
                 "SELECT chat FROM chat_days WHERE announced = ? AND chat IN (SELECT value FROM json_each(?))",
                 [announced, _json_list(chat_ids.values())],
             )}
-            fresh = {ref: chat for ref, chat in chat_ids.items() if chat not in already}
-            values: list[object] = []  # (chat, position, arxiv_id, version, score) per row, flat: bound as they are
-            for ref, chat in fresh.items():
-                plan = digests[ref]
-                values += itertools.chain.from_iterable(zip(itertools.repeat(chat), itertools.count(), plan.arxiv_ids, plan.versions, plan.scores))
-            rows = len(values) // 5
-            written = _upsert_pending(db, values, announced)
-            plans: dict[ChatRef, list[str]] = {ref: [] for ref in digests}
-            if written == rows:
-                for ref in fresh:
-                    plans[ref] = list(digests[ref].arxiv_ids)
-            read_back = {chat: ref for ref, chat in chat_ids.items() if chat in already or written != rows}
-            for chat, arxiv_id in db.execute(
-                "SELECT chat, arxiv_id FROM deliveries WHERE chat IN (SELECT value FROM json_each(?)) AND announced = ? "
-                f"AND {_IS_PENDING} ORDER BY chat, position, arxiv_id",
-                [_json_list(read_back), announced],
-            ):
-                plans[read_back[chat]].append(arxiv_id)
             week_of = announced if week else None
             covered = [other.isoformat() for other in week if other != day]
-            days = []
-            for ref, chat in fresh.items():
-                planned = bool(plans[ref])
-                days.append((chat, announced, DayStatus.PLANNED if planned else DayStatus.EMPTY, now, None if planned else now, week_of))
-                days.extend((chat, other, DayStatus.IN_WEEK, now, now, week_of) for other in covered)
+            plans: dict[ChatRef, list[str]] = {ref: [] for ref in digests}
+            days: list[tuple[object, ...]] = []
+            for ref, chat in chat_ids.items():
+                if chat in already:
+                    plans[ref] = [row.arxiv_id for row in self._pending_rows(db, chat, day)]
+                    continue
+                plan = digests[ref]
+                if len(plan):
+                    days.append((chat, announced, DayStatus.PLANNED, now, None, week_of, *_stored_plan(plan)))
+                    plans[ref] = list(plan.arxiv_ids)
+                else:
+                    days.append((chat, announced, DayStatus.EMPTY, now, now, week_of, None, None))
+                days.extend((chat, other, DayStatus.IN_WEEK, now, now, week_of, None, None) for other in covered)
             db.conn.executemany(
-                "INSERT OR IGNORE INTO chat_days (chat, announced, status, planned_at, finished_at, week_of) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO chat_days (chat, announced, status, planned_at, finished_at, week_of, plan, plan_numbers) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 days,
             )
         return plans
+
+    def claim_pending(self, ref: ChatRef, day: dt.date) -> list[PlannedPaper]:
+        """The papers of the chat's digest for the day still to send, in digest order; delivery calls it when it
+        reaches the chat. The first call claims the planned selection: its papers become pending rows unless the
+        chat received them at the same or a newer version or has them pending under another day (failed ones
+        are planned again), and a day left with nothing to send closes as empty. Later calls only read."""
+        announced = day.isoformat()
+        with self._store.transaction() as db:
+            chat = _chat_pk(db, ref)
+            row = db.execute(
+                "SELECT plan, plan_numbers FROM chat_days WHERE chat = ? AND announced = ?", [chat, announced]
+            ).fetchone()
+            if row is None or row[0] is None:
+                return self._pending_rows(db, chat, day)
+            plan = _read_plan(*row)
+            written = _upsert_pending(db, list(itertools.chain.from_iterable(
+                zip(itertools.repeat(chat), itertools.count(), plan.arxiv_ids, plan.versions, plan.scores)
+            )), announced)
+            db.execute("UPDATE chat_days SET plan = NULL, plan_numbers = NULL WHERE chat = ? AND announced = ?", [chat, announced])
+            # Every row written (the usual case: the selection left out what the chat has): the plan is what is pending.
+            pending = _unclaimed(plan) if written == len(plan) else self._pending_rows(db, chat, day)
+            if not pending:
+                db.execute(
+                    "UPDATE chat_days SET status = ?, finished_at = ? WHERE chat = ? AND announced = ? AND status = ?",
+                    [DayStatus.EMPTY, self._store.now_iso(), chat, announced, DayStatus.PLANNED],
+                )
+        return pending
 
     def skip_digest_day(self, ref: ChatRef, day: dt.date, status: DayStatus = DayStatus.PAUSED) -> None:
         """Record that this chat will not get this day's digest (e.g. it was paused), unless already planned."""
@@ -236,16 +287,23 @@ class DeliveryQueries:
             )
 
     def _pending_rows(self, db: "Database", chat: int, day: dt.date) -> list[PlannedPaper]:
+        """The day's papers still to send: its selection while unclaimed, else its pending rows."""
+        announced = day.isoformat()
+        row = db.execute("SELECT plan, plan_numbers FROM chat_days WHERE chat = ? AND announced = ?", [chat, announced]).fetchone()
+        if row is not None and row[0] is not None:
+            return _unclaimed(_read_plan(*row))
         return _planned(
             db.execute(
                 "SELECT arxiv_id, version, position, score, attempts FROM deliveries "
                 f"WHERE chat = ? AND announced = ? AND {_IS_PENDING} ORDER BY position, arxiv_id",
-                [chat, day.isoformat()],
+                [chat, announced],
             ).fetchall()
         )
 
     def pending_papers(self, ref: ChatRef, day: dt.date) -> list[PlannedPaper]:
-        """A read: it works while another process holds the write lock (WAL readers are never blocked)."""
+        """The day's papers still to send as recorded: its unclaimed selection (before claim_pending left anything
+        out), else its pending rows. A read: it works while another process holds the write lock (WAL readers are
+        never blocked)."""
         return self._pending_rows(self._store.db, _chat_pk(self._store.db, ref), day)
 
     def open_digest_days(self) -> list[OpenDay]:
@@ -348,15 +406,18 @@ class DeliveryQueries:
                 [(FAILED, error[:500], chat, arxiv_id, PENDING) for arxiv_id in arxiv_ids],
             )
 
-    def finish_digest_day(self, ref: ChatRef, day: dt.date, status: DayStatus = DayStatus.DONE) -> None:
+    def finish_digest_day(self, ref: ChatRef, day: dt.date) -> None:
+        """Close the day as done, unless it is closed already (claim_pending found nothing left to send)."""
+        marks = ", ".join("?" for _ in OPEN_DAY_STATUSES)
         with self._store.transaction() as db:
             db.execute(
-                "UPDATE chat_days SET status = ?, finished_at = ? WHERE chat = ? AND announced = ?",
-                [status, self._store.now_iso(), _chat_pk(db, ref), day.isoformat()],
+                f"UPDATE chat_days SET status = ?, finished_at = ? WHERE chat = ? AND announced = ? AND status IN ({marks})",
+                [DayStatus.DONE, self._store.now_iso(), _chat_pk(db, ref), day.isoformat(), *OPEN_DAY_STATUSES],
             )
 
     def give_up_deliveries(self, ref: ChatRef, error: str, day: dt.date | None = None) -> None:
-        """Pending rows fail and open days close as failed: for one day, or for the whole chat (it is gone)."""
+        """Pending rows fail and open days close as failed (an unclaimed selection is dropped): for one day, or for
+        the whole chat (it is gone)."""
         now = self._store.now_iso()
         marks = ", ".join("?" for _ in OPEN_DAY_STATUSES)
         day_filter, day_args = ("AND announced = ?", [day.isoformat()]) if day else ("", [])
@@ -367,7 +428,8 @@ class DeliveryQueries:
                 [FAILED, error[:500], chat, *day_args],
             )
             db.execute(
-                f"UPDATE chat_days SET status = ?, finished_at = ? WHERE chat = ? AND status IN ({marks}) {day_filter}",
+                "UPDATE chat_days SET status = ?, finished_at = ?, plan = NULL, plan_numbers = NULL "
+                f"WHERE chat = ? AND status IN ({marks}) {day_filter}",
                 [DayStatus.FAILED, now, chat, *OPEN_DAY_STATUSES, *day_args],
             )
 
@@ -410,9 +472,13 @@ class DeliveryQueries:
             f"SELECT COUNT(*), MAX(announced) FROM chat_days {where} {'AND' if ref else 'WHERE'} status = ?",
             [*args, DayStatus.DONE],
         ).fetchone()
+        (unclaimed,) = self._store.db.execute(  # planned papers delivery has not claimed yet are pending too
+            f"SELECT SUM(length(plan_numbers) / {_PLAN_BYTES_PER_PAPER}) FROM chat_days {where} {'AND' if ref else 'WHERE'} plan IS NOT NULL",
+            args,
+        ).fetchone()
         return DeliveryStats(
             papers_sent=counts.get(SENT, 0),
-            papers_pending=counts.get(PENDING, 0),
+            papers_pending=counts.get(PENDING, 0) + int(unclaimed or 0),
             papers_failed=counts.get(FAILED, 0),
             digests_delivered=int(digests or 0),
             last_digest_day=dt.date.fromisoformat(last_day) if last_day else None,

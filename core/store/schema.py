@@ -207,3 +207,16 @@ def m008_deliveries_by_day(db: Database) -> None:
     db.execute("DROP INDEX deliveries_pending_by_day")
     # When a row was planned is its day's chat_days.planned_at; nothing read it here, and it was a fifth of each row.
     db.execute("ALTER TABLE deliveries DROP COLUMN created_at")
+
+
+@migrations()
+def m009_day_plans(db: Database) -> None:
+    """A planned day's selection kept on its chat_days row until delivery claims it.
+
+    Planning a tick wrote one outbox row per chat and paper (270,000 for 10,000 chats) before the first message
+    could go out, each landing on its chat's pages. Now it writes one row per chat: `plan` holds the selection's
+    arXiv ids in digest order (separated by spaces), `plan_numbers` their versions and scores (packed, see
+    core/store/outbox.py: text for 27 floats cost more than the rest of the row). Delivery claims the day when it
+    reaches the chat: the deliveries rows are written then, as before, and both columns cleared."""
+    db.table("chat_days").add_column("plan", str)
+    db.table("chat_days").add_column("plan_numbers", bytes)
