@@ -61,7 +61,7 @@ class DayStatus(StrEnum):
 OPEN_DAY_STATUSES = (DayStatus.PLANNED, DayStatus.SENDING)  # a digest still to send (or to resume)
 DELIVERED_LOOKBACK_DAYS = 14  # how far back delivered_on_day looks for a paper announced again (a cross-list)
 
-# Rows per INSERT statement when planning (5 bound values each, within SQLite's variable limit, checked at run time):
+# Rows per INSERT statement when claiming (5 bound values each, within SQLite's variable limit, checked at run time):
 # one statement per row costs about twice as much as the row itself.
 PLAN_ROWS_PER_STATEMENT = 500
 
@@ -446,8 +446,9 @@ class DeliveryQueries:
         Only a paper the store saw announced on an earlier day can be among them (a paper first announced on
         `day` is only in `day`'s own digests, and a chat with those is not due for the day again), and it was
         delivered under one of the days since then: the rows of those days are read, at most
-        DELIVERED_LOOKBACK_DAYS back, not the whole outbox. One received longer ago is still never sent twice
-        (plan_digests refuses it); it only takes a place in the selection the next best paper would have had.
+        DELIVERED_LOOKBACK_DAYS back, not the whole outbox. One received longer ago, or planned under a day
+        delivery has not claimed yet, is still never sent twice (claim_pending leaves it out); it only takes a place
+        in the selection the next best paper would have had.
         """
         announced = day.isoformat()
         earliest = self._store.db.execute(
