@@ -9,6 +9,7 @@ import hmac
 import logging
 import re
 import warnings
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,7 +19,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 from telegram.ext import Updater
-from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, BaseRateLimiter, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
 from adapters.base import (
     ChatGone,
@@ -95,7 +96,7 @@ class TelegramAdapter:
     platform = PLATFORM
 
     def __init__(self, token: str, settings: TelegramSettings, *, public_url: str = "",
-                 events: EventSink = ignore_events, flood_control: FloodControl | None = None) -> None:
+                 events: EventSink = ignore_events, flood_control: BaseRateLimiter[Any] | None = None) -> None:
         self.settings = settings
         self._events = events
         self._public_url = (settings.public_url or public_url).rstrip("/")

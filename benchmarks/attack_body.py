@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -40,12 +42,12 @@ async def attack(megabytes: int) -> int:
         pulled = 0
         statuses: list[int] = []
 
-        async def receive() -> dict:
+        async def receive() -> dict[str, Any]:
             nonlocal pulled
             pulled += 1
             return {"type": "http.request", "body": b"x" * CHUNK, "more_body": pulled < chunks}
 
-        async def send(message: dict) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 statuses.append(message["status"])
 

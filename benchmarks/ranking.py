@@ -31,11 +31,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from core.config import Settings
 from core.digest import select_digests
 from core.models import ChatRef, CommandContext, Keyword, Paper, Subscription
 from core.store import Store
+
+if TYPE_CHECKING:
+    from core.commands.registry import CommandServices
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "ranking-dev"
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -178,7 +182,7 @@ class Benchmark:
                 for day, _ in train:
                     date = dt.date.fromisoformat(day)
                     store.papers.store_announcement(date, [as_paper(row, date) for row in self.day(day)])
-                commands = CommandProcessor(store, self.settings, services=None)  # like/dislike need no services
+                commands = CommandProcessor(store, self.settings, services=cast("CommandServices", None))  # like/dislike need none
                 context = CommandContext(ChatRef("console", profile["name"]), "reader", can_change_settings=True)
                 for command in ("start", f"categories {' '.join(profile['categories'])}"):
                     await commands.handle(context, command)

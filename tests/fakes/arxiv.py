@@ -216,7 +216,7 @@ class FakeArxiv:
             "max_retry_after_seconds": 5,
         }
         values.update(changes)
-        return ArxivSettings(**values)  # type: ignore[arg-type]
+        return ArxivSettings(**values)
 
     def app(self) -> web.Application:
         app = web.Application()
