@@ -128,7 +128,7 @@ def _plan_chunks(store: Store, day: dt.date, chats: Sequence[ChatRef], digests: 
     for start in range(0, len(chats), PLAN_CHUNK_CHATS):
         started = time.perf_counter()
         refs = chats[start : start + PLAN_CHUNK_CHATS]
-        chunk = {ref: digests.plan(ref) for ref in refs}
+        chunk = digests.plans(refs)
         read = time.perf_counter()
         plans = store.outbox.plan_digests(day, chunk)
         planned = time.perf_counter()
@@ -164,8 +164,7 @@ def add_history(store: Store, papers: Sequence[Paper], subscriptions: Sequence[S
         day = DAY - dt.timedelta(days=back)
         for start in range(0, len(chats), PLAN_CHUNK_CHATS):
             chunk = {}
-            for ref in chats[start : start + PLAN_CHUNK_CHATS]:
-                plan = digests.plan(ref)
+            for ref, plan in digests.plans(chats[start : start + PLAN_CHUNK_CHATS]).items():
                 older = tuple(f"{2500 + back}.{arxiv_id.split('.', 1)[1]}" for arxiv_id in plan.arxiv_ids)
                 chunk[ref] = dataclasses.replace(plan, arxiv_ids=older)
             store.outbox.plan_digests(day, chunk)

@@ -263,9 +263,9 @@ class ChatDigests(Mapping[ChatRef, Digest]):
     def __len__(self) -> int:
         return len(self._refs)
 
-    def plan(self, ref: ChatRef) -> DigestPlan:
-        """The chat's digest as the outbox plans it (DayDigests.plan)."""
-        return self._by_subscriber.plan(ref.subscriber)
+    def plans(self, refs: Sequence[ChatRef]) -> dict[ChatRef, DigestPlan]:
+        """These chats' digests as the outbox plans them (DayDigests.plans: one pass for a chunk of chats)."""
+        return dict(zip(refs, self._by_subscriber.plans([ref.subscriber for ref in refs])))
 
     def papers(self, arxiv_ids: Iterable[str]) -> list[Paper]:
         """The day's (week's) papers a digest shows under these arXiv ids, in their order (others are left out,

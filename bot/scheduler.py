@@ -281,7 +281,7 @@ class Scheduler:
         try:
             with report.timed("plan"):
                 plans = self.store.outbox.plan_digests(
-                    digest_day.day, {chat.ref: digests.plan(chat.ref) for chat in chats}, digest_day.week
+                    digest_day.day, digests.plans([chat.ref for chat in chats]), digest_day.week
                 )
         except Exception:
             log.exception("planning the digests of %s failed; the next tick tries again", digest_day.day)

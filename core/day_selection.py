@@ -152,18 +152,27 @@ class DaySelection(Mapping[str, list[ScoredPaper]]):
         chosen = self._selected[self._offsets[row] : self._offsets[row + 1]].tolist()
         return [self._papers[paper_index].arxiv_id for paper_index in chosen]
 
-    def plan(self, subscriber: str) -> DigestPlan:
-        """The selected papers in order as the outbox plans them, read from the arrays (no ScoredPaper built)."""
+    def plans(self, subscribers: Sequence[str]) -> list[DigestPlan]:
+        """Each subscriber's selected papers in order as the outbox plans them, read from the arrays (no ScoredPaper
+        built): one array pass for all of them (a chunk of chats), then each one's slice of the lists."""
         if self._plan_columns is None:
             self._plan_columns = (
                 np.array([paper.arxiv_id for paper in self._papers], dtype=object),
                 np.array([paper.version for paper in self._papers], dtype=np.int64),
             )
         ids, versions = self._plan_columns
-        row = self._rows[subscriber]
-        chosen = self._selected[self._offsets[row] : self._offsets[row + 1]]
-        scores = self._units[self._offsets[row] : self._offsets[row + 1]] / SCORE_UNITS
-        return DigestPlan(tuple(ids[chosen].tolist()), tuple(versions[chosen].tolist()), tuple(scores.tolist()))
+        rows = np.array([self._rows[subscriber] for subscriber in subscribers], dtype=np.int64)
+        starts, stops = self._offsets[rows], self._offsets[rows + 1]
+        picked = _ranges(starts, stops)
+        chosen = self._selected[picked]
+        all_ids, all_versions = ids[chosen].tolist(), versions[chosen].tolist()
+        all_scores = (self._units[picked] / SCORE_UNITS).tolist()
+        ends = np.cumsum(stops - starts).tolist()
+        plans, start = [], 0
+        for end in ends:
+            plans.append(DigestPlan(tuple(all_ids[start:end]), tuple(all_versions[start:end]), tuple(all_scores[start:end])))
+            start = end
+        return plans
 
     def matched_count(self, subscriber: str) -> int:
         """How many papers passed every rule (filters, excludes, min_score, not skipped) before the cut to max_papers."""

@@ -115,9 +115,9 @@ class DayDigests(Mapping[str, Digest]):
             week_from=self._week_from,
         )
 
-    def plan(self, subscriber: str) -> DigestPlan:
-        """The digest's papers as the outbox plans them, without building the Digest (see DaySelection.plan)."""
-        return self._selection.plan(subscriber)
+    def plans(self, subscribers: Sequence[str]) -> list[DigestPlan]:
+        """These digests' papers as the outbox plans them, without building a Digest (see DaySelection.plans)."""
+        return self._selection.plans(subscribers)
 
     def paper(self, arxiv_id: str) -> Paper | None:
         """The scored paper with this arXiv id (what a digest shows and its summary is made of); None if not the day's."""

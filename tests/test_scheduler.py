@@ -283,7 +283,7 @@ async def test_a_paper_received_before_the_selection_looked_is_left_out_when_del
     world.store.papers.store_announcement(WEDNESDAY, [dataclasses.replace(tuesday_copy, announce_type="cross")])
     now = dt.datetime(2026, 4, 22, 8, 0, tzinfo=UTC)
     selected = world.scheduler.digests.build_digests(WEDNESDAY, [chat], now)
-    assert received in selected.plan(chat.ref).arxiv_ids  # the selection could not know
+    assert received in selected.plans([chat.ref])[chat.ref].arxiv_ids  # the selection could not know
 
     report = await world.tick_at(2026, 4, 22, 8, 0)
     assert [r.outcome for r in report.deliveries] == [DeliveryOutcome.DELIVERED]

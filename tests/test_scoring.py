@@ -209,11 +209,14 @@ def test_skip_leaves_out_papers_before_the_cut() -> None:
 def test_outbox_entries_are_the_selected_papers_in_order() -> None:
     papers = [make_paper("1", "LLM", "", version=3), make_paper("2", "LLM agents", "LLM"), make_paper("3", "RL", "")]
     selection = score_day(papers, [subscription("LLM"), subscription("agents", subscriber="b")], SCORING)
-    for subscriber in selection:
-        expected = [(scored.paper.arxiv_id, scored.paper.version, scored.score) for scored in selection[subscriber]]
-        plan = selection.plan(subscriber)
-        assert list(zip(plan.arxiv_ids, plan.versions, plan.scores)) == expected
-    assert dict(zip(selection.plan("chat").arxiv_ids, selection.plan("chat").versions))["1"] == 3
+    for subscribers in (["chat", "b"], ["b", "chat"], ["b"], []):  # any chunk of subscribers, in any order
+        plans = selection.plans(subscribers)
+        assert len(plans) == len(subscribers)
+        for subscriber, plan in zip(subscribers, plans):
+            expected = [(scored.paper.arxiv_id, scored.paper.version, scored.score) for scored in selection[subscriber]]
+            assert list(zip(plan.arxiv_ids, plan.versions, plan.scores)) == expected
+    (plan,) = selection.plans(["chat"])
+    assert dict(zip(plan.arxiv_ids, plan.versions))["1"] == 3
 
 
 def test_empty_inputs() -> None:
