@@ -6,12 +6,13 @@ import hmac
 import itertools
 import json
 import secrets
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.clock import stored_moment
+from core.collector import collector_paused
 from core.matching import fold
 from core.models import DAILY, ChatRef, ChatSettings, DeliverySchedule, Keyword
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 TERM_KINDS = ("keyword", "exclude", "author", "category", "learned", "plain")
 # Chats rows read and rebuilt at a time when loading many: one batch of raw rows is in memory, not all.
 LOAD_BATCH_CHATS = 500
+OBJECTS_PER_CHAT = 10  # about what loading one chat's settings allocates (for collector_paused)
 T = TypeVar("T")
 FEED_TOKEN_BYTES = 24  # 32 URL-safe characters: unguessable, still fits a URL comfortably
 # A feed token's first characters find its row through the index; the rest is compared in constant time.
@@ -67,11 +69,15 @@ class TooManyTerms(ValueError):
 
 class _Shared:
     """One object for equal immutable values while loading many chats: 100,000 chats spelling the same
-    keywords and categories hold references to one Keyword, string and tuple each, not copies."""
+    keywords and categories hold references to one Keyword, string, tuple and DeliverySchedule each, not copies."""
 
     def __init__(self) -> None:
         self._seen: dict[object, object] = {}
         self._keywords: dict[tuple[str, float, bool], Keyword] = {}
+        # The Keyword of (term, weight, aliases) if one was made: `keyword`'s fast path, a dict lookup without a call.
+        self.known_keyword = self._keywords.get
+        self._keyword_tuples: dict[tuple[int, ...], tuple[Keyword, ...]] = {}
+        self._schedules: dict[tuple[Any, ...], DeliverySchedule] = {}
 
     def __call__(self, value: T) -> T:
         return self._seen.setdefault(value, value)  # type: ignore[return-value]
@@ -82,6 +88,22 @@ class _Shared:
         known = self._keywords.get(key)
         if known is None:
             known = self._keywords[key] = self(Keyword(self(term), weight, aliases=aliases))
+        return known
+
+    def keywords(self, keywords: Sequence[Keyword]) -> tuple[Keyword, ...]:
+        """The shared tuple of these shared Keywords, found by their identities: hashing Keywords by value
+        (a Python-level __hash__ each) cost more than the rest of a chat's loading."""
+        key = tuple(map(id, keywords))
+        known = self._keyword_tuples.get(key)
+        if known is None:
+            known = self._keyword_tuples[key] = tuple(keywords)
+        return known
+
+    def schedule(self, columns: tuple[Any, ...]) -> DeliverySchedule:
+        """The shared DeliverySchedule of these _SCHEDULE_COLUMNS values, parsed once per distinct schedule."""
+        known = self._schedules.get(columns)
+        if known is None:
+            known = self._schedules[columns] = _schedule_from(dict(zip(_SCHEDULE_COLUMNS, columns)), self)
         return known
 
 
@@ -100,6 +122,13 @@ class ScheduledChat:
 
 # The chats columns a DeliverySchedule is read from, in _schedule_from's order.
 _SCHEDULE_COLUMNS = ("timezone", "delivery_time", "days", "schedule", "weekly_day")
+# The chats columns ChatSettings are read from, in _settings_from's order (the schedule's last).
+_SETTINGS_COLUMNS = (
+    "id", "platform", "chat_id", "title", "kind", "active", "paused", "max_papers", "min_score", "summaries",
+    "language", "crosslists", "ranking", "feed_token", *_SCHEDULE_COLUMNS,
+)
+_SETTINGS_SELECT = ", ".join(f"c.{name}" for name in _SETTINGS_COLUMNS)
+_WEIGHTED_KINDS = frozenset({"keyword", "learned"})  # the kinds whose terms are Keywords; the others' are strings
 
 
 def _schedule_from(row: Mapping[str, Any], shared: _Shared) -> DeliverySchedule:
@@ -115,34 +144,41 @@ def _schedule_from(row: Mapping[str, Any], shared: _Shared) -> DeliverySchedule:
     )
 
 
-def _settings_from(row: Mapping[str, Any], terms: Sequence[tuple[str, str, float]], shared: _Shared) -> ChatSettings:
-    """Rebuild ChatSettings from a chats row and its (kind, term, weight) rows in position order."""
-    by_kind: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for kind, term, weight in terms:
-        by_kind[kind].append((term, weight))
-    plain = {_fold(term) for term, _ in by_kind["plain"]}
-    schedule = _schedule_from(row, shared)
+# A chat's terms by kind, in position order: shared Keywords for _WEIGHTED_KINDS, shared strings for the others.
+_TermsByKind = Mapping[str, list[Any]]
+_NO_TERMS: _TermsByKind = MappingProxyType({})
+
+
+def _settings_from(row: Sequence[Any], terms: _TermsByKind, shared: _Shared) -> ChatSettings:
+    """Rebuild ChatSettings from a chats row (_SETTINGS_COLUMNS) and its terms (see ChatQueries._chat_terms)."""
+    (_, platform, chat_id, title, kind, active, paused, max_papers, min_score, summaries, language, crosslists, ranking,
+     feed_token) = row[:14]
+    schedule = shared.schedule(tuple(row[14:]))
+    keywords = terms.get("keyword", ())
+    if "plain" in terms:  # keywords whose aliases the chat turned off
+        plain = {_fold(term) for term in terms["plain"]}
+        keywords = [shared.keyword(keyword.term, keyword.weight, _fold(keyword.term) not in plain) for keyword in keywords]
     return ChatSettings(
-        ref=ChatRef(row["platform"], row["chat_id"]),
-        title=row["title"] or "",
-        kind=row["kind"] or "private",
-        active=bool(row["active"]),
-        paused=bool(row["paused"]),
+        ref=ChatRef(platform, chat_id),
+        title=title or "",
+        kind=kind or "private",
+        active=bool(active),
+        paused=bool(paused),
         timezone=schedule.timezone,
         delivery_time=schedule.delivery_time,
         days=schedule.days,
-        max_papers=int(row["max_papers"]),
-        min_score=float(row["min_score"]),
-        summaries=bool(row["summaries"]),
-        language=shared(row["language"]),
-        crosslists=bool(row["crosslists"]),
-        keywords=shared(tuple(shared.keyword(term, weight, not plain or _fold(term) not in plain) for term, weight in by_kind["keyword"])),
-        learned=shared(tuple(shared.keyword(term, weight) for term, weight in by_kind["learned"])),
-        ranking=shared(row["ranking"] or "relevance"),
-        excludes=shared(tuple(shared(term) for term, _ in by_kind["exclude"])),
-        categories=shared(tuple(shared(term) for term, _ in by_kind["category"])),
-        authors=shared(tuple(shared(term) for term, _ in by_kind["author"])),
-        feed_token=row["feed_token"] or "",
+        max_papers=int(max_papers),
+        min_score=float(min_score),
+        summaries=bool(summaries),
+        language=shared(language),
+        crosslists=bool(crosslists),
+        keywords=shared.keywords(keywords),
+        learned=shared.keywords(terms.get("learned", ())),
+        ranking=shared(ranking or "relevance"),
+        excludes=shared(tuple(terms.get("exclude", ()))),
+        categories=shared(tuple(terms.get("category", ()))),
+        authors=shared(tuple(terms.get("author", ()))),
+        feed_token=feed_token or "",
         schedule=schedule.schedule,
         weekly_day=schedule.weekly_day,
     )
@@ -200,32 +236,57 @@ class ChatQueries:
             raise ChatNotFound(f"no chat {ref.platform}:{ref.chat_id}")
         return int(row[0])
 
-    def _chat_terms(self, chat_pks: Sequence[int]) -> dict[int, list[tuple[str, str, float]]]:
-        terms: dict[int, list[tuple[str, str, float]]] = defaultdict(list)
-        for start in range(0, len(chat_pks), 500):
-            chunk = list(chat_pks[start : start + 500])
+    def _chat_terms(self, chat_pks: Sequence[int], shared: _Shared) -> dict[int, _TermsByKind]:
+        """The terms of these chats by kind, in position order. One pass over the rows with no object made per
+        row but the values SQLite hands over: a due phase of 100,000 chats reads about 1.7 million of them."""
+        terms: dict[int, _TermsByKind] = {}
+        keyword, known_keyword, string = shared.keyword, shared.known_keyword, shared
+        for start in range(0, len(chat_pks), LOAD_BATCH_CHATS):
+            chunk = list(chat_pks[start : start + LOAD_BATCH_CHATS])
             marks = ", ".join("?" for _ in chunk)
             rows = self._store.db.execute(
                 f"SELECT chat, kind, term, weight FROM chat_terms WHERE chat IN ({marks}) "
-                "ORDER BY chat, position, term",
+                "ORDER BY chat, kind, position, term",
                 chunk,
-            ).fetchall()
+            )
+            current_chat = current_kind = None
+            by_kind: dict[str, list[Any]] = {}
+            values: list[Any] = []
+            weighted = False
             for chat, kind, term, weight in rows:
-                terms[chat].append((kind, term, weight))
+                if chat != current_chat:
+                    current_chat, current_kind = chat, None
+                    by_kind = terms[chat] = {}
+                if kind != current_kind:
+                    current_kind, weighted = kind, kind in _WEIGHTED_KINDS
+                    values = by_kind[kind] = []
+                if weighted:
+                    values.append(known_keyword((term, weight, True)) or keyword(term, weight))
+                else:
+                    values.append(string(term))
         return terms
 
-    def _settings_for_rows(self, rows: Iterable[dict[str, Any]]) -> list[ChatSettings]:
-        """Settings for chats rows, read LOAD_BATCH_CHATS at a time (rows may be a lazy query)."""
+    def _settings_for_rows(self, rows: Iterable[Sequence[Any]]) -> list[ChatSettings]:
+        """Settings for chats rows (_SETTINGS_COLUMNS), read LOAD_BATCH_CHATS at a time (rows may be a lazy cursor).
+        The cycle collector rests meanwhile: the settings made are acyclic and its passes would walk them all."""
         shared, pending = _Shared(), iter(rows)
         chats: list[ChatSettings] = []
-        while batch := list(itertools.islice(pending, LOAD_BATCH_CHATS)):
-            terms = self._chat_terms([row["id"] for row in batch])
-            chats.extend(_settings_from(row, terms.get(row["id"], []), shared) for row in batch)
+        batch = list(itertools.islice(pending, LOAD_BATCH_CHATS))
+        with collector_paused(len(batch) * OBJECTS_PER_CHAT):  # a full first batch: many chats may follow
+            while batch:
+                terms = self._chat_terms([row[0] for row in batch], shared)
+                chats.extend(_settings_from(row, terms.get(row[0], _NO_TERMS), shared) for row in batch)
+                batch = list(itertools.islice(pending, LOAD_BATCH_CHATS))
         return chats
 
+    def _settings_rows(self, where: str, parameters: Sequence[Any] = ()) -> list[ChatSettings]:
+        """The settings of the chats rows `where` picks (an SQL condition on chats `c`), ordered by id."""
+        rows = self._store.db.execute(f"SELECT {_SETTINGS_SELECT} FROM chats c WHERE {where} ORDER BY c.id", parameters)
+        return self._settings_for_rows(rows)
+
     def get_chat(self, ref: ChatRef) -> ChatSettings | None:
-        row = self._chat_row(ref)
-        return self._settings_for_rows([row])[0] if row else None
+        chats = self._settings_rows("c.platform = ? AND c.chat_id = ?", [ref.platform, ref.chat_id])
+        return chats[0] if chats else None
 
     def require_chat(self, ref: ChatRef) -> ChatSettings:
         chat = self.get_chat(ref)
@@ -269,22 +330,19 @@ class ChatQueries:
         if len(token) <= FEED_TOKEN_LOOKUP_CHARS:
             return None
         prefix = token[:FEED_TOKEN_LOOKUP_CHARS]
-        candidates = self._store.db.query(
-            "SELECT * FROM chats WHERE feed_token >= ? AND feed_token < ?", [prefix, prefix + _AFTER_URLSAFE]
-        )
-        rows = [row for row in candidates if hmac.compare_digest(row["feed_token"].encode(), token.encode())]
-        return self._settings_for_rows(rows)[0] if rows else None
+        candidates = self._settings_rows("c.feed_token >= ? AND c.feed_token < ?", [prefix, prefix + _AFTER_URLSAFE])
+        found = [chat for chat in candidates if hmac.compare_digest(chat.feed_token.encode(), token.encode())]
+        return found[0] if found else None
 
     def active_chats(self, include_paused: bool = False) -> list[ChatSettings]:
         """Chats the bot is still in; paused ones (no deliveries wanted) only when asked."""
-        sql = "SELECT * FROM chats WHERE active = 1" + ("" if include_paused else " AND paused = 0")
-        return self._settings_for_rows(self._store.db.query(sql + " ORDER BY id"))
+        return self._settings_rows("c.active = 1" + ("" if include_paused else " AND c.paused = 0"))
 
     def chats_by_ref(self, refs: Iterable[ChatRef]) -> dict[ChatRef, ChatSettings]:
         """The stored settings of these chats (those that exist), with their terms, in one pass."""
         wanted = json.dumps([[ref.platform, ref.chat_id] for ref in refs])
-        rows = self._store.db.query(
-            "SELECT c.* FROM json_each(?) AS j "
+        rows = self._store.db.execute(
+            f"SELECT {_SETTINGS_SELECT} FROM json_each(?) AS j "
             "JOIN chats c ON c.platform = json_extract(j.value, '$[0]') AND c.chat_id = json_extract(j.value, '$[1]') "
             "ORDER BY c.id",
             [wanted],
@@ -304,14 +362,10 @@ class ChatQueries:
             [served_since.isoformat()],
         )
         shared = _Shared()
-        # Thousands of chats share a schedule and the same recent days: each distinct one is parsed once.
-        schedules: dict[tuple[Any, ...], DeliverySchedule] = {}
+        # Thousands of chats share the same recent days: each distinct set is parsed once (and each schedule).
         recent_days: dict[str | None, frozenset[dt.date]] = {None: frozenset()}
         chats = []
         for row in rows:
-            key = row[4:9]  # _SCHEDULE_COLUMNS
-            if key not in schedules:
-                schedules[key] = _schedule_from(dict(zip(_SCHEDULE_COLUMNS, key)), shared)
             owed_from, first, last, recent = row[3], row[9], row[10], row[11]
             if recent not in recent_days:
                 recent_days[recent] = frozenset(dt.date.fromisoformat(day) for day in recent.split(","))
@@ -319,7 +373,7 @@ class ChatQueries:
                 ScheduledChat(
                     ChatRef(row[0], row[1]),
                     bool(row[2]),
-                    schedules[key],
+                    shared.schedule(row[4:9]),
                     stored_moment(owed_from) if owed_from else None,
                     dt.date.fromisoformat(first) if first else None,
                     dt.date.fromisoformat(last) if last else None,
