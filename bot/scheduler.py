@@ -215,7 +215,7 @@ class Scheduler:
         loaded = self.store.chats.chats_by_ref({ref for refs in due_refs.values() for ref in refs})
         by_day: dict[DigestDay, list[ChatSettings]] = {}
         for digest_day, refs in due_refs.items():
-            by_day[digest_day] = [loaded[ref] for ref in refs if ref in loaded]  # one deleted meanwhile is not served
+            by_day[digest_day] = [chat for ref in refs if (chat := loaded.get(ref)) is not None]  # one deleted meanwhile is not served
             report.due += len(by_day[digest_day])
         return by_day
 
@@ -386,8 +386,14 @@ def _due(chat: ScheduledChat, due_times: DueTimes) -> list[DigestDay]:
     """The digests the chat is owed now: missed and current days, or its week."""
     if chat.schedule.schedule == WEEKLY:
         week = due_times.week(chat.schedule, chat.last_served, chat.owed_from)
-        return [DigestDay(week[-1], week)] if week else []
-    return [DigestDay(day) for day in due_times.days(chat.schedule, chat.first_served, chat.recent_served, chat.owed_from)]
+        return [_digest_day(week[-1], week)] if week else []
+    return [_digest_day(day) for day in due_times.days(chat.schedule, chat.first_served, chat.recent_served, chat.owed_from)]
+
+
+@functools.lru_cache(maxsize=64)
+def _digest_day(day: dt.date, week: tuple[dt.date, ...] = ()) -> DigestDay:
+    """One DigestDay object for the 100,000 chats due for it: made and hashed (in Python) once, not per chat."""
+    return DigestDay(day, week)
 
 
 def _weeks_first(digest_day: DigestDay) -> tuple[dt.date, bool, tuple[dt.date, ...]]:

@@ -220,3 +220,11 @@ def m009_day_plans(db: Database) -> None:
     reaches the chat: the deliveries rows are written then, as before, and both columns cleared."""
     db.table("chat_days").add_column("plan", str)
     db.table("chat_days").add_column("plan_numbers", bytes)
+
+
+@migrations()
+def m010_chat_terms_in_order(db: Database) -> None:
+    """Chats' terms in the order they are loaded, with every column loading reads: a tick loads each due chat's
+    terms (100,000 chats: 1.7 million rows), which the primary key found with one table lookup per row and a sort
+    by position. Measured at 100,000 chats: reading them drops from 1.4 s to 0.85 s, for about 600 bytes a chat."""
+    db.execute("CREATE INDEX chat_terms_in_order ON chat_terms (chat, kind, position, term, weight)")
