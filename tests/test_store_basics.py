@@ -33,6 +33,7 @@ def test_migrations_apply_once_and_wal_is_on(tmp_path):
         "m007_deliveries_without_rowid",
         "m008_deliveries_by_day",
         "m009_day_plans",
+        "m010_chat_terms_in_order",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again.close()
