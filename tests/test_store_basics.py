@@ -50,6 +50,7 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_chats(tmp_path):
         old.db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     old.db.execute("ALTER TABLE deliveries ADD COLUMN created_at TEXT")  # m008 dropped it
     old.db.execute("DROP TABLE acronyms")
+    old.db.execute("DROP INDEX chat_terms_in_order")
     old.db.execute("DROP TABLE saved")
     old.db.execute("DELETE FROM _sqlite_migrations WHERE name != 'm001_initial'")
     old.db.conn.commit()
@@ -61,6 +62,7 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_chats(tmp_path):
         "m007_deliveries_without_rowid",
         "m008_deliveries_by_day",
         "m009_day_plans",
+        "m010_chat_terms_in_order",
     ]
     assert migrated.saved.saved_papers(chat.ref) == []  # m004: an empty reading list
     # m003: chats stored before rankings existed get relevance; m006: and daily digests, as they had
