@@ -237,12 +237,13 @@ class ChatSettings:
     def delivery_schedule(self) -> DeliverySchedule:
         return DeliverySchedule(self.timezone, self.delivery_time, self.days, self.schedule, self.weekly_day)
 
-    def subscription(self) -> Subscription:
+    def subscription(self, default_categories: tuple[str, ...] = ()) -> Subscription:
+        """What scoring reads of the chat; `default_categories` when it has no categories of its own."""
         return Subscription(
             subscriber=self.ref.subscriber,
             keywords=self.keywords,
             excludes=self.excludes,
-            categories=self.categories,
+            categories=self.categories or default_categories,
             authors=self.authors,
             crosslists=self.crosslists,
             min_score=self.min_score,
