@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.config import DefaultsSettings
 from core.models import WEEKLY, ChatRef, Keyword
 from core.store import chats as chats_module
-
-DEFAULTS = DefaultsSettings(
-    categories=("cs.CL", "cs.LG"),
-    keywords=("LLM", {"term": "RLHF", "weight": 2}),
-    exclude=("survey",),
-    timezone="Europe/Berlin",
-    delivery_time=dt.time(7, 30),
-)
+from tests.test_chats_store import DEFAULTS
 
 
 def _varied_chats(store) -> dict[ChatRef, dict]:
