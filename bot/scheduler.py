@@ -215,7 +215,7 @@ class Scheduler:
         loaded = self.store.chats.chats_by_ref({ref for refs in due_refs.values() for ref in refs})
         by_day: dict[DigestDay, list[ChatSettings]] = {}
         for digest_day, refs in due_refs.items():
-            by_day[digest_day] = [chat for ref in refs if (chat := loaded.get(ref)) is not None]  # one deleted meanwhile is not served
+            by_day[digest_day] = [loaded[ref] for ref in refs if ref in loaded]  # one deleted meanwhile is not served
             report.due += len(by_day[digest_day])
         return by_day
 
