@@ -25,7 +25,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from adapters.base import Adapter, ChatGone, ChatMoved, DeliveryError, FormattingRejected, MessageKind, OutgoingMessage
 from core.models import ChatRef, ChatSettings, Digest
 from core.store import Store, StoreError
-from core.store.outbox import OPEN_DAY_STATUSES, DayStatus
+from core.store.outbox import OPEN_DAY_STATUSES, DamagedPlan, DayStatus
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,13 @@ class DigestSender:
         status = self.store.outbox.digest_day_status(ref, day)
         if status not in OPEN_DAY_STATUSES:
             return DeliveryResult(ref, day, DeliveryOutcome.NOTHING_TO_SEND)
-        digest = self._still_pending(ref, digest)
+        try:
+            digest = self._still_pending(ref, digest)
+        except DamagedPlan as error:
+            log.error("digest %s for %s:%s given up: %s", day, ref.platform, ref.chat_id, error)
+            self.store.outbox.give_up_deliveries(ref, str(error), day)
+            self._forget(ref, day)
+            return DeliveryResult(ref, day, DeliveryOutcome.GAVE_UP, error=str(error))
         if not digest.papers:
             # Everything was confirmed before a restart (a footer, if any, is not worth a duplicate risk), or the
             # claim found the chat had received it all (the day closed as empty).

@@ -35,7 +35,7 @@ from core.config import Settings
 from core.models import WEEKLY, ChatRef, ChatSettings, Digest, ScoredPaper, Summary
 from core.store import Store
 from core.store.chats import ScheduledChat
-from core.store.outbox import DayStatus
+from core.store.outbox import DamagedPlan, DayStatus
 
 log = logging.getLogger(__name__)
 
@@ -362,7 +362,13 @@ class Scheduler:
         resumable: list[tuple[ChatSettings, Digest]] = []
         for digest_day, chats in sorted(by_day.items()):
             rebuilt = self.digests.build_digests(digest_day.day, chats, now, exclude_delivered=False, week=digest_day.week)
-            resumable.extend((chat, self._planned_digest(chat, rebuilt[chat.ref])) for chat in chats)
+            for chat in chats:
+                try:
+                    resumable.append((chat, self._planned_digest(chat, rebuilt[chat.ref])))
+                except DamagedPlan as error:  # one chat's unreadable day, not every later tick
+                    log.error("digest %s for %s:%s given up: %s", digest_day.day, chat.ref.platform, chat.ref.chat_id, error)
+                    self.store.outbox.give_up_deliveries(chat.ref, str(error), digest_day.day)
+                    report.failed_chats.append(chat.ref)
         if resumable:
             # Built before sending (a restart's few open digests), unlike a tick's: their rows, not a selection, say what is left.
             summarized = await self.digests.with_summaries(resumable)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from adapters.base import ChatGone, DeliveryError, FormattingRejected
 from bot.delivery import DeliveryOutcome, DigestSender, MAX_DELIVERY_FAILURES, backoff_seconds
+from core.models import DigestPlan
 from core.store.outbox import DayStatus
 from tests.delivery_support import new_chat
 from tests.recording_adapter import RecordingAdapter, make_digest, make_paper
@@ -156,3 +157,19 @@ async def test_a_renderer_bug_backs_off_instead_of_retrying_every_tick(store):
     assert "rendering failed" in result.error
     assert not sender.ready(chat.ref, DAY, store.now())
     assert len(store.outbox.pending_papers(chat.ref, DAY)) == 5
+
+
+async def test_a_planned_day_whose_stored_selection_is_damaged_is_given_up_not_retried_forever(store):
+    """Delivery claims a day from its stored selection; one that cannot be read back closes that day as failed,
+    with the reason, and sends nothing; another chat's digest still goes out."""
+    chat, digest = new_chat(store, "1"), make_digest(DAY, [make_paper(arxiv_id) for arxiv_id in IDS])
+    other = new_chat(store, "2")
+    store.outbox.plan_digests(DAY, {chat.ref: DigestPlan.of(digest.plan_entries()), other.ref: DigestPlan.of(digest.plan_entries())})
+    store.db.execute("UPDATE chat_days SET plan_numbers = X'00' WHERE chat = (SELECT id FROM chats WHERE chat_id = '1')")
+    adapter, sender = RecordingAdapter(), DigestSender(store)
+    result = await sender.deliver(adapter, chat, digest)
+    assert result.outcome == DeliveryOutcome.GAVE_UP and "damaged" in result.error
+    assert adapter.sent == []
+    assert store.outbox.digest_day_status(chat.ref, DAY) == DayStatus.FAILED
+    assert (await sender.deliver(adapter, other, digest)).outcome == DeliveryOutcome.DELIVERED
+    assert adapter.papers_sent_to("2") == IDS

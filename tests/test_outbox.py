@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from core.models import ChatRef, DigestPlan, PlanEntry
-from core.store.outbox import PLAN_ROWS_PER_STATEMENT, DayStatus, OpenDay
+from core.store.outbox import PLAN_ROWS_PER_STATEMENT, DamagedPlan, DayStatus, OpenDay
 from tests.delivery_support import new_chat
 from tests.recording_adapter import make_paper
 
@@ -169,7 +169,7 @@ def test_a_damaged_stored_selection_is_an_error_not_a_wrong_digest(store):
     chat = new_chat(store, "1")
     store.outbox.plan_digests(DAY, {chat.ref: _plan(make_paper("2609.00001"), make_paper("2609.00002"))})
     store.db.execute("UPDATE chat_days SET plan_numbers = substr(plan_numbers, 1, 8)")
-    with pytest.raises(ValueError, match="damaged"):
+    with pytest.raises(DamagedPlan, match="damaged"):
         store.outbox.claim_pending(chat.ref, DAY)
     assert store.db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 0
 

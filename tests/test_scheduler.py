@@ -292,3 +292,17 @@ async def test_a_paper_received_before_the_selection_looked_is_left_out_when_del
     assert received not in sent_wednesday and sent_wednesday == [s.paper.arxiv_id for s in wednesday.papers]
     assert world.adapter.papers_sent_to("lab").count(received) == 1
     assert world.store.outbox.digest_day_status(chat.ref, WEDNESDAY) == DayStatus.DONE
+
+
+async def test_a_damaged_plan_left_by_a_crash_costs_its_chat_that_day_not_the_scheduler(world):
+    """A crash after planning leaves the day's selections unclaimed; if one of them cannot be read back, the next
+    tick gives up that chat's day (with the reason) and still resumes the others and serves what is due."""
+    damaged, fine = world.chat("damaged"), world.chat("fine")
+    selected = world.scheduler.digests.build_digests(TUESDAY, [damaged, fine], dt.datetime(2026, 4, 21, 8, 0, tzinfo=UTC))
+    world.store.outbox.plan_digests(TUESDAY, selected.plans([damaged.ref, fine.ref]))  # then the process died
+    world.store.db.execute("UPDATE chat_days SET plan = 'x', plan_numbers = NULL WHERE chat = (SELECT id FROM chats WHERE chat_id = 'damaged')")
+    report = await world.new_scheduler().tick(world.clock.set(dt.datetime(2026, 4, 21, 8, 5, tzinfo=UTC)))
+    assert damaged.ref in report.failed_chats
+    assert world.store.outbox.digest_day_status(damaged.ref, TUESDAY) == DayStatus.FAILED
+    assert world.adapter.papers_sent_to("fine") == list(selected.plans([fine.ref])[fine.ref].arxiv_ids)
+    assert world.adapter.papers_sent_to("damaged") == []

@@ -148,12 +148,16 @@ def _stored_plan(plan: DigestPlan) -> tuple[str, bytes]:
     return " ".join(plan.arxiv_ids), struct.pack(_plan_numbers_format(len(plan)), *plan.versions, *plan.scores)
 
 
+class DamagedPlan(ValueError):
+    """A planned day's stored selection cannot be read back (the file was damaged or edited by hand)."""
+
+
 def _read_plan(arxiv_ids: str, numbers: bytes) -> DigestPlan:
     ids = tuple(arxiv_ids.split(" "))
     try:
         unpacked = struct.unpack(_plan_numbers_format(len(ids)), numbers)
-    except struct.error as error:
-        raise ValueError(f"a stored plan is damaged: {len(ids)} ids, {len(numbers)} bytes of numbers ({error})") from None
+    except (struct.error, TypeError) as error:
+        raise DamagedPlan(f"its stored plan is damaged: {len(ids)} ids, {len(numbers or b'')} bytes of numbers ({error})") from None
     return DigestPlan(ids, unpacked[: len(ids)], unpacked[len(ids) :])
 
 
