@@ -151,10 +151,7 @@ class DigestSender:
         try:
             digest = self._still_pending(ref, digest)
         except DamagedPlan as error:
-            log.error("digest %s for %s:%s given up: %s", day, ref.platform, ref.chat_id, error)
-            self.store.outbox.give_up_deliveries(ref, str(error), day)
-            self._forget(ref, day)
-            return DeliveryResult(ref, day, DeliveryOutcome.GAVE_UP, error=str(error))
+            return self.give_up_damaged(ref, day, error)
         if not digest.papers:
             # Everything was confirmed before a restart (a footer, if any, is not worth a duplicate risk), or the
             # claim found the chat had received it all (the day closed as empty).
@@ -167,6 +164,13 @@ class DigestSender:
         if status == DayStatus.SENDING:
             messages = [message for message in messages if message.kind != MessageKind.HEADER]
         return await self._send_messages(adapter, ref, day, messages, stop)
+
+    def give_up_damaged(self, ref: ChatRef, day: dt.date, error: DamagedPlan) -> DeliveryResult:
+        """A day whose stored plan cannot be read back is closed as failed, with the reason: retrying cannot help."""
+        log.error("digest %s for %s:%s given up: %s", day, ref.platform, ref.chat_id, error)
+        self.store.outbox.give_up_deliveries(ref, str(error), day)
+        self._forget(ref, day)
+        return DeliveryResult(ref, day, DeliveryOutcome.GAVE_UP, error=str(error))
 
     def _still_pending(self, ref: ChatRef, digest: Digest) -> Digest:
         """The digest cut to the papers still to send: claimed from the plan when delivery first reaches it (what the

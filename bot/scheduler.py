@@ -366,8 +366,7 @@ class Scheduler:
                 try:
                     resumable.append((chat, self._planned_digest(chat, rebuilt[chat.ref])))
                 except DamagedPlan as error:  # one chat's unreadable day, not every later tick
-                    log.error("digest %s for %s:%s given up: %s", digest_day.day, chat.ref.platform, chat.ref.chat_id, error)
-                    self.store.outbox.give_up_deliveries(chat.ref, str(error), digest_day.day)
+                    self.sender.give_up_damaged(chat.ref, digest_day.day, error)
                     report.failed_chats.append(chat.ref)
         if resumable:
             # Built before sending (a restart's few open digests), unlike a tick's: their rows, not a selection, say what is left.

@@ -192,7 +192,13 @@ def _unclaimed(plan: DigestPlan) -> list[PlannedPaper]:
     return [PlannedPaper(*entry) for entry in zip(plan.arxiv_ids, plan.versions, itertools.count(), plan.scores)]
 
 
-def _planned(rows: Iterable[tuple]) -> list[PlannedPaper]:
+def _pending_deliveries(db: "Database", chat: int, announced: str) -> list[PlannedPaper]:
+    """The chat's pending rows of the day (a claimed day's), in digest order."""
+    rows = db.execute(
+        "SELECT arxiv_id, version, position, score, attempts FROM deliveries "
+        f"WHERE chat = ? AND announced = ? AND {_IS_PENDING} ORDER BY position, arxiv_id",
+        [chat, announced],
+    ).fetchall()
     return [PlannedPaper(arxiv_id, int(version), int(position), float(score), int(attempts or 0))
             for arxiv_id, version, position, score, attempts in rows]
 
@@ -265,14 +271,14 @@ class DeliveryQueries:
                 "SELECT plan, plan_numbers FROM chat_days WHERE chat = ? AND announced = ?", [chat, announced]
             ).fetchone()
             if row is None or row[0] is None:
-                return self._pending_rows(db, chat, day)
+                return _pending_deliveries(db, chat, announced)
             plan = _read_plan(*row)
             written = _upsert_pending(db, list(itertools.chain.from_iterable(
                 zip(itertools.repeat(chat), itertools.count(), plan.arxiv_ids, plan.versions, plan.scores)
             )), announced)
             db.execute("UPDATE chat_days SET plan = NULL, plan_numbers = NULL WHERE chat = ? AND announced = ?", [chat, announced])
             # Every row written (the usual case: the selection left out what the chat has): the plan is what is pending.
-            pending = _unclaimed(plan) if written == len(plan) else self._pending_rows(db, chat, day)
+            pending = _unclaimed(plan) if written == len(plan) else _pending_deliveries(db, chat, announced)
             if not pending:
                 db.execute(
                     "UPDATE chat_days SET status = ?, finished_at = ? WHERE chat = ? AND announced = ? AND status = ?",
@@ -296,13 +302,7 @@ class DeliveryQueries:
         row = db.execute("SELECT plan, plan_numbers FROM chat_days WHERE chat = ? AND announced = ?", [chat, announced]).fetchone()
         if row is not None and row[0] is not None:
             return _unclaimed(_read_plan(*row))
-        return _planned(
-            db.execute(
-                "SELECT arxiv_id, version, position, score, attempts FROM deliveries "
-                f"WHERE chat = ? AND announced = ? AND {_IS_PENDING} ORDER BY position, arxiv_id",
-                [chat, announced],
-            ).fetchall()
-        )
+        return _pending_deliveries(db, chat, announced)
 
     def pending_papers(self, ref: ChatRef, day: dt.date) -> list[PlannedPaper]:
         """The day's papers still to send as recorded: its unclaimed selection (before claim_pending left anything
